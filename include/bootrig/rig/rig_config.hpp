@@ -1,0 +1,118 @@
+// The passive description of one rig, as read from its rig file: wiring, port, timings, images, simulator.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bootrig/core/time.hpp"
+#include "bootrig/hw/gpio.hpp"
+#include "bootrig/hw/serial.hpp"
+
+namespace bootrig {
+
+enum class RigKind : std::uint8_t { sim, hardware };
+const char* to_string(RigKind k);
+
+// One wire between the Pi and the module.
+struct LineConfig {
+  LineLocator where;
+  LineSettings settings;  // active_low, drive, bias, debounce; consumer is set by the role
+};
+
+// The roles a rig's lines play. safeboot and reset are required on hardware; the others are optional.
+enum class LineRole : std::uint8_t { safeboot, reset, led, bootloader, power };
+inline constexpr LineRole kAllLineRoles[] = {LineRole::safeboot, LineRole::reset, LineRole::led,
+                                             LineRole::bootloader, LineRole::power};
+const char* to_string(LineRole r);  // the rig-file key: "safeboot", "reset", ...
+const char* role_purpose(LineRole r);  // "P12 safe-boot request", ...
+
+struct SerialConfig {
+  PortSelector port;
+  SerialSettings settings;
+};
+
+// How the module behaves in time. Defaults are firmware 1.20's (pycom-boot-behaviour.md); a test rig may
+// make everything faster. Durations in milliseconds in the rig file.
+struct TimingProfile {
+  // Second-stage bootloader (bootmgr.c wait_for_safe_boot).
+  milliseconds safeboot_recheck{100};   // P12 read at start and again this much later
+  milliseconds window1_toggle{500};     // LED toggles every 500 ms: 500 on / 500 off
+  int window1_iterations = 6;           // 6 x 500 ms = 3 s
+  milliseconds window2_toggle{250};
+  int window2_iterations = 12;          // 12 x 250 ms = 3 s
+  milliseconds final_toggle{100};
+  milliseconds final_duration{1500};    // forced, whatever the pin does
+  // Heartbeat while the app runs.
+  milliseconds heartbeat_on{80};
+  milliseconds heartbeat_off{3920};
+  // Boot durations of the module: reset release to bootloader start, bootloader to the app, app start
+  // (filesystem mount, _boot.py) to the banner, excluding the user's scripts.
+  milliseconds rom_boot{60};
+  milliseconds app_start{400};
+  milliseconds banner_delay{150};
+  // What the rig allows: a reset pulse, and how long a boot may take before the board is judged dead.
+  milliseconds reset_pulse{100};
+  milliseconds boot_timeout{15000};
+  milliseconds prompt_timeout{3000};
+  // How far a measured LED period may stray from the nominal one and still count, in percent.
+  int led_tolerance_percent = 20;
+
+  milliseconds window1_length() const { return window1_toggle * window1_iterations; }
+  milliseconds window2_length() const { return window2_toggle * window2_iterations; }
+};
+
+struct FirmwareImage {
+  std::string name;              // the key under [firmware], e.g. "previous"
+  std::filesystem::path path;    // resolved against the rig file's folder
+};
+
+// Faults the simulated module can be told to show; each names a rule a rig must catch or a hazard it
+// must survive. Described in docs/simulator.md.
+struct SimFaults {
+  bool hang_in_boot = false;            // never reaches the prompt
+  bool uart_disabled = false;           // app never talks on UART0
+  double garbage_rate = 0.0;            // fraction of bytes replaced by noise
+  double drop_rate = 0.0;               // fraction of bytes lost
+  milliseconds boot_delay{0};           // extra boot time (slow boot)
+  milliseconds boot_jitter{0};          // random extra boot time up to this
+  bool port_vanishes = false;           // the pty goes away at each hard reset and comes back
+  bool scripts_in_safeboot = false;     // rule break: boot.py/main.py run during safe boot
+  bool window2_keeps_image = false;     // rule break: window 2 does not select the previous image
+  bool safeboot_persists = false;       // rule break: safe boot survives the next reset
+  bool soft_reset_keeps_names = false;  // rule break: Ctrl-D does not clear the interpreter
+  bool format_keeps_files = false;      // rule break: os.fsformat leaves user files
+};
+
+struct SimConfig {
+  std::string profile = "pycom";        // "pycom" (firmware 1.20, no raw-paste) or "upstream"
+  std::string board = "FiPy";
+  std::string factory_version = "1.20.2.r4";
+  std::string ota0_version;             // empty: ota_0 holds no image
+  std::string active_slot = "factory";  // "factory" or "ota_0"
+  std::filesystem::path flash_dir;      // backing folder for /flash; empty: in memory
+  bool sd_card = false;
+  bool sys_exit_quirk = false;          // firmware 1.20: sys.exit() raises SystemExit, no soft reset
+  SimFaults faults;
+};
+
+struct RigConfig {
+  std::filesystem::path source;  // the rig file, or "<built-in>"
+  std::string name;
+  RigKind kind = RigKind::sim;
+  std::map<LineRole, LineConfig> lines;
+  SerialConfig serial;
+  TimingProfile timing;
+  std::map<std::string, FirmwareImage> firmware;
+  SimConfig sim;
+
+  const LineConfig* line(LineRole r) const {
+    auto it = lines.find(r);
+    return it == lines.end() ? nullptr : &it->second;
+  }
+};
+
+}  // namespace bootrig

@@ -1,0 +1,18 @@
+// Registers every subcommand and runs the one that was selected.
+#include "cli/commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace bootrig {
+
+void register_commands(CLI::App& app, GlobalOptions& g) {
+  (void)app;
+  (void)g;
+}
+
+int run_selected_command(CLI::App& app, GlobalOptions& g) {
+  (void)app;
+  return g.run ? g.run() : 2;
+}
+
+}  // namespace bootrig

@@ -1,0 +1,37 @@
+// The subcommands, one file each (src/cli/cmd_*.cpp), and the options they share.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace bootrig {
+
+struct RigConfig;
+
+struct GlobalOptions {
+  std::optional<std::string> rig;
+  int verbosity = 0;
+  bool quiet = false;
+  std::string log_file;
+  // Set by the subcommand that CLI11 selected; returns the exit code.
+  std::function<int()> run;
+};
+
+// Resolves and loads the rig (--rig, environment, standard places, else the built-in simulator) and says
+// loudly when it is the simulator.
+RigConfig load_rig(const GlobalOptions& g);
+
+void register_commands(CLI::App& app, GlobalOptions& g);
+int run_selected_command(CLI::App& app, GlobalOptions& g);
+
+// One per file.
+void add_check_command(CLI::App& app, GlobalOptions& g);
+void add_ports_command(CLI::App& app, GlobalOptions& g);
+void add_lines_command(CLI::App& app, GlobalOptions& g);
+
+}  // namespace bootrig
