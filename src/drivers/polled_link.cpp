@@ -90,6 +90,10 @@ void PolledLink::open_initial() {
 
 bool PolledLink::ensure_open(Deadline deadline) {
   if (fd() >= 0) return true;
+  if (!can_reopen())
+    throw RigError("serial port " + describe() +
+                   " went away and a pty never comes back; reach a pty that may be re-created through a link "
+                   "that is re-pointed to it");
   auto backoff = kFirstBackoff;
   for (;;) {
     interrupt::throw_if_requested();
@@ -106,7 +110,8 @@ bool PolledLink::ensure_open(Deadline deadline) {
 }
 
 void PolledLink::lost(const char* how) {
-  if (!vanished_) spdlog::warn("serial port {} went away ({}); trying to reopen it", describe(), how);
+  if (!vanished_ && can_reopen())
+    spdlog::warn("serial port {} went away ({}); trying to reopen it", describe(), how);
   vanished_ = true;
   // Closed at once: a hung-up fd polls ready forever, and the path must be reopened to reach a new device.
   close_port();

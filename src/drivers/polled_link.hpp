@@ -50,6 +50,9 @@ class PolledLink : public SerialLink {
   virtual int output_queued() = 0;  // bytes not yet sent, or -1 with errno
   virtual void flush_input() = 0;
   virtual void apply_baud(unsigned baud) = 0;
+  // False when a vanished port cannot be the same device again (a pty named by its /dev/pts/N path:
+  // the number is soon handed to some other program's pty).
+  virtual bool can_reopen() const { return true; }
 
   const std::string& path() const { return path_; }
   const SerialSettings& settings() const { return settings_; }

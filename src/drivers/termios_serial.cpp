@@ -112,6 +112,8 @@ class TermiosLink final : public detail::PolledLink {
     }
     fd_ = f;
     pty_ = is_pty_path(path());
+    std::error_code ec;
+    if (first) reopenable_ = !(pty_ && !std::filesystem::is_symlink(path(), ec));
     try {
       configure();
     } catch (const RigError&) {
@@ -128,6 +130,7 @@ class TermiosLink final : public detail::PolledLink {
   }
 
   int fd() const override { return fd_; }
+  bool can_reopen() const override { return reopenable_; }
   ssize_t read_some(char* buf, std::size_t n) override { return ::read(fd_, buf, n); }
   ssize_t write_some(const char* buf, std::size_t n) override { return ::write(fd_, buf, n); }
 
@@ -207,6 +210,7 @@ class TermiosLink final : public detail::PolledLink {
 
   int fd_ = -1;
   bool pty_ = false;
+  bool reopenable_ = true;
 };
 
 }  // namespace

@@ -45,19 +45,33 @@ TEST(Pty, MasterSeesNoHangupWhileNoReaderHasTheSlave) {
   EXPECT_EQ(::write(pty.master_fd, "x", 1), 1);
 }
 
-TEST(Pty, MoveTransfersOwnershipAndCloseRemovesTheSlave) {
+TEST(Pty, MoveTransfersOwnershipAndCloseHangsUpTheSlave) {
   Pty a = open_pty();
   const std::string slave = a.slave_path;
   const int master = a.master_fd;
+  const int hold = a.hold_fd;
   Pty b = std::move(a);
   EXPECT_FALSE(a.is_open());  // NOLINT(bugprone-use-after-move): moved-from state is part of the contract
   EXPECT_EQ(a.hold_fd, -1);
   EXPECT_EQ(b.master_fd, master);
   EXPECT_EQ(b.slave_path, slave);
+
+  // A reader of the slave, like the rig: it must see the hangup when the pair is closed. (The path itself
+  // is no proof: another process may be handed the same /dev/pts number at once.)
+  int reader = ::open(slave.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
   b.close();
   EXPECT_FALSE(b.is_open());
   EXPECT_EQ(b.hold_fd, -1);
-  EXPECT_FALSE(std::filesystem::exists(slave));
+  pollfd p{reader, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 5000), 1);
+  EXPECT_NE(p.revents & POLLHUP, 0);
+  char c;
+  EXPECT_LE(::read(reader, &c, 1), 0);
+  ::close(reader);
+  // Both fds were released (nothing else in this test opens fds that could take their numbers).
+  EXPECT_EQ(::fcntl(master, F_GETFD), -1);
+  EXPECT_EQ(::fcntl(hold, F_GETFD), -1);
   b.close();  // twice is harmless
 }
 

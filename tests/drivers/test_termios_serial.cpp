@@ -266,9 +266,9 @@ TEST(TermiosSerial, ReconnectsWhenThePtyComesBackBehindTheLink) {
   master_write(first.master_fd, "before");
   EXPECT_EQ(link_read(*link, 6), "before");
 
-  // The port vanishes (the simulator's fault, or a USB unplug).
-  first.close();
+  // The port vanishes (the simulator's fault, or a USB unplug); the link goes first.
   fs::remove(link_path);
+  first.close();
   for (int i = 0; i < 3; ++i) EXPECT_FALSE(link->read(Deadline::after(milliseconds(30))).has_value());
   EXPECT_EQ(log.count("went away"), 1) << log.text();
 
@@ -283,9 +283,14 @@ TEST(TermiosSerial, ReconnectsWhenThePtyComesBackBehindTheLink) {
   EXPECT_EQ(master_read(second.master_fd, 5), "again");
 }
 
-TEST(TermiosSerial, WriteAcrossAVanishedPortThrowsAtTheDeadline) {
+TEST(TermiosSerial, WriteAcrossAVanishedLinkThrowsAtTheDeadline) {
+  TempDir dir;
+  const fs::path link_path = dir / "uart";
   Pty pty = open_pty();
-  auto link = open_termios(pty.slave_path, {});
+  point_link(link_path, pty.slave_path);
+  auto link = open_termios(link_path.string(), {});
+  // The order the simulator follows: the link first, so nobody reopens a pty number handed on.
+  fs::remove(link_path);
   pty.close();
   auto deadline = Deadline::after(milliseconds(100));
   try {
@@ -295,6 +300,26 @@ TEST(TermiosSerial, WriteAcrossAVanishedPortThrowsAtTheDeadline) {
     EXPECT_NE(std::string(e.what()).find("did not come back"), std::string::npos) << e.what();
   }
   EXPECT_GE(now(), deadline.when());
+}
+
+TEST(TermiosSerial, APtyNamedByItsOwnPathIsNotReopenedOnceGone) {
+  Pty pty = open_pty();
+  const std::string slave = pty.slave_path;
+  auto link = open_termios(slave, {});
+  pty.close();
+  // Another pty (here or in any other program) may get the same number at once; the link must not
+  // quietly start talking to it.
+  Pty squatter = open_pty();
+  try {
+    link->read(Deadline::after(seconds(1)));
+    FAIL() << "reading a pty whose master closed must fail";
+  } catch (const RigError& e) {
+    EXPECT_NE(std::string(e.what()).find("went away and a pty never comes back"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(link->write("x", Deadline::after(seconds(1))), RigError);
+  char c;
+  EXPECT_EQ(::read(squatter.master_fd, &c, 1), -1) << "the link wrote into another pty";
 }
 
 TEST(TermiosSerial, DescribeNamesThePty) {
