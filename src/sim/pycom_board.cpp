@@ -383,7 +383,14 @@ void PycomBoard::rom(ResetCause cause, bool download) {
   std::string rst = cause == ResetCause::wdt ? "rst:0x7 (TG0WDT_SYS_RESET)" : "rst:0x1 (POWERON_RESET)";
   std::string text = "ets Jun  8 2016 00:22:57\r\n\r\n" + rst;
   if (download) {
-    text += ",boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n";
+    // The ROM loader listens from the moment it says so.
+    set_phase(SimPhase::download);
+    {
+      std::lock_guard lk(m_);
+      uart_ready_ = true;
+    }
+    tx(text + ",boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n");
+    return;
   } else {
     text +=
         ",boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
@@ -400,11 +407,9 @@ void PycomBoard::rom(ResetCause cause, bool download) {
 }
 
 void PycomBoard::download_mode() {
-  set_phase(SimPhase::download);
   std::shared_ptr<SimDownloadHandler> handler;
   {
     std::lock_guard lk(m_);
-    uart_ready_ = true;
     handler = download_handler_;
   }
   if (handler) handler->begin();
