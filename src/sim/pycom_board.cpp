@@ -734,7 +734,9 @@ std::int64_t PycomBoard::ticks_us() {
 
 void PycomBoard::machine_reset() {
   // Let what was printed leave the FIFO first, so a marker printed right before the reset arrives.
-  Deadline d = Deadline::after(byte_time_ * static_cast<std::int64_t>(wires_.uart_tx_pending() + 16));
+  // (The wire hands bytes over in slices of about a millisecond, hence the margin.)
+  Deadline d = Deadline::after(byte_time_ * static_cast<std::int64_t>(wires_.uart_tx_pending() + 16) +
+                               milliseconds(5));
   while (wires_.uart_tx_pending() > 0 && !d.expired()) {
     std::unique_lock lk(m_);
     cpu_wait(lk, Deadline::after(std::max<Duration>(byte_time_ * 4, microseconds(200))).min(d),
