@@ -10,6 +10,7 @@
 #include "bootrig/cli/cli.hpp"
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
+#include "bootrig/core/signals.hpp"
 #include "cli/commands.hpp"
 
 namespace bootrig {
@@ -65,6 +66,8 @@ int run_cli(int argc, char** argv) {
     return static_cast<int>(ExitCode::rig_error);
   }
 
+  // From here on, Ctrl-C and SIGTERM unwind the command (and release the lines) instead of killing it.
+  SignalHandling signals;
   try {
     setup_logging(g);
     return run_selected_command(app, g);
