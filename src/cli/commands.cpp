@@ -7,6 +7,8 @@ namespace bootrig {
 
 void register_commands(CLI::App& app, GlobalOptions& g) {
   // In the order `bootrig --help` lists them.
+  add_check_command(app, g);
+  add_lines_command(app, g);
   add_ports_command(app, g);
 }
 
