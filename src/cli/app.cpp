@@ -37,6 +37,8 @@ void setup_logging(const GlobalOptions& g) {
   auto logger = std::make_shared<spdlog::logger>("bootrig", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::trace);
   logger->set_pattern("%^%l%$: %v");
+  // The log file is read after the fact, so it carries wall-clock times; the console stays terse.
+  if (sinks.size() > 1) sinks[1]->set_pattern("%Y-%m-%dT%H:%M:%S.%f %l: %v");
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
 }

@@ -254,7 +254,7 @@ void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_di
   if (auto v = t.str("factory_version")) s.factory_version = *v;
   if (auto v = t.str("ota0_version")) s.ota0_version = *v;
   if (auto v = t.choice<std::string>("active_slot", {{"factory", "factory"}, {"ota_0", "ota_0"}})) s.active_slot = *v;
-  if (auto v = t.str("flash_dir")) s.flash_dir = base_dir / *v;
+  if (auto v = t.str("flash_dir")) s.flash_dir = (base_dir / *v).lexically_normal();
   if (auto v = t.boolean("sd_card")) s.sd_card = *v;
   if (auto v = t.boolean("sys_exit_quirk")) s.sys_exit_quirk = *v;
   if (const toml::table* f = t.table("faults")) {
@@ -390,7 +390,7 @@ RigConfig parse_rig(std::string_view text, const std::string& file_name, const s
         ft.fail(name, std::string("expected a path string or a table with path, got ") + type_name(v));
       }
       if (path.empty()) ft.fail(name, "the image path is empty");
-      img.path = base_dir / path;
+      img.path = (base_dir / path).lexically_normal();
       rig.firmware[name] = img;
     }
     ft.finish();

@@ -11,6 +11,7 @@
 
 #include "bootrig/core/errors.hpp"
 #include "drivers/gpiod_common.hpp"
+#include "support/run_bootrig.hpp"
 
 namespace bootrig {
 namespace {
@@ -125,25 +126,6 @@ TEST(LinesJson, NoChipsIsAnEmptyList) {
   EXPECT_EQ(j, (nlohmann::json{{"libgpiod", "libgpiod test"}, {"chips", nlohmann::json::array()}}));
 }
 
-// The built binary, as a user runs it.
-struct Result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_binary(const std::string& args) {
-  Result r;
-  std::string cmd = std::string("'") + BOOTRIG_BINARY + "' " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = ::pclose(p);
-  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  return r;
-}
-
 void skip_if_chips_exist() {
   if (!gpiod_detail::gpiochip_paths().empty())
     GTEST_SKIP() << "this machine has /dev/gpiochip*; the test checks the no-GPIO case";
@@ -152,27 +134,28 @@ void skip_if_chips_exist() {
 TEST(LinesBinary, WithoutChipsSaysSoAndSucceeds) {
   skip_if_chips_exist();
   if (IsSkipped()) return;
-  Result r = run_binary("lines");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  auto r = testing::run_bootrig("lines");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(
-      r.output,
+      r.out,
       "no GPIO chips found in /dev (expected on machines without GPIO; the simulated module needs none)\n");
 }
 
 TEST(LinesBinary, JsonWithoutChipsIsAnEmptyList) {
   skip_if_chips_exist();
   if (IsSkipped()) return;
-  Result r = run_binary("lines --json");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  auto j = nlohmann::json::parse(r.output);
+  auto r = testing::run_bootrig("lines --json");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
   EXPECT_TRUE(j["chips"].empty());
 }
 
 TEST(LinesBinary, AnUnknownChipIsExitCode2WithOneLine) {
-  Result r = run_binary("lines --chip bootrig-no-such-chip");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_EQ(r.output.rfind("bootrig: GPIO chip 'bootrig-no-such-chip' not found", 0), 0u) << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  auto r = testing::run_bootrig("lines --chip bootrig-no-such-chip");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("bootrig: GPIO chip 'bootrig-no-such-chip' not found", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 }  // namespace
