@@ -5,10 +5,7 @@
 
 namespace bootrig {
 
-void register_commands(CLI::App& app, GlobalOptions& g) {
-  (void)app;
-  (void)g;
-}
+void register_commands(CLI::App& app, GlobalOptions& g) { add_image_command(app, g); }
 
 int run_selected_command(CLI::App& app, GlobalOptions& g) {
   (void)app;

@@ -139,6 +139,34 @@ const char* to_string(ImageProblem p) {
   return "?";
 }
 
+const char* problem_id(ImageProblem p) {
+  switch (p) {
+    case ImageProblem::truncated_header:
+      return "truncated_header";
+    case ImageProblem::bad_magic:
+      return "bad_magic";
+    case ImageProblem::segment_count:
+      return "segment_count";
+    case ImageProblem::segment_past_end:
+      return "segment_past_end";
+    case ImageProblem::misaligned_segment:
+      return "misaligned_segment";
+    case ImageProblem::truncated_footer:
+      return "truncated_footer";
+    case ImageProblem::checksum_mismatch:
+      return "checksum_mismatch";
+    case ImageProblem::sha256_mismatch:
+      return "sha256_mismatch";
+    case ImageProblem::wrong_chip:
+      return "wrong_chip";
+    case ImageProblem::missing_app_desc:
+      return "missing_app_desc";
+    case ImageProblem::too_large_for_slot:
+      return "too_large_for_slot";
+  }
+  return "?";
+}
+
 bool Esp32Image::has(ImageProblem p) const {
   return std::any_of(problems.begin(), problems.end(), [p](const ImageIssue& i) { return i.problem == p; });
 }

@@ -19,11 +19,6 @@ namespace bootrig {
 
 namespace {
 
-std::string base_name(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 bool is_tar(std::span<const std::uint8_t> b) {
   return b.size() >= 263 && std::memcmp(b.data() + 257, "ustar", 5) == 0;
 }
@@ -190,8 +185,8 @@ std::vector<std::uint8_t> text_bytes(const std::string& s) {
 }  // namespace
 
 std::string FirmwareSource::describe() const {
-  if (member.empty()) return base_name(file) + " (" + rule + ")";
-  return base_name(file) + ": " + member + " (" + rule + ")";
+  if (member.empty()) return file + " (" + rule + ")";
+  return file + ": " + member + " (" + rule + ")";
 }
 
 std::vector<std::uint8_t> read_binary_file(const std::string& path) {

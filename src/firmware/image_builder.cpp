@@ -127,7 +127,14 @@ Layout serialize(std::uint8_t segment_count, std::uint16_t chip_id, bool append_
   b[23] = append_sha256 ? 1 : 0;
   std::uint8_t checksum = kEspChecksumSeed;
   for (const auto& s : segs) {
-    le::append32(b, s.address);
+    // Flash-mapped segments (DROM, IROM) go through the MMU in 64 KiB pages, so the bootloader insists that
+    // load address and file offset agree modulo 64 KiB; esptool pads to get there, the builder moves the
+    // address.
+    std::uint32_t address = s.address;
+    const std::uint32_t data_offset = static_cast<std::uint32_t>(b.size() + kEspSegmentHeaderSize);
+    if (address >= 0x400D0000 && address < 0x40C00000) address = 0x400D0000 | (data_offset & 0xFFFF);
+    if (address >= 0x3F400000 && address < 0x3F800000) address = 0x3F400000 | (data_offset & 0xFFFF);
+    le::append32(b, address);
     le::append32(b, static_cast<std::uint32_t>(s.data.size()));
     b.insert(b.end(), s.data.begin(), s.data.end());
     checksum = esp_checksum(s.data, checksum);

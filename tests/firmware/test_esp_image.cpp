@@ -55,6 +55,14 @@ TEST(EspImage, ValidImagesOfSeveralVersionsAndBoardsRoundTrip) {
     EXPECT_EQ(img.stored_sha256.has_value(), c.sha);
     // The checksum is the last byte of a 16-byte block.
     EXPECT_EQ((bytes.size() - (c.sha ? 32 : 0)) % 16, 0u);
+    // Flash-mapped segments (DROM, IROM): load address and file offset agree modulo the 64 KiB MMU page.
+    for (const auto& seg : img.segments) {
+      const bool mapped = (seg.load_address >= 0x3F400000 && seg.load_address < 0x3F800000) ||
+                          (seg.load_address >= 0x400D0000 && seg.load_address < 0x40C00000);
+      if (mapped) {
+        EXPECT_EQ((seg.load_address - seg.file_offset) % 0x10000, 0u) << hex32(seg.load_address);
+      }
+    }
     EXPECT_EQ(img.spi_mode, SpiFlashMode::dio);
     EXPECT_EQ(flash_size_from_code(img.spi_size_code), 4u << 20);
     EXPECT_EQ(flash_mhz_from_code(img.spi_speed_code), 80u);

@@ -63,7 +63,8 @@ enum class ImageProblem : std::uint8_t {
   missing_app_desc,    // the first segment does not start with esp_app_desc_t (magic 0xABCD5432)
   too_large_for_slot,  // the image is longer than the app slot it is meant for
 };
-const char* to_string(ImageProblem p);
+const char* to_string(ImageProblem p);   // "checksum mismatch": for people
+const char* problem_id(ImageProblem p);  // "checksum_mismatch": for JSON and scripts
 
 struct ImageIssue {
   ImageProblem problem;
