@@ -219,6 +219,8 @@ RomResult<std::uint32_t> RomFlasher::flash_begin(std::uint32_t size, std::uint32
                    per_mb(timeouts_.erase_per_mb, size, timeouts_.command), 0,
                    " (" + std::to_string(size) + " bytes at " + hex32(offset) + ")");
   if (!r) return r.error();
+  begun_blocks_ = blocks;
+  begun_offset_ = offset;
   return blocks;
 }
 
@@ -231,7 +233,8 @@ RomStatus RomFlasher::flash_data(std::span<const std::uint8_t> block, std::uint3
   for (int attempt = 0; attempt < kWriteBlockAttempts; ++attempt) {
     if (attempt > 0) ++block_retries_;
     auto r = command(RomCommand::flash_data, data, checksum, timeouts_.command, 0,
-                     " (block " + std::to_string(seq) + ")");
+                     " (block " + std::to_string(seq) + " of " + std::to_string(begun_blocks_) + " at " +
+                         hex32(begun_offset_) + ")");
     if (r) return std::monostate{};
     last = r.error();
   }
@@ -281,11 +284,7 @@ RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::s
     const std::size_t from = std::size_t{seq} * block_size_;
     const std::size_t n = std::min<std::size_t>(block_size_, data.size() - from);
     auto s = flash_data(data.subspan(from, n), seq);
-    if (!s) {
-      RomError e = s.error();
-      e.message += " of " + std::to_string(report.blocks) + " at " + hex32(offset);
-      return e;
-    }
+    if (!s) return s.error();
     if (progress) progress(from + n, data.size());
   }
   report.block_retries = block_retries_ - retries_before;

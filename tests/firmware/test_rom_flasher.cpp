@@ -135,7 +135,7 @@ TEST(RomFlasher, PersistentBadChecksumFailsNamingTheRomError) {
   EXPECT_EQ(r.error().command, RomCommand::flash_data);
   EXPECT_EQ(r.error().code, 0x07);
   EXPECT_NE(r.error().message.find("0x07 (invalid CRC in message)"), std::string::npos) << r.error().message;
-  EXPECT_NE(r.error().message.find("block 0"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("(block 0 of 5 at 0x10000)"), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("3 attempts"), std::string::npos) << r.error().message;
   EXPECT_EQ(f.block_retries(), 2u);
   try {

@@ -122,6 +122,8 @@ class RomFlasher {
   SlipDecoder decoder_;
   std::deque<std::string> frames_;
   std::uint32_t block_size_ = kRomFlashBlockSize;
+  std::uint32_t begun_blocks_ = 0;  // of the last FLASH_BEGIN, for messages
+  std::uint32_t begun_offset_ = 0;
   std::size_t block_retries_ = 0;
   std::size_t sync_attempts_ = 0;
 };
