@@ -71,17 +71,6 @@ const char* to_string(RomChip c) {
   return "?";
 }
 
-template <class T>
-const T& RomResult<T>::value_or_throw(const std::string& context) const {
-  if (!ok()) throw RigError(context + ": " + error().message);
-  return value();
-}
-template class RomResult<std::monostate>;
-template class RomResult<std::uint32_t>;
-template class RomResult<RomChip>;
-template class RomResult<Md5Digest>;
-template class RomResult<FlashWriteReport>;
-
 RomFlasher::RomFlasher(SerialLink& link, RomTimeouts timeouts) : link_(link), timeouts_(timeouts) {}
 
 RomError RomFlasher::error(RomFailure kind, RomCommand op, std::string detail, std::uint8_t code) const {

@@ -10,6 +10,7 @@
 #include <string>
 #include <variant>
 
+#include "bootrig/core/errors.hpp"
 #include "bootrig/core/time.hpp"
 #include "bootrig/firmware/hash.hpp"
 #include "bootrig/firmware/rom_protocol.hpp"
@@ -56,7 +57,10 @@ class RomResult {
   const T& value() const { return std::get<0>(v_); }
   const RomError& error() const { return std::get<1>(v_); }
   // For callers where a failure ends the command: RigError("context: message").
-  const T& value_or_throw(const std::string& context) const;
+  const T& value_or_throw(const std::string& context) const {
+    if (!ok()) throw RigError(context + ": " + error().message);
+    return value();
+  }
 
  private:
   std::variant<T, RomError> v_;
