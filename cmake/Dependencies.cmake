@@ -6,6 +6,8 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 2.1 REQUIRED)
 find_package(tomlplusplus 3 REQUIRED)
 pkg_check_modules(libserialport REQUIRED IMPORTED_TARGET libserialport)
+# Firmware bundles (.tar.gz) from Pycom: gzip via zlib (Debian zlib1g-dev).
+pkg_check_modules(zlib REQUIRED IMPORTED_TARGET zlib)
 
 # libgpiod's C++ bindings: the system's, or the ones under BOOTRIG_GPIOD_ROOT (the test command unpacks
 # libgpiod 2.x from bookworm-backports there). The version in libgpiodcxx.pc picks the driver.
