@@ -1,7 +1,7 @@
 // Line-by-line recognition of ROM, bootloader, firmware and REPL messages in the serial stream.
 #include "bootrig/observe/boot_log.hpp"
 
-#include <regex>
+#include <cctype>
 
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/observe/timeline.hpp"
@@ -103,20 +103,98 @@ std::size_t leading_controls(std::string_view s) {
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-const std::regex& rom_regex() {
-  static const std::regex r(R"(^rst:0x([0-9a-fA-F]+) \(([^)]*)\),boot:0x([0-9a-fA-F]+) \((.*)\)$)");
+// Hand-written matchers rather than std::regex: these run on every received line, and g++ 12 warns
+// falsely inside <regex> under the sanitizers.
+bool take_prefix(std::string_view& s, std::string_view p) {
+  if (!starts_with(s, p)) return false;
+  s.remove_prefix(p.size());
+  return true;
+}
+
+std::optional<int> take_hex(std::string_view& s) {
+  int v = 0;
+  std::size_t n = 0;
+  while (n < s.size() && n < 8 && std::isxdigit(static_cast<unsigned char>(s[n]))) {
+    char c = s[n];
+    v = v * 16 + (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
+    ++n;
+  }
+  if (n == 0) return std::nullopt;
+  s.remove_prefix(n);
+  return v;
+}
+
+// rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)
+std::optional<RomReset> parse_rom_line(std::string_view s) {
+  RomReset r;
+  if (!take_prefix(s, "rst:0x")) return std::nullopt;
+  auto cause = take_hex(s);
+  if (!cause || !take_prefix(s, " (")) return std::nullopt;
+  auto close = s.find(')');
+  if (close == std::string_view::npos) return std::nullopt;
+  r.cause = *cause;
+  r.cause_name = std::string(s.substr(0, close));
+  s.remove_prefix(close + 1);
+  if (!take_prefix(s, ",boot:0x")) return std::nullopt;
+  auto mode = take_hex(s);
+  // The boot mode's name may hold parentheses itself: DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2).
+  if (!mode || !take_prefix(s, " (") || s.empty() || s.back() != ')') return std::nullopt;
+  r.boot_mode = *mode;
+  r.boot_mode_name = std::string(s.substr(0, s.size() - 1));
   return r;
 }
-const std::regex& banner_regex() {
-  // Pycom:    Pycom MicroPython 1.20.2.r4 [v1.11-a5aa0b8] on 2021-01-12; FiPy with ESP32
-  // Upstream: MicroPython v1.22.0 on 2023-12-27; Generic ESP32 module with ESP32
-  static const std::regex r(
-      R"(^(Pycom )?MicroPython (\S+)(?: \[([^\]]*)\])? on (\d{4}-\d{2}-\d{2}); (.+?)(?: with (\S+))?$)");
-  return r;
+
+bool is_date(std::string_view d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (!std::isdigit(static_cast<unsigned char>(d[i]))) return false;
+  }
+  return true;
 }
-const std::regex& soft_reboot_regex() {
-  static const std::regex r(R"(^(?:([A-Z]+): )?soft reboot$)");
-  return r;
+
+// Pycom:    Pycom MicroPython 1.20.2.r4 [v1.11-a5aa0b8] on 2021-01-12; FiPy with ESP32
+// Upstream: MicroPython v1.22.0 on 2023-12-27; Generic ESP32 module with ESP32
+std::optional<Banner> parse_banner(std::string_view s) {
+  Banner b;
+  b.pycom = take_prefix(s, "Pycom ");
+  if (!take_prefix(s, "MicroPython ")) return std::nullopt;
+  auto sp = s.find(' ');
+  if (sp == 0 || sp == std::string_view::npos) return std::nullopt;
+  b.version = std::string(s.substr(0, sp));
+  s.remove_prefix(sp);
+  if (take_prefix(s, " [")) {
+    auto close = s.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    b.git_tag = std::string(s.substr(0, close));
+    s.remove_prefix(close + 1);
+  }
+  if (!take_prefix(s, " on ") || s.size() < 10 || !is_date(s.substr(0, 10))) return std::nullopt;
+  b.build_date = std::string(s.substr(0, 10));
+  s.remove_prefix(10);
+  if (!take_prefix(s, "; ") || s.empty()) return std::nullopt;
+  auto with = s.rfind(" with ");
+  if (with != std::string_view::npos && with > 0 && s.find(' ', with + 6) == std::string_view::npos &&
+      with + 6 < s.size()) {
+    b.board = std::string(s.substr(0, with));
+    b.mcu = std::string(s.substr(with + 6));
+  } else {
+    b.board = std::string(s);
+  }
+  return b;
+}
+
+// "PYB: soft reboot", "MPY: soft reboot" or a bare "soft reboot"; the prefix, when the line is one.
+std::optional<std::string> parse_soft_reboot(std::string_view s) {
+  constexpr std::string_view kTail = "soft reboot";
+  if (s == kTail) return std::string();
+  if (s.size() <= kTail.size() + 2 || s.substr(s.size() - kTail.size()) != kTail) return std::nullopt;
+  auto head = s.substr(0, s.size() - kTail.size());
+  if (head.size() < 3 || head.substr(head.size() - 2) != ": ") return std::nullopt;
+  head.remove_suffix(2);
+  for (char c : head) {
+    if (c < 'A' || c > 'Z') return std::nullopt;
+  }
+  return std::string(head);
 }
 
 }  // namespace
@@ -209,27 +287,23 @@ void BootLogReader::complete_line(TimePoint t, std::vector<BootEvent>& out) {
   }
 
   std::string s(text);
-  std::smatch m;
-  if (starts_with(text, "rst:") && std::regex_match(s, m, rom_regex())) {
+  if (auto rom = starts_with(text, "rst:") ? parse_rom_line(text) : std::nullopt) {
     BootEvent e = make(BootEventKind::rom_reset, s, first, begin, t, end);
-    e.rom = RomReset{static_cast<int>(std::stoul(m[1].str(), nullptr, 16)), m[2].str(),
-                     static_cast<int>(std::stoul(m[3].str(), nullptr, 16)), m[4].str()};
+    e.rom = std::move(rom);
     out.push_back(std::move(e));
   } else if (text == "waiting for download") {
     out.push_back(make(BootEventKind::download_wait, s, first, begin, t, end));
-  } else if ((starts_with(text, "MicroPython ") || starts_with(text, "Pycom MicroPython ")) &&
-             std::regex_match(s, m, banner_regex())) {
+  } else if (auto banner = parse_banner(text)) {
     BootEvent e = make(BootEventKind::banner, s, first, begin, t, end);
-    e.banner = Banner{m[1].matched, m[2].str(), m[3].str(), m[4].str(), m[5].str(), m[6].str()};
+    e.banner = std::move(banner);
     out.push_back(std::move(e));
   } else if (starts_with(text, "Type \"help()\" for more information")) {
     out.push_back(make(BootEventKind::help_hint, s, first, begin, t, end));
   } else if (text == "raw REPL; CTRL-B to exit") {
     out.push_back(make(BootEventKind::raw_repl, s, first, begin, t, end));
-  } else if (text.find("soft reboot") != std::string_view::npos &&
-             std::regex_match(s, m, soft_reboot_regex())) {
+  } else if (auto prefix = parse_soft_reboot(text)) {
     BootEvent e = make(BootEventKind::soft_reboot, s, first, begin, t, end);
-    e.soft_reboot_prefix = m[1].str();
+    e.soft_reboot_prefix = std::move(*prefix);
     out.push_back(std::move(e));
   } else if (starts_with(text, "Cannot load Firmware img in the active partition")) {
     out.push_back(make(BootEventKind::rollback, s, first, begin, t, end));

@@ -166,6 +166,27 @@ TEST(BootLog, PromptIsReportedOncePerLineEvenWithEcho) {
   EXPECT_EQ(b[0].kind, BootEventKind::prompt);
 }
 
+TEST(BootLog, NearMissesAreNotEvents) {
+  BootLogReader r;
+  auto ev = r.feed(
+      "rst:0xZZ (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+      "rst:0x1 (POWERON_RESET) boot:0x13\r\n"
+      "MicroPython rocks\r\n"
+      "MicroPython v1.22.0 on 2023-1-27; Generic ESP32 module with ESP32\r\n"
+      "print('MPY: soft reboot')\r\n"
+      "Pyb: soft reboot\r\n"
+      "waiting for download now\r\n"
+      "  Traceback (most recent call last):\r\n",
+      TimePoint{});
+  EXPECT_TRUE(ev.empty()) << to_string(ev.front().kind) << ": " << ev.front().text;
+  // A bare "soft reboot" (some ports) and a banner without " with MCU" still count.
+  auto ok = r.feed("soft reboot\r\nMicroPython v1.9.4 on 2018-05-11; linux version\r\n", TimePoint{});
+  ASSERT_EQ(kinds(ok), (std::vector<BootEventKind>{BootEventKind::soft_reboot, BootEventKind::banner}));
+  EXPECT_EQ(ok[0].soft_reboot_prefix, "");
+  EXPECT_EQ(ok[1].banner->board, "linux version");
+  EXPECT_EQ(ok[1].banner->mcu, "");
+}
+
 TEST(BootLog, EndlessLineStaysBounded) {
   BootLogReader r;
   std::string junk(100000, 'x');
