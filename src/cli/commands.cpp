@@ -6,8 +6,8 @@
 namespace bootrig {
 
 void register_commands(CLI::App& app, GlobalOptions& g) {
-  (void)app;
-  (void)g;
+  // In the order `bootrig --help` lists them.
+  add_ports_command(app, g);
 }
 
 int run_selected_command(CLI::App& app, GlobalOptions& g) {

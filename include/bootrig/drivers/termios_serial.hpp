@@ -9,13 +9,31 @@
 namespace bootrig {
 
 // Opens a tty or pty with termios: raw 8N1 at the given baud, non-blocking, no controlling terminal.
+// Throws RigError naming the path when it is missing, not a tty, busy or not permitted. The link rides
+// out the port vanishing and coming back at the same path (USB unplug, the simulator's fault).
 std::unique_ptr<SerialLink> open_termios(const std::string& path, const SerialSettings& settings);
 
-// A fresh pseudo-terminal pair: the master fd (owned by the caller) and the slave's path.
+// A fresh pseudo-terminal pair, owned: the master (non-blocking) for the side that plays the device, and
+// one open slave fd that keeps the master from seeing EIO/hangup while no reader has the slave open. The
+// slave is raw (no echo, no line editing, no CR/LF translation) from the start, so bytes written to the
+// master before the rig opens the slave arrive unchanged. Move-only; closes both fds when destroyed.
 struct Pty {
   int master_fd = -1;
-  std::string slave_path;
+  int hold_fd = -1;
+  std::string slave_path;  // /dev/pts/N
+
+  Pty() = default;
+  Pty(const Pty&) = delete;
+  Pty& operator=(const Pty&) = delete;
+  Pty(Pty&& other) noexcept;
+  Pty& operator=(Pty&& other) noexcept;
+  ~Pty();
+
+  bool is_open() const { return master_fd >= 0; }
+  // Closes both ends: whoever has the slave open sees a hangup, and the slave path disappears.
+  void close();
 };
+// Throws RigError when the system has no pseudo-terminals left (or /dev/ptmx is unusable).
 Pty open_pty();
 
 }  // namespace bootrig

@@ -83,6 +83,7 @@ struct SimFaults {
   milliseconds boot_delay{0};           // extra boot time (slow boot)
   milliseconds boot_jitter{0};          // random extra boot time up to this
   bool port_vanishes = false;           // the pty goes away at each hard reset and comes back
+  milliseconds port_gone{300};          // how long it stays away
   bool scripts_in_safeboot = false;     // rule break: boot.py/main.py run during safe boot
   bool window2_keeps_image = false;     // rule break: window 2 does not select the previous image
   bool safeboot_persists = false;       // rule break: safe boot survives the next reset
@@ -99,6 +100,7 @@ struct SimConfig {
   std::filesystem::path flash_dir;      // backing folder for /flash; empty: in memory
   bool sd_card = false;
   bool sys_exit_quirk = false;          // firmware 1.20: sys.exit() raises SystemExit, no soft reset
+  unsigned fault_seed = 1;              // seeds the random garbage/drop/jitter faults (repeatable runs)
   SimFaults faults;
 };
 
