@@ -49,6 +49,9 @@ struct TimingProfile {
   // Heartbeat while the app runs.
   milliseconds heartbeat_on{80};
   milliseconds heartbeat_off{3920};
+  // Error signal (util/mperror.c mperror_signal_error): red, toggled every 50 ms for 1.2 s.
+  milliseconds error_toggle{50};
+  milliseconds error_duration{1200};
   // Boot durations of the module: reset release to bootloader start, bootloader to the app, app start
   // (filesystem mount, _boot.py) to the banner, excluding the user's scripts.
   milliseconds rom_boot{60};
@@ -80,6 +83,7 @@ struct SimFaults {
   milliseconds boot_delay{0};           // extra boot time (slow boot)
   milliseconds boot_jitter{0};          // random extra boot time up to this
   bool port_vanishes = false;           // the pty goes away at each hard reset and comes back
+  milliseconds port_gone{300};          // how long it stays away
   bool scripts_in_safeboot = false;     // rule break: boot.py/main.py run during safe boot
   bool window2_keeps_image = false;     // rule break: window 2 does not select the previous image
   bool safeboot_persists = false;       // rule break: safe boot survives the next reset
@@ -96,6 +100,7 @@ struct SimConfig {
   std::filesystem::path flash_dir;      // backing folder for /flash; empty: in memory
   bool sd_card = false;
   bool sys_exit_quirk = false;          // firmware 1.20: sys.exit() raises SystemExit, no soft reset
+  unsigned fault_seed = 1;              // seeds the random garbage/drop/jitter faults (repeatable runs)
   SimFaults faults;
 };
 

@@ -1,0 +1,102 @@
+// The simulated module's flash: two application slots, the 40-byte boot_info record and the /flash
+// filesystem.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bootrig::sim {
+
+// What an application slot holds. Today a descriptor; the firmware-image issue adds the raw ESP32 image
+// bytes (the bootloader will then verify `bytes` instead of trusting `valid`).
+struct ImageDescriptor {
+  std::string version = "1.20.2.r4";          // Pycom release, shown in the banner and os.uname()
+  std::string board = "FiPy";                 // WiPy, LoPy, LoPy4, SiPy, GPy, FiPy
+  std::string micropython = "v1.11-a5aa0b8";  // the MicroPython base, shown in brackets in the banner
+  std::string build_date = "2021-01-12";
+  std::string bytes;  // raw image, when known
+  bool valid = true;  // what verification of the image would say
+};
+
+enum class SlotId : std::uint32_t { factory = 0, ota0 = 1 };
+const char* to_string(SlotId s);  // "factory", "ota_0"
+
+// boot_info at the start of otadata (esp32/bootloader/bootloader.h): little-endian u32 fields, a 16-byte
+// signature, and a CRC over the first 36 bytes.
+struct BootInfo {
+  static constexpr std::uint32_t kStatusCheck = 0, kStatusReady = 1, kStatusPatch = 2;
+  static constexpr std::uint32_t kImgFactory = 0, kImgOta0 = 1, kImgUpdate2 = 2;
+  static constexpr std::uint32_t kSafeBootHw = 1, kSafeBootSw = 2;
+
+  std::uint32_t active_img = kImgFactory;
+  std::uint32_t status = kStatusReady;
+  std::uint32_t prev_img = kImgFactory;
+  std::uint32_t size = 0;
+  std::uint32_t safeboot = 0;
+  std::array<std::uint8_t, 16> signature{};
+  std::uint32_t crc = 0;
+
+  std::uint32_t compute_crc() const;
+  // The firmware's validity test: Status not erased (0xFFFFFFFF) and the CRC matches.
+  bool valid() const { return status != 0xFFFFFFFFu && crc == compute_crc(); }
+  std::array<std::uint8_t, 40> encode() const;
+  static BootInfo decode(const std::array<std::uint8_t, 40>& raw);
+};
+
+// The ESP32 ROM's crc32_le(crc, buf, len): the caller passes 0xFFFFFFFF as boot_info does.
+std::uint32_t crc32_le(std::uint32_t crc, const std::uint8_t* data, std::size_t len);
+
+// One mounted volume: files and folders by path relative to the mount point ("boot.py", "lib/x.py").
+// Optionally mirrored to a host folder so that files persist across runs and can be inspected.
+class SimFs {
+ public:
+  // Throws RigError when the backing folder cannot be created or read.
+  explicit SimFs(std::filesystem::path backing = {});
+
+  // 0 or an errno value (ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, EIO).
+  int read(const std::string& path, std::string* out) const;
+  int write(const std::string& path, const std::string& data);  // creates or replaces a file
+  int remove(const std::string& path);
+  int mkdir(const std::string& path);
+  int rmdir(const std::string& path);
+  int rename(const std::string& from, const std::string& to);
+  int listdir(const std::string& path, std::vector<std::string>* names) const;
+  bool exists(const std::string& path) const;
+  bool is_dir(const std::string& path) const;
+  std::size_t file_size(const std::string& path) const;
+  // Empties the volume (os.fsformat).
+  void format();
+  std::size_t entry_count() const;
+  const std::filesystem::path& backing() const { return backing_; }
+
+ private:
+  struct Node {
+    bool dir = false;
+    std::string data;
+  };
+  static std::string parent_of(const std::string& p);
+  void mirror_write(const std::string& path, const Node& n);
+  void mirror_remove(const std::string& path);
+
+  mutable std::mutex m_;
+  std::map<std::string, Node> nodes_;  // "" is the root folder
+  std::filesystem::path backing_;
+};
+
+// Everything that survives a reset: slots, otadata, the filesystem (an SD card is a separate volume).
+struct FlashChip {
+  std::array<std::optional<ImageDescriptor>, 2> slots;
+  std::array<std::uint8_t, 40> otadata{};  // erased (0xFF) until the bootloader writes it
+  std::mutex otadata_m;
+
+  BootInfo read_boot_info();
+  void write_boot_info(BootInfo bi);  // computes the CRC, as ota_write_boot_info does
+};
+
+}  // namespace bootrig::sim

@@ -1,0 +1,210 @@
+// Pacing bytes through a pty at the simulated baud rate, in 1 ms slices so that the host stays idle.
+#include "sim/pty_uart.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "bootrig/core/errors.hpp"
+
+namespace bootrig::sim {
+
+namespace {
+// Bytes are handed over in slices of at least this long: a real UART delivers them one by one, but a
+// wake-up per byte would cost the host more than the whole simulation.
+constexpr Duration kSlice = milliseconds(1);
+constexpr Duration kRetryOpen = milliseconds(100);
+}  // namespace
+
+PtyUart::PtyUart(unsigned baud, std::filesystem::path link, Receiver receiver)
+    : byte_time_(std::chrono::duration_cast<Duration>(nanoseconds(10'000'000'000LL / std::max(1u, baud)))),
+      link_(std::move(link)),
+      receiver_(std::move(receiver)) {}
+
+PtyUart::~PtyUart() { stop(); }
+
+void PtyUart::start() {
+  std::lock_guard lk(m_);
+  if (running_) return;
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) throw RigError(std::string("simulated UART: eventfd: ") + std::strerror(errno));
+  open_port_locked();
+  stop_ = false;
+  running_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void PtyUart::stop() {
+  {
+    std::lock_guard lk(m_);
+    if (!running_) return;
+    stop_ = true;
+  }
+  wake();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lk(m_);
+  close_port_locked();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  wake_fd_ = -1;
+  running_ = false;
+}
+
+void PtyUart::open_port_locked() {
+  Pty p = open_pty();
+  std::error_code ec;
+  auto tmp = link_;
+  tmp += ".new";
+  std::filesystem::remove(tmp, ec);
+  std::filesystem::create_symlink(p.slave_path, tmp, ec);
+  if (!ec) std::filesystem::rename(tmp, link_, ec);
+  if (ec) throw RigError("simulated UART: cannot place the link " + link_.string() + ": " + ec.message());
+  device_ = p.slave_path;
+  pty_ = std::move(p);
+}
+
+void PtyUart::close_port_locked() {
+  // The link goes first: a rig reopening through it must never reach a pty number handed out again.
+  std::error_code ec;
+  if (std::filesystem::is_symlink(link_, ec)) std::filesystem::remove(link_, ec);
+  pty_.close();
+  device_.clear();
+  rx_.clear();
+}
+
+void PtyUart::wake() {
+  std::uint64_t one = 1;
+  if (wake_fd_ < 0) return;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void PtyUart::send(std::string_view bytes) {
+  if (bytes.empty()) return;
+  {
+    std::lock_guard lk(m_);
+    if (tx_.empty()) tx_start_ = std::max(now(), tx_line_free_);
+    tx_.append(bytes.data(), bytes.size());
+  }
+  wake();
+}
+
+std::size_t PtyUart::pending() const {
+  std::lock_guard lk(m_);
+  return tx_.size();
+}
+
+void PtyUart::discard() {
+  std::lock_guard lk(m_);
+  tx_.clear();
+}
+
+void PtyUart::vanish(Duration gone) {
+  {
+    std::lock_guard lk(m_);
+    if (!running_) return;
+    // Done by the UART thread, the only one that touches the pty's fds while it runs.
+    vanish_requested_ = true;
+    gone_for_ = gone;
+  }
+  wake();
+}
+
+std::string PtyUart::device() const {
+  std::lock_guard lk(m_);
+  return device_;
+}
+
+void PtyUart::run() {
+  std::string deliver;
+  for (;;) {
+    Deadline next = Deadline::never();
+    int master = -1;
+    TimePoint delivered_at{};
+    {
+      std::lock_guard lk(m_);
+      if (stop_) return;
+      TimePoint n = now();
+      if (vanish_requested_) {
+        vanish_requested_ = false;
+        close_port_locked();
+        gone_ = true;
+        back_at_ = n + gone_for_;
+      }
+      if (gone_ && n >= back_at_) {
+        try {
+          open_port_locked();
+          gone_ = false;
+        } catch (const RigError&) {
+          back_at_ = n + kRetryOpen;
+        }
+      }
+      if (!tx_.empty()) {
+        if (!pty_.is_open()) {
+          tx_.clear();  // nobody on the other end of the wire
+        } else {
+          auto done = static_cast<std::size_t>(std::max<std::int64_t>(0, (n - tx_start_) / byte_time_));
+          std::size_t k = std::min(done, tx_.size());
+          if (k > 0) {
+            // A full pty (nobody reading) loses the bytes, as a wire nobody listens to does.
+            [[maybe_unused]] ssize_t w = ::write(pty_.master_fd, tx_.data(), k);
+            tx_.erase(0, k);
+            tx_start_ += byte_time_ * static_cast<std::int64_t>(k);
+            tx_line_free_ = tx_start_;
+          }
+          if (!tx_.empty()) next = next.min(Deadline::at(std::max(tx_start_ + byte_time_, n + kSlice)));
+        }
+      }
+      if (!rx_.empty()) {
+        auto done = static_cast<std::size_t>(std::max<std::int64_t>(0, (n - rx_start_) / byte_time_));
+        std::size_t k = std::min(done, rx_.size());
+        if (k > 0) {
+          deliver.assign(rx_, 0, k);
+          rx_.erase(0, k);
+          rx_start_ += byte_time_ * static_cast<std::int64_t>(k);
+          rx_line_free_ = rx_start_;
+          delivered_at = n;
+        }
+        if (!rx_.empty()) next = next.min(Deadline::at(std::max(rx_start_ + byte_time_, n + kSlice)));
+      }
+      if (gone_) next = next.min(Deadline::at(back_at_));
+      // Only read more from the rig once the previous chunk has gone over the line: the pty's buffer then
+      // pushes back on the writer as a real UART's line rate would.
+      if (pty_.is_open() && rx_.empty()) master = pty_.master_fd;
+    }
+    if (!deliver.empty()) {
+      receiver_(deliver, delivered_at);
+      deliver.clear();
+      continue;
+    }
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {master, POLLIN, 0}};
+    timespec ts = next.remaining_timespec();
+    int r = ::ppoll(fds, master >= 0 ? 2 : 1, next.is_never() ? nullptr : &ts, nullptr);
+    if (r <= 0) continue;
+    if (fds[0].revents & POLLIN) {
+      std::uint64_t v;
+      [[maybe_unused]] auto got = ::read(wake_fd_, &v, sizeof v);
+    }
+    if (master >= 0 && fds[1].revents) {
+      std::lock_guard lk(m_);
+      if (!pty_.is_open() || pty_.master_fd != master) continue;
+      char buf[256];
+      ssize_t got = ::read(master, buf, sizeof buf);
+      if (got > 0) {
+        rx_start_ = std::max(now(), rx_line_free_);
+        rx_.assign(buf, static_cast<std::size_t>(got));
+      } else if (got < 0 && errno != EAGAIN && errno != EINTR) {
+        // Cannot happen while the pty holds its slave open; if it does, start over with a new pty
+        // rather than spin on an fd that polls ready forever.
+        close_port_locked();
+        gone_ = true;
+        back_at_ = now() + kRetryOpen;
+      }
+    }
+  }
+}
+
+}  // namespace bootrig::sim

@@ -1,0 +1,860 @@
+// The simulated module's firmware, step by step as esp32/bootloader and esp32/mptask.c run it, on real time.
+#include "sim/pycom_board.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "bootrig/core/errors.hpp"
+
+namespace bootrig::sim {
+
+namespace {
+
+constexpr LedColour kSafeBootColour = 0x2C1200;  // BOOTMGR_SAFEBOOT_COLOR
+constexpr LedColour kHeartbeatColour = 0x000050;
+constexpr LedColour kFatalColour = 0x500000;
+constexpr std::size_t kTxFifo = 128;     // the ESP32 UART's hardware FIFO
+constexpr std::size_t kRxBuffer = 4096;  // UART0's RX ring buffer in the firmware
+constexpr char kFreshBootPy[] = "# boot.py -- run on boot-up\r\n";
+constexpr char kFreshMainPy[] = "# main.py -- put your code here!\r\n";
+// Frozen _boot.py: attaches the REPL to UART0 on every (soft) boot, safe boot included.
+constexpr char kPycomBootPy[] = "import os\nfrom machine import UART\nos.dupterm(UART(0, 115200))\n";
+constexpr char kUpstreamBootPy[] = "import gc\nimport os\ngc.collect()\n";
+
+const char* kBoards[] = {"WiPy", "LoPy", "LoPy4", "SiPy", "GPy", "FiPy"};
+
+}  // namespace
+
+PycomBoard::PycomBoard(const SimConfig& config, const TimingProfile& timing, unsigned baud, SimWires& wires)
+    : config_(config),
+      timing_(timing),
+      baud_(baud),
+      wires_(wires),
+      faults_(config.faults),
+      rng_(config.fault_seed) {
+  if (config_.profile == "pycom")
+    dialect_ = py::Dialect::pycom;
+  else if (config_.profile == "upstream")
+    dialect_ = py::Dialect::upstream;
+  else
+    throw RigError("sim.profile '" + config_.profile + "' is unknown; use \"pycom\" or \"upstream\"");
+  if (std::none_of(std::begin(kBoards), std::end(kBoards), [&](const char* b) { return config_.board == b; }))
+    throw RigError("sim.board '" + config_.board +
+                   "' is not a Pycom module; use WiPy, LoPy, LoPy4, SiPy, GPy or FiPy");
+  if (baud_ == 0) throw RigError("simulated UART: baud rate 0 is not a speed");
+  byte_time_ = std::chrono::duration_cast<Duration>(nanoseconds(10'000'000'000LL / baud_));
+  if (config_.factory_version.empty())
+    throw RigError("sim.factory_version is empty: the factory slot needs an image");
+
+  ImageDescriptor factory;
+  factory.version = config_.factory_version;
+  factory.board = config_.board;
+  flash_.slots[0] = factory;
+  if (!config_.ota0_version.empty()) {
+    ImageDescriptor ota = factory;
+    ota.version = config_.ota0_version;
+    flash_.slots[1] = ota;
+  }
+  BootInfo bi;
+  if (config_.active_slot == "factory") {
+    bi.active_img = BootInfo::kImgFactory;
+  } else if (config_.active_slot == "ota_0") {
+    if (!flash_.slots[1])
+      throw RigError("sim.active_slot is \"ota_0\" but sim.ota0_version is empty: give ota_0 an image");
+    bi.active_img = BootInfo::kImgOta0;
+  } else {
+    throw RigError("sim.active_slot '" + config_.active_slot + "' is unknown; use \"factory\" or \"ota_0\"");
+  }
+  // OTA ping-pongs between the two slots, so "previous" is the other one when it holds an image.
+  std::uint32_t other = bi.active_img == BootInfo::kImgFactory ? BootInfo::kImgOta0 : BootInfo::kImgFactory;
+  bi.prev_img = flash_.slots[other] ? other : bi.active_img;
+  bi.status = BootInfo::kStatusReady;
+  bi.signature.fill(0xFF);
+  flash_.write_boot_info(bi);
+
+  flash_fs_ = std::make_unique<SimFs>(config_.flash_dir);
+  if (config_.sd_card) sd_fs_ = std::make_unique<SimFs>();
+}
+
+PycomBoard::~PycomBoard() { stop(); }
+
+void PycomBoard::start(bool powered, bool en_high, bool p12_high, bool p2_low) {
+  std::lock_guard lk(m_);
+  if (started_) return;
+  started_ = true;
+  stopping_ = false;
+  powered_ = powered;
+  en_high_ = en_high;
+  p12_high_ = p12_high;
+  p2_low_ = p2_low;
+  phase_ = !powered ? SimPhase::off : !en_high ? SimPhase::in_reset : SimPhase::rom;
+  hb_stop_ = false;
+  cpu_ = std::thread([this] { cpu_main(); });
+  hb_thread_ = std::thread([this] { heartbeat_main(); });
+}
+
+void PycomBoard::stop() {
+  {
+    std::lock_guard lk(m_);
+    if (!started_) return;
+    stopping_ = true;
+    cv_.notify_all();
+  }
+  {
+    std::lock_guard lk(hb_m_);
+    hb_stop_ = true;
+    hb_cv_.notify_all();
+  }
+  if (cpu_.joinable()) cpu_.join();
+  if (hb_thread_.joinable()) hb_thread_.join();
+  std::lock_guard lk(m_);
+  started_ = false;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Wires in
+
+void PycomBoard::pin_changed(ModulePin pin, bool high, TimePoint when) {
+  std::lock_guard lk(m_);
+  switch (pin) {
+    case ModulePin::p12:
+      p12_high_ = high;
+      break;
+    case ModulePin::p2:
+      p2_low_ = !high;
+      break;
+    case ModulePin::en:
+      if (en_high_ == high) break;
+      en_high_ = high;
+      if (!high) {
+        // The chip stops at once: timers, UART and CPU. The WS2812 keeps the colour it was last sent.
+        ++reset_gen_;
+        uart_ready_ = false;
+        {
+          std::lock_guard hl(hb_m_);
+          hb_enabled_ = false;
+          hb_changed_ = true;
+          hb_cv_.notify_all();
+        }
+        phase_ = powered_ ? SimPhase::in_reset : SimPhase::off;
+      }
+      break;
+    case ModulePin::power:
+      if (powered_ == high) break;
+      powered_ = high;
+      if (!high) {
+        ++reset_gen_;
+        uart_ready_ = false;
+        {
+          std::lock_guard hl(hb_m_);
+          hb_enabled_ = false;
+          hb_changed_ = true;
+          hb_cv_.notify_all();
+        }
+        led_set(0, when);
+        phase_ = SimPhase::off;
+      }
+      break;
+  }
+  cv_.notify_all();
+}
+
+void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
+  (void)when;
+  std::lock_guard lk(m_);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (char c : bytes) {
+    if (faults_.drop_rate > 0 && u(rng_) < faults_.drop_rate) continue;
+    if (faults_.garbage_rate > 0 && u(rng_) < faults_.garbage_rate) c = static_cast<char>(rng_() & 0xFF);
+    // Before the app installs its UART driver (and in reset) nothing takes bytes off the line.
+    if (!uart_ready_) continue;
+    if (phase_ == SimPhase::download) {
+      download_rx_ += c;
+      continue;
+    }
+    if (!attached_) continue;
+    // The UART ISR: while code runs, the interrupt character becomes KeyboardInterrupt instead of input.
+    if (executing_ && kbd_char_ >= 0 && static_cast<unsigned char>(c) == kbd_char_) {
+      kbd_pending_ = true;
+      continue;
+    }
+    if (rx_.size() < kRxBuffer) rx_.push_back(c);
+  }
+  cv_.notify_all();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Controls
+
+void PycomBoard::set_faults(const SimFaults& f) {
+  std::lock_guard lk(m_);
+  faults_ = f;
+}
+
+SimFaults PycomBoard::faults() const {
+  std::lock_guard lk(m_);
+  return faults_;
+}
+
+void PycomBoard::set_download_handler(std::shared_ptr<SimDownloadHandler> h) {
+  std::lock_guard lk(m_);
+  download_handler_ = std::move(h);
+}
+
+SimStatus PycomBoard::status() const {
+  SimStatus s;
+  {
+    std::lock_guard lk(m_);
+    s.powered = powered_;
+    s.in_reset = !en_high_;
+    s.p12_high = p12_high_;
+    s.p2_low = p2_low_;
+    s.phase = phase_;
+    s.running_slot = status_slot_;
+    s.running_version = status_version_;
+    s.safe_boot = status_safe_boot_;
+    s.repl_attached = attached_;
+    s.hard_boots = hard_boots_;
+    s.soft_boots = soft_boots_;
+  }
+  std::lock_guard lk(led_m_);
+  s.led = led_;
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The chip's thread: waits, output
+
+void PycomBoard::check_reset_locked() const {
+  if (stopping_) throw Unwind{};
+  if (reset_gen_ != chip_gen_) throw ChipReset{ResetCause::power_on, false};
+}
+
+template <typename Pred>
+bool PycomBoard::cpu_wait(std::unique_lock<std::mutex>& lk, Deadline d, Pred pred) {
+  for (;;) {
+    check_reset_locked();
+    if (pred()) return true;
+    if (d.expired()) return false;
+    if (d.is_never())
+      cv_.wait(lk);
+    else
+      cv_.wait_until(lk, d.when());
+  }
+}
+
+void PycomBoard::cpu_sleep_until(TimePoint t) {
+  std::unique_lock lk(m_);
+  cpu_wait(lk, Deadline::at(t), [] { return false; });
+}
+
+bool PycomBoard::p12_high() {
+  std::lock_guard lk(m_);
+  check_reset_locked();
+  return p12_high_;
+}
+
+void PycomBoard::set_phase(SimPhase p) {
+  std::lock_guard lk(m_);
+  if (reset_gen_ == chip_gen_ && !stopping_) phase_ = p;
+}
+
+void PycomBoard::tx(std::string_view bytes) {
+  std::string out;
+  {
+    std::lock_guard lk(m_);
+    check_reset_locked();
+    out.reserve(bytes.size());
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (char c : bytes) {
+      if (faults_.drop_rate > 0 && u(rng_) < faults_.drop_rate) continue;
+      if (faults_.garbage_rate > 0 && u(rng_) < faults_.garbage_rate) c = static_cast<char>(rng_() & 0xFF);
+      out += c;
+    }
+  }
+  wires_.uart_tx(out);
+  // Like the UART driver: the writer waits while more than the FIFO's worth is still on its way.
+  for (;;) {
+    std::size_t pending = wires_.uart_tx_pending();
+    if (pending <= kTxFifo) break;
+    std::unique_lock lk(m_);
+    cpu_wait(lk, Deadline::after(byte_time_ * static_cast<std::int64_t>(pending - kTxFifo)),
+             [] { return false; });
+  }
+}
+
+void PycomBoard::stdout_text(std::string_view text) {
+  {
+    std::lock_guard lk(m_);
+    if (!attached_) return;
+  }
+  // mp_hal_stdout_tx_strn_cooked
+  std::string cooked;
+  cooked.reserve(text.size() + 8);
+  for (char c : text) {
+    if (c == '\n')
+      cooked += "\r\n";
+    else
+      cooked += c;
+  }
+  tx(cooked);
+}
+
+void PycomBoard::write(std::string_view bytes) {
+  {
+    std::lock_guard lk(m_);
+    if (!attached_) return;
+  }
+  tx(bytes);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The chip's thread: boot
+
+void PycomBoard::cpu_main() {
+  ResetCause cause = ResetCause::power_on;
+  for (;;) {
+    {
+      std::unique_lock lk(m_);
+      cv_.wait(lk, [&] { return stopping_ || (powered_ && en_high_); });
+      if (stopping_) return;
+      chip_gen_ = reset_gen_;
+      ++hard_boots_;
+      soft_boots_ = 0;
+      rx_.clear();
+      download_rx_.clear();
+      attached_ = true;
+      executing_ = false;
+      kbd_pending_ = false;
+      kbd_char_ = -1;
+      uart_ready_ = false;
+      status_slot_.clear();
+      status_version_.clear();
+      status_safe_boot_ = false;
+      phase_ = SimPhase::rom;
+    }
+    try {
+      run_chip(cause);
+      cause = ResetCause::power_on;
+    } catch (const ChipReset& r) {
+      cause = r.internal ? r.cause : ResetCause::power_on;
+    } catch (const Unwind&) {
+      return;
+    }
+    // The chip stopped: its timers and UART FIFO with it, and everything in RAM.
+    {
+      std::lock_guard hl(hb_m_);
+      hb_enabled_ = false;
+      hb_changed_ = true;
+      hb_cv_.notify_all();
+    }
+    wires_.uart_tx_discard();
+    repl_.reset();
+    interp_.reset();
+    vfs_.reset();
+    std::lock_guard lk(m_);
+    uart_ready_ = false;
+    if (!powered_)
+      phase_ = SimPhase::off;
+    else if (!en_high_)
+      phase_ = SimPhase::in_reset;
+  }
+}
+
+void PycomBoard::run_chip(ResetCause cause) {
+  wires_.hard_reset_started();
+  bool download;
+  {
+    std::lock_guard lk(m_);
+    download = p2_low_;  // strapping pins are latched when the chip comes out of reset
+  }
+  hard_boot_time_ = now();
+  rom(cause, download);
+  if (download) {
+    download_mode();
+    return;
+  }
+  SlotId slot = bootloader();
+  app(slot, cause);
+}
+
+void PycomBoard::rom(ResetCause cause, bool download) {
+  set_phase(SimPhase::rom);
+  std::string rst = cause == ResetCause::wdt ? "rst:0x7 (TG0WDT_SYS_RESET)" : "rst:0x1 (POWERON_RESET)";
+  std::string text = "ets Jun  8 2016 00:22:57\r\n\r\n" + rst;
+  if (download) {
+    text += ",boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n";
+  } else {
+    text +=
+        ",boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+        "configsip: 0, SPIWP:0xee\r\n"
+        "clk_drv:0x00,q_drv:0x00,d_drv:0x00,cs0_drv:0x00,hd_drv:0x00,wp_drv:0x00\r\n"
+        "mode:DIO, clock div:1\r\n"
+        "load:0x3fff8028,len:8\r\n"
+        "load:0x3fff8030,len:1728\r\n"
+        "load:0x4009f000,len:14584\r\n"
+        "entry 0x4009f6c4\r\n";
+  }
+  tx(text);
+  cpu_sleep_until(hard_boot_time_ + timing_.rom_boot);
+}
+
+void PycomBoard::download_mode() {
+  set_phase(SimPhase::download);
+  std::shared_ptr<SimDownloadHandler> handler;
+  {
+    std::lock_guard lk(m_);
+    uart_ready_ = true;
+    handler = download_handler_;
+  }
+  if (handler) handler->begin();
+  for (;;) {
+    std::string got;
+    {
+      std::unique_lock lk(m_);
+      cpu_wait(lk, Deadline::never(), [&] { return !download_rx_.empty(); });
+      got.swap(download_rx_);
+    }
+    if (handler) handler->received(got, [this](std::string_view b) { tx(b); });
+  }
+}
+
+SlotId PycomBoard::bootloader() {
+  set_phase(SimPhase::bootloader);
+  led_set(0, now());  // mperror_init0: the bootloader takes over the LED
+  SimFaults f = faults();
+  BootInfo bi = flash_.read_boot_info();
+  std::uint32_t active;
+  if (!bi.valid()) {
+    // find_active_image: an unreadable record is rewritten and the factory image loaded, no pin check.
+    bi = BootInfo{};
+    bi.signature.fill(0xFF);
+    flash_.write_boot_info(bi);
+    active = BootInfo::kImgFactory;
+  } else {
+    if (bi.active_img != BootInfo::kImgFactory && bi.status == BootInfo::kStatusCheck) {
+      if (bi.active_img == BootInfo::kImgUpdate2) bi.active_img = BootInfo::kImgFactory;
+      const auto& img = flash_.slots[bi.active_img == BootInfo::kImgOta0 ? 1 : 0];
+      if (!img || !img->valid) {
+        tx("Cannot load Firmware img in the active partition! .. Defaulting back to previous partition\r\n");
+        bi.active_img = bi.prev_img;
+        bi.prev_img = BootInfo::kImgFactory;
+      }
+      bi.status = BootInfo::kStatusReady;
+      flash_.write_boot_info(bi);
+    }
+    active = bi.active_img;
+    std::uint32_t sb = wait_for_safe_boot(bi, &active);
+    if (sb != bi.safeboot) {
+      if (bi.safeboot == BootInfo::kSafeBootSw)
+        bi.safeboot = BootInfo::kSafeBootHw;
+      else if (!(f.safeboot_persists && sb == 0))
+        bi.safeboot = sb;
+      flash_.write_boot_info(bi);
+    }
+  }
+  SlotId slot = active == BootInfo::kImgOta0 ? SlotId::ota0 : SlotId::factory;
+  if (!flash_.slots[static_cast<std::size_t>(slot)]) {
+    // Nothing to boot: mperror_fatal_error, solid red, until the next reset.
+    set_phase(SimPhase::halted);
+    led_set(kFatalColour, now());
+    std::unique_lock lk(m_);
+    cpu_wait(lk, Deadline::never(), [] { return false; });
+  }
+  return slot;
+}
+
+std::uint32_t PycomBoard::wait_for_safe_boot(const BootInfo& bi, std::uint32_t* active) {
+  // bootmgr.c: P12 read at start and once more after the re-check delay.
+  if (p12_high()) cpu_sleep_until(now() + timing_.safeboot_recheck);
+  if (!p12_high()) return 0;
+
+  bool toggle = true;  // static in the firmware: the LED phase carries on from window to window
+  TimePoint t = now();
+  // wait_while_blinking: the pin is read only at the start of each iteration, so a release is noticed up
+  // to one period late; the schedule is absolute so that edges do not drift.
+  auto blink = [&](int iterations, milliseconds period, bool force) {
+    for (int count = 0; (force || p12_high()) && count < iterations; ++count) {
+      led_set(toggle ? kSafeBootColour : 0, t);
+      toggle = !toggle;
+      t += period;
+      cpu_sleep_until(t);
+    }
+    return p12_high();
+  };
+  set_phase(SimPhase::safeboot_window1);
+  if (blink(timing_.window1_iterations, timing_.window1_toggle, false)) {
+    if (!faults().window2_keeps_image) *active = bi.prev_img;
+    set_phase(SimPhase::safeboot_window2);
+    if (blink(timing_.window2_iterations, timing_.window2_toggle, false)) {
+      *active = BootInfo::kImgFactory;
+      set_phase(SimPhase::safeboot_factory);
+      int n = timing_.final_toggle.count() > 0
+                  ? static_cast<int>(timing_.final_duration / timing_.final_toggle)
+                  : 0;
+      blink(n, timing_.final_toggle, true);
+    }
+  }
+  led_set(0, t);
+  set_phase(SimPhase::bootloader);
+  return BootInfo::kSafeBootHw;
+}
+
+bool PycomBoard::mount_flash() {
+  // mptask_init_sflash_filesystem: missing defaults are recreated on every hard and soft boot.
+  SimFs& fs = *flash_fs_;
+  if (!fs.exists("main.py")) fs.write("main.py", kFreshMainPy);
+  for (const char* d : {"sys", "lib", "cert"})
+    if (!fs.is_dir(d)) fs.mkdir(d);
+  if (!fs.exists("boot.py")) fs.write("boot.py", kFreshBootPy);
+  return true;
+}
+
+ExecOutcome PycomBoard::run_file(const std::string& name) {
+  std::string source;
+  if (vfs_->read(name, &source) != 0) return ExecOutcome::ok;
+  std::string file = name;
+  if (auto slash = file.rfind('/'); slash != std::string::npos) file = file.substr(slash + 1);
+  return exec_source(source, file, false, false);
+}
+
+void PycomBoard::app(SlotId slot, ResetCause cause) {
+  slot_ = slot;
+  image_ = *flash_.slots[static_cast<std::size_t>(slot)];
+  {
+    std::lock_guard lk(m_);
+    status_slot_ = to_string(slot);
+    status_version_ = image_.version;
+  }
+  reset_cause_ = cause;
+  rtc_base_us_ = 0;  // rtc_init0 on every boot that is not a wake from deep sleep
+  rtc_set_at_ = now();
+  set_phase(SimPhase::app_start);
+
+  SimFaults f = faults();
+  Duration delay = timing_.app_start + f.boot_delay;
+  if (f.boot_jitter.count() > 0) {
+    std::lock_guard lk(m_);
+    std::uniform_int_distribution<std::int64_t> j(0, f.boot_jitter.count());
+    delay += milliseconds(j(rng_));
+  }
+  cpu_sleep_until(now() + delay);
+
+  py::Hooks hooks;
+  hooks.write = [this](std::string_view s) { stdout_text(s); };
+  hooks.check = [this] { interp_check(); };
+  hooks.spend = [this](std::int64_t us) { spend(us); };
+  hooks.hang = [this](int) { hang(true); };
+  hooks.module_source = [this](const std::string& name) -> std::optional<std::string> {
+    std::string src;
+    for (const std::string& p : {"/flash/" + name + ".py", "/flash/lib/" + name + ".py"})
+      if (vfs_->read(p, &src) == 0) return src;
+    return std::nullopt;
+  };
+  interp_ = std::make_unique<py::Interp>(dialect_, hooks);
+  install_firmware_modules(*interp_, static_cast<FirmwareApi&>(*this));
+  vfs_ = std::make_unique<Vfs>(*flash_fs_, sd_fs_.get());
+  repl_ = std::make_unique<Repl>(static_cast<ReplIo&>(*this), dialect_, banner_line(image_, dialect_));
+  {
+    std::lock_guard lk(m_);
+    uart_ready_ = true;
+  }
+
+  bool first = true;
+  for (;;) {  // soft_reset:
+    f = faults();
+    if (first || !f.soft_reset_keeps_names) interp_->reset();
+    first = false;
+    main_script_.clear();
+    vfs_->set_cwd("/flash");
+    {
+      std::lock_guard lk(m_);
+      attached_ = true;
+      kbd_char_ = -1;
+      kbd_pending_ = false;
+    }
+    heartbeat_enable(heartbeat_on_boot());  // mperror_init0 re-initialises the LED on every boot
+    // mptask reads the flag on every soft boot too: it lasts until the bootloader clears it.
+    bool safeboot = flash_.read_boot_info().safeboot != 0;
+    {
+      std::lock_guard lk(m_);
+      status_safe_boot_ = safeboot;
+    }
+    mount_flash();
+    exec_source(dialect_ == py::Dialect::pycom ? kPycomBootPy : kUpstreamBootPy, "_boot.py", false, false);
+
+    bool soft_reset = false;
+    bool scripts = !safeboot || f.scripts_in_safeboot;
+    if (scripts) {
+      set_phase(SimPhase::boot_py);
+      if (f.uart_disabled) dupterm(false);  // as if boot.py had called os.dupterm(None)
+      if (f.hang_in_boot) hang(false);      // as if boot.py were stuck with Ctrl-C disabled
+      ExecOutcome r = run_file("boot.py");
+      soft_reset = r == ExecOutcome::forced_exit;
+      if (!soft_reset && !repl_->raw_mode()) {
+        set_phase(SimPhase::main_py);
+        r = run_file(main_script_.empty() ? "main.py" : main_script_);
+        soft_reset = r == ExecOutcome::forced_exit;
+      }
+    }
+    if (!soft_reset) {
+      cpu_sleep_until(now() + timing_.banner_delay);
+      set_phase(repl_->raw_mode() ? SimPhase::raw_repl : SimPhase::repl);
+      repl_->run();
+    }
+    // soft_reset_exit
+    stdout_text(dialect_ == py::Dialect::pycom ? "PYB: soft reboot\n" : "MPY: soft reboot\n");
+    cpu_sleep_until(now() + milliseconds(5));
+    reset_cause_ = ResetCause::soft;
+    std::lock_guard lk(m_);
+    ++soft_boots_;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Running code
+
+void PycomBoard::interp_check() {
+  std::lock_guard lk(m_);
+  check_reset_locked();
+  if (kbd_pending_) {
+    kbd_pending_ = false;
+    throw interp_->make_error("KeyboardInterrupt", std::vector<py::Value>{});
+  }
+}
+
+void PycomBoard::spend(std::int64_t us) {
+  // Interpreted code runs at roughly ESP32 speed: once it is ahead of real time the chip's thread sleeps,
+  // so that a busy loop costs the host almost nothing.
+  TimePoint n = now();
+  if (vclock_ < n - milliseconds(5)) vclock_ = n;
+  vclock_ += microseconds(us);
+  if (vclock_ > n + milliseconds(2)) {
+    std::unique_lock lk(m_);
+    cpu_wait(lk, Deadline::at(vclock_), [this] { return kbd_pending_; });
+  }
+}
+
+void PycomBoard::hang(bool interruptible) {
+  {
+    std::unique_lock lk(m_);
+    cpu_wait(lk, Deadline::never(), [&] { return interruptible && kbd_pending_; });
+  }
+  interp_check();
+  // interp_check() raised KeyboardInterrupt; only a reset ends an uninterruptible hang.
+  throw ChipReset{ResetCause::power_on, false};
+}
+
+ExecOutcome PycomBoard::exec_source(const std::string& code, const std::string& file, bool single,
+                                    bool print_eof) {
+  {
+    std::lock_guard lk(m_);
+    executing_ = true;
+    kbd_char_ = 3;  // pyexec: mp_hal_set_interrupt_char(CHAR_CTRL_C)
+    kbd_pending_ = false;
+  }
+  auto end_exec = [this] {
+    std::lock_guard lk(m_);
+    executing_ = false;
+    kbd_char_ = -1;
+    kbd_pending_ = false;
+  };
+  vclock_ = now();
+  ExecOutcome out = ExecOutcome::ok;
+  try {
+    interp_->exec(code, file, single);
+    end_exec();
+    if (print_eof) write("\x04");
+  } catch (py::PyException& e) {
+    end_exec();
+    if (print_eof) write("\x04");
+    if (interp_->is_instance(*e.exc, "SystemExit")) {
+      // The user document: sys.exit() soft-resets. Firmware 1.20 (pyexec_system_exit == 0): nothing is
+      // printed and the caller sees a failure.
+      out = config_.sys_exit_quirk ? ExecOutcome::error : ExecOutcome::forced_exit;
+    } else {
+      stdout_text(interp_->format_exception(*e.exc));
+      out = ExecOutcome::error;
+    }
+  } catch (...) {
+    end_exec();
+    throw;
+  }
+  if (print_eof) write("\x04");
+  return out;
+}
+
+ExecOutcome PycomBoard::execute(const std::string& code, bool single, bool print_eof) {
+  return exec_source(code, "<stdin>", single, print_eof);
+}
+
+int PycomBoard::read_char() {
+  SimPhase want = repl_->raw_mode() ? SimPhase::raw_repl : SimPhase::repl;
+  std::unique_lock lk(m_);
+  if (reset_gen_ == chip_gen_ && phase_ != want) phase_ = want;
+  cpu_wait(lk, Deadline::never(), [&] { return attached_ && !rx_.empty(); });
+  char c = rx_.front();
+  rx_.pop_front();
+  return static_cast<unsigned char>(c);
+}
+
+void PycomBoard::safe_boot_reset() {
+  // mp_hal_reset_safe_and_boot(true)
+  BootInfo bi = flash_.read_boot_info();
+  bi.safeboot = BootInfo::kSafeBootSw;
+  flash_.write_boot_info(bi);
+  machine_reset();
+}
+
+void PycomBoard::set_collecting_code(bool on) {
+  std::lock_guard lk(m_);
+  collecting_code_ = on;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// FirmwareApi
+
+void PycomBoard::sleep_us(std::int64_t us) {
+  {
+    std::unique_lock lk(m_);
+    cpu_wait(lk, Deadline::after(microseconds(us)), [this] { return kbd_pending_; });
+  }
+  interp_check();
+  vclock_ = now();
+}
+
+std::int64_t PycomBoard::ticks_us() {
+  return std::chrono::duration_cast<microseconds>(now() - hard_boot_time_).count();
+}
+
+void PycomBoard::machine_reset() {
+  // Let what was printed leave the FIFO first, so a marker printed right before the reset arrives.
+  Deadline d = Deadline::after(byte_time_ * static_cast<std::int64_t>(wires_.uart_tx_pending() + 16));
+  while (wires_.uart_tx_pending() > 0 && !d.expired()) {
+    std::unique_lock lk(m_);
+    cpu_wait(lk, Deadline::after(std::max<Duration>(byte_time_ * 4, microseconds(200))).min(d),
+             [] { return false; });
+  }
+  throw ChipReset{ResetCause::wdt, true};
+}
+
+void PycomBoard::fsformat(const std::string& mount) {
+  if (mount == "/flash") {
+    if (!faults().format_keeps_files) flash_fs_->format();
+    return;
+  }
+  if (mount == "/sd" && sd_fs_) {
+    sd_fs_->format();
+    return;
+  }
+  interp_->raise_errno(ENODEV);
+}
+
+bool PycomBoard::heartbeat() {
+  std::lock_guard lk(hb_m_);
+  return hb_enabled_;
+}
+
+void PycomBoard::set_heartbeat(bool on) { heartbeat_enable(on); }
+
+bool PycomBoard::heartbeat_on_boot() {
+  std::lock_guard lk(hb_m_);
+  return hb_on_boot_;
+}
+
+void PycomBoard::set_heartbeat_on_boot(bool on) {
+  std::lock_guard lk(hb_m_);
+  hb_on_boot_ = on;
+}
+
+bool PycomBoard::rgbled(std::uint32_t colour) {
+  std::lock_guard lk(hb_m_);
+  if (hb_enabled_) return false;
+  led_set(colour, now());
+  return true;
+}
+
+void PycomBoard::set_kbd_intr(int ch) {
+  std::lock_guard lk(m_);
+  kbd_char_ = ch;
+}
+
+void PycomBoard::dupterm(bool attach) {
+  std::lock_guard lk(m_);
+  attached_ = attach;
+  cv_.notify_all();
+}
+
+bool PycomBoard::dupterm_attached() {
+  std::lock_guard lk(m_);
+  return attached_;
+}
+
+void PycomBoard::uart_write(std::string_view bytes) { tx(bytes); }
+
+std::string PycomBoard::uart_read(std::size_t max) {
+  std::lock_guard lk(m_);
+  std::string out;
+  while (!rx_.empty() && out.size() < max) {
+    out += rx_.front();
+    rx_.pop_front();
+  }
+  return out;
+}
+
+std::size_t PycomBoard::uart_any() {
+  std::lock_guard lk(m_);
+  return rx_.size();
+}
+
+std::int64_t PycomBoard::rtc_us() {
+  return rtc_base_us_ + std::chrono::duration_cast<microseconds>(now() - rtc_set_at_).count();
+}
+
+void PycomBoard::set_rtc_us(std::int64_t us) {
+  rtc_base_us_ = us;
+  rtc_set_at_ = now();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// LED
+
+void PycomBoard::led_set(LedColour c, TimePoint scheduled) {
+  std::lock_guard lk(led_m_);
+  if (c == led_) return;
+  led_ = c;
+  wires_.led(c, scheduled);
+}
+
+void PycomBoard::heartbeat_enable(bool on) {
+  std::lock_guard lk(hb_m_);
+  if (on == hb_enabled_) return;
+  hb_enabled_ = on;
+  hb_changed_ = true;
+  if (on) {
+    hb_next_ = now();
+    hb_next_on_ = true;
+  } else {
+    led_set(0, now());
+  }
+  hb_cv_.notify_all();
+}
+
+void PycomBoard::heartbeat_main() {
+  std::unique_lock lk(hb_m_);
+  while (!hb_stop_) {
+    hb_changed_ = false;
+    if (!hb_enabled_) {
+      hb_cv_.wait(lk, [&] { return hb_stop_ || hb_changed_; });
+      continue;
+    }
+    TimePoint due = hb_next_;
+    if (hb_cv_.wait_until(lk, due, [&] { return hb_stop_ || hb_changed_; })) continue;
+    bool on = hb_next_on_;
+    led_set(on ? kHeartbeatColour : 0, due);
+    hb_next_ = due + (on ? Duration(timing_.heartbeat_on) : Duration(timing_.heartbeat_off));
+    hb_next_on_ = !on;
+  }
+}
+
+}  // namespace bootrig::sim

@@ -1,0 +1,183 @@
+// The simulated Pycom module: ROM, second-stage bootloader with safe-boot windows, the MicroPython task
+// with its REPL, heartbeat LED and resets, behind the pins/LED/UART seam of sim_wires.hpp.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "bootrig/rig/rig_config.hpp"
+#include "bootrig/sim/sim_module.hpp"
+#include "bootrig/sim/sim_wires.hpp"
+#include "sim/firmware_modules.hpp"
+#include "sim/flash.hpp"
+#include "sim/repl.hpp"
+#include "sim/vfs.hpp"
+
+namespace bootrig::sim {
+
+class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplIo {
+ public:
+  // Throws RigError for a config the module could not have (e.g. the active slot is empty).
+  PycomBoard(const SimConfig& config, const TimingProfile& timing, unsigned baud, SimWires& wires);
+  ~PycomBoard() override;
+  PycomBoard(const PycomBoard&) = delete;
+  PycomBoard& operator=(const PycomBoard&) = delete;
+
+  // Starts the chip's threads with the given pin levels; the chip boots once powered and out of reset.
+  void start(bool powered, bool en_high, bool p12_high, bool p2_low);
+  void stop();
+
+  void pin_changed(ModulePin pin, bool high, TimePoint when) override;
+  void uart_rx(std::string_view bytes, TimePoint when) override;
+
+  void set_faults(const SimFaults& f);
+  SimFaults faults() const;
+  SimStatus status() const;
+  void set_download_handler(std::shared_ptr<SimDownloadHandler> h);
+  FlashChip& flash() { return flash_; }
+  SimFs& flash_fs() { return *flash_fs_; }
+
+ private:
+  struct ChipReset {
+    ResetCause cause;  // for internal resets (machine.reset(), safe-boot requests)
+    bool internal;
+  };
+  struct Unwind {};  // the simulator is stopping
+
+  // ---- the chip's thread ----
+  void cpu_main();
+  void run_chip(ResetCause cause);
+  void rom(ResetCause cause, bool download);
+  void download_mode();
+  SlotId bootloader();
+  std::uint32_t wait_for_safe_boot(const BootInfo& bi, std::uint32_t* active);
+  void app(SlotId slot, ResetCause cause);
+  bool mount_flash();
+  ExecOutcome run_file(const std::string& name);
+  ExecOutcome exec_source(const std::string& code, const std::string& file, bool single, bool print_eof);
+  void interp_check();          // between statements: resets unwind, Ctrl-C raises KeyboardInterrupt
+  void spend(std::int64_t us);  // keeps interpreted code at about ESP32 speed
+  [[noreturn]] void hang(bool interruptible);
+
+  // Waits (on the chip's thread) until the deadline or until `pred` holds, under m_. Unwinds with
+  // ChipReset/Unwind when the chip is reset, powered off or the simulator stops.
+  template <typename Pred>
+  bool cpu_wait(std::unique_lock<std::mutex>& lk, Deadline d, Pred pred);
+  void cpu_sleep_until(TimePoint t);
+  void check_reset_locked() const;
+  void tx(std::string_view bytes);          // UART0 TX with line faults and FIFO back-pressure
+  void stdout_text(std::string_view text);  // REPL output: cooked line ends, only while attached
+  void set_phase(SimPhase p);
+  bool p12_high();
+
+  // ---- LED ----
+  void led_set(LedColour c, TimePoint scheduled);
+  void heartbeat_main();
+  void heartbeat_enable(bool on);
+
+  // ---- FirmwareApi ----
+  void sleep_us(std::int64_t us) override;
+  std::int64_t ticks_us() override;
+  [[noreturn]] void machine_reset() override;
+  ResetCause reset_cause() override { return reset_cause_; }
+  Vfs& vfs() override { return *vfs_; }
+  void fsformat(const std::string& mount) override;
+  bool heartbeat() override;
+  void set_heartbeat(bool on) override;
+  bool heartbeat_on_boot() override;
+  void set_heartbeat_on_boot(bool on) override;
+  bool rgbled(std::uint32_t colour) override;
+  BootInfo boot_info() override { return flash_.read_boot_info(); }
+  void write_boot_info(const BootInfo& bi) override { flash_.write_boot_info(bi); }
+  void set_kbd_intr(int ch) override;
+  void dupterm(bool attach) override;
+  bool dupterm_attached() override;
+  void uart_write(std::string_view bytes) override;
+  std::string uart_read(std::size_t max) override;
+  std::size_t uart_any() override;
+  const ImageDescriptor& running_image() override { return image_; }
+  SlotId running_slot() override { return slot_; }
+  std::int64_t rtc_us() override;
+  void set_rtc_us(std::int64_t us) override;
+  void set_main_script(const std::string& name) override { main_script_ = name; }
+
+  // ---- ReplIo ----
+  int read_char() override;
+  void write(std::string_view bytes) override;
+  ExecOutcome execute(const std::string& code, bool single, bool print_eof) override;
+  [[noreturn]] void safe_boot_reset() override;
+  void set_collecting_code(bool on) override;
+
+  // ---- configuration ----
+  SimConfig config_;
+  TimingProfile timing_;
+  unsigned baud_;
+  Duration byte_time_;
+  SimWires& wires_;
+  py::Dialect dialect_;
+  FlashChip flash_;
+  std::unique_ptr<SimFs> flash_fs_;
+  std::unique_ptr<SimFs> sd_fs_;
+
+  // ---- shared state, under m_ ----
+  mutable std::mutex m_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool started_ = false;
+  bool powered_ = true, en_high_ = true, p12_high_ = false, p2_low_ = false;
+  std::uint64_t reset_gen_ = 0;  // bumped by every external reset or power loss
+  std::uint64_t chip_gen_ = 0;   // the generation the running chip belongs to
+  bool power_lost_ = false;
+  std::deque<char> rx_;  // UART0 RX as the REPL reads it
+  std::string download_rx_;
+  bool attached_ = true;    // os.dupterm: UART0 is the REPL terminal
+  bool executing_ = false;  // code is running: Ctrl-C is the keyboard interrupt
+  int kbd_char_ = -1;
+  bool kbd_pending_ = false;
+  bool collecting_code_ = false;
+  bool uart_ready_ = false;  // the app's UART driver takes bytes (not in ROM/bootloader/reset)
+  SimPhase phase_ = SimPhase::off;
+  std::string status_version_, status_slot_;
+  bool status_safe_boot_ = false;
+  int hard_boots_ = 0, soft_boots_ = 0;
+  SimFaults faults_;
+  std::mt19937 rng_;
+  std::shared_ptr<SimDownloadHandler> download_handler_;
+
+  // ---- LED and heartbeat ----
+  mutable std::mutex led_m_;
+  LedColour led_ = 0;
+  std::mutex hb_m_;
+  std::condition_variable hb_cv_;
+  bool hb_enabled_ = false;
+  bool hb_stop_ = false;
+  bool hb_changed_ = false;
+  bool hb_on_boot_ = true;  // pycom.heartbeat_on_boot(), kept in the config block of flash
+  TimePoint hb_next_{};
+  bool hb_next_on_ = true;
+
+  // ---- the chip's thread only ----
+  ResetCause reset_cause_ = ResetCause::power_on;
+  TimePoint hard_boot_time_{};
+  std::int64_t rtc_base_us_ = 0;
+  TimePoint rtc_set_at_{};
+  ImageDescriptor image_;
+  SlotId slot_ = SlotId::factory;
+  std::unique_ptr<Vfs> vfs_;
+  std::unique_ptr<py::Interp> interp_;
+  std::unique_ptr<Repl> repl_;
+  std::string main_script_;
+  TimePoint vclock_{};
+
+  std::thread cpu_;
+  std::thread hb_thread_;
+};
+
+}  // namespace bootrig::sim

@@ -1,0 +1,567 @@
+// The simulated module with in-process wires: rig-side GPIO objects, the LED photodiode, the pty UART.
+#include "bootrig/sim/sim_module.hpp"
+
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <system_error>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/core/interrupt.hpp"
+#include "sim/pty_uart.hpp"
+#include "sim/pycom_board.hpp"
+
+namespace bootrig {
+
+const char* to_string(ModulePin p) {
+  switch (p) {
+    case ModulePin::p12:
+      return "P12";
+    case ModulePin::en:
+      return "EN";
+    case ModulePin::p2:
+      return "P2";
+    case ModulePin::power:
+      return "power";
+  }
+  return "?";
+}
+
+const char* to_string(SimPhase p) {
+  switch (p) {
+    case SimPhase::off:
+      return "off";
+    case SimPhase::in_reset:
+      return "in-reset";
+    case SimPhase::rom:
+      return "rom";
+    case SimPhase::download:
+      return "download";
+    case SimPhase::bootloader:
+      return "bootloader";
+    case SimPhase::safeboot_window1:
+      return "safeboot-window1";
+    case SimPhase::safeboot_window2:
+      return "safeboot-window2";
+    case SimPhase::safeboot_factory:
+      return "safeboot-factory";
+    case SimPhase::app_start:
+      return "app-start";
+    case SimPhase::boot_py:
+      return "boot.py";
+    case SimPhase::main_py:
+      return "main.py";
+    case SimPhase::repl:
+      return "repl";
+    case SimPhase::raw_repl:
+      return "raw-repl";
+    case SimPhase::halted:
+      return "halted";
+  }
+  return "?";
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Fault names
+
+namespace {
+
+struct FaultAccess {
+  SimFaultField field;
+  bool SimFaults::*flag = nullptr;
+  double SimFaults::*ratio = nullptr;
+  milliseconds SimFaults::*ms = nullptr;
+};
+
+const std::vector<FaultAccess>& fault_table() {
+  static const std::vector<FaultAccess> t = {
+      {{"hang_in_boot", "bool",
+        "boot.py never returns and Ctrl-C cannot stop it: no prompt unless safe boot"},
+       &SimFaults::hang_in_boot,
+       nullptr,
+       nullptr},
+      {{"uart_disabled", "bool",
+        "the REPL leaves UART0 before boot.py (os.dupterm(None)): silent unless safe boot"},
+       &SimFaults::uart_disabled,
+       nullptr,
+       nullptr},
+      {{"garbage_rate", "ratio", "fraction of bytes (both ways) replaced by random bytes, 0..1"},
+       nullptr,
+       &SimFaults::garbage_rate,
+       nullptr},
+      {{"drop_rate", "ratio", "fraction of bytes (both ways) lost, 0..1"},
+       nullptr,
+       &SimFaults::drop_rate,
+       nullptr},
+      {{"boot_delay", "ms", "extra time from the bootloader to the app (slow boot)"},
+       nullptr,
+       nullptr,
+       &SimFaults::boot_delay},
+      {{"boot_jitter", "ms", "random extra boot time, up to this"},
+       nullptr,
+       nullptr,
+       &SimFaults::boot_jitter},
+      {{"port_vanishes", "bool",
+        "the UART pty goes away at every hard reset and comes back (USB-serial re-enumerating)"},
+       &SimFaults::port_vanishes,
+       nullptr,
+       nullptr},
+      {{"port_gone", "ms", "how long the UART stays away when port_vanishes is on"},
+       nullptr,
+       nullptr,
+       &SimFaults::port_gone},
+      {{"scripts_in_safeboot", "bool", "rule break: boot.py and main.py run during a safe boot"},
+       &SimFaults::scripts_in_safeboot,
+       nullptr,
+       nullptr},
+      {{"window2_keeps_image", "bool", "rule break: releasing P12 in window 2 keeps the current image"},
+       &SimFaults::window2_keeps_image,
+       nullptr,
+       nullptr},
+      {{"safeboot_persists", "bool",
+        "rule break: the safe-boot flag is never cleared (every later boot is safe)"},
+       &SimFaults::safeboot_persists,
+       nullptr,
+       nullptr},
+      {{"soft_reset_keeps_names", "bool", "rule break: Ctrl-D keeps the interpreter's names"},
+       &SimFaults::soft_reset_keeps_names,
+       nullptr,
+       nullptr},
+      {{"format_keeps_files", "bool", "rule break: os.fsformat('/flash') leaves the files in place"},
+       &SimFaults::format_keeps_files,
+       nullptr,
+       nullptr},
+  };
+  return t;
+}
+
+}  // namespace
+
+const std::vector<SimFaultField>& sim_fault_fields() {
+  static const std::vector<SimFaultField> v = [] {
+    std::vector<SimFaultField> out;
+    for (const auto& a : fault_table()) out.push_back(a.field);
+    return out;
+  }();
+  return v;
+}
+
+std::string set_sim_fault(SimFaults& f, std::string_view name, std::string_view value) {
+  for (const auto& a : fault_table()) {
+    if (name != a.field.name) continue;
+    std::string v(value);
+    if (a.flag) {
+      if (v == "true" || v == "1" || v == "on" || v == "yes")
+        f.*a.flag = true;
+      else if (v == "false" || v == "0" || v == "off" || v == "no")
+        f.*a.flag = false;
+      else
+        return std::string(a.field.name) + " takes true or false, not '" + v + "'";
+      return {};
+    }
+    if (a.ratio) {
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(d >= 0.0 && d <= 1.0))
+        return std::string(a.field.name) + " takes a fraction from 0 to 1, not '" + v + "'";
+      f.*a.ratio = d;
+      return {};
+    }
+    long long ms = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+    if (ec != std::errc() || p != v.data() + v.size() || ms < 0 || ms > 600000)
+      return std::string(a.field.name) + " takes milliseconds from 0 to 600000, not '" + v + "'";
+    f.*a.ms = milliseconds(ms);
+    return {};
+  }
+  std::string known;
+  for (const auto& a : fault_table()) known += (known.empty() ? "" : ", ") + std::string(a.field.name);
+  return "no fault named '" + std::string(name) + "' (faults: " + known + ")";
+}
+
+std::string get_sim_fault(const SimFaults& f, std::string_view name) {
+  for (const auto& a : fault_table()) {
+    if (name != a.field.name) continue;
+    if (a.flag) return f.*a.flag ? "true" : "false";
+    if (a.ratio) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%g", f.*a.ratio);
+      return b;
+    }
+    return std::to_string((f.*a.ms).count());
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Wires
+
+namespace {
+
+// One LED input's queue of edges, with an eventfd so that waits block in ppoll alongside the interrupt fd.
+struct LedQueue {
+  LedQueue() : fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~LedQueue() {
+    if (fd >= 0) ::close(fd);
+  }
+  LedQueue(const LedQueue&) = delete;
+  LedQueue& operator=(const LedQueue&) = delete;
+  void push(LineEvent e) {
+    {
+      std::lock_guard lk(m);
+      if (q.size() < 65536) q.push_back(e);
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+  }
+  std::mutex m;
+  std::deque<LineEvent> q;
+  int fd;
+};
+
+bool pin_high_for(LineRole role, Level level) {
+  switch (role) {
+    case LineRole::safeboot:
+      return is_active(level);  // P12 high = safe-boot request
+    case LineRole::reset:
+      return !is_active(level);  // EN low = held in reset
+    case LineRole::bootloader:
+      return !is_active(level);  // P2 low = download mode
+    case LineRole::power:
+      return is_active(level);
+    case LineRole::led:
+      break;
+  }
+  return false;
+}
+
+ModulePin pin_for(LineRole role) {
+  switch (role) {
+    case LineRole::safeboot:
+      return ModulePin::p12;
+    case LineRole::reset:
+      return ModulePin::en;
+    case LineRole::bootloader:
+      return ModulePin::p2;
+    default:
+      return ModulePin::power;
+  }
+}
+
+Level released_level(LineRole role) { return role == LineRole::power ? Level::active : Level::inactive; }
+
+std::filesystem::path private_link_dir() {
+  const char* base = std::getenv("XDG_RUNTIME_DIR");
+  std::string tmpl =
+      std::string(base && *base && ::access(base, W_OK) == 0 ? base : "/tmp") + "/bootrig-sim-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (!::mkdtemp(buf.data()))
+    throw RigError("simulated UART: cannot create a folder for its link (" + tmpl +
+                   "): " + std::strerror(errno));
+  return std::filesystem::path(buf.data());
+}
+
+}  // namespace
+
+struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
+  Impl(SimConfig c, TimingProfile t, unsigned b) : config(std::move(c)), timing(t), baud(b) {
+    lines[LineRole::safeboot] = Level::inactive;
+    lines[LineRole::reset] = Level::inactive;
+    lines[LineRole::bootloader] = Level::inactive;
+    lines[LineRole::power] = Level::active;
+    board = std::make_unique<sim::PycomBoard>(config, timing, baud, *this);
+  }
+  ~Impl() override { stop(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  void start() {
+    std::lock_guard lk(life_m);
+    if (started) return;
+    if (link.empty()) {
+      link_dir = private_link_dir();
+      link = link_dir / "tty";
+    }
+    uart = std::make_unique<sim::PtyUart>(baud, link,
+                                          [this](std::string_view b, TimePoint t) { board->uart_rx(b, t); });
+    uart->start();
+    Level power, reset, safeboot, boot;
+    {
+      std::lock_guard l2(m);
+      power = lines[LineRole::power];
+      reset = lines[LineRole::reset];
+      safeboot = lines[LineRole::safeboot];
+      boot = lines[LineRole::bootloader];
+    }
+    started = true;
+    board->start(pin_high_for(LineRole::power, power), pin_high_for(LineRole::reset, reset),
+                 pin_high_for(LineRole::safeboot, safeboot), !pin_high_for(LineRole::bootloader, boot));
+  }
+
+  void stop() {
+    std::lock_guard lk(life_m);
+    if (!started) return;
+    board->stop();
+    if (uart) uart->stop();
+    started = false;
+    if (!link_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(link_dir, ec);
+      link_dir.clear();
+      link.clear();
+    }
+  }
+
+  void set_line(LineRole role, Level level) {
+    if (role == LineRole::led) throw RigError("the simulated LED line is an input; it cannot be driven");
+    {
+      std::lock_guard lk(m);
+      lines[role] = level;
+    }
+    board->pin_changed(pin_for(role), pin_high_for(role, level), now());
+  }
+
+  // ---- SimWires ----
+  void led(LedColour c, TimePoint scheduled) override {
+    TimePoint t = now();
+    std::vector<std::function<void(LedColour, TimePoint)>> call;
+    {
+      std::lock_guard lk(m);
+      bool was_lit = colour != 0;
+      colour = c;
+      history.push_back(LedChange{c, scheduled, t});
+      if (history.size() > 4096) history.pop_front();
+      if ((c != 0) != was_lit) {
+        LineEvent e{c != 0 ? Edge::rising : Edge::falling, t};
+        for (auto it = subscribers.begin(); it != subscribers.end();) {
+          if (auto q = it->lock()) {
+            q->push(e);
+            ++it;
+          } else {
+            it = subscribers.erase(it);
+          }
+        }
+      }
+      for (auto& [id, fn] : watchers) call.push_back(fn);
+    }
+    for (auto& fn : call) fn(c, t);
+  }
+  void uart_tx(std::string_view bytes) override {
+    if (uart) uart->send(bytes);
+  }
+  std::size_t uart_tx_pending() const override { return uart ? uart->pending() : 0; }
+  void uart_tx_discard() override {
+    if (uart) uart->discard();
+  }
+  void hard_reset_started() override {
+    SimFaults f = board->faults();
+    if (f.port_vanishes && uart) uart->vanish(f.port_gone);
+  }
+
+  SimConfig config;
+  TimingProfile timing;
+  unsigned baud;
+  std::mutex life_m;
+  bool started = false;
+  std::filesystem::path link, link_dir;
+  std::unique_ptr<sim::PtyUart> uart;
+  std::unique_ptr<sim::PycomBoard> board;
+
+  mutable std::mutex m;
+  std::map<LineRole, Level> lines;
+  LedColour colour = 0;
+  std::vector<std::weak_ptr<LedQueue>> subscribers;
+  std::deque<LedChange> history;
+  std::map<int, std::function<void(LedColour, TimePoint)>> watchers;
+  int next_watch = 1;
+};
+
+namespace {
+
+class SimOutput final : public DigitalOutput {
+ public:
+  SimOutput(std::shared_ptr<SimModule::Impl> impl, LineRole role, Level initial)
+      : impl_(std::move(impl)), role_(role), level_(initial) {
+    impl_->set_line(role_, level_);
+  }
+  ~SimOutput() override {
+    try {
+      impl_->set_line(role_, released_level(role_));
+    } catch (...) {
+    }
+  }
+  SimOutput(const SimOutput&) = delete;
+  SimOutput& operator=(const SimOutput&) = delete;
+  void set(Level level) override {
+    level_ = level;
+    impl_->set_line(role_, level);
+  }
+  Level get() const override { return level_; }
+  std::string describe() const override {
+    switch (role_) {
+      case LineRole::safeboot:
+        return "safeboot (simulated P12)";
+      case LineRole::reset:
+        return "reset (simulated EN)";
+      case LineRole::bootloader:
+        return "bootloader (simulated P2)";
+      case LineRole::power:
+        return "power (simulated supply)";
+      default:
+        return "simulated line";
+    }
+  }
+
+ private:
+  std::shared_ptr<SimModule::Impl> impl_;
+  LineRole role_;
+  Level level_;
+};
+
+class SimLedInput final : public DigitalInput {
+ public:
+  explicit SimLedInput(std::shared_ptr<SimModule::Impl> impl)
+      : impl_(std::move(impl)), q_(std::make_shared<LedQueue>()) {
+    if (q_->fd < 0) throw RigError(std::string("simulated LED input: eventfd: ") + std::strerror(errno));
+    std::lock_guard lk(impl_->m);
+    impl_->subscribers.push_back(q_);
+  }
+  Level get() override {
+    std::lock_guard lk(impl_->m);
+    return level_of(impl_->colour != 0);
+  }
+  std::optional<LineEvent> wait_event(Deadline deadline) override {
+    for (;;) {
+      {
+        std::lock_guard lk(q_->m);
+        if (!q_->q.empty()) {
+          LineEvent e = q_->q.front();
+          q_->q.pop_front();
+          return e;
+        }
+      }
+      interrupt::throw_if_requested();
+      if (deadline.expired()) return std::nullopt;
+      pollfd p[2] = {{q_->fd, POLLIN, 0}, {interrupt::fd(), POLLIN, 0}};
+      timespec ts = deadline.remaining_timespec();
+      int r = ::ppoll(p, 2, deadline.is_never() ? nullptr : &ts, nullptr);
+      if (r > 0 && (p[0].revents & POLLIN)) {
+        std::uint64_t v;
+        [[maybe_unused]] auto n = ::read(q_->fd, &v, sizeof v);
+      }
+    }
+  }
+  std::string describe() const override { return "led (simulated photodiode on the RGB LED)"; }
+
+ private:
+  std::shared_ptr<SimModule::Impl> impl_;
+  std::shared_ptr<LedQueue> q_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------
+
+SimModule::SimModule(SimConfig config, TimingProfile timing, unsigned baud)
+    : impl_(std::make_shared<Impl>(std::move(config), timing, baud)) {}
+
+SimModule::~SimModule() { impl_->stop(); }
+
+void SimModule::start() { impl_->start(); }
+void SimModule::stop() { impl_->stop(); }
+
+void SimModule::set_uart_link(std::filesystem::path link) {
+  std::lock_guard lk(impl_->life_m);
+  if (impl_->started) throw RigError("simulated UART: set the link before starting the module");
+  impl_->link = std::move(link);
+}
+
+std::string SimModule::uart_path() const {
+  std::lock_guard lk(impl_->life_m);
+  return impl_->link.string();
+}
+
+std::string SimModule::uart_device() const {
+  std::lock_guard lk(impl_->life_m);
+  return impl_->uart ? impl_->uart->device() : std::string();
+}
+
+std::unique_ptr<DigitalOutput> SimModule::make_output(LineRole role, Level initial) {
+  if (role == LineRole::led) throw RigError("the simulated LED line is an input; ask for make_led_input()");
+  return std::make_unique<SimOutput>(impl_, role, initial);
+}
+
+std::unique_ptr<DigitalInput> SimModule::make_led_input() { return std::make_unique<SimLedInput>(impl_); }
+
+void SimModule::set_line(LineRole role, Level level) { impl_->set_line(role, level); }
+
+Level SimModule::line(LineRole role) const {
+  std::lock_guard lk(impl_->m);
+  auto it = impl_->lines.find(role);
+  return it == impl_->lines.end() ? Level::inactive : it->second;
+}
+
+void SimModule::press_reset(Duration pulse) {
+  impl_->set_line(LineRole::reset, Level::active);
+  try {
+    wait_for(pulse);
+  } catch (...) {
+    impl_->set_line(LineRole::reset, Level::inactive);
+    throw;
+  }
+  impl_->set_line(LineRole::reset, Level::inactive);
+}
+
+SimStatus SimModule::status() const {
+  SimStatus s = impl_->board->status();
+  s.uart_path = uart_path();
+  return s;
+}
+
+LedColour SimModule::led() const {
+  std::lock_guard lk(impl_->m);
+  return impl_->colour;
+}
+
+SimFaults SimModule::faults() const { return impl_->board->faults(); }
+void SimModule::set_faults(const SimFaults& f) { impl_->board->set_faults(f); }
+void SimModule::set_download_handler(std::shared_ptr<SimDownloadHandler> h) {
+  impl_->board->set_download_handler(std::move(h));
+}
+const SimConfig& SimModule::config() const { return impl_->config; }
+const TimingProfile& SimModule::timing() const { return impl_->timing; }
+unsigned SimModule::baud() const { return impl_->baud; }
+
+std::vector<SimModule::LedChange> SimModule::led_history() const {
+  std::lock_guard lk(impl_->m);
+  return {impl_->history.begin(), impl_->history.end()};
+}
+
+void SimModule::clear_led_history() {
+  std::lock_guard lk(impl_->m);
+  impl_->history.clear();
+}
+
+int SimModule::watch_led(std::function<void(LedColour, TimePoint)> fn) {
+  std::lock_guard lk(impl_->m);
+  int id = impl_->next_watch++;
+  impl_->watchers[id] = std::move(fn);
+  return id;
+}
+
+void SimModule::unwatch_led(int id) {
+  std::lock_guard lk(impl_->m);
+  impl_->watchers.erase(id);
+}
+
+}  // namespace bootrig
