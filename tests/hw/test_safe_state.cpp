@@ -12,21 +12,21 @@
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
-#include "support/fake_gpio.hpp"
+#include "support/journal_output.hpp"
 
 namespace bootrig {
 namespace {
 
-using testing::FakeOutput;
+using testing::JournalOutput;
 using testing::Journal;
 
 TEST(SafeState, ReleasesInPriorityOrderThenDestroys) {
   auto j = std::make_shared<Journal>();
   {
     SafeState s;
-    auto& boot = s.adopt("bootloader", std::make_unique<FakeOutput>("p2", j), 1);
-    auto& p12 = s.adopt("safeboot", std::make_unique<FakeOutput>("p12", j), 0);
-    auto& rst = s.adopt("reset", std::make_unique<FakeOutput>("reset", j), 0);
+    auto& boot = s.adopt("bootloader", std::make_unique<JournalOutput>("p2", j), 1);
+    auto& p12 = s.adopt("safeboot", std::make_unique<JournalOutput>("p12", j), 0);
+    auto& rst = s.adopt("reset", std::make_unique<JournalOutput>("reset", j), 0);
     p12.set(Level::active);
     rst.set(Level::active);
     boot.set(Level::active);
@@ -45,7 +45,7 @@ TEST(SafeState, ReleasesWhenAnExceptionUnwinds) {
   EXPECT_THROW(
       {
         SafeState s;
-        s.adopt("safeboot", std::make_unique<FakeOutput>("p12", j), 0).set(Level::active);
+        s.adopt("safeboot", std::make_unique<JournalOutput>("p12", j), 0).set(Level::active);
         throw RigError("step failed");
       },
       RigError);
@@ -58,10 +58,10 @@ TEST(SafeState, ReleasesWhenAnExceptionUnwinds) {
 TEST(SafeState, OneBrokenLineDoesNotStopTheOthers) {
   auto j = std::make_shared<Journal>();
   SafeState s;
-  auto p12 = std::make_unique<FakeOutput>("p12", j);
-  FakeOutput* raw = p12.get();
+  auto p12 = std::make_unique<JournalOutput>("p12", j);
+  JournalOutput* raw = p12.get();
   s.adopt("safeboot", std::move(p12), 0);
-  s.adopt("reset", std::make_unique<FakeOutput>("reset", j), 0);
+  s.adopt("reset", std::make_unique<JournalOutput>("reset", j), 0);
   raw->fail_from_now_on();
   s.release_all();
   auto got = j->snapshot();
@@ -73,7 +73,7 @@ TEST(SafeState, RefusesToReassertAfterRelease) {
   interrupt::clear();
   auto j = std::make_shared<Journal>();
   SafeState s;
-  auto& p12 = s.adopt("safeboot", std::make_unique<FakeOutput>("p12", j), 0);
+  auto& p12 = s.adopt("safeboot", std::make_unique<JournalOutput>("p12", j), 0);
   s.release_all();
   EXPECT_TRUE(s.released());
   EXPECT_THROW(p12.set(Level::active), Interrupted);
@@ -130,8 +130,8 @@ int interruptible_main(const char* path, int ready_fd) {
     SignalHandling signals(seconds(30));
     try {
       SafeState s;
-      s.adopt("safeboot", std::make_unique<FakeOutput>("p12", j), 0).set(Level::active);
-      s.adopt("reset", std::make_unique<FakeOutput>("reset", j), 0).set(Level::active);
+      s.adopt("safeboot", std::make_unique<JournalOutput>("p12", j), 0).set(Level::active);
+      s.adopt("reset", std::make_unique<JournalOutput>("reset", j), 0).set(Level::active);
       [[maybe_unused]] auto n = ::write(ready_fd, "r", 1);
       wait_until(Deadline::never());
       code = 0;

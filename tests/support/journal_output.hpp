@@ -1,4 +1,4 @@
-// Test doubles for GPIO lines that record every change into a shared, thread-safe journal.
+// A GPIO output test double that records every change into a journal shared with other lines, to check order.
 #pragma once
 
 #include <memory>
@@ -23,11 +23,11 @@ struct Journal {
   }
 };
 
-class FakeOutput : public DigitalOutput {
+class JournalOutput : public DigitalOutput {
  public:
-  FakeOutput(std::string name, std::shared_ptr<Journal> journal, Level initial = Level::inactive)
+  JournalOutput(std::string name, std::shared_ptr<Journal> journal, Level initial = Level::inactive)
       : name_(std::move(name)), journal_(std::move(journal)), level_(initial) {}
-  ~FakeOutput() override { journal_->add(name_ + " destroyed"); }
+  ~JournalOutput() override { journal_->add(name_ + " destroyed"); }
   void set(Level level) override {
     if (fail_) throw std::runtime_error(name_ + " broke");
     level_ = level;
