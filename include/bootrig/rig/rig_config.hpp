@@ -49,6 +49,9 @@ struct TimingProfile {
   // Heartbeat while the app runs.
   milliseconds heartbeat_on{80};
   milliseconds heartbeat_off{3920};
+  // Error signal (util/mperror.c mperror_signal_error): red, toggled every 50 ms for 1.2 s.
+  milliseconds error_toggle{50};
+  milliseconds error_duration{1200};
   // Boot durations of the module: reset release to bootloader start, bootloader to the app, app start
   // (filesystem mount, _boot.py) to the banner, excluding the user's scripts.
   milliseconds rom_boot{60};

@@ -1,0 +1,170 @@
+// The run's timeline files: events.jsonl and serial.log, appended one write(2) per event.
+#include "bootrig/observe/timeline.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/core/escape.hpp"
+
+namespace bootrig {
+
+const char* to_string(EventKind k) {
+  switch (k) {
+    case EventKind::output:
+      return "output";
+    case EventKind::led_edge:
+      return "led_edge";
+    case EventKind::serial:
+      return "serial";
+    case EventKind::step_start:
+      return "step_start";
+    case EventKind::step_end:
+      return "step_end";
+    case EventKind::boot:
+      return "boot";
+    case EventKind::led_pattern:
+      return "led_pattern";
+    case EventKind::note:
+      return "note";
+  }
+  return "?";
+}
+
+const char* to_string(SerialDirection d) { return d == SerialDirection::rx ? "rx" : "tx"; }
+
+namespace detail {
+
+AppendFile::AppendFile(const std::filesystem::path& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw RigError("cannot open " + path.string() + " for appending: " + std::strerror(errno) +
+                   "; check the run folder is writable");
+  }
+}
+
+AppendFile::~AppendFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+// Writes everything; a failed write (full disk) is reported rather than silently truncating the record
+// that reports are built from.
+void AppendFile::append(const std::string& data) {
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw RigError("cannot append to " + path_.string() + ": " + std::strerror(errno) +
+                     "; check free space in the run folder");
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace detail
+
+namespace {
+std::filesystem::path made_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw RigError("cannot create run folder " + dir.string() + ": " + ec.message());
+  return dir;
+}
+}  // namespace
+
+Timeline::Timeline(const std::filesystem::path& dir)
+    : dir_(made_dir(dir)), events_(dir_ / "events.jsonl"), serial_log_(dir_ / "serial.log") {}
+
+void Timeline::record(EventKind kind, TimePoint t, nlohmann::json fields) {
+  // "t", "seq" and "kind" lead every line so the file reads well with grep and less; the fields follow
+  // in the caller's object. Built outside the lock; only numbering and the write are serialised, which
+  // keeps "seq" equal to the file order.
+  std::string rest = "}\n";
+  if (fields.is_object() && !fields.empty()) {
+    rest = fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    rest.front() = ',';
+    rest += '\n';
+  }
+  std::string head = "{\"t\":" + std::to_string(to_ns(t)) + ",\"seq\":";
+  std::string kind_part = std::string(",\"kind\":\"") + to_string(kind) + "\"";
+  std::lock_guard lock(mu_);
+  events_.append(head + std::to_string(seq_) + kind_part + rest);
+  ++seq_;
+}
+
+void Timeline::output_change(std::string_view line, Level level, TimePoint requested, TimePoint effective) {
+  record(EventKind::output, effective,
+         {{"line", line}, {"level", is_active(level) ? 1 : 0}, {"requested", to_ns(requested)}});
+}
+
+void Timeline::led_edge(std::string_view line, const LineEvent& e) {
+  record(EventKind::led_edge, e.time, {{"line", line}, {"edge", to_string(e.edge)}});
+}
+
+void Timeline::serial(SerialDirection dir, std::string_view port, TimePoint t, std::string_view bytes) {
+  std::string escaped = escape_bytes(bytes);
+  {
+    auto ns = to_ns(t);
+    char stamp[48];
+    std::snprintf(stamp, sizeof stamp, "%" PRId64 ".%09" PRId64 " ", ns / 1'000'000'000, ns % 1'000'000'000);
+    std::string line = stamp;
+    line += to_string(dir);
+    line += ' ';
+    line += port;
+    line += " \"";
+    line += escaped;
+    line += "\"\n";
+    std::lock_guard lock(mu_);
+    serial_log_.append(line);
+  }
+  record(EventKind::serial, t,
+         {{"dir", to_string(dir)}, {"port", port}, {"n", bytes.size()}, {"data", std::move(escaped)}});
+}
+
+void Timeline::step_start(std::string_view step, TimePoint t) {
+  record(EventKind::step_start, t, {{"step", step}});
+}
+
+void Timeline::step_end(std::string_view step, std::string_view outcome, TimePoint t, nlohmann::json detail) {
+  nlohmann::json f = {{"step", step}, {"outcome", outcome}};
+  if (!detail.is_null()) f["detail"] = std::move(detail);
+  record(EventKind::step_end, t, std::move(f));
+}
+
+void Timeline::note(std::string_view text, TimePoint t) { record(EventKind::note, t, {{"text", text}}); }
+
+std::uint64_t Timeline::events_written() const {
+  std::lock_guard lock(mu_);
+  return seq_;
+}
+
+std::vector<nlohmann::json> read_events(const std::filesystem::path& events_file) {
+  std::ifstream in(events_file, std::ios::binary);
+  if (!in) throw RigError("cannot read " + events_file.string() + ": no such file or not readable");
+  std::vector<nlohmann::json> events;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty()) continue;
+    bool last_and_cut = in.eof();  // getline hit the end without a newline: the writer died mid-line
+    try {
+      events.push_back(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::parse_error&) {
+      if (last_and_cut) break;
+      throw RigError(events_file.string() + ":" + std::to_string(number) + ": not a JSON event");
+    }
+  }
+  return events;
+}
+
+}  // namespace bootrig

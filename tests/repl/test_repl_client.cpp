@@ -1,0 +1,537 @@
+// Tests for the REPL client against scripted byte streams: prompts, friendly/raw/raw-paste, resets.
+#include "bootrig/repl/repl_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/fake_serial.hpp"
+
+namespace bootrig {
+namespace {
+
+using testing::FakeSerial;
+using testing::noise;
+
+constexpr const char* kPycomBanner =
+    "Pycom MicroPython 1.20.2.r4 [v1.11-a5aa0b8] on 2021-01-12; FiPy with ESP32\r\n"
+    "Type \"help()\" for more information.\r\n>>> ";
+
+ReplOptions fast() {
+  ReplOptions o;
+  o.interrupt_interval = milliseconds(40);
+  return o;
+}
+
+// A client already at a live friendly prompt.
+void to_prompt(FakeSerial& fake, ReplClient& repl) {
+  fake.expect("\x03\x03").reply("\r\n>>> ").expect("\r").reply("\r\n>>> ");
+  auto p = repl.get_prompt(Deadline::after(seconds(5)));
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+}
+
+// A client in the raw REPL of a board without raw-paste (Pycom): the first exec learns that.
+void to_raw_pycom(FakeSerial& fake, ReplClient& repl) {
+  to_prompt(fake, repl);
+  fake.expect("\x01").reply("\r\nraw REPL; CTRL-B to exit\r\n>");
+  ASSERT_TRUE(repl.enter_raw(Deadline::after(seconds(5))).ok());
+}
+
+TEST(ReplPrompt, FindsPromptThroughBootOutputTracebackAndNoise) {
+  FakeSerial fake;
+  fake.reply("ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n");
+  fake.expect("\x03\x03")
+      .reply(
+          "Traceback (most recent call last):\r\n  File \"boot.py\", line 4, in "
+          "<module>\r\nKeyboardInterrupt: \r\n" +
+          noise(40) + "\r\n" + kPycomBanner)
+      .expect("\r")
+      .reply("\r\n>>> ");
+  ReplClient repl(fake, fast());
+  auto p = repl.get_prompt(Deadline::after(seconds(5)));
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  EXPECT_EQ(p->interrupts_sent, 1);
+  EXPECT_NE(p->transcript.find("KeyboardInterrupt"), std::string::npos);
+  EXPECT_NE(p->transcript.find("POWERON_RESET"), std::string::npos);
+  EXPECT_EQ(repl.mode(), ReplMode::friendly);
+  EXPECT_TRUE(fake.script_done());
+}
+
+TEST(ReplPrompt, WorksWithOneByteChunks) {
+  FakeSerial fake;
+  fake.max_chunk(1);
+  fake.expect("\x03\x03")
+      .reply(std::string("\r\nKeyboardInterrupt: \r\n") + kPycomBanner)
+      .expect("\r")
+      .reply("\r\n>>> ");
+  ReplClient repl(fake, fast());
+  auto p = repl.get_prompt(Deadline::after(seconds(5)));
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  EXPECT_TRUE(fake.script_done());
+}
+
+TEST(ReplPrompt, StalePromptIsNotTrusted) {
+  // A prompt that more boot output follows is not live: the Enter probe gets no fresh prompt, so the
+  // client interrupts again.
+  FakeSerial fake;
+  fake.expect("\x03\x03")
+      .reply("\r\n>>> ")
+      .expect("\r")
+      .reply("main.py still talking\r\n")
+      .expect("\x03\x03")
+      .reply("\r\nKeyboardInterrupt: \r\n>>> ")
+      .expect("\r")
+      .reply("\r\n>>> ");
+  ReplClient repl(fake, fast());
+  auto p = repl.get_prompt(Deadline::after(seconds(5)));
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  EXPECT_EQ(p->interrupts_sent, 2);
+  EXPECT_TRUE(fake.script_done());
+}
+
+TEST(ReplPrompt, LeavesALeftoverRawReplWithCtrlB) {
+  FakeSerial fake;
+  fake.expect("\x03\x03")
+      .expect("\x03\x03")
+      .expect("\x03\x03\x02")
+      .reply(std::string("\r\n") + kPycomBanner)
+      .expect("\r")
+      .reply("\r\n>>> ");
+  ReplClient repl(fake, fast());
+  auto p = repl.get_prompt(Deadline::after(seconds(5)));
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  EXPECT_EQ(p->interrupts_sent, 3);
+}
+
+TEST(ReplPrompt, MissingPromptFailsByTheDeadlineSayingWhatWasSeen) {
+  FakeSerial fake;
+  fake.reply("rst:0x7 (TG0WDT_SYS_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\nhanging in boot.py");
+  ReplClient repl(fake, fast());
+  auto start = now();
+  auto p = repl.get_prompt(Deadline::after(milliseconds(300)));
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.error().fault, ReplFault::no_prompt);
+  EXPECT_NE(p.error().last_seen.find("hanging in boot.py"), std::string::npos);
+  EXPECT_NE(p.error().describe().find("last seen"), std::string::npos);
+  EXPECT_GE(now() - start, milliseconds(300));
+  EXPECT_LT(now() - start, seconds(10));  // generous: only proves it did not hang
+  // It kept knocking, and added Ctrl-B once Ctrl-C alone did not help.
+  EXPECT_NE(fake.written().find("\x03\x03\x02"), std::string::npos);
+}
+
+TEST(ReplPrompt, NothingReceivedIsSaid) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  auto p = repl.get_prompt(Deadline::after(milliseconds(100)));
+  ASSERT_FALSE(p.ok());
+  EXPECT_TRUE(p.error().last_seen.empty());
+  EXPECT_NE(p.error().describe().find("nothing received"), std::string::npos);
+}
+
+TEST(ReplPrompt, AwaitPromptSendsNothingAndReturnsTheBootTranscript) {
+  FakeSerial fake;
+  fake.max_chunk(7);
+  fake.reply("rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\nboot.py ran\r\n" +
+             std::string(kPycomBanner));
+  ReplClient repl(fake, fast());
+  auto p = repl.await_prompt(Deadline::after(seconds(5)));
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  EXPECT_NE(p->transcript.find("boot.py ran"), std::string::npos);
+  EXPECT_TRUE(fake.written().empty());
+  EXPECT_EQ(repl.mode(), ReplMode::friendly);
+}
+
+TEST(ReplFriendly, OneLineOutputWithoutEcho) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("print(1+1)\r").reply("print(1+1)\r\n2\r\n>>> ");
+  auto r = repl.exec_friendly("print(1+1)", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->output, "2\n");
+  EXPECT_FALSE(r->exception);
+  EXPECT_EQ(r->mode, TransferMode::friendly);
+}
+
+TEST(ReplFriendly, ExceptionBecomesStructured) {
+  FakeSerial fake;
+  fake.random_chunks(3, 5);
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("1/0\r").reply(
+      "1/0\r\nTraceback (most recent call last):\r\n  File \"<stdin>\", line 1, in <module>\r\n"
+      "ZeroDivisionError: divide by zero\r\n>>> ");
+  auto r = repl.exec_friendly("1/0", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  ASSERT_TRUE(r->exception);
+  EXPECT_EQ(r->exception->type, "ZeroDivisionError");
+  EXPECT_EQ(r->exception->message, "divide by zero");
+  ASSERT_EQ(r->exception->traceback.size(), 1u);
+  EXPECT_EQ(r->exception->traceback[0], (TracebackFrame{"<stdin>", 1, "<module>"}));
+  EXPECT_EQ(r->output, "");
+}
+
+TEST(ReplFriendly, CompoundOneLinerIsFinishedWithAnEmptyLine) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("for i in range(2): print(i)\r")
+      .reply("for i in range(2): print(i)\r\n... ")
+      .expect("\r")
+      .reply("\r\n0\r\n1\r\n>>> ");
+  auto r = repl.exec_friendly("for i in range(2): print(i)", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->output, "0\n1\n");
+}
+
+TEST(ReplFriendly, IncompleteStatementIsReportedNotHung) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("print((1\r")
+      .reply("print((1\r\n... ")
+      .expect("\r")
+      .reply("\r\n... ")
+      .expect("\x03")
+      .reply("\r\n>>> ");
+  auto r = repl.exec_friendly("print((1", Deadline::after(seconds(5)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fault, ReplFault::protocol);
+  EXPECT_TRUE(fake.script_done());
+}
+
+TEST(ReplFriendly, SeveralLinesGoThroughPasteMode) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("\x05")
+      .reply("\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== ")
+      .expect("def f(x):\r    return x * 2\rprint(f(21))\r")
+      .reply("def f(x):\r\n===     return x * 2\r\n=== print(f(21))\r\n=== ")
+      .expect("\x04")
+      .reply("\r\n42\r\n>>> ");
+  auto r = repl.exec_friendly("def f(x):\n    return x * 2\nprint(f(21))\n", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->output, "42\n");
+  EXPECT_EQ(r->mode, TransferMode::paste);
+}
+
+TEST(ReplFriendly, TimesOutWhileCodeRuns) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("while True: pass\r").reply("while True: pass\r\n... ").expect("\r").reply("\r\n");
+  auto r = repl.exec_friendly("while True: pass", Deadline::after(milliseconds(200)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fault, ReplFault::timeout);
+  EXPECT_EQ(repl.mode(), ReplMode::unknown);
+}
+
+TEST(ReplRaw, PycomRefusesRawPasteAndTheClientFallsBackToChunks) {
+  FakeSerial fake;
+  fake.random_chunks(11, 3);
+  ReplClient repl(fake, fast());
+  to_raw_pycom(fake, repl);
+  // Firmware 1.20 knows nothing of raw-paste: the \x01 resets its raw REPL, which says so again.
+  fake.expect(
+          "\x05"
+          "A\x01")
+      .reply("raw REPL; CTRL-B to exit\r\n>")
+      .expect("print('hi')")
+      .expect("\x04")
+      .reply("OKhi\r\n\x04\x04>");
+  auto r = repl.exec_raw("print('hi')", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->output, "hi\n");
+  EXPECT_FALSE(r->exception);
+  EXPECT_EQ(r->mode, TransferMode::raw_chunked);
+  EXPECT_EQ(repl.raw_paste(), RawPasteSupport::unsupported);
+  // The next exec does not ask again.
+  fake.expect("x=1").expect("\x04").reply("OK\x04\x04>");
+  auto r2 = repl.exec_raw("x=1", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r2.ok()) << r2.error().describe();
+  EXPECT_EQ(r2->output, "");
+  EXPECT_TRUE(fake.script_done());
+}
+
+TEST(ReplRaw, ChunkedModeSendsPacedBlocks) {
+  FakeSerial fake(921600);
+  ReplOptions o = fast();
+  o.try_raw_paste = false;
+  o.chunk_bytes = 64;
+  ReplClient repl(fake, o);
+  to_prompt(fake, repl);
+  fake.expect("\x01").reply("raw REPL; CTRL-B to exit\r\n>");
+  std::string code = "x = '" + std::string(300, 'a') + "'";
+  fake.expect(code).expect("\x04").reply("OK\x04\x04>");
+  auto r = repl.exec_raw(code, Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  auto writes = fake.writes();
+  // 306 bytes in 64-byte blocks: five writes of code, none larger than a block.
+  std::size_t code_writes = 0;
+  for (const auto& w : writes) {
+    if (w.find('a') != std::string::npos) {
+      ++code_writes;
+      EXPECT_LE(w.size(), 64u);
+    }
+  }
+  EXPECT_EQ(code_writes, 5u);
+}
+
+TEST(ReplRaw, RawPasteFollowsTheBoardsWindow) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("\x01").reply("raw REPL; CTRL-B to exit\r\n>");
+  std::string code = "print('abcdefghijklm')";  // 22 bytes: windows of 8, 8, 6
+  fake.expect(
+          "\x05"
+          "A\x01")
+      .reply(std::string("R\x01\x08\x00", 4))
+      .expect(code.substr(0, 8))
+      .reply("\x01")
+      .expect(code.substr(8, 8))
+      .reply("\x01")
+      .expect(code.substr(16))
+      .expect("\x04")
+      .reply(
+          "\x04"
+          "abcdefghijklm\r\n\x04\x04>");
+  auto r = repl.exec_raw(code, Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->output, "abcdefghijklm\n");
+  EXPECT_EQ(r->mode, TransferMode::raw_paste);
+  EXPECT_EQ(repl.raw_paste(), RawPasteSupport::supported);
+  // No write ever exceeded what the window allowed.
+  for (const auto& w : fake.writes()) EXPECT_LE(w.size(), 8u);
+  EXPECT_TRUE(fake.script_done());
+}
+
+TEST(ReplRaw, RawPasteUnderstoodButNotSupportedFallsBack) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("\x01").reply("raw REPL; CTRL-B to exit\r\n>");
+  fake.expect(
+          "\x05"
+          "A\x01")
+      .reply(std::string("R\x00", 2))
+      .expect("x=2")
+      .expect("\x04")
+      .reply("OK\x04\x04>");
+  auto r = repl.exec_raw("x=2", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->mode, TransferMode::raw_chunked);
+  EXPECT_EQ(repl.raw_paste(), RawPasteSupport::unsupported);
+}
+
+TEST(ReplRaw, ExceptionInTheErrorChannelIsStructured) {
+  FakeSerial fake;
+  fake.max_chunk(1);
+  ReplClient repl(fake, fast());
+  to_raw_pycom(fake, repl);
+  fake.expect(
+          "\x05"
+          "A\x01")
+      .reply("raw REPL; CTRL-B to exit\r\n>");
+  fake.expect("print('a')\nopen('/flash/nope')")
+      .expect("\x04")
+      .reply(
+          "OKa\r\n\x04Traceback (most recent call last):\r\n  File \"<stdin>\", line 2, in <module>\r\n"
+          "OSError: [Errno 2] ENOENT\r\n\x04>");
+  auto r = repl.exec_raw("print('a')\nopen('/flash/nope')", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->output, "a\n");
+  ASSERT_TRUE(r->exception);
+  EXPECT_EQ(r->exception->type, "OSError");
+  EXPECT_EQ(r->exception->message, "[Errno 2] ENOENT");
+  ASSERT_EQ(r->exception->traceback.size(), 1u);
+  EXPECT_EQ(r->exception->traceback[0].line, 2);
+  EXPECT_EQ(r->exception->describe(), "OSError: [Errno 2] ENOENT (at <stdin>:2)");
+}
+
+TEST(ReplRaw, GarbageInsteadOfOkIsAProtocolFailure) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_raw_pycom(fake, repl);
+  fake.expect(
+          "\x05"
+          "A\x01")
+      .reply("raw REPL; CTRL-B to exit\r\n>");
+  fake.expect("x=1").expect("\x04").reply(
+      "\xff\xfe"
+      "garbage");
+  auto r = repl.exec_raw("x=1", Deadline::after(seconds(5)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fault, ReplFault::protocol);
+  EXPECT_NE(r.error().last_seen.find("garbage"), std::string::npos);
+  EXPECT_EQ(repl.mode(), ReplMode::unknown);
+}
+
+TEST(ReplRaw, CodeThatNeverEndsTimesOut) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_raw_pycom(fake, repl);
+  fake.expect(
+          "\x05"
+          "A\x01")
+      .reply("raw REPL; CTRL-B to exit\r\n>");
+  fake.expect("while 1: pass").expect("\x04").reply("OK");
+  auto r = repl.exec_raw("while 1: pass", Deadline::after(milliseconds(200)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fault, ReplFault::timeout);
+  EXPECT_EQ(repl.mode(), ReplMode::unknown);
+}
+
+TEST(ReplRaw, CtrlARefused) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("\x01").reply("\r\n>>> ");
+  auto r = repl.enter_raw(Deadline::after(milliseconds(200)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fault, ReplFault::raw_repl_refused);
+}
+
+TEST(ReplRaw, LeaveRawReturnsToTheFriendlyPrompt) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_raw_pycom(fake, repl);
+  fake.expect("\x02").reply(std::string("\r\n") + kPycomBanner);
+  auto p = repl.leave_raw(Deadline::after(seconds(5)));
+  ASSERT_TRUE(p.ok()) << p.error().describe();
+  EXPECT_EQ(repl.mode(), ReplMode::friendly);
+}
+
+TEST(ReplRaw, ControlBytesInCodeAreRejected) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  EXPECT_THROW((void)repl.exec_raw("x='\x04'", Deadline::after(seconds(1))), std::invalid_argument);
+  EXPECT_THROW((void)repl.exec_friendly("\x01", Deadline::after(seconds(1))), std::invalid_argument);
+  EXPECT_TRUE(fake.written().empty());
+}
+
+TEST(ReplReset, SoftRebootPycomFriendly) {
+  FakeSerial fake;
+  fake.random_chunks(5, 6);
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("\x04").reply(std::string("\r\nPYB: soft reboot\r\nboot.py ran\r\n") + kPycomBanner);
+  auto s = repl.soft_reset(Deadline::after(seconds(5)));
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->prefix, "PYB");
+  EXPECT_NE(s->transcript.find("boot.py ran"), std::string::npos);
+  EXPECT_LE(s->requested, s->seen);
+  EXPECT_LE(s->seen, s->prompt);
+  EXPECT_EQ(repl.mode(), ReplMode::friendly);
+}
+
+TEST(ReplReset, SoftRebootUpstreamFromRaw) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_raw_pycom(fake, repl);
+  fake.expect("\x04").reply("OK\r\nMPY: soft reboot\r\nraw REPL; CTRL-B to exit\r\n>");
+  auto s = repl.soft_reset(Deadline::after(seconds(5)));
+  ASSERT_TRUE(s.ok()) << s.error().describe();
+  EXPECT_EQ(s->prefix, "MPY");
+  EXPECT_EQ(repl.mode(), ReplMode::raw);
+}
+
+TEST(ReplReset, NoSoftRebootLine) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("\x04").reply("\r\n>>> ");
+  auto s = repl.soft_reset(Deadline::after(milliseconds(150)));
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().fault, ReplFault::no_soft_reboot);
+}
+
+TEST(ReplReset, CtrlFRequestsSafeBoot) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("\x06");
+  auto s = repl.request_safe_boot(Deadline::after(seconds(1)));
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(fake.script_done());
+  EXPECT_EQ(repl.mode(), ReplMode::unknown);
+}
+
+// Decodes a b'...' literal the way Python does (only the escapes py_bytes_literal produces).
+std::string decode_bytes_literal(const std::string& lit) {
+  EXPECT_EQ(lit.substr(0, 2), "b'");
+  EXPECT_EQ(lit.back(), '\'');
+  std::string out;
+  for (std::size_t i = 2; i + 1 < lit.size(); ++i) {
+    if (lit[i] != '\\') {
+      out += lit[i];
+      continue;
+    }
+    char e = lit[++i];
+    if (e == 'x') {
+      out += static_cast<char>(std::stoi(lit.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += e;
+    }
+  }
+  return out;
+}
+
+TEST(ReplData, BytesLiteralRoundTripsEveryByte) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  std::string lit = py_bytes_literal(all);
+  for (char c : lit) {
+    auto u = static_cast<unsigned char>(c);
+    EXPECT_TRUE(u >= 0x20 && u < 0x7f) << "literal holds byte " << int(u);
+  }
+  EXPECT_EQ(decode_bytes_literal(lit), all);
+  EXPECT_EQ(py_bytes_literal("a'b\\"), "b'a\\'b\\\\'");
+  EXPECT_EQ(py_str_literal("/flash/it's\n"), "'/flash/it\\'s\\x0a'");
+}
+
+TEST(ReplData, WriteFileSendsBinaryBlocks) {
+  FakeSerial fake;
+  ReplOptions o = fast();
+  o.file_block = 4;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  std::string data("\x00\x01\x02\x03\xff\x04", 6);
+  fake.expect(
+          "\x05"
+          "A\x01")
+      .reply("raw REPL; CTRL-B to exit\r\n>");
+  fake.expect("f=open('/flash/bin','wb')\nw=f.write").expect("\x04").reply("OK\x04\x04>");
+  fake.expect("w(b'\\x00\\x01\\x02\\x03')").expect("\x04").reply("OK\x04\x04>");
+  fake.expect("w(b'\\xff\\x04')").expect("\x04").reply("OK\x04\x04>");
+  fake.expect("f.close()").expect("\x04").reply("OK\x04\x04>");
+  auto w = repl.write_file("/flash/bin", data, Deadline::after(seconds(5)));
+  ASSERT_TRUE(w.ok()) << w.error().describe();
+  EXPECT_EQ(w->bytes, 6u);
+  EXPECT_EQ(w->blocks, 2u);
+  EXPECT_FALSE(w->exception);
+  EXPECT_TRUE(fake.script_done());
+}
+
+TEST(ReplData, WriteFileReportsTheBoardsRefusal) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_raw_pycom(fake, repl);
+  fake.expect(
+          "\x05"
+          "A\x01")
+      .reply("raw REPL; CTRL-B to exit\r\n>");
+  fake.expect("f=open('/nope/x','wb')\nw=f.write")
+      .expect("\x04")
+      .reply(
+          "OK\x04Traceback (most recent call last):\r\n  File \"<stdin>\", line 1, in <module>\r\n"
+          "OSError: [Errno 2] ENOENT\r\n\x04>");
+  auto w = repl.write_file("/nope/x", "data", Deadline::after(seconds(5)));
+  ASSERT_TRUE(w.ok()) << w.error().describe();
+  ASSERT_TRUE(w->exception);
+  EXPECT_EQ(w->exception->type, "OSError");
+  EXPECT_EQ(w->bytes, 0u);
+}
+
+}  // namespace
+}  // namespace bootrig
