@@ -596,10 +596,12 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
       if (f.hang_in_boot) hang(false);      // as if boot.py were stuck with Ctrl-C disabled
       ExecOutcome r = run_file("boot.py");
       soft_reset = r == ExecOutcome::forced_exit;
+      if (r == ExecOutcome::error) signal_error();
       if (!soft_reset && !repl_->raw_mode()) {
         set_phase(SimPhase::main_py);
         r = run_file(main_script_.empty() ? "main.py" : main_script_);
         soft_reset = r == ExecOutcome::forced_exit;
+        if (r == ExecOutcome::error) signal_error();
       }
     }
     if (!soft_reset) {
@@ -614,6 +616,23 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
     std::lock_guard lk(m_);
     ++soft_boots_;
   }
+}
+
+void PycomBoard::signal_error() {
+  // mperror_signal_error (esp32/util/mperror.c) means to blink red every error_toggle for error_duration,
+  // but flips its flag with `toggle = ~toggle` on a bool, which leaves it true: every step writes "off".
+  // What the module shows is therefore the heartbeat pausing, the LED dark, for error_duration.
+  bool hb = heartbeat();
+  heartbeat_enable(false);
+  TimePoint t = now();
+  int steps =
+      timing_.error_toggle.count() > 0 ? static_cast<int>(timing_.error_duration / timing_.error_toggle) : 0;
+  for (int i = 0; i < steps; ++i) {
+    led_set(0, t);
+    t += timing_.error_toggle;
+    cpu_sleep_until(t);
+  }
+  heartbeat_enable(hb);
 }
 
 // ---------------------------------------------------------------------------------------------------

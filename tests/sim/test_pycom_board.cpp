@@ -161,6 +161,28 @@ TEST(PycomBoard, U4_BootPyExceptionPrintsTracebackAndMainStillRuns) {
       << *text;
 }
 
+TEST(PycomBoard, U4_AFailingScriptPausesTheHeartbeat) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  write_file(rig, "/flash/boot.py", "raise ValueError('boom')\n");
+  drain_led(rig);
+  rig.press_reset();
+  TimePoint released = now();  // beats before this belong to the previous boot
+  ASSERT_TRUE(rig.read_until(kBannerEnd));
+  // mperror_signal_error holds the LED dark for error_duration (240 ms here), then the heartbeat starts a
+  // new beat at once: two beats much closer than the 800 ms heartbeat period.
+  auto e = rig.led_edges(6, seconds(3));
+  std::vector<TimePoint> rises;
+  for (const auto& x : e)
+    if (x.edge == Edge::rising && x.time >= released) rises.push_back(x.time);
+  ASSERT_GE(rises.size(), 2u);
+  auto gap = rises[1] - rises[0];
+  EXPECT_GE(gap, milliseconds(230));
+  EXPECT_LE(gap, milliseconds(700));
+  for (const auto& c : rig.module().led_history())
+    EXPECT_NE(c.colour, 0x500000u) << "no red: see docs/simulator.md";
+}
+
 TEST(PycomBoard, U5_BannerAndUnameCarryTheRunningImage) {
   SimConfig c;
   c.board = "LoPy4";
