@@ -74,7 +74,10 @@ TEST(Repl, P1_CtrlCInterruptsABusyLoopAndASleep) {
   auto out = rig.read_until(">>> ");
   ASSERT_TRUE(out);
   EXPECT_NE(out->find("KeyboardInterrupt: \r\n"), std::string::npos);
-  EXPECT_NE(out->find("line 3, in <module>"), std::string::npos) << *out;
+  // Interrupted in the loop: at its test (line 2) or its body (line 3), wherever the Ctrl-C landed.
+  EXPECT_TRUE(out->find("line 2, in <module>") != std::string::npos ||
+              out->find("line 3, in <module>") != std::string::npos)
+      << *out;
   auto n = rig.eval_line("n > 10");
   EXPECT_EQ(n, "True\r\n");
   rig.send("import time; time.sleep(30)\r");
