@@ -88,7 +88,8 @@ struct Lateness {
 
 Lateness lateness(const std::vector<SimModule::LedChange>& changes) {
   std::vector<double> us;
-  for (const auto& c : changes) us.push_back(std::chrono::duration<double, std::micro>(c.actual - c.scheduled).count());
+  for (const auto& c : changes)
+    us.push_back(std::chrono::duration<double, std::micro>(c.actual - c.scheduled).count());
   Lateness l;
   l.n = us.size();
   if (us.empty()) return l;
@@ -100,8 +101,8 @@ Lateness lateness(const std::vector<SimModule::LedChange>& changes) {
 }
 
 void row(const char* what, double cpu, double wall, const Lateness& l) {
-  std::printf("| %-34s | %7.1f s | %6.3f %% | %5zu | %8.0f | %8.0f | %8.0f |\n", what, wall, 100.0 * cpu / wall, l.n, l.p50,
-              l.p99, l.max);
+  std::printf("| %-34s | %7.1f s | %6.3f %% | %5zu | %8.0f | %8.0f | %8.0f |\n", what, wall,
+              100.0 * cpu / wall, l.n, l.p50, l.p99, l.max);
 }
 
 }  // namespace
@@ -173,7 +174,8 @@ int main(int argc, char** argv) {
   cpu = cpu_seconds() - c0;
   double secs = std::chrono::duration<double>(uart.last() - w0).count();
   std::size_t bytes = uart.size() - before;
-  std::printf("\nUART: %zu bytes in %.3f s = %.0f bytes/s (line limit 11520); CPU %.2f %% of a core meanwhile\n", bytes,
-              secs, static_cast<double>(bytes) / secs, 100.0 * cpu / secs);
+  std::printf(
+      "\nUART: %zu bytes in %.3f s = %.0f bytes/s (line limit 11520); CPU %.2f %% of a core meanwhile\n",
+      bytes, secs, static_cast<double>(bytes) / secs, 100.0 * cpu / secs);
   return 0;  // the listener closes the port before the module goes
 }
