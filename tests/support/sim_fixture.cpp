@@ -1,6 +1,7 @@
 // Test support: the simulated module driven like a rig drives a board: GPIO objects, LED edges, a tty.
 #include "support/sim_fixture.hpp"
 
+#include "bootrig/core/errors.hpp"
 #include "bootrig/drivers/termios_serial.hpp"
 
 namespace bootrig::test {
@@ -45,7 +46,17 @@ void SimRig::start() {
   module_->start();
   SerialSettings s;
   s.baud = baud_;
-  uart_ = open_termios(module_->uart_path(), s);
+  // With the port-vanishes fault the pty goes away at power-up too: a first open can catch it half gone.
+  Deadline d = Deadline::after(seconds(10));
+  for (;;) {
+    try {
+      uart_ = open_termios(module_->uart_path(), s);
+      return;
+    } catch (const RigError&) {
+      if (d.expired()) throw;
+      wait_for(milliseconds(20));
+    }
+  }
 }
 
 void SimRig::send(std::string_view bytes) { uart_->write(bytes, Deadline::after(seconds(5))); }
