@@ -256,6 +256,7 @@ void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_di
   if (auto v = t.choice<std::string>("active_slot", {{"factory", "factory"}, {"ota_0", "ota_0"}})) s.active_slot = *v;
   if (auto v = t.str("flash_dir")) s.flash_dir = (base_dir / *v).lexically_normal();
   if (auto v = t.boolean("sd_card")) s.sd_card = *v;
+  if (auto v = t.boolean("photodiode")) s.photodiode = *v;
   if (auto v = t.boolean("sys_exit_quirk")) s.sys_exit_quirk = *v;
   if (const toml::table* f = t.table("faults")) {
     TableReader ft(t.file(), *f, t.key_path("faults"));

@@ -85,6 +85,12 @@ Attempt run_attempt(Target& target, Scenario& sc, const std::filesystem::path& d
       a.outcome = Outcome::skip;
       a.message = e.what();
     } catch (const Interrupted& e) {
+      // The signal watcher has already released the lines on the real wires; saying so on this timeline
+      // (set() of an inactive level is allowed after the release) shows where the run stopped driving them.
+      target.release_lines();
+      s.safeboot().set(Level::inactive);
+      s.reset().set(Level::inactive);
+      s.timeline().note(std::string("interrupted (") + e.what() + "): P12 and RESET released");
       a.outcome = Outcome::error;
       a.message = e.what();
       interrupted = std::current_exception();
@@ -141,6 +147,8 @@ RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios
       try {
         r.attempts.push_back(run_attempt(target, sc, folder.attempt_dir(i, r.name, k), progress));
       } catch (const Interrupted& e) {
+        // Pins first, then the paperwork.
+        target.release_lines();
         Attempt a;
         a.outcome = Outcome::error;
         a.message = e.what();

@@ -51,7 +51,7 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
     for (LineRole r : {LineRole::safeboot, LineRole::reset, LineRole::bootloader}) {
       *slot(r) = &t->safe_.adopt(to_string(r), t->sim_->make_output(r, Level::inactive), priority(r));
     }
-    t->led_ = t->sim_->make_led_input();
+    if (rig.sim.photodiode) t->led_ = t->sim_->make_led_input();
     t->sim_->start();
     t->serial_ = open_termios(t->sim_->uart_path(), rig.serial.settings);
     return t;
