@@ -241,13 +241,16 @@ ReplResult<PromptInfo> ReplClient::get_prompt(Deadline deadline) {
     transcript += rx_;
     rx_.clear();
     if (!candidate) continue;
-    // A prompt text may be stale (printed before more boot output) or forged by noise: a live REPL
-    // answers a bare Enter with a fresh prompt.
-    send("\r", deadline);
+    // A prompt text may be stale (the second Ctrl-C's, or one printed before more boot output) or
+    // forged by noise: a live REPL echoes a numbered comment line and prompts after it. Only that proves
+    // every earlier answer has arrived, so nothing stale is left to be mistaken for a later reply.
+    std::string probe = "#bootrig " + std::to_string(++probes_);
+    send(probe + "\r", deadline);
+    std::string answer = probe + "\r\n>>> ";
     Deadline confirm_end = Deadline::after(options_.interrupt_interval).min(deadline);
     bool confirmed = false;
     for (;;) {
-      if (ends_with(rx_, "\r\n>>> ")) {
+      if (ends_with(rx_, answer)) {
         confirmed = true;
         break;
       }
@@ -302,10 +305,17 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
   r.sent = now();
   std::string line(code);
   send(line + "\r", deadline);
+  // The echo first: a prompt before it cannot be the one that ends this line's output.
+  std::string echo = line + "\r\n";
+  auto echoed = wait_for(echo, deadline);
+  if (!echoed) {
+    mode_ = ReplMode::unknown;
+    return failure(ReplFault::timeout, "the REPL did not echo the line");
+  }
   bool finished_block = false;
-  std::size_t answered = 0;  // rx_ size when the last continuation prompt was answered
+  std::size_t answered = *echoed;  // rx_ size when the last continuation prompt was answered
   for (;;) {
-    if (ends_with(rx_, kPrompt)) break;
+    if (rx_.size() >= *echoed + kPrompt.size() && ends_with(rx_, kPrompt)) break;
     if (rx_.size() > answered && ends_with(rx_, kContinuation)) {
       if (finished_block) {
         // Still asking for more after an empty line: the statement is incomplete (open bracket ...).
@@ -328,15 +338,7 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
     }
   }
   r.accepted = now();
-  // Skip the echo: the line as typed, then its line end.
-  std::string echo = line + "\r\n";
-  auto pos = rx_.find(echo);
-  std::size_t body = 0;
-  if (pos != std::string::npos) {
-    body = pos + echo.size();
-  } else if (auto nl = rx_.find("\r\n"); nl != std::string::npos) {
-    body = nl + 2;  // the echo was garbled by noise
-  }
+  std::size_t body = *echoed;
   // Continuation prompts of the empty line that ended a block.
   while (rx_.compare(body, kContinuation.size(), kContinuation) == 0) {
     auto nl = rx_.find("\r\n", body);

@@ -1,5 +1,6 @@
 // The LED decoder, boot-log reader and timeline against the simulated module, wired as a rig wires them.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -111,7 +112,7 @@ TEST(LedSim, NormalBootOnlyHeartbeat) {
 }
 
 TEST(ObserveSim, OneTimelineForPinsLedSerialAndSteps) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / "observe_sim";
+  auto dir = std::filesystem::path(::testing::TempDir()) / ("observe_sim_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   SimRig rig;
   {

@@ -112,7 +112,8 @@ class ReplClient {
   explicit ReplClient(SerialLink& link, ReplOptions options = {});
 
   // Interrupts whatever runs (Ctrl-C, and Ctrl-B after two rounds) until a live friendly prompt
-  // answers a bare Enter with a fresh ">>> ". Tolerates boot output, tracebacks, echo and noise.
+  // answers a numbered comment line ("#bootrig 3") with its echo and a fresh ">>> ". Tolerates boot
+  // output, tracebacks, echo and noise.
   ReplResult<PromptInfo> get_prompt(Deadline deadline);
   // Sends nothing: reads boot output until a ">>> " prompt ends it (boot.py must not be interrupted).
   ReplResult<PromptInfo> await_prompt(Deadline deadline);
@@ -171,6 +172,7 @@ class ReplClient {
   RawPasteSupport raw_paste_ = RawPasteSupport::untested;
   std::string rx_;    // received, not yet consumed
   std::string seen_;  // the last bytes received, for failure messages
+  unsigned probes_ = 0;
 };
 
 }  // namespace bootrig
