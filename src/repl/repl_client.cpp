@@ -465,7 +465,8 @@ ReplResult<ExecResult> ReplClient::exec_raw(std::string_view code, Deadline dead
   rx_.clear();
   ExecResult r;
   r.code_bytes = code.size();
-  if (options_.try_raw_paste && raw_paste_ != RawPasteSupport::unsupported) {
+  if (options_.try_raw_paste && raw_paste_ != RawPasteSupport::unsupported &&
+      code.size() >= options_.raw_paste_min_bytes) {
     r.sent = now();
     send(
         "\x05"

@@ -18,6 +18,7 @@ constexpr const char* kPycomBanner =
 ReplOptions fast() {
   ReplOptions o;
   o.interrupt_interval = milliseconds(40);
+  o.raw_paste_min_bytes = 0;  // the scripts below show the raw-paste exchange even for short code
   return o;
 }
 
@@ -351,6 +352,20 @@ TEST(ReplRaw, ExceptionInTheErrorChannelIsStructured) {
   ASSERT_EQ(r->exception->traceback.size(), 1u);
   EXPECT_EQ(r->exception->traceback[0].line, 2);
   EXPECT_EQ(r->exception->describe(), "OSError: [Errno 2] ENOENT (at <stdin>:2)");
+}
+
+TEST(ReplRaw, ShortCodeSkipsTheRawPasteRequest) {
+  FakeSerial fake;
+  ReplOptions o = fast();
+  o.raw_paste_min_bytes = 256;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  fake.expect("x=1").expect("\x04").reply("OK\x04\x04>");
+  auto r = repl.exec_raw("x=1", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->mode, TransferMode::raw_chunked);
+  EXPECT_EQ(repl.raw_paste(), RawPasteSupport::untested);
+  EXPECT_TRUE(fake.script_done());
 }
 
 TEST(ReplRaw, GarbageInsteadOfOkIsAProtocolFailure) {

@@ -86,6 +86,9 @@ struct ReplOptions {
   milliseconds interrupt_interval{250};
   // Try raw-paste first; after one refusal (Pycom firmware) the client uses chunked raw mode.
   bool try_raw_paste = true;
+  // Code shorter than this goes through plain raw mode even when raw-paste works: it fits one block, and
+  // asking for raw-paste would cost a round trip more than it saves.
+  std::size_t raw_paste_min_bytes = 256;
   // Chunked raw mode: blocks of `chunk_bytes`, started no faster than `chunk_line_fraction` of the
   // line rate. 256 bytes fit even the 256-byte RX ring of pre-1.20 Pycom firmware (machuart.c), and the
   // 20 % idle time between blocks lets a board that briefly stopped reading catch up. Unlike
