@@ -193,12 +193,12 @@ std::string ReplClient::take(std::size_t n) {
 
 void ReplClient::send(std::string_view bytes, Deadline deadline) { link_.write(bytes, deadline); }
 
-void ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
+bool ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
   unsigned baud = link_.baud();
   std::size_t chunk = std::max<std::size_t>(options_.chunk_bytes, 1);
   if (baud == 0 || options_.chunk_line_fraction <= 0.0 || bytes.size() <= chunk) {
     send(bytes, deadline);
-    return;
+    return true;
   }
   // Each block may start once the previous one has had its line time / fraction: blocks go out at
   // line rate, followed by an idle gap the board can use to catch up.
@@ -206,6 +206,7 @@ void ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
   TimePoint next = now();
   for (std::size_t off = 0; off < bytes.size(); off += chunk) {
     if (next > now()) wait_until(Deadline::at(next).min(deadline));
+    if (deadline.expired()) return false;
     TimePoint start = now();
     auto piece = bytes.substr(off, chunk);
     send(piece, deadline);
@@ -213,6 +214,7 @@ void ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
                                              options_.chunk_line_fraction);
     next = std::max(next, start) + std::chrono::duration_cast<Duration>(gap);
   }
+  return true;
 }
 
 ReplResult<PromptInfo> ReplClient::get_prompt(Deadline deadline) {
@@ -401,7 +403,11 @@ ReplResult<ExecResult> ReplClient::exec_paste(std::string_view code, Deadline de
   r.mode = TransferMode::paste;
   r.code_bytes = code.size();
   r.sent = now();
-  paced_send(payload, deadline);
+  if (!paced_send(payload, deadline)) {
+    send("\x03", Deadline::after(seconds(1)));  // cancel paste mode rather than run half the code
+    mode_ = ReplMode::unknown;
+    return failure(ReplFault::timeout, "the deadline passed while pasting the code");
+  }
   send("\x04", deadline);
   if (!wait_for_tail(kPrompt, deadline)) {
     mode_ = ReplMode::unknown;
@@ -513,7 +519,11 @@ ReplResult<ExecResult> ReplClient::exec_raw(std::string_view code, Deadline dead
   }
   r.mode = TransferMode::raw_chunked;
   r.sent = now();
-  paced_send(code, deadline);
+  if (!paced_send(code, deadline)) {
+    send("\x03", Deadline::after(seconds(1)));  // clear the half-received code from the raw line
+    mode_ = ReplMode::unknown;
+    return failure(ReplFault::timeout, "the deadline passed while sending the code");
+  }
   send("\x04", deadline);
   while (rx_.size() < 2) {
     if (!fill(deadline)) {
@@ -656,7 +666,14 @@ ReplResult<SoftReboot> ReplClient::soft_reset(Deadline deadline) {
 }
 
 ReplResult<Sent> ReplClient::request_safe_boot(Deadline deadline) {
-  // Pycom handles Ctrl-F in the UART's receive interrupt, so it works whatever the REPL is doing.
+  // Pycom firmware acts on Ctrl-F in the UART's receive interrupt, whatever the REPL is doing; a REPL
+  // that only knows it at an empty friendly prompt (the simulator's readline, say) needs to be there.
+  // If no prompt can be had the byte is sent anyway: the interrupt path may still work.
+  if (mode_ == ReplMode::raw) {
+    (void)leave_raw(deadline);
+  } else if (mode_ == ReplMode::unknown) {
+    (void)get_prompt(deadline);
+  }
   rx_.clear();
   Sent s{now()};
   send("\x06", deadline);

@@ -278,6 +278,23 @@ TEST(ReplRaw, ChunkedModeSendsPacedBlocks) {
   EXPECT_EQ(code_writes, 5u);
 }
 
+TEST(ReplRaw, DeadlineWhileSendingChunksStopsSending) {
+  FakeSerial fake(9600);  // 256-byte blocks take 267 ms each at 9600 baud
+  ReplOptions o = fast();
+  o.try_raw_paste = false;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  std::string code = "x = '" + std::string(2000, 'a') + "'";
+  auto r = repl.exec_raw(code, Deadline::after(milliseconds(300)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fault, ReplFault::timeout);
+  // Two blocks went out, then the client stopped and cleared the raw line with Ctrl-C.
+  std::string sent = fake.extra_writes();
+  EXPECT_LT(sent.size(), 600u);
+  EXPECT_EQ(sent.back(), '\x03');
+  EXPECT_EQ(sent.find('\x04'), std::string::npos);
+}
+
 TEST(ReplRaw, RawPasteFollowsTheBoardsWindow) {
   FakeSerial fake;
   ReplClient repl(fake, fast());
@@ -468,8 +485,8 @@ TEST(ReplReset, NoSoftRebootLine) {
 TEST(ReplReset, CtrlFRequestsSafeBoot) {
   FakeSerial fake;
   ReplClient repl(fake, fast());
-  to_prompt(fake, repl);
-  fake.expect("\x06");
+  to_raw_pycom(fake, repl);
+  fake.expect("\x02").reply(std::string("\r\n") + kPycomBanner).expect("\x06");
   auto s = repl.request_safe_boot(Deadline::after(seconds(1)));
   ASSERT_TRUE(s.ok());
   EXPECT_TRUE(fake.script_done());

@@ -149,10 +149,10 @@ TEST_P(ReplSim, InterruptsRunningCode) {
 INSTANTIATE_TEST_SUITE_P(Profiles, ReplSim, ::testing::Values("pycom", "upstream"),
                          [](const auto& p) { return p.param; });
 
-TEST(ReplSimPycom, CtrlFGivesASafeBootReset) {
+TEST(ReplSimPycom, CtrlFGivesASafeBootResetEvenFromRawMode) {
   SimRig rig(profile("pycom"));
   ReplClient repl(rig.uart());
-  ASSERT_TRUE(repl.get_prompt(soon()).ok());
+  ASSERT_TRUE(repl.enter_raw(soon()).ok());
   ASSERT_TRUE(repl.request_safe_boot(soon()).ok());
   auto boot = repl.await_prompt(soon());
   ASSERT_TRUE(boot.ok()) << boot.error().describe();

@@ -101,7 +101,8 @@ struct ReplOptions {
 };
 
 // A bytes literal that survives any REPL: b'...' with printable ASCII as is and everything else as
-// \xNN (\\ and \' escaped). Pure ASCII, no control bytes.
+// \xNN (\\ and \' escaped). Pure ASCII, no control bytes. For OTA blocks, say:
+// exec_raw("pycom.ota_write(" + py_bytes_literal(block) + ")", deadline).
 std::string py_bytes_literal(std::string_view data);
 // A str literal for names and paths: '...' with quotes, backslashes and control bytes escaped; UTF-8 kept.
 std::string py_str_literal(std::string_view text);
@@ -135,8 +136,9 @@ class ReplClient {
   // Ctrl-D on an empty line (friendly or raw): waits for "PYB: soft reboot" / "MPY: soft reboot" and for
   // the REPL to answer again (friendly ">>> " or raw ">", the mode the board was in).
   ReplResult<SoftReboot> soft_reset(Deadline deadline);
-  // Ctrl-F (Pycom): the board sets its safe-boot flag and resets. Returns when the byte was sent; the
-  // reset itself is seen in the boot log and on the LED.
+  // Ctrl-F (Pycom): the board sets its safe-boot flag and resets. Sent at the friendly prompt when one
+  // can be had (from raw mode Ctrl-B first), else anyway. Returns when the byte was sent; the reset
+  // itself is seen in the boot log and on the LED.
   ReplResult<Sent> request_safe_boot(Deadline deadline);
 
   // Writes a file on the board from raw bytes (binary-safe: bytes literals).
@@ -161,7 +163,8 @@ class ReplClient {
   bool wait_for_tail(std::string_view tail, Deadline deadline);
   std::string take(std::size_t n);
   void send(std::string_view bytes, Deadline deadline);
-  void paced_send(std::string_view bytes, Deadline deadline);
+  // False when the deadline passed before everything was sent.
+  bool paced_send(std::string_view bytes, Deadline deadline);
   ReplResult<Sent> ensure_friendly(Deadline deadline);
   ReplResult<ExecResult> exec_paste(std::string_view code, Deadline deadline);
   ReplResult<ExecResult> finish_friendly(ExecResult r, std::size_t body_from, Deadline deadline);
