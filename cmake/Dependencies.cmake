@@ -6,6 +6,8 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 2.1 REQUIRED)
 find_package(tomlplusplus 3 REQUIRED)
 pkg_check_modules(libserialport REQUIRED IMPORTED_TARGET libserialport)
+# Firmware bundles (.tar.gz) from Pycom: gzip via zlib (Debian zlib1g-dev).
+pkg_check_modules(zlib REQUIRED IMPORTED_TARGET zlib)
 
 # libgpiod's C++ bindings: the system's, or the ones under BOOTRIG_GPIOD_ROOT (the test command unpacks
 # libgpiod 2.x from bookworm-backports there). The version in libgpiodcxx.pc picks the driver.
@@ -26,11 +28,17 @@ if(BOOTRIG_GPIOD_ROOT)
   # BEFORE so that this root's gpiod.hpp wins over a system copy of the other API.
   target_include_directories(bootrig::gpiodcxx BEFORE INTERFACE "${BOOTRIG_GPIOD_ROOT}/usr/include")
   target_link_libraries(bootrig::gpiodcxx INTERFACE "${_gpiodcxx_lib}" "${_gpiod_lib}")
+  # libgpiodcxx needs libgpiod.so.3 from this same private folder. A RUNPATH (the linker's default) only
+  # serves the executable's own dependencies, so the loader would not find it; an RPATH serves theirs too.
+  target_link_options(bootrig::gpiodcxx INTERFACE "LINKER:--disable-new-dtags")
   set(BOOTRIG_GPIOD_FROM "${BOOTRIG_GPIOD_ROOT}")
 else()
   pkg_check_modules(libgpiodcxx REQUIRED IMPORTED_TARGET libgpiodcxx)
+  # The C library as well: the v1 driver asks it for its runtime version (gpiod_version_string()).
+  pkg_check_modules(libgpiod REQUIRED IMPORTED_TARGET libgpiod)
   set(BOOTRIG_GPIOD_VERSION "${libgpiodcxx_VERSION}")
-  add_library(bootrig::gpiodcxx ALIAS PkgConfig::libgpiodcxx)
+  add_library(bootrig::gpiodcxx INTERFACE IMPORTED)
+  target_link_libraries(bootrig::gpiodcxx INTERFACE PkgConfig::libgpiodcxx PkgConfig::libgpiod)
   set(BOOTRIG_GPIOD_FROM "system (pkg-config)")
 endif()
 

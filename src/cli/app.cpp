@@ -10,6 +10,7 @@
 #include "bootrig/cli/cli.hpp"
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
+#include "bootrig/core/signals.hpp"
 #include "cli/commands.hpp"
 
 namespace bootrig {
@@ -36,6 +37,8 @@ void setup_logging(const GlobalOptions& g) {
   auto logger = std::make_shared<spdlog::logger>("bootrig", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::trace);
   logger->set_pattern("%^%l%$: %v");
+  // The log file is read after the fact, so it carries wall-clock times; the console stays terse.
+  if (sinks.size() > 1) sinks[1]->set_pattern("%Y-%m-%dT%H:%M:%S.%f %l: %v");
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
 }
@@ -65,6 +68,8 @@ int run_cli(int argc, char** argv) {
     return static_cast<int>(ExitCode::rig_error);
   }
 
+  // From here on, Ctrl-C and SIGTERM unwind the command (and release the lines) instead of killing it.
+  SignalHandling signals;
   try {
     setup_logging(g);
     return run_selected_command(app, g);

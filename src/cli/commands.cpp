@@ -7,7 +7,11 @@ namespace bootrig {
 
 void register_commands(CLI::App& app, GlobalOptions& g) {
   // In the order `bootrig --help` lists them.
+  add_check_command(app, g);
+  add_lines_command(app, g);
   add_ports_command(app, g);
+  add_image_command(app, g);
+  add_sim_command(app, g);
 }
 
 int run_selected_command(CLI::App& app, GlobalOptions& g) {

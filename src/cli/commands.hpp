@@ -33,5 +33,7 @@ int run_selected_command(CLI::App& app, GlobalOptions& g);
 void add_check_command(CLI::App& app, GlobalOptions& g);
 void add_ports_command(CLI::App& app, GlobalOptions& g);
 void add_lines_command(CLI::App& app, GlobalOptions& g);
+void add_image_command(CLI::App& app, GlobalOptions& g);
+void add_sim_command(CLI::App& app, GlobalOptions& g);
 
 }  // namespace bootrig

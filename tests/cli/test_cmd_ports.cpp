@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include "support/run_bootrig.hpp"
+
 namespace bootrig {
 namespace {
 
@@ -16,27 +18,8 @@ bool is_hex4(const std::string& s) {
   return s.size() == 4 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-};
-
-// stdout only: the log and errors go to stderr.
-Result run_bootrig(const std::string& args) {
-  Result r;
-  std::string cmd = std::string(BOOTRIG_BINARY) + " " + args + " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 TEST(CmdPorts, JsonListsEveryPortWithItsDetails) {
-  Result r = run_bootrig("ports --json");
+  testing::CliResult r = testing::run_bootrig("ports --json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   nlohmann::json j;
   ASSERT_NO_THROW(j = nlohmann::json::parse(r.out)) << r.out;
@@ -64,8 +47,8 @@ TEST(CmdPorts, JsonListsEveryPortWithItsDetails) {
 }
 
 TEST(CmdPorts, TableListsTheSamePortsOrSaysThereAreNone) {
-  Result json = run_bootrig("ports --json");
-  Result table = run_bootrig("ports");
+  testing::CliResult json = testing::run_bootrig("ports --json");
+  testing::CliResult table = testing::run_bootrig("ports");
   ASSERT_EQ(table.exit_code, 0) << table.out;
   auto ports = nlohmann::json::parse(json.out)["ports"];
   if (ports.empty()) {
@@ -80,7 +63,7 @@ TEST(CmdPorts, TableListsTheSamePortsOrSaysThereAreNone) {
 }
 
 TEST(CmdPorts, UnknownOptionIsAUsageError) {
-  Result r = run_bootrig("ports --no-such-option");
+  testing::CliResult r = testing::run_bootrig("ports --no-such-option");
   EXPECT_EQ(r.exit_code, 2);
 }
 

@@ -1,0 +1,135 @@
+// Flashes an ESP32 through its ROM serial loader, as esptool does without the stub: sync, chip check, SPI
+// attach, optional baud change, FLASH_BEGIN/DATA/END in 0x400-byte blocks, and an MD5 read-back check.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <span>
+#include <string>
+#include <variant>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/core/time.hpp"
+#include "bootrig/firmware/hash.hpp"
+#include "bootrig/firmware/rom_protocol.hpp"
+#include "bootrig/firmware/slip.hpp"
+#include "bootrig/hw/serial.hpp"
+
+namespace bootrig {
+
+// esptool's defaults (loader.py); tests shorten them.
+struct RomTimeouts {
+  Duration command = seconds(3);            // DEFAULT_TIMEOUT
+  Duration sync = milliseconds(100);        // SYNC_TIMEOUT
+  Duration sync_pause = milliseconds(50);   // between sync attempts
+  Duration erase_per_mb = seconds(40);      // ERASE_REGION_TIMEOUT_PER_MB: the ROM erases at FLASH_BEGIN
+  Duration md5_per_mb = seconds(8);         // MD5_TIMEOUT_PER_MB
+  Duration baud_settle = milliseconds(50);  // after CHANGE_BAUDRATE, before talking at the new rate
+};
+
+enum class RomFailure : std::uint8_t {
+  no_reply,      // nothing (or nothing matching) before the deadline
+  rom_error,     // the ROM answered with a non-zero status; code says why
+  bad_reply,     // a reply too short to hold its status bytes or payload
+  unsupported,   // the ROM does not know the command
+  wrong_chip,    // chip-detect register is not the ESP32's
+  md5_mismatch,  // flash read back differs from what was written
+};
+const char* to_string(RomFailure f);
+
+struct RomError {
+  RomFailure kind = RomFailure::no_reply;
+  RomCommand command = RomCommand::sync;
+  std::uint8_t code = 0;  // ROM error byte for rom_error
+  std::string message;    // one line: "FLASH_DATA (block 3 of 16): ROM error 0x07 (invalid CRC in message)"
+};
+
+// A value or the reason there is none: expected device failures are values, not exceptions.
+template <class T>
+class RomResult {
+ public:
+  RomResult(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  RomResult(RomError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  const T& value() const { return std::get<0>(v_); }
+  const RomError& error() const { return std::get<1>(v_); }
+  // For callers where a failure ends the command: RigError("context: message").
+  const T& value_or_throw(const std::string& context) const {
+    if (!ok()) throw RigError(context + ": " + error().message);
+    return value();
+  }
+
+ private:
+  std::variant<T, RomError> v_;
+};
+using RomStatus = RomResult<std::monostate>;
+
+enum class RomChip : std::uint8_t { esp32, esp8266, esp32s2, unknown };
+const char* to_string(RomChip c);
+
+struct FlashWriteReport {
+  std::uint32_t offset = 0;
+  std::size_t bytes = 0;
+  std::uint32_t blocks = 0;
+  std::size_t block_retries = 0;
+  Md5Digest md5{};
+};
+
+// (bytes written so far, total bytes): called after each acknowledged block.
+using FlashProgress = std::function<void(std::size_t done, std::size_t total)>;
+
+class RomFlasher {
+ public:
+  explicit RomFlasher(SerialLink& link, RomTimeouts timeouts = {});
+
+  // SYNC until one is answered: up to attempts tries, each waiting timeouts.sync, pausing between (esptool
+  // makes 5 tries per reset and 7 resets; resetting into download mode is the boot strategy's job).
+  RomStatus sync(int attempts = 5);
+  RomResult<std::uint32_t> read_reg(std::uint32_t address);
+  // READ_REG of the chip-detect magic register.
+  RomResult<RomChip> detect_chip();
+  RomStatus spi_attach();
+  RomStatus spi_set_params(std::uint32_t flash_size);
+  // Asks the ROM to switch, then switches the link (link.set_baud) and drops what arrived meanwhile.
+  RomStatus change_baudrate(unsigned baud);
+  // Erases and opens a write of size bytes at offset; returns the number of blocks to send.
+  RomResult<std::uint32_t> flash_begin(std::uint32_t size, std::uint32_t offset);
+  // One block; a short block is padded with 0xFF to the block size as esptool does. Retries up to 3 times.
+  RomStatus flash_data(std::span<const std::uint8_t> block, std::uint32_t seq);
+  RomStatus flash_end(bool reboot);
+  RomResult<Md5Digest> flash_md5(std::uint32_t address, std::uint32_t size);
+
+  // sync, ESP32 check, SPI attach and flash parameters: ready for write_flash.
+  RomStatus connect(std::uint32_t flash_size = 4u << 20, int sync_attempts = 5);
+  // flash_begin, every block, then MD5 of the region compared with the data.
+  RomResult<FlashWriteReport> write_flash(std::uint32_t offset, std::span<const std::uint8_t> data,
+                                          const FlashProgress& progress = {});
+
+  std::size_t block_retries() const { return block_retries_; }
+  std::size_t sync_attempts_made() const { return sync_attempts_; }
+
+ private:
+  struct Reply {
+    std::uint32_t value = 0;
+    Bytes payload;
+  };
+  RomResult<Reply> command(RomCommand op, const Bytes& data, std::uint32_t checksum, Duration timeout,
+                           std::size_t payload_len = 0, const std::string& what = "");
+  std::optional<std::string> next_frame(Deadline deadline);
+  RomError error(RomFailure kind, RomCommand op, std::string detail, std::uint8_t code = 0) const;
+
+  SerialLink& link_;
+  RomTimeouts timeouts_;
+  SlipDecoder decoder_;
+  std::deque<std::string> frames_;
+  std::uint32_t block_size_ = kRomFlashBlockSize;
+  std::uint32_t begun_blocks_ = 0;  // of the last FLASH_BEGIN, for messages
+  std::uint32_t begun_offset_ = 0;
+  std::size_t block_retries_ = 0;
+  std::size_t sync_attempts_ = 0;
+};
+
+}  // namespace bootrig

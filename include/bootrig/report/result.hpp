@@ -1,0 +1,63 @@
+// What a run found: outcomes per scenario, every attempt kept, and the measurements behind each verdict.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bootrig/core/time.hpp"
+
+namespace bootrig {
+
+// PASS: the board kept every rule. FAIL: the board broke one. ERROR: the rig could not do its job (port missing,
+// line busy, no prompt ever), which says nothing about the board. SKIP: a precondition is unmet (with the reason).
+// FLAKY: passed only after failing, which is never reported as PASS.
+enum class Outcome { pass, fail, error, skip, flaky };
+const char* to_string(Outcome o);  // "PASS", "FAIL", ...
+
+// A measured value put against limits, as a factory station records it per unit.
+struct Measurement {
+  std::string name;  // e.g. "window2.toggle_ms"
+  double value = 0;
+  std::string unit;  // "ms", "count", ...
+  std::optional<double> low;
+  std::optional<double> high;
+  bool within_limits() const { return (!low || value >= *low) && (!high || value <= *high); }
+};
+
+struct Attempt {
+  Outcome outcome = Outcome::error;
+  std::string message;   // what was expected, what was seen
+  std::string evidence;  // last serial lines, the LED pattern at that moment
+  double seconds = 0;
+  std::vector<Measurement> measurements;
+  std::vector<std::string> notes;  // e.g. "window 2 not observed: no photodiode, released at the nominal time"
+};
+
+struct ScenarioResult {
+  std::string name;
+  std::string purpose;
+  Outcome outcome = Outcome::error;  // the final verdict over all attempts
+  std::vector<Attempt> attempts;
+  double seconds = 0;  // all attempts
+  std::string folder;  // where its timeline and serial log are, relative to the run folder
+};
+
+// The final verdict of a scenario from its attempts: any pass after a failure or error is FLAKY.
+Outcome combine_attempts(const std::vector<Attempt>& attempts);
+
+struct RunSummary {
+  std::string rig_name;
+  std::string rig_source;
+  bool simulated = false;
+  std::string unit;          // the unit's serial number on a factory line, when given
+  std::string started_utc;   // ISO 8601
+  std::vector<ScenarioResult> scenarios;
+  bool interrupted = false;
+};
+
+// 0 when everything passed; 2 when any scenario could not be run by the rig (ERROR); 1 when the board failed
+// a check, was FLAKY, or (unless skips are allowed) a scenario was skipped; 3 when interrupted.
+int exit_code_for(const RunSummary& run, bool allow_skip);
+
+}  // namespace bootrig

@@ -1,0 +1,276 @@
+// `bootrig image info FILE` and `bootrig image make ...`: inspect firmware images and bundles, and make valid
+// or deliberately broken ones for tests and demos.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/firmware_file.hpp"
+#include "bootrig/firmware/image_builder.hpp"
+#include "cli/commands.hpp"
+#include "firmware/byte_order.hpp"
+
+namespace bootrig {
+
+namespace {
+
+struct InfoOptions {
+  std::string file;
+  bool json = false;
+  std::string slot_size;
+};
+
+struct MakeOptions {
+  std::string version;
+  std::string board;
+  std::string size = "16k";
+  unsigned segments = 3;
+  bool no_sha256 = false;
+  std::uint64_t seed = 0;
+  std::string corrupt = "none";
+  std::string output;
+};
+
+// "16384", "0x4000", "16k", "16KiB", "1M": bytes. Throws RigError naming the option.
+std::uint64_t parse_size(const std::string& option, const std::string& text) {
+  std::string t = text;
+  std::uint64_t unit = 1;
+  auto lower = t;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const auto& [suffix, mult] : std::initializer_list<std::pair<const char*, std::uint64_t>>{
+           {"kib", 1024}, {"mib", 1024 * 1024}, {"k", 1024}, {"m", 1024 * 1024}}) {
+    std::string s = suffix;
+    if (lower.size() > s.size() && lower.compare(lower.size() - s.size(), s.size(), s) == 0) {
+      t = t.substr(0, t.size() - s.size());
+      unit = mult;
+      break;
+    }
+  }
+  try {
+    std::size_t used = 0;
+    std::uint64_t v = std::stoull(t, &used, 0);
+    if (used == t.size() && !t.empty() && t[0] != '-') return v * unit;
+  } catch (const std::exception&) {
+  }
+  throw RigError(option + " '" + text + "': expected a byte count such as 16384, 0x4000, 16k or 1M");
+}
+
+const char* segment_region(std::uint32_t a) {
+  if (a >= 0x3F400000 && a < 0x3F800000) return "DROM";
+  if (a >= 0x3FF80000 && a < 0x40000000) return "DRAM";
+  if (a >= 0x40070000 && a < 0x400C0000) return "IRAM";
+  if (a >= 0x400C2000 && a < 0x40C00000) return "IROM";
+  if (a >= 0x50000000 && a < 0x50002000) return "RTC";
+  return "?";
+}
+
+nlohmann::json to_json(const LoadedFirmware& f) {
+  const Esp32Image& img = f.image;
+  nlohmann::json j;
+  j["file"] = f.source.file;
+  j["source"] = {
+      {"member", f.source.member},
+      {"rule", f.source.rule},
+      {"flash_offset", f.source.flash_offset},
+      {"partition_size", f.source.partition_size ? nlohmann::json(*f.source.partition_size) : nullptr}};
+  j["format"] = "esp32-app-image";
+  j["valid"] = img.valid();
+  j["file_size"] = f.bytes.size();
+  j["chip"] = {{"id", img.chip_id}, {"name", chip_name(img.chip_id)}};
+  if (img.app) {
+    j["version"] = img.app->version;
+    j["board"] =
+        img.board == PycomBoard::unknown ? nlohmann::json(nullptr) : nlohmann::json(to_string(img.board));
+    j["project_name"] = img.app->project_name;
+    j["idf_version"] = img.app->idf_version;
+    j["build_date"] = img.app->date;
+    j["build_time"] = img.app->time;
+    j["secure_version"] = img.app->secure_version;
+  } else {
+    j["version"] = nullptr;
+    j["board"] = nullptr;
+  }
+  j["entry"] = hex32(img.entry_address);
+  j["flash"] = {{"mode", to_string(img.spi_mode)},
+                {"mhz", flash_mhz_from_code(img.spi_speed_code)},
+                {"size", flash_size_from_code(img.spi_size_code)}};
+  j["segments"] = nlohmann::json::array();
+  for (const auto& s : img.segments) {
+    j["segments"].push_back({{"load", hex32(s.load_address)},
+                             {"length", s.length},
+                             {"file_offset", s.file_offset},
+                             {"region", segment_region(s.load_address)}});
+  }
+  j["size"] = img.image_size;
+  j["trailing_bytes"] = img.trailing_bytes;
+  j["checksum"] = {{"stored", hex8(img.stored_checksum)},
+                   {"computed", hex8(img.computed_checksum)},
+                   {"ok", !img.has(ImageProblem::checksum_mismatch) &&
+                              !img.has(ImageProblem::truncated_footer) && !img.segments.empty()}};
+  j["sha256"] = {
+      {"appended", img.hash_appended},
+      {"stored", img.stored_sha256 ? nlohmann::json(to_hex(*img.stored_sha256)) : nullptr},
+      {"computed", img.computed_sha256 ? nlohmann::json(to_hex(*img.computed_sha256)) : nullptr},
+      {"ok", img.stored_sha256 && img.computed_sha256 && *img.stored_sha256 == *img.computed_sha256}};
+  j["slot"] = {{"size", img.slot_size}, {"fits", img.image_size <= img.slot_size}};
+  j["problems"] = nlohmann::json::array();
+  for (const auto& p : img.problems) {
+    j["problems"].push_back(
+        {{"kind", problem_id(p.problem)}, {"what", to_string(p.problem)}, {"detail", p.detail}});
+  }
+  return j;
+}
+
+void print_text(const LoadedFirmware& f, std::ostream& out) {
+  const Esp32Image& img = f.image;
+  out << "file:      " << f.source.describe() << "\n";
+  out << "format:    ESP32 application image\n";
+  out << "chip:      " << chip_name(img.chip_id) << " (id " << img.chip_id << ")\n";
+  if (img.app) {
+    out << "version:   " << img.app->version << "\n";
+    out << "board:     "
+        << (img.board == PycomBoard::unknown ? "unknown (project_name '" + img.app->project_name + "')"
+                                             : std::string(to_string(img.board)))
+        << "\n";
+    out << "built:     " << img.app->date << " " << img.app->time << ", esp-idf " << img.app->idf_version
+        << "\n";
+  }
+  out << "entry:     " << hex32(img.entry_address) << "\n";
+  out << "flash:     " << to_string(img.spi_mode) << ", " << flash_mhz_from_code(img.spi_speed_code)
+      << " MHz, " << (flash_size_from_code(img.spi_size_code) >> 20) << " MB\n";
+  out << "segments:  " << img.segments.size() << "\n";
+  for (std::size_t i = 0; i < img.segments.size(); ++i) {
+    const auto& s = img.segments[i];
+    out << "  " << i << "  load " << hex32(s.load_address) << "  " << s.length << " bytes  "
+        << segment_region(s.load_address) << "\n";
+  }
+  out << "size:      " << img.image_size << " bytes";
+  if (img.trailing_bytes > 0) out << " (+" << img.trailing_bytes << " trailing)";
+  out << "\n";
+  out << "checksum:  " << hex8(img.stored_checksum) << " ok\n";
+  if (img.hash_appended && img.stored_sha256) {
+    out << "sha256:    " << to_hex(*img.stored_sha256) << " ok\n";
+  } else {
+    out << "sha256:    not appended\n";
+  }
+  const double pct = 100.0 * static_cast<double>(img.image_size) / static_cast<double>(img.slot_size);
+  std::ostringstream slot;
+  slot.precision(1);
+  slot << std::fixed << pct;
+  out << "slot:      fits (" << img.image_size << " of " << img.slot_size << " bytes, " << slot.str()
+      << "%)\n";
+}
+
+int run_info(const InfoOptions& o) {
+  LoadOptions opts;
+  if (!o.slot_size.empty()) {
+    opts.limits.slot_size = static_cast<std::uint32_t>(parse_size("--slot-size", o.slot_size));
+    opts.slot_size_from_bundle = false;
+  }
+  LoadedFirmware f = load_firmware_file(o.file, opts);
+  if (o.json) std::cout << to_json(f).dump(2) << "\n";
+  if (!f.image.valid()) {
+    const std::string where =
+        f.source.member.empty() ? f.source.file : f.source.file + ": " + f.source.member;
+    throw RigError(where + ": invalid ESP32 image: " + f.image.problem_summary());
+  }
+  if (!o.json) print_text(f, std::cout);
+  return static_cast<int>(ExitCode::ok);
+}
+
+std::string board_list() {
+  std::string s;
+  for (auto b : {PycomBoard::wipy, PycomBoard::lopy, PycomBoard::lopy4, PycomBoard::sipy, PycomBoard::gpy,
+                 PycomBoard::fipy}) {
+    s += (s.empty() ? "" : ", ") + std::string(to_string(b));
+  }
+  return s;
+}
+
+std::string corruption_list() {
+  std::string s;
+  for (auto c : all_corruptions()) s += (s.empty() ? "" : ", ") + std::string(to_string(c));
+  return s;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+int run_make(const MakeOptions& o) {
+  ImageSpec spec;
+  spec.version = o.version;
+  auto board = parse_board(o.board);
+  if (!board) throw RigError("--board '" + o.board + "': expected one of " + board_list());
+  spec.board = *board;
+  if (o.version.empty() || o.version.size() > 31) {
+    throw RigError("--version '" + o.version + "': expected 1 to 31 characters, e.g. 1.20.2.r4");
+  }
+  spec.payload_size = static_cast<std::size_t>(parse_size("--size", o.size));
+  if (spec.payload_size > 16u << 20) throw RigError("--size " + o.size + ": at most 16M");
+  if (o.segments == 0 || o.segments > kEspMaxSegments) {
+    throw RigError("--segments " + std::to_string(o.segments) + ": expected 1 to 16");
+  }
+  spec.segments = o.segments;
+  spec.append_sha256 = !o.no_sha256;
+  spec.seed = o.seed;
+  auto corruption = parse_corruption(o.corrupt);
+  if (!corruption)
+    throw RigError("--corrupt '" + o.corrupt + "': expected none or one of " + corruption_list());
+
+  auto image = build_esp32_image(spec, *corruption);
+  const bool bundle = ends_with(o.output, ".tar.gz") || ends_with(o.output, ".tgz");
+  write_binary_file(o.output, bundle ? make_pycom_bundle(image, spec.board) : image);
+
+  std::cout << "wrote " << o.output << ": " << (bundle ? "Pycom bundle with " : "") << to_string(spec.board)
+            << " " << spec.version << ", " << image.size() << "-byte image";
+  if (*corruption == ImageCorruption::none) {
+    std::cout << ", valid\n";
+  } else {
+    std::cout << ", corrupt (" << to_string(*corruption) << ": expect";
+    for (auto p : expected_problems(*corruption, spec)) std::cout << " " << problem_id(p);
+    std::cout << ")\n";
+  }
+  return static_cast<int>(ExitCode::ok);
+}
+
+}  // namespace
+
+void add_image_command(CLI::App& app, GlobalOptions& g) {
+  auto* image = app.add_subcommand("image", "Inspect or make ESP32 firmware images (.bin or Pycom .tar.gz)");
+  image->require_subcommand(1);
+
+  auto info_opts = std::make_shared<InfoOptions>();
+  auto* info = image->add_subcommand(
+      "info",
+      "Show an image's chip, version, board, segments, checksum, SHA-256 and slot fit; exit 2 if invalid");
+  info->add_option("FILE", info_opts->file, "Image (.bin) or Pycom firmware bundle (.tar.gz)")->required();
+  info->add_flag("--json", info_opts->json, "Print JSON (also for an invalid image, which still exits 2)");
+  info->add_option(
+      "--slot-size", info_opts->slot_size,
+      "App slot size to check against (default 0x1AE000, the Pycom 4 MB layout, or the bundle's)");
+  info->callback([&g, info_opts] { g.run = [info_opts] { return run_info(*info_opts); }; });
+
+  auto make_opts = std::make_shared<MakeOptions>();
+  auto* make =
+      image->add_subcommand("make", "Make a valid or deliberately corrupt image for tests and demos");
+  make->add_option("--version", make_opts->version, "Firmware version, e.g. 1.20.2.r4")->required();
+  make->add_option("--board", make_opts->board, "Board: " + board_list())->required();
+  make->add_option("--size", make_opts->size, "Pseudo-random payload bytes (16384, 0x4000, 16k, 1M)")
+      ->capture_default_str();
+  make->add_option("--segments", make_opts->segments, "Number of segments (1-16)")->capture_default_str();
+  make->add_flag("--no-sha256", make_opts->no_sha256, "Do not append the SHA-256 digest");
+  make->add_option("--seed", make_opts->seed, "Payload seed (default: derived from version and board)");
+  make->add_option("--corrupt", make_opts->corrupt, "Break the image one way: " + corruption_list())
+      ->capture_default_str();
+  make->add_option("-o,--output", make_opts->output, "Output file; .tar.gz or .tgz makes a Pycom bundle")
+      ->required();
+  make->callback([&g, make_opts] { g.run = [make_opts] { return run_make(*make_opts); }; });
+}
+
+}  // namespace bootrig

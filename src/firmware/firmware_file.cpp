@@ -1,0 +1,278 @@
+// Finds the app image in a .bin or a Pycom .tar.gz bundle, following the files Pycom's own updater reads.
+#include "bootrig/firmware/firmware_file.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/image_builder.hpp"
+#include "firmware/byte_order.hpp"
+
+namespace bootrig {
+
+namespace {
+
+bool is_tar(std::span<const std::uint8_t> b) {
+  return b.size() >= 263 && std::memcmp(b.data() + 257, "ustar", 5) == 0;
+}
+
+std::optional<std::uint32_t> parse_hex(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  try {
+    std::size_t used = 0;
+    unsigned long v = std::stoul(s, &used, 16);
+    if (used != s.size() || v > 0xFFFFFFFFul) return std::nullopt;
+    return static_cast<std::uint32_t>(v);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+const TarEntry* find_member(const std::vector<TarEntry>& entries, const std::string& name) {
+  for (const auto& e : entries) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+struct Choice {
+  const TarEntry* member = nullptr;
+  std::string rule;
+  std::uint32_t offset = kPycomFactoryOffset;
+  std::optional<std::uint32_t> partition_size;
+};
+
+// script_4MB / script2 / script_8MB: {"version": ..., "partitions": {...}, "script": [["w", "factory",
+// file]]}
+std::optional<Choice> from_json_script(const std::vector<TarEntry>& entries, const std::string& script_name,
+                                       const std::string& what) {
+  const TarEntry* script = find_member(entries, script_name);
+  if (script == nullptr) return std::nullopt;
+  const std::string where = what + ": " + script_name;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(script->data.begin(), script->data.end());
+  } catch (const nlohmann::json::exception& e) {
+    throw RigError(where + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object() || !j.contains("script") || !j["script"].is_array()) {
+    throw RigError(where + ": has no \"script\" list; is this a Pycom firmware bundle?");
+  }
+  // Pycom's updater defaults, overridden by the script's own table.
+  std::map<std::string, std::pair<std::uint32_t, std::optional<std::uint32_t>>> parts{
+      {"bootloader", {0x1000, 0x7000}},
+      {"partitions", {0x8000, 0x1000}},
+      {"factory", {0x10000, std::nullopt}}};
+  if (j.contains("partitions") && j["partitions"].is_object()) {
+    for (const auto& [name, v] : j["partitions"].items()) {
+      if (!v.is_array() || v.size() < 1 || !v[0].is_string()) continue;
+      auto off = parse_hex(v[0].get<std::string>());
+      std::optional<std::uint32_t> size;
+      if (v.size() >= 2 && v[1].is_string()) size = parse_hex(v[1].get<std::string>());
+      if (!off) throw RigError(where + ": partition '" + name + "' has an unreadable offset");
+      parts[name] = {*off, size};
+    }
+  }
+  for (const auto& step : j["script"]) {
+    if (!step.is_array() || step.size() < 3 || !step[0].is_string() || !step[1].is_string() ||
+        !step[2].is_string())
+      continue;
+    const std::string op = step[0].get<std::string>();
+    if (op != "w" && op != "o") continue;
+    const std::string target = step[1].get<std::string>();
+    std::optional<std::uint32_t> offset;
+    std::optional<std::uint32_t> size;
+    if (auto it = parts.find(target); it != parts.end()) {
+      offset = it->second.first;
+      size = it->second.second;
+    } else {
+      offset = parse_hex(target);
+    }
+    if (offset != kPycomFactoryOffset) continue;
+    const std::string file = step[2].get<std::string>();
+    const TarEntry* m = find_member(entries, file);
+    if (m == nullptr)
+      throw RigError(where + ": writes '" + file + "' to factory but the bundle has no such file");
+    return Choice{m, script_name + ": " + op + " " + target, *offset, size};
+  }
+  throw RigError(where + ": writes nothing to the factory slot (0x10000)");
+}
+
+// Legacy "script": [["e", off, size], ["w", "0x10000", "appimg.bin"], ...]
+std::optional<Choice> from_legacy_script(const std::vector<TarEntry>& entries, const std::string& what) {
+  const TarEntry* script = find_member(entries, "script");
+  if (script == nullptr) return std::nullopt;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(script->data.begin(), script->data.end());
+  } catch (const nlohmann::json::exception& e) {
+    throw RigError(what + ": script: not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_array()) throw RigError(what + ": script: expected a JSON list of steps");
+  for (const auto& step : j) {
+    if (!step.is_array() || step.size() < 3 || step[0] != "w" || !step[1].is_string() || !step[2].is_string())
+      continue;
+    if (parse_hex(step[1].get<std::string>()) != kPycomFactoryOffset) continue;
+    const std::string file = step[2].get<std::string>();
+    const TarEntry* m = find_member(entries, file);
+    if (m == nullptr)
+      throw RigError(what + ": script: writes '" + file + "' at 0x10000 but the bundle has no such file");
+    return Choice{m, "script: w 0x10000", kPycomFactoryOffset, std::nullopt};
+  }
+  throw RigError(what + ": script: writes nothing at 0x10000");
+}
+
+Choice from_contents(const std::vector<TarEntry>& entries, const std::string& what) {
+  std::vector<const TarEntry*> apps;
+  for (const auto& e : entries) {
+    if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".bin") != 0) continue;
+    auto img = parse_esp32_image(e.data);
+    if (img.app.has_value()) apps.push_back(&e);
+  }
+  if (apps.empty())
+    throw RigError(what + ": no script and no .bin member is an app image with an app description");
+  if (apps.size() > 1) {
+    throw RigError(what + ": no script, and " + std::to_string(apps.size()) + " members are app images (" +
+                   apps[0]->name + ", " + apps[1]->name + "); cannot tell which one goes to 0x10000");
+  }
+  return Choice{apps.front(), "only app image in bundle", kPycomFactoryOffset, std::nullopt};
+}
+
+std::vector<std::uint8_t> partition_table_standin() {
+  // esp-idf partition table: 32-byte entries (magic 0x50AA), an MD5 entry (0xEBEB), 0xFF to 0xC00 bytes.
+  struct Part {
+    std::uint8_t type, subtype;
+    std::uint32_t offset, size;
+    const char* label;
+  };
+  const std::array<Part, 4> parts{{{1, 0x02, 0x9000, 0x7000, "nvs"},
+                                   {0, 0x00, kPycomFactoryOffset, kPycomSlotSize4MB, "factory"},
+                                   {1, 0x00, 0x1BE000, 0x1000, "otadata"},
+                                   {0, 0x10, kPycomOta0Offset4MB, kPycomSlotSize4MB, "ota_0"}}};
+  std::vector<std::uint8_t> t;
+  for (const auto& p : parts) {
+    t.push_back(0xAA);
+    t.push_back(0x50);
+    t.push_back(p.type);
+    t.push_back(p.subtype);
+    le::append32(t, p.offset);
+    le::append32(t, p.size);
+    std::array<std::uint8_t, 16> label{};
+    std::memcpy(label.data(), p.label, std::strlen(p.label));
+    t.insert(t.end(), label.begin(), label.end());
+    le::append32(t, 0);
+  }
+  auto digest = md5(t);
+  t.push_back(0xEB);
+  t.push_back(0xEB);
+  t.insert(t.end(), 14, 0xFF);
+  t.insert(t.end(), digest.begin(), digest.end());
+  t.resize(0xC00, 0xFF);
+  return t;
+}
+
+std::vector<std::uint8_t> text_bytes(const std::string& s) {
+  return std::vector<std::uint8_t>(s.begin(), s.end());
+}
+
+}  // namespace
+
+std::string FirmwareSource::describe() const {
+  if (member.empty()) return file + " (" + rule + ")";
+  return file + ": " + member + " (" + rule + ")";
+}
+
+std::vector<std::uint8_t> read_binary_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RigError(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw RigError(path + ": read error");
+  return bytes;
+}
+
+void write_binary_file(const std::string& path, std::span<const std::uint8_t> bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw RigError(path + ": cannot create (" + std::strerror(errno) + ")");
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.flush();
+  if (!out) throw RigError(path + ": write failed (disk full?)");
+}
+
+LoadedFirmware load_firmware_bytes(std::span<const std::uint8_t> bytes, const std::string& name,
+                                   const LoadOptions& options) {
+  LoadedFirmware f;
+  f.source.file = name;
+  if (bytes.empty()) throw RigError(name + ": file is empty");
+  if (!is_gzip(bytes) && !is_tar(bytes)) {
+    f.source.rule = "plain image";
+    f.bytes.assign(bytes.begin(), bytes.end());
+    f.image = parse_esp32_image(f.bytes, options.limits);
+    return f;
+  }
+  std::vector<std::uint8_t> tar_bytes = is_gzip(bytes) ? gunzip(bytes, name) : std::vector<std::uint8_t>();
+  auto entries = read_tar(is_gzip(bytes) ? std::span<const std::uint8_t>(tar_bytes) : bytes, name);
+  std::optional<Choice> choice;
+  for (const char* script : {"script_4MB", "script2", "script_8MB"}) {
+    if ((choice = from_json_script(entries, script, name))) break;
+  }
+  if (!choice) choice = from_legacy_script(entries, name);
+  if (!choice) choice = from_contents(entries, name);
+
+  f.source.member = choice->member->name;
+  f.source.rule = choice->rule;
+  f.source.flash_offset = choice->offset;
+  f.source.partition_size = choice->partition_size;
+  f.bytes = choice->member->data;
+  ImageLimits limits = options.limits;
+  if (options.slot_size_from_bundle && choice->partition_size) limits.slot_size = *choice->partition_size;
+  f.image = parse_esp32_image(f.bytes, limits);
+  return f;
+}
+
+LoadedFirmware load_firmware_file(const std::string& path, const LoadOptions& options) {
+  auto bytes = read_binary_file(path);
+  return load_firmware_bytes(bytes, path, options);
+}
+
+std::vector<std::uint8_t> make_pycom_bundle(std::span<const std::uint8_t> app_image, PycomBoard board) {
+  std::string app_name = to_string(board);
+  std::transform(app_name.begin(), app_name.end(), app_name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  app_name += ".bin";
+
+  ImageSpec boot;
+  boot.segments = 1;
+  boot.payload_size = 4096;
+  boot.append_sha256 = false;
+  boot.seed = 0xB007;
+  boot.board = board;
+  // A bootloader is an image without an app description; the builder's corruption class makes exactly that.
+  auto bootloader = build_esp32_image(boot, ImageCorruption::missing_app_desc);
+
+  const std::string script2 =
+      "{\n  \"version\" : \"2.0\",\n  \"partitions\" : {\n    \"factory\"   : [\"0x10000\", \"0x1AE000\"],\n"
+      "    \"ota_0\"      : [\"0x1C0000\", \"0x1AE000\"]\n    },\n  \"script\" : [\n"
+      "      [\"w\", \"bootloader\", \"bootloader.bin\"],\n      [\"w\", \"partitions\", "
+      "\"partitions.bin\"],\n"
+      "      [\"w\", \"factory\", \"" +
+      app_name + "\"]\n    ]\n}\n";
+  const std::string legacy =
+      "[\n    [\"w\", \"0x1000\", \"bootloader.bin\"],\n    [\"w\", \"0x8000\", \"partitions.bin\"],\n"
+      "    [\"w\", \"0x10000\", \"" +
+      app_name + "\"]\n]\n";
+  std::vector<TarEntry> entries{{"bootloader.bin", bootloader},
+                                {"partitions.bin", partition_table_standin()},
+                                {app_name, std::vector<std::uint8_t>(app_image.begin(), app_image.end())},
+                                {"script2", text_bytes(script2)},
+                                {"script", text_bytes(legacy)}};
+  return gzip(write_tar(entries));
+}
+
+}  // namespace bootrig

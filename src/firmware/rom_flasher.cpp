@@ -1,0 +1,292 @@
+// The host side of the ROM loader protocol: one request, one matching reply, every wait bounded by a
+// Deadline.
+#include "bootrig/firmware/rom_flasher.hpp"
+
+#include <algorithm>
+
+#include "bootrig/core/errors.hpp"
+#include "firmware/byte_order.hpp"
+
+namespace bootrig {
+
+namespace {
+
+constexpr int kWriteBlockAttempts = 3;  // esptool WRITE_BLOCK_ATTEMPTS
+
+Duration per_mb(Duration per_megabyte, std::size_t bytes, Duration floor) {
+  auto scaled = std::chrono::duration_cast<Duration>(per_megabyte * (static_cast<double>(bytes) / 1e6));
+  return std::max(scaled, floor);
+}
+
+std::optional<Md5Digest> parse_md5_hex(const Bytes& hex) {
+  if (hex.size() != 32) return std::nullopt;
+  Md5Digest d{};
+  for (std::size_t i = 0; i < 16; ++i) {
+    int v = 0;
+    for (int k = 0; k < 2; ++k) {
+      char c = static_cast<char>(hex[2 * i + static_cast<std::size_t>(k)]);
+      int n = (c >= '0' && c <= '9')   ? c - '0'
+              : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+              : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                       : -1;
+      if (n < 0) return std::nullopt;
+      v = v * 16 + n;
+    }
+    d[i] = static_cast<std::uint8_t>(v);
+  }
+  return d;
+}
+
+}  // namespace
+
+const char* to_string(RomFailure f) {
+  switch (f) {
+    case RomFailure::no_reply:
+      return "no reply";
+    case RomFailure::rom_error:
+      return "ROM error";
+    case RomFailure::bad_reply:
+      return "bad reply";
+    case RomFailure::unsupported:
+      return "unsupported command";
+    case RomFailure::wrong_chip:
+      return "wrong chip";
+    case RomFailure::md5_mismatch:
+      return "MD5 mismatch";
+  }
+  return "?";
+}
+
+const char* to_string(RomChip c) {
+  switch (c) {
+    case RomChip::esp32:
+      return "ESP32";
+    case RomChip::esp8266:
+      return "ESP8266";
+    case RomChip::esp32s2:
+      return "ESP32-S2";
+    case RomChip::unknown:
+      return "unknown chip";
+  }
+  return "?";
+}
+
+RomFlasher::RomFlasher(SerialLink& link, RomTimeouts timeouts) : link_(link), timeouts_(timeouts) {}
+
+RomError RomFlasher::error(RomFailure kind, RomCommand op, std::string detail, std::uint8_t code) const {
+  return RomError{kind, op, code, std::string(to_string(op)) + detail};
+}
+
+std::optional<std::string> RomFlasher::next_frame(Deadline deadline) {
+  while (frames_.empty()) {
+    auto chunk = link_.read(deadline);
+    if (!chunk) return std::nullopt;
+    for (auto& f : decoder_.feed(chunk->bytes)) frames_.push_back(std::move(f));
+  }
+  std::string f = std::move(frames_.front());
+  frames_.pop_front();
+  return f;
+}
+
+RomResult<RomFlasher::Reply> RomFlasher::command(RomCommand op, const Bytes& data, std::uint32_t checksum,
+                                                 Duration timeout, std::size_t payload_len,
+                                                 const std::string& what) {
+  const Deadline deadline = Deadline::after(timeout);
+  RomRequest req{static_cast<std::uint8_t>(op), checksum, data};
+  link_.write(slip_encode(to_string_bytes(encode_request(req))), deadline);
+  for (;;) {
+    auto frame = next_frame(deadline);
+    if (!frame) {
+      return error(
+          RomFailure::no_reply, op,
+          what + ": no reply within " + std::to_string(static_cast<long long>(to_ms(timeout))) + " ms");
+    }
+    auto resp = decode_response(to_bytes(*frame));
+    if (!resp) continue;  // not a response (an echo, noise that happened to be framed)
+    if (resp->op != static_cast<std::uint8_t>(op)) {
+      // A ROM that does not know a command answers with status 1, error 0x05 under another opcode.
+      if (resp->data.size() >= 2 && resp->data[0] != 0 &&
+          resp->data[1] == static_cast<std::uint8_t>(RomErrorCode::invalid_message)) {
+        return error(RomFailure::unsupported, op, what + ": the ROM does not support this command");
+      }
+      continue;  // a late reply to an earlier command (e.g. the extra SYNC answers)
+    }
+    const auto& d = resp->data;
+    if (d.size() < payload_len + 2) {
+      if (d.size() >= 2 && d[0] != 0) {
+        return error(RomFailure::rom_error, op, what + ": ROM error " + describe_rom_error(d[1]), d[1]);
+      }
+      return error(RomFailure::bad_reply, op,
+                   what + ": reply has " + std::to_string(d.size()) + " data bytes, expected " +
+                       std::to_string(payload_len + 2) + " or more");
+    }
+    const std::uint8_t status = d[payload_len];
+    const std::uint8_t code = d[payload_len + 1];
+    if (status != 0) {
+      return error(RomFailure::rom_error, op, what + ": ROM error " + describe_rom_error(code), code);
+    }
+    return Reply{resp->value, Bytes(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(payload_len))};
+  }
+}
+
+RomStatus RomFlasher::sync(int attempts) {
+  RomError last = error(RomFailure::no_reply, RomCommand::sync, ": no attempt made");
+  for (int i = 0; i < attempts; ++i) {
+    if (i > 0) wait_for(timeouts_.sync_pause);
+    ++sync_attempts_;
+    // esptool flushes before each try so a half-read boot message cannot be taken for a reply.
+    link_.discard_input();
+    decoder_.reset();
+    frames_.clear();
+    auto r = command(RomCommand::sync, sync_data(), 0, timeouts_.sync);
+    if (r) {
+      // The ROM answers one SYNC up to 8 times; take the extra answers now so they do not queue up.
+      const Deadline quiet = Deadline::after(timeouts_.sync);
+      for (int extra = 0; extra < 7; ++extra) {
+        auto f = next_frame(quiet);
+        if (!f) break;
+      }
+      return std::monostate{};
+    }
+    last = r.error();
+  }
+  last.message = "SYNC: no answer from the ROM loader after " + std::to_string(attempts) +
+                 " attempts (is the module in download mode, and the baud rate right?)";
+  return last;
+}
+
+RomResult<std::uint32_t> RomFlasher::read_reg(std::uint32_t address) {
+  auto r =
+      command(RomCommand::read_reg, read_reg_data(address), 0, timeouts_.command, 0, " " + hex32(address));
+  if (!r) return r.error();
+  return r.value().value;
+}
+
+RomResult<RomChip> RomFlasher::detect_chip() {
+  auto r = read_reg(kChipDetectMagicReg);
+  if (!r) return r.error();
+  switch (r.value()) {
+    case kEsp32ChipMagic:
+      return RomChip::esp32;
+    case kEsp8266ChipMagic:
+      return RomChip::esp8266;
+    case kEsp32S2ChipMagic:
+      return RomChip::esp32s2;
+    default:
+      return RomChip::unknown;
+  }
+}
+
+RomStatus RomFlasher::spi_attach() {
+  auto r = command(RomCommand::spi_attach, spi_attach_data(), 0, timeouts_.command);
+  if (!r) return r.error();
+  return std::monostate{};
+}
+
+RomStatus RomFlasher::spi_set_params(std::uint32_t flash_size) {
+  auto r = command(RomCommand::spi_set_params, spi_set_params_data(flash_size), 0, timeouts_.command);
+  if (!r) return r.error();
+  return std::monostate{};
+}
+
+RomStatus RomFlasher::change_baudrate(unsigned baud) {
+  // The acknowledgement still comes at the old rate; only then does the link switch.
+  auto r = command(RomCommand::change_baudrate, change_baudrate_data(baud, 0), 0, timeouts_.command, 0,
+                   " to " + std::to_string(baud));
+  if (!r) return r.error();
+  link_.set_baud(baud);
+  wait_for(timeouts_.baud_settle);
+  link_.discard_input();
+  decoder_.reset();
+  frames_.clear();
+  return std::monostate{};
+}
+
+RomResult<std::uint32_t> RomFlasher::flash_begin(std::uint32_t size, std::uint32_t offset) {
+  const std::uint32_t blocks = (size + block_size_ - 1) / block_size_;
+  auto r = command(RomCommand::flash_begin, flash_begin_data(size, blocks, block_size_, offset), 0,
+                   per_mb(timeouts_.erase_per_mb, size, timeouts_.command), 0,
+                   " (" + std::to_string(size) + " bytes at " + hex32(offset) + ")");
+  if (!r) return r.error();
+  begun_blocks_ = blocks;
+  begun_offset_ = offset;
+  return blocks;
+}
+
+RomStatus RomFlasher::flash_data(std::span<const std::uint8_t> block, std::uint32_t seq) {
+  Bytes padded(block.begin(), block.end());
+  padded.resize(block_size_, 0xFF);
+  const Bytes data = flash_data_data(padded, seq);
+  const std::uint32_t checksum = rom_checksum(padded);
+  RomError last;
+  for (int attempt = 0; attempt < kWriteBlockAttempts; ++attempt) {
+    if (attempt > 0) ++block_retries_;
+    auto r = command(RomCommand::flash_data, data, checksum, timeouts_.command, 0,
+                     " (block " + std::to_string(seq) + " of " + std::to_string(begun_blocks_) + " at " +
+                         hex32(begun_offset_) + ")");
+    if (r) return std::monostate{};
+    last = r.error();
+  }
+  last.message += " (after " + std::to_string(kWriteBlockAttempts) + " attempts)";
+  return last;
+}
+
+RomStatus RomFlasher::flash_end(bool reboot) {
+  auto r = command(RomCommand::flash_end, flash_end_data(reboot), 0, timeouts_.command);
+  if (!r) return r.error();
+  return std::monostate{};
+}
+
+RomResult<Md5Digest> RomFlasher::flash_md5(std::uint32_t address, std::uint32_t size) {
+  // The ROM answers with 32 hex characters (the stub with 16 raw bytes).
+  auto r = command(RomCommand::spi_flash_md5, flash_md5_data(address, size), 0,
+                   per_mb(timeouts_.md5_per_mb, size, timeouts_.command), 32,
+                   " (" + std::to_string(size) + " bytes at " + hex32(address) + ")");
+  if (!r) return r.error();
+  auto digest = parse_md5_hex(r.value().payload);
+  if (!digest) return error(RomFailure::bad_reply, RomCommand::spi_flash_md5, ": reply is not 32 hex digits");
+  return *digest;
+}
+
+RomStatus RomFlasher::connect(std::uint32_t flash_size, int sync_attempts) {
+  if (auto s = sync(sync_attempts); !s) return s;
+  auto chip = detect_chip();
+  if (!chip) return chip.error();
+  if (chip.value() != RomChip::esp32) {
+    return error(RomFailure::wrong_chip, RomCommand::read_reg,
+                 ": chip-detect register says " + std::string(to_string(chip.value())) + ", not an ESP32");
+  }
+  if (auto s = spi_attach(); !s) return s;
+  return spi_set_params(flash_size);
+}
+
+RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::span<const std::uint8_t> data,
+                                                    const FlashProgress& progress) {
+  FlashWriteReport report;
+  report.offset = offset;
+  report.bytes = data.size();
+  const std::size_t retries_before = block_retries_;
+  auto begin = flash_begin(static_cast<std::uint32_t>(data.size()), offset);
+  if (!begin) return begin.error();
+  report.blocks = begin.value();
+  for (std::uint32_t seq = 0; seq < report.blocks; ++seq) {
+    const std::size_t from = std::size_t{seq} * block_size_;
+    const std::size_t n = std::min<std::size_t>(block_size_, data.size() - from);
+    auto s = flash_data(data.subspan(from, n), seq);
+    if (!s) return s.error();
+    if (progress) progress(from + n, data.size());
+  }
+  report.block_retries = block_retries_ - retries_before;
+  const Md5Digest expected = md5(data);
+  auto got = flash_md5(offset, static_cast<std::uint32_t>(data.size()));
+  if (!got) return got.error();
+  if (got.value() != expected) {
+    return error(RomFailure::md5_mismatch, RomCommand::spi_flash_md5,
+                 ": flash at " + hex32(offset) + " reads back as " + to_hex(got.value()) + ", wrote " +
+                     to_hex(expected));
+  }
+  report.md5 = expected;
+  return report;
+}
+
+}  // namespace bootrig

@@ -1,0 +1,50 @@
+// Outcome names, how attempts combine into a verdict, and how verdicts become an exit code.
+#include "bootrig/report/result.hpp"
+
+#include "bootrig/core/errors.hpp"
+
+namespace bootrig {
+
+const char* to_string(Outcome o) {
+  switch (o) {
+    case Outcome::pass: return "PASS";
+    case Outcome::fail: return "FAIL";
+    case Outcome::error: return "ERROR";
+    case Outcome::skip: return "SKIP";
+    case Outcome::flaky: return "FLAKY";
+  }
+  return "?";
+}
+
+Outcome combine_attempts(const std::vector<Attempt>& attempts) {
+  if (attempts.empty()) return Outcome::error;
+  const Outcome last = attempts.back().outcome;
+  if (last == Outcome::pass) {
+    for (size_t i = 0; i + 1 < attempts.size(); ++i)
+      if (attempts[i].outcome != Outcome::pass) return Outcome::flaky;
+    return Outcome::pass;
+  }
+  return last;
+}
+
+int exit_code_for(const RunSummary& run, bool allow_skip) {
+  if (run.interrupted) return static_cast<int>(ExitCode::interrupted);
+  bool error = false, failed = false;
+  for (const auto& s : run.scenarios) {
+    switch (s.outcome) {
+      case Outcome::pass: break;
+      case Outcome::error: error = true; break;
+      case Outcome::fail:
+      case Outcome::flaky: failed = true; break;
+      case Outcome::skip:
+        if (!allow_skip) failed = true;
+        break;
+    }
+  }
+  // A board failure is the more useful news: a rig error elsewhere in the same run does not hide it.
+  if (failed) return static_cast<int>(ExitCode::check_failed);
+  if (error) return static_cast<int>(ExitCode::rig_error);
+  return static_cast<int>(ExitCode::ok);
+}
+
+}  // namespace bootrig

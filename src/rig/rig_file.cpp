@@ -1,0 +1,459 @@
+// Strict reading of rig files: every unknown key, wrong type, missing line, reused line or out-of-range value
+// is one located error, raised before any hardware is touched.
+#include "bootrig/rig/rig_file.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "bootrig/core/errors.hpp"
+
+namespace bootrig {
+
+const char* to_string(RigKind k) { return k == RigKind::sim ? "sim" : "hardware"; }
+
+const char* to_string(LineRole r) {
+  switch (r) {
+    case LineRole::safeboot: return "safeboot";
+    case LineRole::reset: return "reset";
+    case LineRole::led: return "led";
+    case LineRole::bootloader: return "bootloader";
+    case LineRole::power: return "power";
+  }
+  return "?";
+}
+
+const char* role_purpose(LineRole r) {
+  switch (r) {
+    case LineRole::safeboot: return "P12 safe-boot request (output)";
+    case LineRole::reset: return "RESET/EN (output)";
+    case LineRole::led: return "photodiode on the status LED (input)";
+    case LineRole::bootloader: return "P2/G23 download-mode strap (output)";
+    case LineRole::power: return "module power switch (output)";
+  }
+  return "?";
+}
+
+namespace {
+
+int line_of(const toml::node& n) { return static_cast<int>(n.source().begin.line); }
+
+const char* type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    default: return "a date/time";
+  }
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// Reads one TOML table, remembering which keys were used so that anything left over is reported as unknown
+// (a typo in a rig file must never be silently ignored).
+class TableReader {
+ public:
+  TableReader(const std::string& file, const toml::table& t, std::string path)
+      : file_(file), table_(t), path_(std::move(path)) {}
+
+  std::string key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    const toml::node* n = table_.get(key);
+    throw ConfigError(file_, n ? line_of(*n) : line_of(table_), key.empty() ? path_ : key_path(key), what);
+  }
+  [[noreturn]] void fail_here(const std::string& what) const { throw ConfigError(file_, line_of(table_), path_, what); }
+
+  bool has(const std::string& key) {
+    used_.insert(key);
+    return table_.contains(key);
+  }
+
+  const toml::node* node(const std::string& key, toml::node_type want, const char* want_name) {
+    used_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return nullptr;
+    if (n->type() != want) fail(key, std::string("expected ") + want_name + ", got " + type_name(*n));
+    return n;
+  }
+
+  std::optional<std::string> str(const std::string& key) {
+    auto* n = node(key, toml::node_type::string, "a string");
+    if (!n) return std::nullopt;
+    return **n->as_string();
+  }
+  std::optional<bool> boolean(const std::string& key) {
+    auto* n = node(key, toml::node_type::boolean, "true or false");
+    if (!n) return std::nullopt;
+    return **n->as_boolean();
+  }
+  std::optional<std::int64_t> integer(const std::string& key, std::int64_t lo, std::int64_t hi) {
+    auto* n = node(key, toml::node_type::integer, "an integer");
+    if (!n) return std::nullopt;
+    std::int64_t v = **n->as_integer();
+    if (v < lo || v > hi)
+      fail(key, std::to_string(v) + " is out of range (" + std::to_string(lo) + " to " + std::to_string(hi) + ")");
+    return v;
+  }
+  std::optional<double> number(const std::string& key, double lo, double hi) {
+    used_.insert(key);
+    const toml::node* n = table_.get(key);
+    if (!n) return std::nullopt;
+    double v;
+    if (auto* f = n->as_floating_point()) v = **f;
+    else if (auto* i = n->as_integer()) v = static_cast<double>(**i);
+    else fail(key, std::string("expected a number, got ") + type_name(*n));
+    if (v < lo || v > hi) {
+      std::ostringstream m;
+      m << v << " is out of range (" << lo << " to " << hi << ")";
+      fail(key, m.str());
+    }
+    return v;
+  }
+  template <typename E>
+  std::optional<E> choice(const std::string& key, const std::vector<std::pair<std::string, E>>& options) {
+    auto s = str(key);
+    if (!s) return std::nullopt;
+    for (const auto& [name, value] : options)
+      if (name == *s) return value;
+    std::vector<std::string> names;
+    for (const auto& o : options) names.push_back("\"" + o.first + "\"");
+    fail(key, "\"" + *s + "\" is not one of " + join(names));
+  }
+  const toml::table* table(const std::string& key) {
+    auto* n = node(key, toml::node_type::table, "a table");
+    return n ? n->as_table() : nullptr;
+  }
+  void set_ms(const std::string& key, milliseconds& out, std::int64_t lo = 1, std::int64_t hi = 600000) {
+    if (auto v = integer(key, lo, hi)) out = milliseconds(*v);
+  }
+
+  // Every key not read is unknown: name it and list what is allowed.
+  void finish() const {
+    for (const auto& [k, v] : table_) {
+      std::string key(k.str());
+      if (!used_.count(key)) {
+        std::vector<std::string> allowed(used_.begin(), used_.end());
+        throw ConfigError(file_, line_of(v), key_path(key),
+                          "unknown key" + (allowed.empty() ? std::string() : " (expected one of: " + join(allowed) + ")"));
+      }
+    }
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  const std::string& file_;
+  const toml::table& table_;
+  std::string path_;
+  std::set<std::string> used_;
+};
+
+LineConfig read_line(TableReader& t, LineRole role) {
+  LineConfig lc;
+  lc.settings.consumer = std::string("bootrig-") + to_string(role);
+  if (auto v = t.str("name")) lc.where.name = *v;
+  if (auto v = t.str("chip")) lc.where.chip = *v;
+  if (auto v = t.integer("offset", 0, 4095)) lc.where.offset = static_cast<unsigned>(*v);
+  if (lc.where.name.empty() && lc.where.chip.empty() && !lc.where.offset)
+    t.fail_here("give the line's name (e.g. name = \"GPIO17\"), or chip and offset");
+  if (lc.where.chip.empty() != !lc.where.offset)
+    t.fail(lc.where.chip.empty() ? "offset" : "chip", "chip and offset go together; give both, or only name");
+  if (auto v = t.choice<bool>("active", {{"high", false}, {"low", true}})) lc.settings.active_low = *v;
+  if (auto v = t.choice<Drive>("drive", {{"push-pull", Drive::push_pull},
+                                         {"open-drain", Drive::open_drain},
+                                         {"open-source", Drive::open_source}}))
+    lc.settings.drive = *v;
+  if (auto v = t.choice<Bias>("bias", {{"as-is", Bias::as_is},
+                                       {"disabled", Bias::disabled},
+                                       {"pull-up", Bias::pull_up},
+                                       {"pull-down", Bias::pull_down}}))
+    lc.settings.bias = *v;
+  if (role == LineRole::led) {
+    if (auto v = t.integer("debounce_us", 0, 100000)) lc.settings.debounce = microseconds(*v);
+  }
+  t.finish();
+  return lc;
+}
+
+// Two roles on one wire would make bootrig fight itself (e.g. RESET toggling the LED input).
+void check_distinct_lines(const RigConfig& rig, const std::string& file,
+                          const std::map<LineRole, int>& line_numbers) {
+  for (auto a = rig.lines.begin(); a != rig.lines.end(); ++a) {
+    for (auto b = std::next(a); b != rig.lines.end(); ++b) {
+      const auto& x = a->second.where;
+      const auto& y = b->second.where;
+      bool same_name = !x.name.empty() && x.name == y.name;
+      bool same_pos = !x.chip.empty() && x.chip == y.chip && x.offset == y.offset;
+      if (same_name || same_pos)
+        throw ConfigError(file, line_numbers.at(b->first), std::string("lines.") + to_string(b->first),
+                          "uses the same GPIO line as lines." + std::string(to_string(a->first)) + " (" +
+                              x.describe() + "); each role needs its own line");
+    }
+  }
+}
+
+void read_timing(TableReader& t, TimingProfile& p) {
+  t.set_ms("safeboot_recheck_ms", p.safeboot_recheck);
+  t.set_ms("window1_toggle_ms", p.window1_toggle);
+  if (auto v = t.integer("window1_iterations", 1, 100)) p.window1_iterations = static_cast<int>(*v);
+  t.set_ms("window2_toggle_ms", p.window2_toggle);
+  if (auto v = t.integer("window2_iterations", 1, 100)) p.window2_iterations = static_cast<int>(*v);
+  t.set_ms("final_toggle_ms", p.final_toggle);
+  t.set_ms("final_duration_ms", p.final_duration);
+  t.set_ms("heartbeat_on_ms", p.heartbeat_on);
+  t.set_ms("heartbeat_off_ms", p.heartbeat_off);
+  t.set_ms("rom_boot_ms", p.rom_boot, 0);
+  t.set_ms("app_start_ms", p.app_start, 0);
+  t.set_ms("banner_delay_ms", p.banner_delay, 0);
+  t.set_ms("reset_pulse_ms", p.reset_pulse);
+  t.set_ms("boot_timeout_ms", p.boot_timeout);
+  t.set_ms("prompt_timeout_ms", p.prompt_timeout);
+  if (auto v = t.integer("led_tolerance_percent", 1, 90)) p.led_tolerance_percent = static_cast<int>(*v);
+  t.finish();
+  if (p.window2_toggle >= p.window1_toggle)
+    t.fail("window2_toggle_ms", "must be shorter than window1_toggle_ms: window 2 is told apart by its faster blink");
+  if (p.final_toggle >= p.window2_toggle)
+    t.fail("final_toggle_ms", "must be shorter than window2_toggle_ms: the final phase blinks fastest");
+}
+
+void read_faults(TableReader& t, SimFaults& f) {
+  auto flag = [&](const char* key, bool& out) {
+    if (auto v = t.boolean(key)) out = *v;
+  };
+  flag("hang_in_boot", f.hang_in_boot);
+  flag("uart_disabled", f.uart_disabled);
+  if (auto v = t.number("garbage_rate", 0.0, 1.0)) f.garbage_rate = *v;
+  if (auto v = t.number("drop_rate", 0.0, 1.0)) f.drop_rate = *v;
+  t.set_ms("boot_delay_ms", f.boot_delay, 0);
+  t.set_ms("boot_jitter_ms", f.boot_jitter, 0);
+  flag("port_vanishes", f.port_vanishes);
+  flag("scripts_in_safeboot", f.scripts_in_safeboot);
+  flag("window2_keeps_image", f.window2_keeps_image);
+  flag("safeboot_persists", f.safeboot_persists);
+  flag("soft_reset_keeps_names", f.soft_reset_keeps_names);
+  flag("format_keeps_files", f.format_keeps_files);
+  t.finish();
+}
+
+void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_dir) {
+  if (auto v = t.choice<std::string>("profile", {{"pycom", "pycom"}, {"upstream", "upstream"}})) s.profile = *v;
+  if (auto v = t.choice<std::string>("board", {{"WiPy", "WiPy"}, {"LoPy", "LoPy"}, {"LoPy4", "LoPy4"},
+                                               {"SiPy", "SiPy"}, {"GPy", "GPy"}, {"FiPy", "FiPy"}}))
+    s.board = *v;
+  if (auto v = t.str("factory_version")) s.factory_version = *v;
+  if (auto v = t.str("ota0_version")) s.ota0_version = *v;
+  if (auto v = t.choice<std::string>("active_slot", {{"factory", "factory"}, {"ota_0", "ota_0"}})) s.active_slot = *v;
+  if (auto v = t.str("flash_dir")) s.flash_dir = (base_dir / *v).lexically_normal();
+  if (auto v = t.boolean("sd_card")) s.sd_card = *v;
+  if (auto v = t.boolean("sys_exit_quirk")) s.sys_exit_quirk = *v;
+  if (const toml::table* f = t.table("faults")) {
+    TableReader ft(t.file(), *f, t.key_path("faults"));
+    read_faults(ft, s.faults);
+  }
+  t.finish();
+  if (s.factory_version.empty()) t.fail("factory_version", "the factory slot needs a version");
+  if (s.active_slot == "ota_0" && s.ota0_version.empty())
+    t.fail("active_slot", "ota_0 is active but holds no image; set ota0_version");
+}
+
+std::optional<std::uint16_t> parse_hex16(const std::string& s) {
+  if (s.empty() || s.size() > 4) return std::nullopt;
+  char* end = nullptr;
+  unsigned long v = std::strtoul(s.c_str(), &end, 16);
+  if (*end != '\0') return std::nullopt;
+  return static_cast<std::uint16_t>(v);
+}
+
+void read_serial(TableReader& t, SerialConfig& sc, RigKind kind) {
+  if (auto v = t.integer("baud", 300, 4000000)) sc.settings.baud = static_cast<unsigned>(*v);
+  if (kind == RigKind::sim) {
+    t.finish();  // the simulated module's UART is its own pty: only the baud rate is a choice
+    return;
+  }
+  if (auto v = t.str("port")) sc.port.path = *v;
+  if (auto v = t.str("usb_serial")) sc.port.usb_serial = *v;
+  if (auto v = t.str("usb_vid_pid")) {
+    auto colon = v->find(':');
+    auto vid = colon == std::string::npos ? std::nullopt : parse_hex16(v->substr(0, colon));
+    auto pid = colon == std::string::npos ? std::nullopt : parse_hex16(v->substr(colon + 1));
+    if (!vid || !pid) t.fail("usb_vid_pid", "\"" + *v + "\" is not VID:PID in hex, e.g. \"10c4:ea60\"");
+    sc.port.usb_vid = vid;
+    sc.port.usb_pid = pid;
+  }
+  if (auto v = t.choice<FlowControl>("flow_control", {{"none", FlowControl::none},
+                                                      {"rtscts", FlowControl::rtscts},
+                                                      {"xonxoff", FlowControl::xonxoff}}))
+    sc.settings.flow = *v;
+  if (auto v = t.boolean("dtr")) sc.settings.dtr = *v;
+  if (auto v = t.boolean("rts")) sc.settings.rts = *v;
+  t.finish();
+  bool by_path = !sc.port.path.empty();
+  bool by_usb = !sc.port.usb_serial.empty() || sc.port.usb_vid;
+  if (!by_path && !by_usb)
+    t.fail_here("name the module's serial port: port = \"/dev/serial/by-id/...\", usb_serial = \"...\" or "
+                "usb_vid_pid = \"10c4:ea60\" ('bootrig ports' lists them)");
+  if (by_path && by_usb) t.fail("port", "give either port or usb_serial/usb_vid_pid, not both");
+}
+
+}  // namespace
+
+RigConfig parse_rig(std::string_view text, const std::string& file_name, const std::filesystem::path& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(text, file_name);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(file_name, static_cast<int>(e.source().begin.line), "",
+                      "not valid TOML: " + std::string(e.description()));
+  }
+
+  RigConfig rig;
+  rig.source = file_name;
+  TableReader top(file_name, root, "");
+
+  const toml::table* rig_t = top.table("rig");
+  if (!rig_t) throw ConfigError(file_name, 1, "rig", "missing [rig] table with kind = \"sim\" or \"hardware\"");
+  {
+    TableReader r(file_name, *rig_t, "rig");
+    if (auto v = r.str("name")) rig.name = *v;
+    auto kind = r.choice<RigKind>("kind", {{"sim", RigKind::sim}, {"hardware", RigKind::hardware}});
+    if (!kind) r.fail_here("missing key kind (\"sim\" or \"hardware\")");
+    rig.kind = *kind;
+    r.finish();
+  }
+  if (rig.name.empty()) rig.name = std::filesystem::path(file_name).stem().string();
+
+  std::map<LineRole, int> line_numbers;
+  if (const toml::table* lines = top.table("lines")) {
+    TableReader lt(file_name, *lines, "lines");
+    if (rig.kind == RigKind::sim)
+      lt.fail_here("the simulated module is wired internally; remove [lines] or set rig.kind = \"hardware\"");
+    for (LineRole role : kAllLineRoles) {
+      if (const toml::table* l = lt.table(to_string(role))) {
+        TableReader r(file_name, *l, lt.key_path(to_string(role)));
+        rig.lines[role] = read_line(r, role);
+        line_numbers[role] = line_of(*l);
+      }
+    }
+    lt.finish();
+  }
+  if (rig.kind == RigKind::hardware) {
+    for (LineRole role : {LineRole::safeboot, LineRole::reset}) {
+      if (!rig.lines.count(role))
+        throw ConfigError(file_name, 0, std::string("lines.") + to_string(role),
+                          std::string("missing: a hardware rig needs the ") + role_purpose(role) + " line");
+    }
+    check_distinct_lines(rig, file_name, line_numbers);
+  }
+
+  const toml::table* serial = top.table("serial");
+  if (serial) {
+    TableReader st(file_name, *serial, "serial");
+    read_serial(st, rig.serial, rig.kind);
+  } else if (rig.kind == RigKind::hardware) {
+    throw ConfigError(file_name, 0, "serial", "missing: a hardware rig needs [serial] with the module's port");
+  }
+
+  if (const toml::table* timing = top.table("timing")) {
+    TableReader tt(file_name, *timing, "timing");
+    read_timing(tt, rig.timing);
+  }
+
+  if (const toml::table* fw = top.table("firmware")) {
+    TableReader ft(file_name, *fw, "firmware");
+    for (const auto& [k, v] : *fw) {
+      std::string name(k.str());
+      FirmwareImage img;
+      img.name = name;
+      std::string path;
+      if (auto* s = v.as_string()) {
+        path = **s;
+        ft.has(name);
+      } else if (auto* t = v.as_table()) {
+        ft.has(name);
+        TableReader it(file_name, *t, ft.key_path(name));
+        auto p = it.str("path");
+        if (!p) it.fail_here("missing key path (the image file, relative to the rig file)");
+        path = *p;
+        it.finish();
+      } else {
+        ft.fail(name, std::string("expected a path string or a table with path, got ") + type_name(v));
+      }
+      if (path.empty()) ft.fail(name, "the image path is empty");
+      img.path = (base_dir / path).lexically_normal();
+      rig.firmware[name] = img;
+    }
+    ft.finish();
+  }
+
+  if (const toml::table* sim = top.table("sim")) {
+    TableReader st(file_name, *sim, "sim");
+    if (rig.kind != RigKind::sim) st.fail_here("[sim] only applies to rig.kind = \"sim\"");
+    read_sim(st, rig.sim, base_dir);
+  }
+  top.finish();
+  return rig;
+}
+
+RigConfig load_rig_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RigError(path.string() + ": cannot read the rig file (does it exist? is it readable?)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto base = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  return parse_rig(ss.str(), path.string(), base);
+}
+
+RigConfig builtin_sim_rig() {
+  RigConfig rig;
+  rig.source = "<built-in>";
+  rig.name = "built-in simulated module";
+  rig.kind = RigKind::sim;
+  // Window 2 is only meaningful when the previous image differs: ota_0 runs r6, factory keeps r4.
+  rig.sim.factory_version = "1.20.2.r4";
+  rig.sim.ota0_version = "1.20.2.r6";
+  rig.sim.active_slot = "ota_0";
+  return rig;
+}
+
+RigSearchEnv current_rig_search_env() {
+  RigSearchEnv env;
+  if (const char* v = std::getenv("BOOTRIG_RIG"); v && *v) env.rig_env = v;
+  if (const char* h = std::getenv("HOME"); h && *h) env.home = h;
+  std::error_code ec;
+  env.cwd = std::filesystem::current_path(ec);
+  return env;
+}
+
+RigChoice choose_rig(const std::optional<std::string>& cli_rig, const RigSearchEnv& env) {
+  // An explicit choice that does not exist is an error, never a silent fall-through to the simulator.
+  if (cli_rig) return {*cli_rig, "--rig"};
+  if (env.rig_env) return {*env.rig_env, "$BOOTRIG_RIG"};
+  std::vector<std::pair<std::filesystem::path, std::string>> candidates;
+  candidates.emplace_back(env.cwd / "bootrig.toml", "./bootrig.toml");
+  if (env.home) candidates.emplace_back(std::filesystem::path(*env.home) / ".config/bootrig/rig.toml",
+                                        "~/.config/bootrig/rig.toml");
+  candidates.emplace_back(env.etc, env.etc.string());
+  for (const auto& [p, why] : candidates) {
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec)) return {p, why};
+  }
+  return {{}, "no rig file found"};
+}
+
+RigConfig load_chosen_rig(const RigChoice& choice) {
+  if (choice.path.empty()) return builtin_sim_rig();
+  return load_rig_file(choice.path);
+}
+
+}  // namespace bootrig

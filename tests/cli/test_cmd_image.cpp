@@ -1,0 +1,172 @@
+// Runs the built bootrig binary: `image make` writes valid and corrupt images and bundles, `image info`
+// reports them (exit 0) or names the problem in one line (exit 2).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bootrig/firmware/esp_image.hpp"
+#include "bootrig/firmware/image_builder.hpp"
+
+namespace bootrig {
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+class ImageCli : public ::testing::Test {
+ protected:
+  std::filesystem::path dir;
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() /
+          ("bootrig-cli-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+
+  static std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  CliRun run_bootrig(const std::string& args) const {
+    const auto out = dir / "stdout.txt";
+    const auto err = dir / "stderr.txt";
+    const std::string cmd =
+        std::string(BOOTRIG_BINARY) + " " + args + " >" + out.string() + " 2>" + err.string();
+    int status = std::system(cmd.c_str());
+    CliRun r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+};
+
+TEST_F(ImageCli, MakeThenInfoShowsTheImage) {
+  auto made = run_bootrig("image make --version 1.20.2.r4 --board LoPy4 --size 20k -o " + path("lopy4.bin"));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("valid"), std::string::npos);
+  auto info = run_bootrig("image info " + path("lopy4.bin"));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  for (const char* want :
+       {"format:    ESP32 application image", "chip:      ESP32 (id 0)", "version:   1.20.2.r4",
+        "board:     LoPy4", "segments:  3", "checksum:  0x", " ok", "sha256:    ", "slot:      fits"}) {
+    EXPECT_NE(info.out.find(want), std::string::npos) << "missing '" << want << "' in\n" << info.out;
+  }
+  EXPECT_TRUE(info.err.empty()) << info.err;
+}
+
+TEST_F(ImageCli, InfoJsonForAValidImage) {
+  ASSERT_EQ(
+      run_bootrig("image make --version 1.18.2.r7 --board GPy --no-sha256 --segments 5 -o " + path("g.bin"))
+          .exit_code,
+      0);
+  auto info = run_bootrig("image info --json " + path("g.bin"));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  auto j = nlohmann::json::parse(info.out);
+  EXPECT_EQ(j["valid"], true);
+  EXPECT_EQ(j["version"], "1.18.2.r7");
+  EXPECT_EQ(j["board"], "GPy");
+  EXPECT_EQ(j["segments"].size(), 5u);
+  EXPECT_EQ(j["sha256"]["appended"], false);
+  EXPECT_EQ(j["checksum"]["ok"], true);
+  EXPECT_EQ(j["slot"]["fits"], true);
+  EXPECT_EQ(j["slot"]["size"], 0x1AE000);
+  EXPECT_TRUE(j["problems"].empty());
+}
+
+TEST_F(ImageCli, EveryCorruptionIsExitTwoWithOneLineNamingTheFileAndProblem) {
+  for (ImageCorruption c : all_corruptions()) {
+    SCOPED_TRACE(to_string(c));
+    const std::string file = path(std::string(to_string(c)) + ".bin");
+    auto made = run_bootrig("image make --version 1.20.2.r4 --board FiPy --corrupt " +
+                            std::string(to_string(c)) + " -o " + file);
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    auto info = run_bootrig("image info " + file);
+    EXPECT_EQ(info.exit_code, 2);
+    EXPECT_TRUE(info.out.empty()) << info.out;
+    const auto problems = expected_problems(c);
+    ASSERT_FALSE(problems.empty());
+    EXPECT_EQ(info.err.rfind("bootrig: " + file + ": invalid ESP32 image: " + to_string(problems.front()), 0),
+              0u)
+        << info.err;
+    EXPECT_EQ(std::count(info.err.begin(), info.err.end(), '\n'), 1) << info.err;
+  }
+}
+
+TEST_F(ImageCli, InfoJsonForAnInvalidImageStillExitsTwo) {
+  ASSERT_EQ(
+      run_bootrig("image make --version 1.20.2.r4 --board WiPy --corrupt wrong-chip -o " + path("w.bin"))
+          .exit_code,
+      0);
+  auto info = run_bootrig("image info --json " + path("w.bin"));
+  EXPECT_EQ(info.exit_code, 2);
+  auto j = nlohmann::json::parse(info.out);
+  EXPECT_EQ(j["valid"], false);
+  ASSERT_EQ(j["problems"].size(), 1u);
+  EXPECT_EQ(j["problems"][0]["kind"], "wrong_chip");
+  EXPECT_EQ(j["chip"]["name"], "ESP32-S2");
+  EXPECT_NE(info.err.find("wrong chip"), std::string::npos);
+}
+
+TEST_F(ImageCli, BundleRoundTrip) {
+  auto made = run_bootrig("image make --version 1.20.2.r4 --board SiPy -o " + path("SiPy-1.20.2.r4.tar.gz"));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("Pycom bundle"), std::string::npos);
+  auto info = run_bootrig("image info " + path("SiPy-1.20.2.r4.tar.gz"));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("sipy.bin (script2: w factory)"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("board:     SiPy"), std::string::npos) << info.out;
+  // A corrupt app inside a bundle names the bundle and the member.
+  ASSERT_EQ(
+      run_bootrig("image make --version 1.20.2.r4 --board SiPy --corrupt bad-sha256 -o " + path("bad.tgz"))
+          .exit_code,
+      0);
+  auto bad = run_bootrig("image info " + path("bad.tgz"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find(path("bad.tgz") + ": sipy.bin: invalid ESP32 image: SHA-256 mismatch"),
+            std::string::npos)
+      << bad.err;
+}
+
+TEST_F(ImageCli, SlotSizeOption) {
+  ASSERT_EQ(
+      run_bootrig("image make --version 1.20.2.r4 --board FiPy --size 0x8000 -o " + path("f.bin")).exit_code,
+      0);
+  EXPECT_EQ(run_bootrig("image info --slot-size 64k " + path("f.bin")).exit_code, 0);
+  auto small = run_bootrig("image info --slot-size 16k " + path("f.bin"));
+  EXPECT_EQ(small.exit_code, 2);
+  EXPECT_NE(small.err.find("too large for the slot"), std::string::npos) << small.err;
+}
+
+TEST_F(ImageCli, BadArgumentsAreExitTwo) {
+  auto board = run_bootrig("image make --version 1.20.2.r4 --board Pyboard -o " + path("x.bin"));
+  EXPECT_EQ(board.exit_code, 2);
+  EXPECT_NE(board.err.find("WiPy, LoPy, LoPy4, SiPy, GPy, FiPy"), std::string::npos) << board.err;
+  auto corrupt =
+      run_bootrig("image make --version 1.20.2.r4 --board FiPy --corrupt gremlins -o " + path("x.bin"));
+  EXPECT_EQ(corrupt.exit_code, 2);
+  EXPECT_NE(corrupt.err.find("bad-checksum"), std::string::npos) << corrupt.err;
+  auto size = run_bootrig("image make --version 1.20.2.r4 --board FiPy --size lots -o " + path("x.bin"));
+  EXPECT_EQ(size.exit_code, 2);
+  EXPECT_NE(size.err.find("--size 'lots'"), std::string::npos) << size.err;
+  EXPECT_FALSE(std::filesystem::exists(path("x.bin")));
+  auto missing = run_bootrig("image info " + path("nope.bin"));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find(path("nope.bin") + ": cannot open"), std::string::npos) << missing.err;
+  EXPECT_EQ(run_bootrig("image").exit_code, 2);  // a sub-subcommand is required
+}
+
+}  // namespace
+}  // namespace bootrig

@@ -1,0 +1,267 @@
+// Tests RomFlasher against RomLoaderModel through an in-memory serial link: whole images written and read
+// back, split chunks, corrupted blocks, MD5 mismatch, sync retries, baud changes and wrong chips.
+#include "bootrig/firmware/rom_flasher.hpp"
+
+#include <gtest/gtest.h>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/esp_image.hpp"
+#include "bootrig/firmware/image_builder.hpp"
+#include "bootrig/firmware/rom_loader_model.hpp"
+#include "support/memory_link.hpp"
+
+namespace bootrig {
+namespace {
+
+RomTimeouts fast_timeouts() {
+  RomTimeouts t;
+  t.command = seconds(5);  // generous: replies are immediate, this only bounds a failure
+  t.sync = milliseconds(30);
+  t.sync_pause = milliseconds(1);
+  t.baud_settle = Duration::zero();
+  return t;
+}
+
+// A module in download mode: the model answers inside the link's write.
+struct DownloadModeModule {
+  explicit DownloadModeModule(RomLoaderConfig cfg = {}) : model(cfg) {
+    model.set_baud_hook([this](unsigned b) { pending_baud = b; });
+    link.set_responder([this](std::string_view bytes) {
+      testing::MemoryLinkPair::Reply r{model.feed(bytes), pending_baud};
+      pending_baud.reset();
+      return r;
+    });
+  }
+  testing::MemoryLinkPair link;
+  RomLoaderModel model;
+  std::optional<unsigned> pending_baud;
+
+  std::span<const std::uint8_t> flash_at(std::uint32_t offset, std::size_t n) const {
+    return model.flash().subspan(offset, n);
+  }
+};
+
+// Flips one payload bit of a FLASH_DATA frame in flight, avoiding SLIP special bytes so framing survives.
+void corrupt_payload_byte(std::string& piece) {
+  for (std::size_t i = piece.size() / 2; i + 1 < piece.size(); ++i) {
+    auto c = static_cast<unsigned char>(piece[i]);
+    auto prev = static_cast<unsigned char>(piece[i - 1]);
+    auto flipped = static_cast<unsigned char>(c ^ 0x01);
+    if (prev == 0xDB || c == 0xC0 || c == 0xDB || flipped == 0xC0 || flipped == 0xDB) continue;
+    piece[i] = static_cast<char>(flipped);
+    return;
+  }
+}
+
+std::vector<std::uint8_t> image(std::size_t payload = 20000) {
+  ImageSpec spec;
+  spec.payload_size = payload;
+  spec.board = PycomBoard::lopy4;
+  return build_esp32_image(spec);
+}
+
+TEST(RomFlasher, WritesAFullImageThatReadsBackIdentical) {
+  DownloadModeModule m;
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect()) << f.connect().error().message;
+  auto img = image();
+  std::vector<std::pair<std::size_t, std::size_t>> progress;
+  auto r = f.write_flash(kPycomFactoryOffset, img,
+                         [&](std::size_t done, std::size_t total) { progress.emplace_back(done, total); });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r.value().bytes, img.size());
+  EXPECT_EQ(r.value().blocks, (img.size() + 0x3FF) / 0x400);
+  EXPECT_EQ(r.value().block_retries, 0u);
+  EXPECT_EQ(r.value().md5, md5(img));
+  auto back = m.flash_at(kPycomFactoryOffset, img.size());
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin()));
+  // The whole slot, as the bootloader would read it: the image, then erased flash.
+  auto slot = parse_esp32_image(m.model.flash().subspan(kPycomFactoryOffset, 0x20000));
+  EXPECT_TRUE(slot.valid()) << slot.problem_summary();
+  EXPECT_EQ(slot.board, PycomBoard::lopy4);
+  // Progress: one call per block, increasing, ending at the total.
+  ASSERT_EQ(progress.size(), r.value().blocks);
+  for (std::size_t i = 1; i < progress.size(); ++i) EXPECT_GT(progress[i].first, progress[i - 1].first);
+  EXPECT_EQ(progress.back().first, img.size());
+  EXPECT_EQ(progress.back().second, img.size());
+  ASSERT_TRUE(f.flash_end(false));
+}
+
+TEST(RomFlasher, SurvivesRepliesAndRequestsSplitIntoSmallChunks) {
+  for (std::size_t chunk : {1u, 3u, 7u, 64u}) {
+    DownloadModeModule m;
+    m.link.set_max_chunk(chunk);
+    RomFlasher f(m.link.host(), fast_timeouts());
+    ASSERT_TRUE(f.connect()) << "chunk " << chunk;
+    auto img = image(chunk == 1 ? 3000 : 12000);
+    auto r = f.write_flash(0x1C0000, img);
+    ASSERT_TRUE(r) << "chunk " << chunk << ": " << r.error().message;
+    auto back = m.flash_at(0x1C0000, img.size());
+    EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin())) << "chunk " << chunk;
+  }
+}
+
+TEST(RomFlasher, BadChecksumReplyIsRetriedOnce) {
+  DownloadModeModule m;
+  int corrupted = 0;
+  m.link.set_host_to_device_filter([&](std::string& piece) {
+    if (piece.size() > 1000 && corrupted == 0) {  // the first FLASH_DATA frame
+      corrupt_payload_byte(piece);
+      ++corrupted;
+    }
+  });
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect());
+  auto img = image(8000);
+  auto r = f.write_flash(kPycomFactoryOffset, img);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(corrupted, 1);
+  EXPECT_EQ(r.value().block_retries, 1u);
+  EXPECT_EQ(m.model.stats().error_replies, 1u);
+  auto back = m.flash_at(kPycomFactoryOffset, img.size());
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin()));
+}
+
+TEST(RomFlasher, PersistentBadChecksumFailsNamingTheRomError) {
+  DownloadModeModule m;
+  m.link.set_host_to_device_filter([&](std::string& piece) {
+    if (piece.size() > 1000) corrupt_payload_byte(piece);
+  });
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect());
+  auto r = f.write_flash(kPycomFactoryOffset, image(4000));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, RomFailure::rom_error);
+  EXPECT_EQ(r.error().command, RomCommand::flash_data);
+  EXPECT_EQ(r.error().code, 0x07);
+  EXPECT_NE(r.error().message.find("0x07 (invalid CRC in message)"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("(block 0 of 5 at 0x10000)"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("3 attempts"), std::string::npos) << r.error().message;
+  EXPECT_EQ(f.block_retries(), 2u);
+  try {
+    r.value_or_throw("/dev/ttyUSB0");
+    FAIL() << "expected RigError";
+  } catch (const RigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("/dev/ttyUSB0: FLASH_DATA", 0), 0u) << e.what();
+  }
+}
+
+TEST(RomFlasher, Md5MismatchIsReported) {
+  RomLoaderConfig cfg;
+  cfg.drop_block_seq = 2;  // acknowledged, never programmed
+  DownloadModeModule m(cfg);
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect());
+  auto img = image(8000);
+  auto r = f.write_flash(kPycomFactoryOffset, img);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, RomFailure::md5_mismatch);
+  EXPECT_NE(r.error().message.find(to_hex(md5(img))), std::string::npos) << r.error().message;
+}
+
+TEST(RomFlasher, SyncRetriesUntilTheRomAnswers) {
+  RomLoaderConfig cfg;
+  cfg.ignore_syncs = 3;
+  DownloadModeModule m(cfg);
+  RomFlasher f(m.link.host(), fast_timeouts());
+  auto s = f.sync(5);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(f.sync_attempts_made(), 4u);
+  EXPECT_TRUE(m.model.synced());
+  // The extra SYNC answers were consumed: the next command gets its own reply.
+  auto reg = f.read_reg(kChipDetectMagicReg);
+  ASSERT_TRUE(reg);
+  EXPECT_EQ(reg.value(), kEsp32ChipMagic);
+}
+
+TEST(RomFlasher, SyncGivesUpAfterItsAttempts) {
+  RomLoaderConfig cfg;
+  cfg.ignore_syncs = 100;
+  DownloadModeModule m(cfg);
+  RomFlasher f(m.link.host(), fast_timeouts());
+  auto started = now();
+  auto s = f.sync(3);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, RomFailure::no_reply);
+  EXPECT_NE(s.error().message.find("download mode"), std::string::npos);
+  EXPECT_EQ(f.sync_attempts_made(), 3u);
+  EXPECT_GE(now() - started, 3 * milliseconds(30));  // each attempt waited its full deadline
+}
+
+TEST(RomFlasher, NothingConnectedIsANoReplyValueNotAHang) {
+  testing::MemoryLinkPair link;  // no responder: nobody answers
+  RomTimeouts t = fast_timeouts();
+  t.command = milliseconds(50);
+  RomFlasher f(link.host(), t);
+  auto r = f.read_reg(kChipDetectMagicReg);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, RomFailure::no_reply);
+  EXPECT_NE(r.error().message.find("READ_REG"), std::string::npos);
+}
+
+TEST(RomFlasher, ChangeBaudrateSwitchesBothEnds) {
+  DownloadModeModule m;
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect());
+  auto s = f.change_baudrate(921600);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(m.link.host().baud(), 921600u);
+  auto img = image(6000);
+  auto r = f.write_flash(kPycomFactoryOffset, img);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(m.link.garbled_bytes(), 0u);
+}
+
+TEST(RomFlasher, AHostThatDoesNotFollowTheBaudChangeHearsGarbage) {
+  // Proves the link models rates: the ROM switched, the host did not, nothing intelligible comes back.
+  DownloadModeModule m;
+  RomTimeouts t = fast_timeouts();
+  t.command = milliseconds(100);
+  RomFlasher f(m.link.host(), t);
+  ASSERT_TRUE(f.sync());
+  auto wire = slip_encode(to_string_bytes(encode_request(
+      {static_cast<std::uint8_t>(RomCommand::change_baudrate), 0, change_baudrate_data(460800)})));
+  m.link.host().write(wire, Deadline::after(seconds(1)));
+  auto ack = m.link.host().read(Deadline::after(seconds(1)));  // the acknowledgement, at the old rate
+  ASSERT_TRUE(ack.has_value());
+  auto r = f.read_reg(kChipDetectMagicReg);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, RomFailure::no_reply);
+  EXPECT_GT(m.link.garbled_bytes(), 0u);
+}
+
+TEST(RomFlasher, WrongChipStopsConnect) {
+  RomLoaderConfig cfg;
+  cfg.chip_magic = kEsp8266ChipMagic;
+  DownloadModeModule m(cfg);
+  RomFlasher f(m.link.host(), fast_timeouts());
+  auto s = f.connect();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, RomFailure::wrong_chip);
+  EXPECT_NE(s.error().message.find("ESP8266"), std::string::npos);
+}
+
+TEST(RomFlasher, WritePastTheEndOfFlashIsARomErrorAtFlashBegin) {
+  RomLoaderConfig cfg;
+  cfg.flash_size = 0x20000;
+  DownloadModeModule m(cfg);
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect(0x20000));
+  auto r = f.write_flash(0x1C000, image(20000));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().command, RomCommand::flash_begin);
+  EXPECT_EQ(r.error().code, 0x06);
+  EXPECT_NE(r.error().message.find("0x1c000"), std::string::npos) << r.error().message;
+}
+
+TEST(RomFlasher, Md5OfErasedFlash) {
+  DownloadModeModule m;
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect());
+  auto d = f.flash_md5(0x300000, 0x1000);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d.value(), md5(std::vector<std::uint8_t>(0x1000, 0xFF)));
+}
+
+}  // namespace
+}  // namespace bootrig

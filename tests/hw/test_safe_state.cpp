@@ -1,0 +1,199 @@
+// Tests that P12 and RESET are released first on every exit path: return, exception, SIGINT, SIGTERM, a stuck main.
+#include "bootrig/hw/safe_state.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/core/interrupt.hpp"
+#include "support/journal_output.hpp"
+
+namespace bootrig {
+namespace {
+
+using testing::JournalOutput;
+using testing::Journal;
+
+TEST(SafeState, ReleasesInPriorityOrderThenDestroys) {
+  auto j = std::make_shared<Journal>();
+  {
+    SafeState s;
+    auto& boot = s.adopt("bootloader", std::make_unique<JournalOutput>("p2", j), 1);
+    auto& p12 = s.adopt("safeboot", std::make_unique<JournalOutput>("p12", j), 0);
+    auto& rst = s.adopt("reset", std::make_unique<JournalOutput>("reset", j), 0);
+    p12.set(Level::active);
+    rst.set(Level::active);
+    boot.set(Level::active);
+  }
+  std::vector<std::string> want = {"p12=active",     "reset=active",   "p2=active",       "p12=inactive",
+                                   "reset=inactive", "p2=inactive",    "p2 destroyed",    "reset destroyed",
+                                   "p12 destroyed"};
+  // Destruction order of the owned lines is not a promise; the release before it is.
+  auto got = j->snapshot();
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + 6), std::vector<std::string>(want.begin(), want.begin() + 6));
+}
+
+TEST(SafeState, ReleasesWhenAnExceptionUnwinds) {
+  auto j = std::make_shared<Journal>();
+  EXPECT_THROW(
+      {
+        SafeState s;
+        s.adopt("safeboot", std::make_unique<JournalOutput>("p12", j), 0).set(Level::active);
+        throw RigError("step failed");
+      },
+      RigError);
+  auto got = j->snapshot();
+  ASSERT_GE(got.size(), 2u);
+  EXPECT_EQ(got[0], "p12=active");
+  EXPECT_EQ(got[1], "p12=inactive");
+}
+
+TEST(SafeState, OneBrokenLineDoesNotStopTheOthers) {
+  auto j = std::make_shared<Journal>();
+  SafeState s;
+  auto p12 = std::make_unique<JournalOutput>("p12", j);
+  JournalOutput* raw = p12.get();
+  s.adopt("safeboot", std::move(p12), 0);
+  s.adopt("reset", std::make_unique<JournalOutput>("reset", j), 0);
+  raw->fail_from_now_on();
+  s.release_all();
+  auto got = j->snapshot();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], "reset=inactive");
+}
+
+TEST(SafeState, RefusesToReassertAfterRelease) {
+  interrupt::clear();
+  auto j = std::make_shared<Journal>();
+  SafeState s;
+  auto& p12 = s.adopt("safeboot", std::make_unique<JournalOutput>("p12", j), 0);
+  s.release_all();
+  EXPECT_TRUE(s.released());
+  EXPECT_THROW(p12.set(Level::active), Interrupted);
+  EXPECT_NO_THROW(p12.set(Level::inactive));
+  EXPECT_EQ(p12.get(), Level::inactive);
+}
+
+// The signal tests run in a child process: signal dispositions and the watcher thread are process-wide.
+// The child writes its journal to a file the parent reads after the child has exited.
+struct ChildResult {
+  int exit_code = -1;
+  std::vector<std::string> journal;
+};
+
+template <typename Body>
+ChildResult run_child(Body body, int signal_to_send) {
+  char path[] = "/tmp/bootrig-safestate-XXXXXX";
+  int fd = ::mkstemp(path);
+  ::close(fd);
+  int ready[2];
+  EXPECT_EQ(::pipe(ready), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(ready[0]);
+    int code = body(path, ready[1]);
+    ::_exit(code);
+  }
+  ::close(ready[1]);
+  char c;
+  // The child says when its lines are asserted; only then is the signal meaningful.
+  EXPECT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  ::kill(pid, signal_to_send);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ChildResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) r.journal.push_back(line);
+  ::unlink(path);
+  return r;
+}
+
+void write_journal(const char* path, Journal& j) {
+  std::ofstream out(path);
+  for (const auto& e : j.snapshot()) out << e << "\n";
+}
+
+// The normal path: a wait is interrupted, the exception unwinds, the guard releases, main maps it to 3.
+int interruptible_main(const char* path, int ready_fd) {
+  auto j = std::make_shared<Journal>();
+  int code = 0;
+  {
+    SignalHandling signals(seconds(30));
+    try {
+      SafeState s;
+      s.adopt("safeboot", std::make_unique<JournalOutput>("p12", j), 0).set(Level::active);
+      s.adopt("reset", std::make_unique<JournalOutput>("reset", j), 0).set(Level::active);
+      [[maybe_unused]] auto n = ::write(ready_fd, "r", 1);
+      wait_until(Deadline::never());
+      code = 0;
+    } catch (const Interrupted&) {
+      code = static_cast<int>(ExitCode::interrupted);
+    }
+  }
+  write_journal(path, *j);
+  return code;
+}
+
+TEST(SafeStateSignals, SigintReleasesLinesAndExitsThree) {
+  ChildResult r = run_child(interruptible_main, SIGINT);
+  EXPECT_EQ(r.exit_code, 3);
+  ASSERT_GE(r.journal.size(), 4u);
+  EXPECT_EQ(r.journal[2], "p12=inactive");
+  EXPECT_EQ(r.journal[3], "reset=inactive");
+}
+
+TEST(SafeStateSignals, SigtermReleasesLinesAndExitsThree) {
+  ChildResult r = run_child(interruptible_main, SIGTERM);
+  EXPECT_EQ(r.exit_code, 3);
+  ASSERT_GE(r.journal.size(), 4u);
+  EXPECT_EQ(r.journal[2], "p12=inactive");
+  EXPECT_EQ(r.journal[3], "reset=inactive");
+}
+
+// A main thread stuck where no interruption reaches it: the watcher releases the lines itself and ends the
+// process after the grace period. The fake line writes straight to the file since the main never returns.
+class FileOutput : public DigitalOutput {
+ public:
+  FileOutput(std::string name, std::string path) : name_(std::move(name)), path_(std::move(path)) {}
+  void set(Level level) override {
+    level_ = level;
+    std::ofstream(path_, std::ios::app) << name_ << "=" << to_string(level) << "\n";
+  }
+  Level get() const override { return level_; }
+  std::string describe() const override { return name_; }
+
+ private:
+  std::string name_, path_;
+  Level level_ = Level::inactive;
+};
+
+int stuck_main(const char* path, int ready_fd) {
+  SignalHandling signals(milliseconds(200));
+  SafeState s;
+  s.adopt("safeboot", std::make_unique<FileOutput>("p12", path), 0).set(Level::active);
+  s.adopt("reset", std::make_unique<FileOutput>("reset", path), 0).set(Level::active);
+  [[maybe_unused]] auto n = ::write(ready_fd, "r", 1);
+  for (;;) ::pause();  // pause() returns after each signal; the loop ignores them, like a stuck driver call
+}
+
+TEST(SafeStateSignals, StuckMainIsEndedAfterTheLinesAreReleased) {
+  ChildResult r = run_child(stuck_main, SIGTERM);
+  EXPECT_EQ(r.exit_code, 3);
+  ASSERT_GE(r.journal.size(), 4u);
+  EXPECT_EQ(r.journal[0], "p12=active");
+  EXPECT_EQ(r.journal[1], "reset=active");
+  EXPECT_EQ(r.journal[2], "p12=inactive");
+  EXPECT_EQ(r.journal[3], "reset=inactive");
+}
+
+}  // namespace
+}  // namespace bootrig

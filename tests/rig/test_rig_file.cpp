@@ -1,0 +1,305 @@
+// Tests for rig-file validation: every error class with its exact message, and the rig search order.
+#include "bootrig/rig/rig_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "bootrig/core/errors.hpp"
+
+namespace bootrig {
+namespace {
+
+const char* kHardwareRig = R"(
+[rig]
+kind = "hardware"
+[lines.safeboot]
+name = "GPIO17"
+[lines.reset]
+chip = "gpiochip0"
+offset = 27
+active = "low"
+drive = "open-drain"
+[serial]
+port = "/dev/ttyUSB0"
+)";
+
+RigConfig parse(const std::string& text) { return parse_rig(text, "rig.toml", "/rigs"); }
+
+// The whole message, so that a change of wording is a conscious one.
+std::string error_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(RigFile, ParsesAHardwareRig) {
+  RigConfig rig = parse(kHardwareRig);
+  EXPECT_EQ(rig.kind, RigKind::hardware);
+  EXPECT_EQ(rig.name, "rig");
+  ASSERT_NE(rig.line(LineRole::safeboot), nullptr);
+  EXPECT_EQ(rig.line(LineRole::safeboot)->where.name, "GPIO17");
+  EXPECT_FALSE(rig.line(LineRole::safeboot)->settings.active_low);
+  const LineConfig* reset = rig.line(LineRole::reset);
+  ASSERT_NE(reset, nullptr);
+  EXPECT_EQ(reset->where.chip, "gpiochip0");
+  EXPECT_EQ(reset->where.offset, 27u);
+  EXPECT_TRUE(reset->settings.active_low);
+  EXPECT_EQ(reset->settings.drive, Drive::open_drain);
+  EXPECT_EQ(reset->settings.consumer, "bootrig-reset");
+  EXPECT_EQ(rig.line(LineRole::led), nullptr);
+  EXPECT_EQ(rig.serial.port.path, "/dev/ttyUSB0");
+  EXPECT_EQ(rig.serial.settings.baud, 115200u);
+  EXPECT_FALSE(rig.serial.settings.dtr.has_value());
+  EXPECT_EQ(rig.timing.window1_toggle, milliseconds(500));
+}
+
+TEST(RigFile, SimRigDefaultsToFirmwareTimings) {
+  RigConfig rig = parse("[rig]\nkind = \"sim\"\n");
+  EXPECT_EQ(rig.kind, RigKind::sim);
+  EXPECT_EQ(rig.timing.safeboot_recheck, milliseconds(100));
+  EXPECT_EQ(rig.timing.window1_length(), milliseconds(3000));
+  EXPECT_EQ(rig.timing.window2_length(), milliseconds(3000));
+  EXPECT_EQ(rig.timing.final_duration, milliseconds(1500));
+  EXPECT_EQ(rig.timing.heartbeat_on, milliseconds(80));
+  EXPECT_EQ(rig.timing.heartbeat_off, milliseconds(3920));
+}
+
+TEST(RigFile, ReadsSimSectionFaultsAndFirmware) {
+  RigConfig rig = parse(R"(
+[rig]
+kind = "sim"
+name = "fast"
+[serial]
+baud = 921600
+[timing]
+window1_toggle_ms = 50
+window2_toggle_ms = 25
+final_toggle_ms = 10
+[sim]
+profile = "upstream"
+board = "LoPy4"
+factory_version = "1.20.2.r4"
+ota0_version = "1.20.2.r6"
+active_slot = "ota_0"
+flash_dir = "flash"
+sys_exit_quirk = true
+[sim.faults]
+scripts_in_safeboot = true
+garbage_rate = 0.01
+boot_delay_ms = 200
+[firmware]
+previous = "img/old.bin"
+current = { path = "/abs/new.bin" }
+)");
+  EXPECT_EQ(rig.name, "fast");
+  EXPECT_EQ(rig.serial.settings.baud, 921600u);
+  EXPECT_EQ(rig.timing.window1_toggle, milliseconds(50));
+  EXPECT_EQ(rig.sim.profile, "upstream");
+  EXPECT_EQ(rig.sim.board, "LoPy4");
+  EXPECT_EQ(rig.sim.active_slot, "ota_0");
+  EXPECT_EQ(rig.sim.flash_dir, std::filesystem::path("/rigs/flash"));
+  EXPECT_TRUE(rig.sim.sys_exit_quirk);
+  EXPECT_TRUE(rig.sim.faults.scripts_in_safeboot);
+  EXPECT_DOUBLE_EQ(rig.sim.faults.garbage_rate, 0.01);
+  EXPECT_EQ(rig.sim.faults.boot_delay, milliseconds(200));
+  EXPECT_EQ(rig.firmware.at("previous").path, std::filesystem::path("/rigs/img/old.bin"));
+  EXPECT_EQ(rig.firmware.at("current").path, std::filesystem::path("/abs/new.bin"));
+}
+
+TEST(RigFileErrors, InvalidToml) {
+  EXPECT_EQ(error_of("[rig]\nkind = \n"),
+            "rig.toml:2: not valid TOML: Error while parsing key-value pair: expected value, saw '\\n'");
+}
+
+TEST(RigFileErrors, MissingRigTable) {
+  EXPECT_EQ(error_of("[serial]\nbaud = 9600\n"),
+            "rig.toml:1: rig: missing [rig] table with kind = \"sim\" or \"hardware\"");
+}
+
+TEST(RigFileErrors, MissingKind) {
+  EXPECT_EQ(error_of("[rig]\nname = \"x\"\n"), "rig.toml:1: rig: missing key kind (\"sim\" or \"hardware\")");
+}
+
+TEST(RigFileErrors, UnknownKeyNamesItAndTheAllowedOnes) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\nknid = 3\n"),
+            "rig.toml:3: rig.knid: unknown key (expected one of: kind, name)");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[timming]\n"),
+            "rig.toml:3: timming: unknown key (expected one of: firmware, lines, rig, serial, sim, timing)");
+  std::string text = kHardwareRig;
+  text += "[lines.led]\nname = \"GPIO22\"\nactiv = \"low\"\n";
+  EXPECT_EQ(error_of(text),
+            "rig.toml:15: lines.led.activ: unknown key (expected one of: active, bias, chip, debounce_us, drive, "
+            "name, offset)");
+}
+
+TEST(RigFileErrors, UnknownLineRole) {
+  std::string text = kHardwareRig;
+  text += "[lines.p12]\nname = \"GPIO5\"\n";
+  EXPECT_EQ(error_of(text),
+            "rig.toml:13: lines.p12: unknown key (expected one of: bootloader, led, power, reset, safeboot)");
+}
+
+TEST(RigFileErrors, WrongType) {
+  EXPECT_EQ(error_of("[rig]\nkind = 1\n"), "rig.toml:2: rig.kind: expected a string, got an integer");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[serial]\nbaud = \"fast\"\n"),
+            "rig.toml:4: serial.baud: expected an integer, got a string");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim]\nsd_card = 1\n"),
+            "rig.toml:4: sim.sd_card: expected true or false, got an integer");
+  EXPECT_EQ(error_of("timing = 3\n[rig]\nkind = \"sim\"\n"), "rig.toml:1: timing: expected a table, got an integer");
+}
+
+TEST(RigFileErrors, BadChoice) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"real\"\n"),
+            "rig.toml:2: rig.kind: \"real\" is not one of \"sim\", \"hardware\"");
+  std::string text = kHardwareRig;
+  text += "[lines.led]\nname = \"GPIO22\"\nbias = \"up\"\n";
+  EXPECT_EQ(error_of(text),
+            "rig.toml:15: lines.led.bias: \"up\" is not one of \"as-is\", \"disabled\", \"pull-up\", \"pull-down\"");
+}
+
+TEST(RigFileErrors, OutOfRange) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[serial]\nbaud = 10\n"),
+            "rig.toml:4: serial.baud: 10 is out of range (300 to 4000000)");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[timing]\nwindow1_toggle_ms = 0\n"),
+            "rig.toml:4: timing.window1_toggle_ms: 0 is out of range (1 to 600000)");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim.faults]\ndrop_rate = 1.5\n"),
+            "rig.toml:4: sim.faults.drop_rate: 1.5 is out of range (0 to 1)");
+  std::string text = kHardwareRig;
+  text += "[lines.led]\nchip = \"gpiochip0\"\noffset = 5000\n";
+  EXPECT_EQ(error_of(text), "rig.toml:15: lines.led.offset: 5000 is out of range (0 to 4095)");
+}
+
+TEST(RigFileErrors, InconsistentTimings) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[timing]\nwindow2_toggle_ms = 600\n"),
+            "rig.toml:4: timing.window2_toggle_ms: must be shorter than window1_toggle_ms: window 2 is told apart "
+            "by its faster blink");
+}
+
+TEST(RigFileErrors, MissingRequiredLine) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"GPIO17\"\n[serial]\nport = \"/dev/x\"\n"),
+            "rig.toml: lines.reset: missing: a hardware rig needs the RESET/EN (output) line");
+  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n"),
+            "rig.toml: lines.safeboot: missing: a hardware rig needs the P12 safe-boot request (output) line");
+}
+
+TEST(RigFileErrors, LineWithoutLocation) {
+  std::string text = kHardwareRig;
+  text += "[lines.led]\nactive = \"low\"\n";
+  EXPECT_EQ(error_of(text),
+            "rig.toml:13: lines.led: give the line's name (e.g. name = \"GPIO17\"), or chip and offset");
+  text = kHardwareRig;
+  text += "[lines.led]\nchip = \"gpiochip0\"\n";
+  EXPECT_EQ(error_of(text), "rig.toml:14: lines.led.chip: chip and offset go together; give both, or only name");
+}
+
+TEST(RigFileErrors, SameLineUsedTwice) {
+  std::string text = kHardwareRig;
+  text += "[lines.led]\nname = \"GPIO17\"\n";
+  EXPECT_EQ(error_of(text),
+            "rig.toml:13: lines.led: uses the same GPIO line as lines.safeboot (line 'GPIO17'); each role needs its "
+            "own line");
+  text = kHardwareRig;
+  text += "[lines.bootloader]\nchip = \"gpiochip0\"\noffset = 27\n";
+  EXPECT_EQ(error_of(text),
+            "rig.toml:13: lines.bootloader: uses the same GPIO line as lines.reset (chip 'gpiochip0' offset 27); "
+            "each role needs its own line");
+}
+
+TEST(RigFileErrors, SerialPortRequiredOnHardware) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"A\"\n[lines.reset]\nname = \"B\"\n"),
+            "rig.toml: serial: missing: a hardware rig needs [serial] with the module's port");
+  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"A\"\n[lines.reset]\nname = \"B\"\n"
+                     "[serial]\nbaud = 115200\n"),
+            "rig.toml:7: serial: name the module's serial port: port = \"/dev/serial/by-id/...\", usb_serial = "
+            "\"...\" or usb_vid_pid = \"10c4:ea60\" ('bootrig ports' lists them)");
+  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"A\"\n[lines.reset]\nname = \"B\"\n"
+                     "[serial]\nusb_vid_pid = \"10c4\"\n"),
+            "rig.toml:8: serial.usb_vid_pid: \"10c4\" is not VID:PID in hex, e.g. \"10c4:ea60\"");
+}
+
+TEST(RigFileErrors, SectionsThatDoNotApplyToTheKind) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[lines.safeboot]\nname = \"GPIO17\"\n"),
+            "rig.toml:3: lines: the simulated module is wired internally; remove [lines] or set rig.kind = "
+            "\"hardware\"");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[serial]\nport = \"/dev/ttyUSB0\"\n"),
+            "rig.toml:4: serial.port: unknown key (expected one of: baud)");
+  std::string text = kHardwareRig;
+  text += "[sim]\nboard = \"FiPy\"\n";
+  EXPECT_EQ(error_of(text), "rig.toml:13: sim: [sim] only applies to rig.kind = \"sim\"");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim]\nactive_slot = \"ota_0\"\n"),
+            "rig.toml:4: sim.active_slot: ota_0 is active but holds no image; set ota0_version");
+}
+
+TEST(RigFileErrors, FirmwareEntries) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[firmware]\ncurrent = 3\n"),
+            "rig.toml:4: firmware.current: expected a path string or a table with path, got an integer");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[firmware.current]\nfile = \"x.bin\"\n"),
+            "rig.toml:3: firmware.current: missing key path (the image file, relative to the rig file)");
+}
+
+TEST(RigFileErrors, UnreadableFile) {
+  try {
+    load_rig_file("/nonexistent/rig.toml");
+    FAIL() << "no error";
+  } catch (const RigError& e) {
+    EXPECT_STREQ(e.what(), "/nonexistent/rig.toml: cannot read the rig file (does it exist? is it readable?)");
+  }
+}
+
+TEST(RigFile, ShippedRigFilesAreValid) {
+  for (const char* name : {"sim.toml", "pi4-expansion31.toml", "pi5-expansion31.toml"}) {
+    SCOPED_TRACE(name);
+    RigConfig rig = load_rig_file(std::filesystem::path(BOOTRIG_SOURCE_DIR) / "rigs" / name);
+    EXPECT_FALSE(rig.name.empty());
+  }
+}
+
+class RigSearch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() / ("bootrig-rigsearch-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "cwd");
+    std::filesystem::create_directories(dir / "home/.config/bootrig");
+    env.cwd = dir / "cwd";
+    env.home = (dir / "home").string();
+    env.etc = dir / "etc-rig.toml";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  void touch(const std::filesystem::path& p) { std::ofstream(p) << "[rig]\nkind = \"sim\"\n"; }
+  std::filesystem::path dir;
+  RigSearchEnv env;
+};
+
+TEST_F(RigSearch, FallsBackToBuiltInSimulator) {
+  RigChoice c = choose_rig(std::nullopt, env);
+  EXPECT_TRUE(c.path.empty());
+  RigConfig rig = load_chosen_rig(c);
+  EXPECT_EQ(rig.kind, RigKind::sim);
+  EXPECT_EQ(rig.source, "<built-in>");
+}
+
+TEST_F(RigSearch, OrderIsCliEnvCwdHomeEtc) {
+  touch(env.etc);
+  EXPECT_EQ(choose_rig(std::nullopt, env).path, env.etc);
+  touch(dir / "home/.config/bootrig/rig.toml");
+  EXPECT_EQ(choose_rig(std::nullopt, env).why, "~/.config/bootrig/rig.toml");
+  touch(dir / "cwd/bootrig.toml");
+  EXPECT_EQ(choose_rig(std::nullopt, env).why, "./bootrig.toml");
+  env.rig_env = "/from/env.toml";
+  EXPECT_EQ(choose_rig(std::nullopt, env).path, "/from/env.toml");
+  EXPECT_EQ(choose_rig(std::string("/from/cli.toml"), env).path, "/from/cli.toml");
+}
+
+TEST_F(RigSearch, AnExplicitMissingRigIsAnErrorNotTheSimulator) {
+  env.rig_env = (dir / "missing.toml").string();
+  RigChoice c = choose_rig(std::nullopt, env);
+  EXPECT_THROW(load_chosen_rig(c), RigError);
+}
+
+}  // namespace
+}  // namespace bootrig
