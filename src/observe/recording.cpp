@@ -1,8 +1,6 @@
 // Timeline-recording decorators for outputs and serial links, and the LED watcher thread.
 #include "bootrig/observe/recording.hpp"
 
-#include "bootrig/core/errors.hpp"
-#include "bootrig/core/interrupt.hpp"
 
 namespace bootrig {
 
