@@ -14,6 +14,7 @@ void register_commands(CLI::App& app, GlobalOptions& g) {
   add_lines_command(app, g);
   add_ports_command(app, g);
   add_image_command(app, g);
+  add_sim_command(app, g);
 }
 
 int run_selected_command(CLI::App& app, GlobalOptions& g) {

@@ -383,7 +383,14 @@ void PycomBoard::rom(ResetCause cause, bool download) {
   std::string rst = cause == ResetCause::wdt ? "rst:0x7 (TG0WDT_SYS_RESET)" : "rst:0x1 (POWERON_RESET)";
   std::string text = "ets Jun  8 2016 00:22:57\r\n\r\n" + rst;
   if (download) {
-    text += ",boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n";
+    // The ROM loader listens from the moment it says so.
+    set_phase(SimPhase::download);
+    {
+      std::lock_guard lk(m_);
+      uart_ready_ = true;
+    }
+    tx(text + ",boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n");
+    return;
   } else {
     text +=
         ",boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
@@ -400,11 +407,9 @@ void PycomBoard::rom(ResetCause cause, bool download) {
 }
 
 void PycomBoard::download_mode() {
-  set_phase(SimPhase::download);
   std::shared_ptr<SimDownloadHandler> handler;
   {
     std::lock_guard lk(m_);
-    uart_ready_ = true;
     handler = download_handler_;
   }
   if (handler) handler->begin();
@@ -591,10 +596,12 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
       if (f.hang_in_boot) hang(false);      // as if boot.py were stuck with Ctrl-C disabled
       ExecOutcome r = run_file("boot.py");
       soft_reset = r == ExecOutcome::forced_exit;
+      if (r == ExecOutcome::error) signal_error();
       if (!soft_reset && !repl_->raw_mode()) {
         set_phase(SimPhase::main_py);
         r = run_file(main_script_.empty() ? "main.py" : main_script_);
         soft_reset = r == ExecOutcome::forced_exit;
+        if (r == ExecOutcome::error) signal_error();
       }
     }
     if (!soft_reset) {
@@ -609,6 +616,23 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
     std::lock_guard lk(m_);
     ++soft_boots_;
   }
+}
+
+void PycomBoard::signal_error() {
+  // mperror_signal_error (esp32/util/mperror.c) means to blink red every error_toggle for error_duration,
+  // but flips its flag with `toggle = ~toggle` on a bool, which leaves it true: every step writes "off".
+  // What the module shows is therefore the heartbeat pausing, the LED dark, for error_duration.
+  bool hb = heartbeat();
+  heartbeat_enable(false);
+  TimePoint t = now();
+  int steps =
+      timing_.error_toggle.count() > 0 ? static_cast<int>(timing_.error_duration / timing_.error_toggle) : 0;
+  for (int i = 0; i < steps; ++i) {
+    led_set(0, t);
+    t += timing_.error_toggle;
+    cpu_sleep_until(t);
+  }
+  heartbeat_enable(hb);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -729,7 +753,9 @@ std::int64_t PycomBoard::ticks_us() {
 
 void PycomBoard::machine_reset() {
   // Let what was printed leave the FIFO first, so a marker printed right before the reset arrives.
-  Deadline d = Deadline::after(byte_time_ * static_cast<std::int64_t>(wires_.uart_tx_pending() + 16));
+  // (The wire hands bytes over in slices of about a millisecond, hence the margin.)
+  Deadline d = Deadline::after(byte_time_ * static_cast<std::int64_t>(wires_.uart_tx_pending() + 16) +
+                               milliseconds(5));
   while (wires_.uart_tx_pending() > 0 && !d.expired()) {
     std::unique_lock lk(m_);
     cpu_wait(lk, Deadline::after(std::max<Duration>(byte_time_ * 4, microseconds(200))).min(d),

@@ -61,6 +61,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   void app(SlotId slot, ResetCause cause);
   bool mount_flash();
   ExecOutcome run_file(const std::string& name);
+  void signal_error();  // after boot.py or main.py failed
   ExecOutcome exec_source(const std::string& code, const std::string& file, bool single, bool print_eof);
   void interp_check();          // between statements: resets unwind, Ctrl-C raises KeyboardInterrupt
   void spend(std::int64_t us);  // keeps interpreted code at about ESP32 speed

@@ -25,8 +25,8 @@ inline CliResult run_bootrig(const std::string& args, const std::string& env = "
   int fd = ::mkstemp(err_path);
   if (fd < 0) return r;
   ::close(fd);
-  std::string cmd = env + (env.empty() ? "" : " ") + "'" + BOOTRIG_BINARY + "' " + args + " 2>" + err_path +
-                    " </dev/null";
+  std::string cmd =
+      env + (env.empty() ? "" : " ") + "'" + BOOTRIG_BINARY + "' " + args + " 2>" + err_path + " </dev/null";
   if (FILE* p = ::popen(cmd.c_str(), "r")) {
     char buf[4096];
     std::size_t n;

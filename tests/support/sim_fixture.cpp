@@ -14,6 +14,8 @@ TimingProfile fast_timing() {
   t.final_duration = milliseconds(300);
   t.heartbeat_on = milliseconds(16);
   t.heartbeat_off = milliseconds(784);
+  t.error_toggle = milliseconds(10);
+  t.error_duration = milliseconds(240);
   t.rom_boot = milliseconds(10);
   t.app_start = milliseconds(30);
   t.banner_delay = milliseconds(10);

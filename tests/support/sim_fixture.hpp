@@ -16,7 +16,8 @@
 namespace bootrig::test {
 
 // The firmware's timings divided by five (boot delays smaller still), for tests: window 1 blinks every
-// 100 ms, window 2 every 50 ms, the factory phase every 20 ms for 300 ms; heartbeat 16 ms on, 784 ms off.
+// 100 ms, window 2 every 50 ms, the factory phase every 20 ms for 300 ms; heartbeat 16 ms on, 784 ms off;
+// the error signal after a failing script 240 ms.
 TimingProfile fast_timing();
 inline constexpr unsigned kFastBaud = 921600;
 

@@ -1,0 +1,157 @@
+// Behaviour-table tests for the simulated firmware's modules and filesystem, through the REPL on the UART.
+#include "sim/firmware_modules.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "sim/sim_test_util.hpp"
+
+namespace bootrig::test {
+namespace {
+
+TEST(FirmwareModules, F1_FsformatEmptiesFlashAndLeavesSd) {
+  SimConfig c;
+  c.sd_card = true;
+  SimRig rig(c);
+  ASSERT_TRUE(rig.wait_banner());
+  write_file(rig, "/flash/user.txt", "mine");
+  write_file(rig, "/sd/keep.txt", "card");
+  EXPECT_EQ(run(rig,
+                "import os\nos.fsformat('/flash')\nprint(os.listdir('/flash'), os.listdir('/sd'), "
+                "os.listdir('/'))\n"),
+            "[] ['keep.txt'] ['flash', 'sd']\r\n");
+  rig.send("\x04");
+  ASSERT_TRUE(rig.read_until(kBannerEnd));
+  EXPECT_EQ(run(rig, "import os\nprint(sorted(os.listdir('/flash')), open('/sd/keep.txt').read())\n"),
+            "['boot.py', 'cert', 'lib', 'main.py', 'sys'] card\r\n");
+}
+
+TEST(FirmwareModules, F2_MkfsNoLongerExists) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  auto r = rig.exec_raw("import os\nos.mkfs('/flash')\n");
+  EXPECT_NE(r.error.find("AttributeError: 'module' object has no attribute 'mkfs'"), std::string::npos);
+}
+
+TEST(FirmwareModules, F3_FilesPersistAcrossSoftAndHardResets) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  write_file(rig, "/flash/keep.txt", "kept");
+  rig.send("\x04");
+  ASSERT_TRUE(rig.read_until(kBannerEnd));
+  EXPECT_EQ(run(rig, "print(open('keep.txt').read())\n"), "kept\r\n");
+  rig.press_reset();
+  ASSERT_TRUE(rig.read_until(kBannerEnd));
+  rig.power().set(Level::inactive);
+  rig.power().set(Level::active);
+  ASSERT_TRUE(rig.read_until(kBannerEnd));
+  EXPECT_EQ(run(rig, "print(open('/flash/keep.txt').read())\n"), "kept\r\n");
+}
+
+TEST(FirmwareModules, F3_FlashBackedByAFolderSurvivesTheProcess) {
+  auto dir = std::filesystem::temp_directory_path() / ("bootrig-sim-flash-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  SimConfig c;
+  c.flash_dir = dir;
+  {
+    SimRig rig(c);
+    ASSERT_TRUE(rig.wait_banner());
+    write_file(rig, "/flash/lib/note.txt", "on disk");
+  }
+  std::ifstream f(dir / "lib" / "note.txt");
+  std::string content((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "on disk");
+  EXPECT_TRUE(std::filesystem::exists(dir / "boot.py"));
+  {
+    SimRig rig(c);
+    ASSERT_TRUE(rig.wait_banner());
+    EXPECT_EQ(run(rig, "print(open('/flash/lib/note.txt').read())\nimport os\nos.fsformat('/flash')\n"),
+              "on disk\r\n");
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "lib" / "note.txt"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(FirmwareModules, OsFileOperationsAndErrors) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  EXPECT_EQ(
+      run(rig,
+          "import os\nos.mkdir('/flash/d')\nos.chdir('d')\nf = open('a.txt', 'w')\nf.write('abc')\n"
+          "f.close()\nprint(os.getcwd(), os.listdir(), os.stat('a.txt')[6])\nos.rename('a.txt', 'b.txt')\n"
+          "os.remove('b.txt')\nos.chdir('..')\nos.rmdir('d')\nprint('d' in os.listdir())\n"),
+      "/flash/d ['a.txt'] 3\r\nFalse\r\n");
+  auto r = rig.exec_raw("open('/flash/missing.txt')\n");
+  EXPECT_NE(r.error.find("OSError: [Errno 2] ENOENT"), std::string::npos);
+  r = rig.exec_raw("import os\nos.remove('/flash/lib')\n");
+  EXPECT_NE(r.error.find("OSError: [Errno 21] EISDIR"), std::string::npos);
+}
+
+TEST(FirmwareModules, WithOpenAppendAndReadLines) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  EXPECT_EQ(run(rig,
+                "with open('/flash/log.txt', 'w') as f:\n    f.write('one\\n')\n"
+                "with open('/flash/log.txt', 'a') as f:\n    f.write('two\\n')\n"
+                "for line in open('/flash/log.txt'):\n    print(line.strip())\n"),
+            "one\r\ntwo\r\n");
+}
+
+TEST(FirmwareModules, WritesAreCommittedOnCloseOnly) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  run(rig, "f = open('/flash/pending.txt', 'w')\nf.write('lost')\n");
+  rig.press_reset();
+  ASSERT_TRUE(rig.read_until(kBannerEnd));
+  EXPECT_EQ(run(rig, "print(repr(open('/flash/pending.txt').read()))\n"), "''\r\n");
+}
+
+TEST(FirmwareModules, UserModulesImportFromFlashLib) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  write_file(rig, "/flash/lib/helper.py", "def twice(x):\n    return 2 * x\n");
+  EXPECT_EQ(run(rig, "import helper\nprint(helper.twice(21))\n"), "42\r\n");
+  auto r = rig.exec_raw("import socket\n");
+  EXPECT_NE(r.error.find("ImportError: no module named 'socket'"), std::string::npos);
+}
+
+TEST(FirmwareModules, TimeAndTicks) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  EXPECT_EQ(
+      run(rig,
+          "import time\nt0 = time.ticks_ms()\ntime.sleep_ms(120)\nd = time.ticks_diff(time.ticks_ms(), t0)\n"
+          "print(d >= 120, d < 5000)\n"),
+      "True True\r\n");
+}
+
+TEST(FirmwareModules, BusyLoopsTakeModuleTimeNotHostTime) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  // 20000 iterations of two statements: at ~8 us each on an ESP32 that is about 0.3 s.
+  EXPECT_EQ(run(rig,
+                "import time\nt0 = time.ticks_ms()\nn = 0\nfor i in range(20000):\n    n += i\n"
+                "print(n, time.ticks_diff(time.ticks_ms(), t0) >= 200)\n"),
+            "199990000 True\r\n");
+}
+
+TEST(FirmwareModules, HelpAndSysModules) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  auto help = rig.eval_line("help()");
+  ASSERT_TRUE(help);
+  EXPECT_NE(help->find("CTRL-D        -- on a blank line, do a soft reset of the board"), std::string::npos);
+  EXPECT_EQ(run(rig, "import sys\nprint(sys.platform, '/flash/lib' in sys.path)\n"), "esp32 True\r\n");
+}
+
+TEST(FirmwareModules, NamesFromBootPyStayInTheReplNamespace) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  EXPECT_EQ(rig.eval_line("sorted(dir())"), "['UART', '__name__', 'os']\r\n") << "_boot.py runs in __main__";
+}
+
+}  // namespace
+}  // namespace bootrig::test
