@@ -114,6 +114,9 @@ Interp::Interp(Dialect dialect, Hooks hooks) : dialect_(dialect), hooks_(std::mo
   reset();
 }
 
+// User modules and the functions they define refer to each other; reset() breaks those cycles.
+Interp::~Interp() { reset(); }
+
 void Interp::reset() {
   // Break the cycles between user modules and the functions they define before dropping them.
   for (auto& [name, m] : modules_)

@@ -41,6 +41,9 @@ using ModuleFactory = std::function<std::shared_ptr<ModuleObj>(Interp&)>;
 class Interp {
  public:
   Interp(Dialect dialect, Hooks hooks);
+  ~Interp();
+  Interp(const Interp&) = delete;
+  Interp& operator=(const Interp&) = delete;
 
   // Forgets every name and imported module: what a soft reset does to the interpreter.
   void reset();
