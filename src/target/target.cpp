@@ -6,6 +6,7 @@
 #include "bootrig/drivers/gpiod.hpp"
 #include "bootrig/drivers/serialport.hpp"
 #include "bootrig/drivers/termios_serial.hpp"
+#include "bootrig/sim/remote_sim.hpp"
 #include "bootrig/sim/sim_module.hpp"
 
 namespace bootrig {
@@ -46,14 +47,18 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
   };
 
   if (rig.kind == RigKind::sim) {
-    t->sim_ = std::make_unique<SimModule>(rig.sim, rig.timing, rig.serial.settings.baud);
+    // In this process, or a standalone `bootrig sim` reached through its control socket.
+    if (rig.sim.remote.empty()) t->sim_ = std::make_unique<SimModule>(rig.sim, rig.timing, rig.serial.settings.baud);
+    else t->remote_ = open_sim_wires(rig);
+    auto output = [&](LineRole r) {
+      return t->sim_ ? t->sim_->make_output(r, Level::inactive) : t->remote_->make_output(r, Level::inactive);
+    };
     // The simulated rig has no power switch: like most benches, power stays on and RESET does the work.
-    for (LineRole r : {LineRole::safeboot, LineRole::reset, LineRole::bootloader}) {
-      *slot(r) = &t->safe_.adopt(to_string(r), t->sim_->make_output(r, Level::inactive), priority(r));
-    }
-    if (rig.sim.photodiode) t->led_ = t->sim_->make_led_input();
-    t->sim_->start();
-    t->serial_ = open_termios(t->sim_->uart_path(), rig.serial.settings);
+    for (LineRole r : {LineRole::safeboot, LineRole::reset, LineRole::bootloader})
+      *slot(r) = &t->safe_.adopt(to_string(r), output(r), priority(r));
+    if (rig.sim.photodiode) t->led_ = t->sim_ ? t->sim_->make_led_input() : t->remote_->make_led_input();
+    if (t->sim_) t->sim_->start();
+    t->serial_ = open_termios(t->sim_ ? t->sim_->uart_path() : t->remote_->uart_path(), rig.serial.settings);
     return t;
   }
 

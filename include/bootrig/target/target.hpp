@@ -13,6 +13,7 @@
 namespace bootrig {
 
 class SimModule;
+class SimRigWires;
 
 class Target {
  public:
@@ -35,8 +36,8 @@ class Target {
   DigitalOutput* power() { return power_; }            // nullptr when not wired
   DigitalInput* led() { return led_.get(); }           // nullptr when no photodiode
   SerialLink& serial() { return *serial_; }
-  // The in-process simulated module, for status and fault injection; nullptr on hardware. Scenarios judge
-  // from the wires and the UART only, never from this.
+  // The in-process simulated module, for status and fault injection; nullptr on hardware and for a remote
+  // simulator. Scenarios judge from the wires and the UART only, never from this.
   SimModule* sim() { return sim_.get(); }
 
   // Drives P12 and RESET inactive now (also done on destruction and on SIGINT/SIGTERM).
@@ -48,6 +49,7 @@ class Target {
   RigConfig rig_;
   // Declared first so it outlives the wires it made; the safe-state guard releases them before it stops.
   std::unique_ptr<SimModule> sim_;
+  std::unique_ptr<SimRigWires> remote_;  // a standalone simulator's wires (rig.sim.remote)
   SafeState safe_;
   DigitalOutput* safeboot_ = nullptr;
   DigitalOutput* reset_ = nullptr;
