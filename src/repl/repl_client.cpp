@@ -221,13 +221,16 @@ ReplResult<PromptInfo> ReplClient::get_prompt(Deadline deadline) {
   PromptInfo info;
   std::string transcript = std::move(rx_);
   rx_.clear();
+  // A client that left the board in the raw REPL knows Ctrl-C alone will not answer there.
+  const bool was_raw = mode_ == ReplMode::raw;
   mode_ = ReplMode::unknown;
   int round = 0;
   while (!deadline.expired()) {
     // Ctrl-C twice: the first may be swallowed by code that catches KeyboardInterrupt once. Ctrl-B from
-    // the third round: a raw REPL ignores Ctrl-C when idle and only Ctrl-B leaves it.
+    // the third round (at once when the board was last in raw mode): a raw REPL ignores Ctrl-C when idle
+    // and only Ctrl-B leaves it.
     std::string knock = "\x03\x03";
-    if (round >= 2) knock += "\x02";
+    if (round >= 2 || was_raw) knock += "\x02";
     send(knock, deadline);
     ++round;
     info.interrupts_sent = round;
