@@ -27,12 +27,8 @@ case "$cmd" in
     bash cmake/install-deps.sh
     mkdir -p build
     configure_and_build build/demo -DBOOTRIG_BUILD_TESTS=OFF -DBOOTRIG_BUILD_BENCH=OFF
-    if build/demo/bootrig run --help >/dev/null 2>&1; then
-      exec build/demo/bootrig run safeboot-window2
-    fi
-    # Honest about what exists: until scenarios land, show the rig bootrig would run them on.
-    echo "demo: 'bootrig run' is not built yet in this version; showing the simulated rig instead:"
-    exec build/demo/bootrig check
+    # The simulated rig by name, so that a rig file lying around (./bootrig.toml) never sends the demo to hardware.
+    exec build/demo/bootrig --rig rigs/sim.toml run safeboot-window2
     ;;
   test)
     bash cmake/install-deps.sh

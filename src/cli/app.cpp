@@ -48,6 +48,8 @@ void setup_logging(const GlobalOptions& g) {
 int run_cli(int argc, char** argv) {
   CLI::App app{"bootrig: proves on real boards (or the built-in simulated module) that a Pycom module boots as documented"};
   app.require_subcommand(1);
+  // Global options may come after the subcommand too: `bootrig run x -q` as well as `bootrig -q run x`.
+  app.fallthrough();
   app.set_version_flag("--version", std::string("bootrig ") + BOOTRIG_VERSION + " (" + BOOTRIG_GPIOD_VERSION +
                                         ", libgpiod v" + std::to_string(BOOTRIG_GPIOD_API) + " API)");
   GlobalOptions g;

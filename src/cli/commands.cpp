@@ -7,6 +7,9 @@ namespace bootrig {
 
 void register_commands(CLI::App& app, GlobalOptions& g) {
   // In the order `bootrig --help` lists them.
+  add_run_command(app, g);
+  add_list_command(app, g);
+  add_describe_command(app, g);
   add_check_command(app, g);
   add_lines_command(app, g);
   add_ports_command(app, g);

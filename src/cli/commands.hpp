@@ -34,6 +34,9 @@ void add_check_command(CLI::App& app, GlobalOptions& g);
 void add_ports_command(CLI::App& app, GlobalOptions& g);
 void add_lines_command(CLI::App& app, GlobalOptions& g);
 void add_image_command(CLI::App& app, GlobalOptions& g);
+void add_run_command(CLI::App& app, GlobalOptions& g);
+void add_list_command(CLI::App& app, GlobalOptions& g);
+void add_describe_command(CLI::App& app, GlobalOptions& g);
 void add_sim_command(CLI::App& app, GlobalOptions& g);
 
 }  // namespace bootrig

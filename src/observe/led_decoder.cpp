@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "bootrig/core/interrupt.hpp"
 
@@ -230,7 +231,8 @@ void LedDecoder::segment_locked(TimePoint start, TimePoint end, Level level, boo
       r = Run{};
       continue;
     }
-    if (r.half_periods == 0) {
+    bool fresh = r.half_periods == 0;
+    if (fresh) {
       r = Run{};
       r.start = start;
     }
@@ -246,20 +248,23 @@ void LedDecoder::segment_locked(TimePoint start, TimePoint end, Level level, boo
         ++r.off_n;
       }
     }
-    if (is_active(level)) {
-      // The pulse began with a real rising edge: a period ends (and the next begins) here.
+    // Periods run from rising edge to rising edge. A run that starts with the LED coming on has its
+    // first rising edge at the pulse's start; a rising edge the photodiode missed inside the pulse makes
+    // the next interval two periods long, so it is not measured.
+    if (fresh && is_active(level)) r.last_rise = start;
+    bool missed_rise = (!is_active(level) && *m >= 1) || (is_active(level) && *m >= 2);
+    if (missed_rise) r.last_rise.reset();
+    bool ends_rising = is_active(level) ? (*m % 2 == 1) : (*m % 2 == 0);
+    if (ends_rising) {
       if (r.last_rise) {
-        Duration p = start - *r.last_rise;
+        Duration p = end - *r.last_rise;
         r.period_sum += p;
         r.period_min = r.period_n == 0 ? p : std::min(r.period_min, p);
         r.period_max = r.period_n == 0 ? p : std::max(r.period_max, p);
         ++r.period_n;
       }
-      r.last_rise = start;
+      r.last_rise = end;
     }
-    // A rising edge the photodiode missed inside the pulse: the next period cannot be measured.
-    bool missed_rise = (!is_active(level) && *m >= 1) || (is_active(level) && *m >= 2);
-    if (missed_rise) r.last_rise.reset();
   }
 
   if (current_run_ >= 0) {

@@ -1,9 +1,6 @@
 // Timeline-recording decorators for outputs and serial links, and the LED watcher thread.
 #include "bootrig/observe/recording.hpp"
 
-#include "bootrig/core/errors.hpp"
-#include "bootrig/core/interrupt.hpp"
-
 namespace bootrig {
 
 RecordingOutput::RecordingOutput(DigitalOutput& inner, Timeline& timeline, std::string line)

@@ -193,12 +193,12 @@ std::string ReplClient::take(std::size_t n) {
 
 void ReplClient::send(std::string_view bytes, Deadline deadline) { link_.write(bytes, deadline); }
 
-void ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
+bool ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
   unsigned baud = link_.baud();
   std::size_t chunk = std::max<std::size_t>(options_.chunk_bytes, 1);
   if (baud == 0 || options_.chunk_line_fraction <= 0.0 || bytes.size() <= chunk) {
     send(bytes, deadline);
-    return;
+    return true;
   }
   // Each block may start once the previous one has had its line time / fraction: blocks go out at
   // line rate, followed by an idle gap the board can use to catch up.
@@ -206,6 +206,7 @@ void ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
   TimePoint next = now();
   for (std::size_t off = 0; off < bytes.size(); off += chunk) {
     if (next > now()) wait_until(Deadline::at(next).min(deadline));
+    if (deadline.expired()) return false;
     TimePoint start = now();
     auto piece = bytes.substr(off, chunk);
     send(piece, deadline);
@@ -213,19 +214,23 @@ void ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
                                              options_.chunk_line_fraction);
     next = std::max(next, start) + std::chrono::duration_cast<Duration>(gap);
   }
+  return true;
 }
 
 ReplResult<PromptInfo> ReplClient::get_prompt(Deadline deadline) {
   PromptInfo info;
   std::string transcript = std::move(rx_);
   rx_.clear();
+  // A client that left the board in the raw REPL knows Ctrl-C alone will not answer there.
+  const bool was_raw = mode_ == ReplMode::raw;
   mode_ = ReplMode::unknown;
   int round = 0;
   while (!deadline.expired()) {
     // Ctrl-C twice: the first may be swallowed by code that catches KeyboardInterrupt once. Ctrl-B from
-    // the third round: a raw REPL ignores Ctrl-C when idle and only Ctrl-B leaves it.
+    // the third round (at once when the board was last in raw mode): a raw REPL ignores Ctrl-C when idle
+    // and only Ctrl-B leaves it.
     std::string knock = "\x03\x03";
-    if (round >= 2) knock += "\x02";
+    if (round >= 2 || was_raw) knock += "\x02";
     send(knock, deadline);
     ++round;
     info.interrupts_sent = round;
@@ -241,13 +246,16 @@ ReplResult<PromptInfo> ReplClient::get_prompt(Deadline deadline) {
     transcript += rx_;
     rx_.clear();
     if (!candidate) continue;
-    // A prompt text may be stale (printed before more boot output) or forged by noise: a live REPL
-    // answers a bare Enter with a fresh prompt.
-    send("\r", deadline);
+    // A prompt text may be stale (the second Ctrl-C's, or one printed before more boot output) or
+    // forged by noise: a live REPL echoes a numbered comment line and prompts after it. Only that proves
+    // every earlier answer has arrived, so nothing stale is left to be mistaken for a later reply.
+    std::string probe = "#bootrig " + std::to_string(++probes_);
+    send(probe + "\r", deadline);
+    std::string answer = probe + "\r\n>>> ";
     Deadline confirm_end = Deadline::after(options_.interrupt_interval).min(deadline);
     bool confirmed = false;
     for (;;) {
-      if (ends_with(rx_, "\r\n>>> ")) {
+      if (ends_with(rx_, answer)) {
         confirmed = true;
         break;
       }
@@ -302,10 +310,17 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
   r.sent = now();
   std::string line(code);
   send(line + "\r", deadline);
+  // The echo first: a prompt before it cannot be the one that ends this line's output.
+  std::string echo = line + "\r\n";
+  auto echoed = wait_for(echo, deadline);
+  if (!echoed) {
+    mode_ = ReplMode::unknown;
+    return failure(ReplFault::timeout, "the REPL did not echo the line");
+  }
   bool finished_block = false;
-  std::size_t answered = 0;  // rx_ size when the last continuation prompt was answered
+  std::size_t answered = *echoed;  // rx_ size when the last continuation prompt was answered
   for (;;) {
-    if (ends_with(rx_, kPrompt)) break;
+    if (rx_.size() >= *echoed + kPrompt.size() && ends_with(rx_, kPrompt)) break;
     if (rx_.size() > answered && ends_with(rx_, kContinuation)) {
       if (finished_block) {
         // Still asking for more after an empty line: the statement is incomplete (open bracket ...).
@@ -328,15 +343,7 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
     }
   }
   r.accepted = now();
-  // Skip the echo: the line as typed, then its line end.
-  std::string echo = line + "\r\n";
-  auto pos = rx_.find(echo);
-  std::size_t body = 0;
-  if (pos != std::string::npos) {
-    body = pos + echo.size();
-  } else if (auto nl = rx_.find("\r\n"); nl != std::string::npos) {
-    body = nl + 2;  // the echo was garbled by noise
-  }
+  std::size_t body = *echoed;
   // Continuation prompts of the empty line that ended a block.
   while (rx_.compare(body, kContinuation.size(), kContinuation) == 0) {
     auto nl = rx_.find("\r\n", body);
@@ -399,7 +406,11 @@ ReplResult<ExecResult> ReplClient::exec_paste(std::string_view code, Deadline de
   r.mode = TransferMode::paste;
   r.code_bytes = code.size();
   r.sent = now();
-  paced_send(payload, deadline);
+  if (!paced_send(payload, deadline)) {
+    send("\x03", Deadline::after(seconds(1)));  // cancel paste mode rather than run half the code
+    mode_ = ReplMode::unknown;
+    return failure(ReplFault::timeout, "the deadline passed while pasting the code");
+  }
   send("\x04", deadline);
   if (!wait_for_tail(kPrompt, deadline)) {
     mode_ = ReplMode::unknown;
@@ -463,7 +474,8 @@ ReplResult<ExecResult> ReplClient::exec_raw(std::string_view code, Deadline dead
   rx_.clear();
   ExecResult r;
   r.code_bytes = code.size();
-  if (options_.try_raw_paste && raw_paste_ != RawPasteSupport::unsupported) {
+  if (options_.try_raw_paste && raw_paste_ != RawPasteSupport::unsupported &&
+      code.size() >= options_.raw_paste_min_bytes) {
     r.sent = now();
     send(
         "\x05"
@@ -510,7 +522,11 @@ ReplResult<ExecResult> ReplClient::exec_raw(std::string_view code, Deadline dead
   }
   r.mode = TransferMode::raw_chunked;
   r.sent = now();
-  paced_send(code, deadline);
+  if (!paced_send(code, deadline)) {
+    send("\x03", Deadline::after(seconds(1)));  // clear the half-received code from the raw line
+    mode_ = ReplMode::unknown;
+    return failure(ReplFault::timeout, "the deadline passed while sending the code");
+  }
   send("\x04", deadline);
   while (rx_.size() < 2) {
     if (!fill(deadline)) {
@@ -653,7 +669,14 @@ ReplResult<SoftReboot> ReplClient::soft_reset(Deadline deadline) {
 }
 
 ReplResult<Sent> ReplClient::request_safe_boot(Deadline deadline) {
-  // Pycom handles Ctrl-F in the UART's receive interrupt, so it works whatever the REPL is doing.
+  // Pycom firmware acts on Ctrl-F in the UART's receive interrupt, whatever the REPL is doing; a REPL
+  // that only knows it at an empty friendly prompt (the simulator's readline, say) needs to be there.
+  // If no prompt can be had the byte is sent anyway: the interrupt path may still work.
+  if (mode_ == ReplMode::raw) {
+    (void)leave_raw(deadline);
+  } else if (mode_ == ReplMode::unknown) {
+    (void)get_prompt(deadline);
+  }
   rx_.clear();
   Sent s{now()};
   send("\x06", deadline);

@@ -213,6 +213,8 @@ void read_timing(TableReader& t, TimingProfile& p) {
   t.set_ms("final_duration_ms", p.final_duration);
   t.set_ms("heartbeat_on_ms", p.heartbeat_on);
   t.set_ms("heartbeat_off_ms", p.heartbeat_off);
+  t.set_ms("error_toggle_ms", p.error_toggle);
+  t.set_ms("error_duration_ms", p.error_duration);
   t.set_ms("rom_boot_ms", p.rom_boot, 0);
   t.set_ms("app_start_ms", p.app_start, 0);
   t.set_ms("banner_delay_ms", p.banner_delay, 0);
@@ -238,6 +240,7 @@ void read_faults(TableReader& t, SimFaults& f) {
   t.set_ms("boot_delay_ms", f.boot_delay, 0);
   t.set_ms("boot_jitter_ms", f.boot_jitter, 0);
   flag("port_vanishes", f.port_vanishes);
+  t.set_ms("port_gone_ms", f.port_gone, 0);
   flag("scripts_in_safeboot", f.scripts_in_safeboot);
   flag("window2_keeps_image", f.window2_keeps_image);
   flag("safeboot_persists", f.safeboot_persists);
@@ -256,7 +259,10 @@ void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_di
   if (auto v = t.choice<std::string>("active_slot", {{"factory", "factory"}, {"ota_0", "ota_0"}})) s.active_slot = *v;
   if (auto v = t.str("flash_dir")) s.flash_dir = (base_dir / *v).lexically_normal();
   if (auto v = t.boolean("sd_card")) s.sd_card = *v;
+  if (auto v = t.boolean("photodiode")) s.photodiode = *v;
   if (auto v = t.boolean("sys_exit_quirk")) s.sys_exit_quirk = *v;
+  if (auto v = t.integer("fault_seed", 0, 4294967295LL)) s.fault_seed = static_cast<unsigned>(*v);
+  if (auto v = t.str("remote")) s.remote = base_dir / *v;
   if (const toml::table* f = t.table("faults")) {
     TableReader ft(t.file(), *f, t.key_path("faults"));
     read_faults(ft, s.faults);

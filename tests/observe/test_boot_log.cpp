@@ -2,6 +2,7 @@
 #include "bootrig/observe/boot_log.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <random>
@@ -198,7 +199,7 @@ TEST(BootLog, EndlessLineStaysBounded) {
 }
 
 TEST(BootLogRecorder, RecordsOnTheTimelineAndWakesAWaiter) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / "bootlog_recorder";
+  auto dir = std::filesystem::path(::testing::TempDir()) / ("bootlog_recorder_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   Timeline tl(dir);
   BootLogRecorder rec(&tl);

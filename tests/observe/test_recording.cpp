@@ -2,6 +2,7 @@
 #include "bootrig/observe/recording.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -16,7 +17,8 @@ using testing::FakeOutput;
 using testing::FakeSerial;
 
 std::filesystem::path fresh_dir(const std::string& name) {
-  auto d = std::filesystem::path(::testing::TempDir()) / ("recording_" + name);
+  auto d =
+      std::filesystem::path(::testing::TempDir()) / ("recording_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(d);
   return d;
 }

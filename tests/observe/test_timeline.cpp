@@ -18,7 +18,8 @@ namespace bootrig {
 namespace {
 
 std::filesystem::path fresh_dir(const std::string& name) {
-  auto d = std::filesystem::path(::testing::TempDir()) / ("timeline_" + name);
+  auto d =
+      std::filesystem::path(::testing::TempDir()) / ("timeline_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(d);
   return d;
 }

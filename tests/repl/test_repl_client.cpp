@@ -18,12 +18,13 @@ constexpr const char* kPycomBanner =
 ReplOptions fast() {
   ReplOptions o;
   o.interrupt_interval = milliseconds(40);
+  o.raw_paste_min_bytes = 0;  // the scripts below show the raw-paste exchange even for short code
   return o;
 }
 
 // A client already at a live friendly prompt.
 void to_prompt(FakeSerial& fake, ReplClient& repl) {
-  fake.expect("\x03\x03").reply("\r\n>>> ").expect("\r").reply("\r\n>>> ");
+  fake.expect("\x03\x03").reply("\r\n>>> \r\n>>> ").expect("#bootrig 1\r").reply("#bootrig 1\r\n>>> ");
   auto p = repl.get_prompt(Deadline::after(seconds(5)));
   ASSERT_TRUE(p.ok()) << p.error().describe();
 }
@@ -43,8 +44,8 @@ TEST(ReplPrompt, FindsPromptThroughBootOutputTracebackAndNoise) {
           "Traceback (most recent call last):\r\n  File \"boot.py\", line 4, in "
           "<module>\r\nKeyboardInterrupt: \r\n" +
           noise(40) + "\r\n" + kPycomBanner)
-      .expect("\r")
-      .reply("\r\n>>> ");
+      .expect("#bootrig 1\r")
+      .reply("#bootrig 1\r\n>>> ");
   ReplClient repl(fake, fast());
   auto p = repl.get_prompt(Deadline::after(seconds(5)));
   ASSERT_TRUE(p.ok()) << p.error().describe();
@@ -60,8 +61,8 @@ TEST(ReplPrompt, WorksWithOneByteChunks) {
   fake.max_chunk(1);
   fake.expect("\x03\x03")
       .reply(std::string("\r\nKeyboardInterrupt: \r\n") + kPycomBanner)
-      .expect("\r")
-      .reply("\r\n>>> ");
+      .expect("#bootrig 1\r")
+      .reply("#bootrig 1\r\n>>> ");
   ReplClient repl(fake, fast());
   auto p = repl.get_prompt(Deadline::after(seconds(5)));
   ASSERT_TRUE(p.ok()) << p.error().describe();
@@ -69,17 +70,18 @@ TEST(ReplPrompt, WorksWithOneByteChunks) {
 }
 
 TEST(ReplPrompt, StalePromptIsNotTrusted) {
-  // A prompt that more boot output follows is not live: the Enter probe gets no fresh prompt, so the
-  // client interrupts again.
+  // A prompt that more boot output follows is not live: the probe line gets no answer, so the client
+  // interrupts again; and the second Ctrl-C's prompt is not taken for the probe's answer.
   FakeSerial fake;
   fake.expect("\x03\x03")
       .reply("\r\n>>> ")
-      .expect("\r")
+      .expect("#bootrig 1\r")
       .reply("main.py still talking\r\n")
       .expect("\x03\x03")
       .reply("\r\nKeyboardInterrupt: \r\n>>> ")
-      .expect("\r")
-      .reply("\r\n>>> ");
+      .expect("#bootrig 2\r")
+      .reply("\r\n>>> ")
+      .reply_after(milliseconds(10), "#bootrig 2\r\n>>> ");
   ReplClient repl(fake, fast());
   auto p = repl.get_prompt(Deadline::after(seconds(5)));
   ASSERT_TRUE(p.ok()) << p.error().describe();
@@ -93,8 +95,8 @@ TEST(ReplPrompt, LeavesALeftoverRawReplWithCtrlB) {
       .expect("\x03\x03")
       .expect("\x03\x03\x02")
       .reply(std::string("\r\n") + kPycomBanner)
-      .expect("\r")
-      .reply("\r\n>>> ");
+      .expect("#bootrig 1\r")
+      .reply("#bootrig 1\r\n>>> ");
   ReplClient repl(fake, fast());
   auto p = repl.get_prompt(Deadline::after(seconds(5)));
   ASSERT_TRUE(p.ok()) << p.error().describe();
@@ -276,6 +278,23 @@ TEST(ReplRaw, ChunkedModeSendsPacedBlocks) {
   EXPECT_EQ(code_writes, 5u);
 }
 
+TEST(ReplRaw, DeadlineWhileSendingChunksStopsSending) {
+  FakeSerial fake(9600);  // 256-byte blocks take 267 ms each at 9600 baud
+  ReplOptions o = fast();
+  o.try_raw_paste = false;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  std::string code = "x = '" + std::string(2000, 'a') + "'";
+  auto r = repl.exec_raw(code, Deadline::after(milliseconds(300)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fault, ReplFault::timeout);
+  // Two blocks went out, then the client stopped and cleared the raw line with Ctrl-C.
+  std::string sent = fake.extra_writes();
+  EXPECT_LT(sent.size(), 600u);
+  EXPECT_EQ(sent.back(), '\x03');
+  EXPECT_EQ(sent.find('\x04'), std::string::npos);
+}
+
 TEST(ReplRaw, RawPasteFollowsTheBoardsWindow) {
   FakeSerial fake;
   ReplClient repl(fake, fast());
@@ -301,7 +320,11 @@ TEST(ReplRaw, RawPasteFollowsTheBoardsWindow) {
   EXPECT_EQ(r->mode, TransferMode::raw_paste);
   EXPECT_EQ(repl.raw_paste(), RawPasteSupport::supported);
   // No write ever exceeded what the window allowed.
-  for (const auto& w : fake.writes()) EXPECT_LE(w.size(), 8u);
+  for (const auto& w : fake.writes()) {
+    if (code.find(w) != std::string::npos) {
+      EXPECT_LE(w.size(), 8u);
+    }
+  }
   EXPECT_TRUE(fake.script_done());
 }
 
@@ -346,6 +369,20 @@ TEST(ReplRaw, ExceptionInTheErrorChannelIsStructured) {
   ASSERT_EQ(r->exception->traceback.size(), 1u);
   EXPECT_EQ(r->exception->traceback[0].line, 2);
   EXPECT_EQ(r->exception->describe(), "OSError: [Errno 2] ENOENT (at <stdin>:2)");
+}
+
+TEST(ReplRaw, ShortCodeSkipsTheRawPasteRequest) {
+  FakeSerial fake;
+  ReplOptions o = fast();
+  o.raw_paste_min_bytes = 256;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  fake.expect("x=1").expect("\x04").reply("OK\x04\x04>");
+  auto r = repl.exec_raw("x=1", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->mode, TransferMode::raw_chunked);
+  EXPECT_EQ(repl.raw_paste(), RawPasteSupport::untested);
+  EXPECT_TRUE(fake.script_done());
 }
 
 TEST(ReplRaw, GarbageInsteadOfOkIsAProtocolFailure) {
@@ -448,8 +485,8 @@ TEST(ReplReset, NoSoftRebootLine) {
 TEST(ReplReset, CtrlFRequestsSafeBoot) {
   FakeSerial fake;
   ReplClient repl(fake, fast());
-  to_prompt(fake, repl);
-  fake.expect("\x06");
+  to_raw_pycom(fake, repl);
+  fake.expect("\x02").reply(std::string("\r\n") + kPycomBanner).expect("\x06");
   auto s = repl.request_safe_boot(Deadline::after(seconds(1)));
   ASSERT_TRUE(s.ok());
   EXPECT_TRUE(fake.script_done());

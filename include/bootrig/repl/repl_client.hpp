@@ -86,6 +86,9 @@ struct ReplOptions {
   milliseconds interrupt_interval{250};
   // Try raw-paste first; after one refusal (Pycom firmware) the client uses chunked raw mode.
   bool try_raw_paste = true;
+  // Code shorter than this goes through plain raw mode even when raw-paste works: it fits one block, and
+  // asking for raw-paste would cost a round trip more than it saves.
+  std::size_t raw_paste_min_bytes = 256;
   // Chunked raw mode: blocks of `chunk_bytes`, started no faster than `chunk_line_fraction` of the
   // line rate. 256 bytes fit even the 256-byte RX ring of pre-1.20 Pycom firmware (machuart.c), and the
   // 20 % idle time between blocks lets a board that briefly stopped reading catch up. Unlike
@@ -98,7 +101,8 @@ struct ReplOptions {
 };
 
 // A bytes literal that survives any REPL: b'...' with printable ASCII as is and everything else as
-// \xNN (\\ and \' escaped). Pure ASCII, no control bytes.
+// \xNN (\\ and \' escaped). Pure ASCII, no control bytes. For OTA blocks, say:
+// exec_raw("pycom.ota_write(" + py_bytes_literal(block) + ")", deadline).
 std::string py_bytes_literal(std::string_view data);
 // A str literal for names and paths: '...' with quotes, backslashes and control bytes escaped; UTF-8 kept.
 std::string py_str_literal(std::string_view text);
@@ -112,7 +116,8 @@ class ReplClient {
   explicit ReplClient(SerialLink& link, ReplOptions options = {});
 
   // Interrupts whatever runs (Ctrl-C, and Ctrl-B after two rounds) until a live friendly prompt
-  // answers a bare Enter with a fresh ">>> ". Tolerates boot output, tracebacks, echo and noise.
+  // answers a numbered comment line ("#bootrig 3") with its echo and a fresh ">>> ". Tolerates boot
+  // output, tracebacks, echo and noise.
   ReplResult<PromptInfo> get_prompt(Deadline deadline);
   // Sends nothing: reads boot output until a ">>> " prompt ends it (boot.py must not be interrupted).
   ReplResult<PromptInfo> await_prompt(Deadline deadline);
@@ -131,8 +136,9 @@ class ReplClient {
   // Ctrl-D on an empty line (friendly or raw): waits for "PYB: soft reboot" / "MPY: soft reboot" and for
   // the REPL to answer again (friendly ">>> " or raw ">", the mode the board was in).
   ReplResult<SoftReboot> soft_reset(Deadline deadline);
-  // Ctrl-F (Pycom): the board sets its safe-boot flag and resets. Returns when the byte was sent; the
-  // reset itself is seen in the boot log and on the LED.
+  // Ctrl-F (Pycom): the board sets its safe-boot flag and resets. Sent at the friendly prompt when one
+  // can be had (from raw mode Ctrl-B first), else anyway. Returns when the byte was sent; the reset
+  // itself is seen in the boot log and on the LED.
   ReplResult<Sent> request_safe_boot(Deadline deadline);
 
   // Writes a file on the board from raw bytes (binary-safe: bytes literals).
@@ -157,7 +163,8 @@ class ReplClient {
   bool wait_for_tail(std::string_view tail, Deadline deadline);
   std::string take(std::size_t n);
   void send(std::string_view bytes, Deadline deadline);
-  void paced_send(std::string_view bytes, Deadline deadline);
+  // False when the deadline passed before everything was sent.
+  bool paced_send(std::string_view bytes, Deadline deadline);
   ReplResult<Sent> ensure_friendly(Deadline deadline);
   ReplResult<ExecResult> exec_paste(std::string_view code, Deadline deadline);
   ReplResult<ExecResult> finish_friendly(ExecResult r, std::size_t body_from, Deadline deadline);
@@ -171,6 +178,7 @@ class ReplClient {
   RawPasteSupport raw_paste_ = RawPasteSupport::untested;
   std::string rx_;    // received, not yet consumed
   std::string seen_;  // the last bytes received, for failure messages
+  unsigned probes_ = 0;
 };
 
 }  // namespace bootrig

@@ -99,6 +99,7 @@ struct SimConfig {
   std::string active_slot = "factory";  // "factory" or "ota_0"
   std::filesystem::path flash_dir;      // backing folder for /flash; empty: in memory
   bool sd_card = false;
+  bool photodiode = true;               // the simulated rig watches the LED; false: a rig without one
   bool sys_exit_quirk = false;          // firmware 1.20: sys.exit() raises SystemExit, no soft reset
   unsigned fault_seed = 1;              // seeds the random garbage/drop/jitter faults (repeatable runs)
   std::filesystem::path remote;         // control socket of a running `bootrig sim`: use it, simulate nothing here

@@ -1,0 +1,68 @@
+// Drives the board into a boot mode through its wires and observes the boot: RESET pulses, safe boot with
+// P12 released in the window the LED shows, and waiting for the REPL after any reset.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bootrig/observe/boot_log.hpp"
+#include "bootrig/observe/led_decoder.hpp"
+#include "bootrig/scenario/session.hpp"
+
+namespace bootrig {
+
+enum class SafeBootWindow { window1, window2, factory };
+const char* to_string(SafeBootWindow w);
+
+// What one boot looked like, from reset to prompt.
+struct BootRecord {
+  TimePoint reset_released{};        // RESET let go (or the reset command sent)
+  std::optional<RomReset> rom;       // the ROM's reset line, when one came
+  std::optional<Banner> banner;      // the firmware's banner
+  bool soft_reboot = false;          // "PYB/MPY: soft reboot" came
+  bool prompt = false;               // the REPL answered
+  std::optional<TimePoint> prompt_at;
+  std::string transcript;            // everything received from the reset to the prompt
+  std::string failure;               // why there was no prompt
+  std::vector<BootEvent> events;     // boot-log events of this boot
+
+  // Safe boot only.
+  std::optional<LedMeasurement> window_seen;  // the pattern P12 was released in (LED rigs)
+  bool window_observed = false;               // false: released at the nominal time, LED not used
+  std::optional<TimePoint> p12_released;
+
+  bool printed(const std::string& text) const { return transcript.find(text) != std::string::npos; }
+  // Where `text` first appears in the transcript, or npos.
+  std::size_t position(const std::string& text) const { return transcript.find(text); }
+};
+
+class BootStrategy {
+ public:
+  explicit BootStrategy(Session& s) : s_(s) {}
+
+  // A RESET pulse (timing.reset_pulse), then the boot up to the REPL prompt.
+  BootRecord hard_reset();
+  // P12 held through a RESET pulse and released once the LED shows `window` (or at its nominal time on a
+  // rig without a photodiode, noted in the attempt), then the boot up to the prompt.
+  BootRecord safe_boot(SafeBootWindow window);
+  // Ctrl-D at an empty friendly prompt: "soft reboot", the scripts again, the prompt.
+  BootRecord soft_reset();
+  // Types `code` at the friendly prompt (machine.reset(), sys.exit()) and follows whatever it causes up to
+  // the next prompt: a reset and a boot, or nothing at all (the prompt comes straight back).
+  BootRecord by_command(const std::string& code);
+
+  // A RESET pulse and nothing more: for boots that are expected never to reach a prompt.
+  BootRecord reset_only();
+  // Makes sure P12 (and P2) are inactive: called after every safe boot and by restore paths.
+  void release_pins();
+
+ private:
+  void pulse_reset(BootRecord& r);
+  void finish(BootRecord& r, std::size_t boot_log_from);
+  void collect_events(BootRecord& r, std::size_t boot_log_from);
+
+  Session& s_;
+};
+
+}  // namespace bootrig

@@ -1,0 +1,51 @@
+// A boot-mode check users name on the command line, and the catalogue of all of them.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bootrig {
+
+class Session;
+
+struct ScenarioInfo {
+  std::string name;     // what users type: "safeboot-window2"
+  std::string purpose;  // one line for `bootrig list`
+  std::vector<std::string> steps;
+  std::vector<std::string> expectations;
+  std::vector<std::string> preconditions;
+  std::string typical_duration;  // with the firmware's own timings, e.g. "about 12 s"
+};
+
+// How a scenario body ends other than by returning (PASS):
+// the board broke a rule (FAIL),
+class CheckFailed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// or a precondition is unmet, said with its reason (SKIP).
+class Skipped : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// Rig trouble is a RigError (ERROR); Ctrl-C an Interrupted.
+
+class Scenario {
+ public:
+  virtual ~Scenario() = default;
+  virtual const ScenarioInfo& info() const = 0;
+  // Acts and judges. Throws CheckFailed, Skipped, RigError; returns on PASS.
+  virtual void run(Session& s) = 0;
+  // Puts the board back as the scenario found it (scripts, files, a normal boot). Called after run()
+  // whatever its outcome; must not throw CheckFailed.
+  virtual void restore(Session& s) = 0;
+};
+
+// Every scenario, in the order `bootrig list` and `run --all` use.
+const std::vector<std::unique_ptr<Scenario>>& all_scenarios();
+// nullptr when there is no such scenario.
+Scenario* find_scenario(const std::string& name);
+
+}  // namespace bootrig

@@ -1,0 +1,97 @@
+// Everything one scenario attempt works with: the rig's wires recorded on this attempt's timeline, the
+// REPL client, the live LED decoder, the boot-log reader, progress, and the attempt's verdict material.
+#pragma once
+
+#include <filesystem>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "bootrig/observe/boot_log.hpp"
+#include "bootrig/observe/led_decoder.hpp"
+#include "bootrig/observe/recording.hpp"
+#include "bootrig/observe/serial_pump.hpp"
+#include "bootrig/observe/timeline.hpp"
+#include "bootrig/repl/repl_client.hpp"
+#include "bootrig/report/result.hpp"
+#include "bootrig/scenario/progress.hpp"
+#include "bootrig/target/target.hpp"
+
+namespace bootrig {
+
+class Session {
+ public:
+  // Opens the attempt's timeline in `dir` and starts reading the serial port and the LED at once, so
+  // nothing the board does from now on is missed.
+  Session(Target& target, const std::filesystem::path& dir, Progress& progress, Attempt& attempt);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Target& target() { return target_; }
+  const TimingProfile& timing() const { return target_.rig().timing; }
+  Timeline& timeline() { return timeline_; }
+  Progress& progress() { return progress_; }
+  Attempt& attempt() { return attempt_; }
+
+  RecordingOutput& safeboot() { return *safeboot_; }
+  RecordingOutput& reset() { return *reset_; }
+  RecordingOutput* bootloader() { return bootloader_.get(); }
+  SerialLink& serial() { return *pump_; }
+  ReplClient& repl() { return *repl_; }
+  BootLogRecorder& boot_log() { return boot_log_; }
+  // nullptr when the rig has no photodiode.
+  LedDecoder* led() { return led_decoder_.get(); }
+
+  // A named step: on the timeline (start and end) and in the progress output.
+  class Step {
+   public:
+    Step(Session& s, std::string name);
+    ~Step();
+    void ok() { outcome_ = "ok"; }
+
+   private:
+    Session& s_;
+    std::string name_;
+    std::string outcome_ = "failed";
+  };
+  Step step(std::string name) { return Step(*this, std::move(name)); }
+  void waiting(const std::string& what) { progress_.waiting(what); }
+
+  void note(const std::string& text);
+  void measure(Measurement m);
+
+  // Ends the attempt: the board broke a rule. `what` says what was expected and what was seen.
+  [[noreturn]] void fail(const std::string& what);
+  // Ends the attempt: a precondition is unmet.
+  [[noreturn]] void skip(const std::string& why);
+
+  // The last serial bytes received (escaped) and the LED pattern now: what a FAIL shows.
+  std::string evidence() const;
+
+  // Counts every byte received since the session began; a mark to search from.
+  std::uint64_t serial_mark() const;
+  // Waits until `text` has arrived on the UART after `mark` (whoever read it); false at the deadline.
+  bool wait_for_serial(const std::string& text, std::uint64_t mark, Deadline deadline);
+
+ private:
+  Target& target_;
+  Progress& progress_;
+  Attempt& attempt_;
+  Timeline timeline_;
+  BootLogRecorder boot_log_;
+  std::unique_ptr<RecordingSerialLink> recording_link_;
+  std::unique_ptr<SerialPump> pump_;
+  std::unique_ptr<ReplClient> repl_;
+  std::unique_ptr<RecordingOutput> safeboot_, reset_, bootloader_;
+  std::unique_ptr<LedDecoder> led_decoder_;
+  std::unique_ptr<LedWatcher> led_watcher_;
+  mutable std::mutex tail_mu_;
+  std::condition_variable tail_cv_;
+  std::string serial_tail_;        // the last bytes received, for evidence and wait_for_serial
+  std::uint64_t tail_start_ = 0;   // stream offset of serial_tail_[0]
+};
+
+}  // namespace bootrig

@@ -1,0 +1,177 @@
+// The boot strategies: timed pin sequences whose achieved timing is recorded, and LED-guided safe boot.
+#include "bootrig/scenario/boot_strategy.hpp"
+
+#include "bootrig/core/errors.hpp"
+
+namespace bootrig {
+
+const char* to_string(SafeBootWindow w) {
+  switch (w) {
+    case SafeBootWindow::window1: return "window 1 (slow blink)";
+    case SafeBootWindow::window2: return "window 2 (fast blink)";
+    case SafeBootWindow::factory: return "the final phase (fastest blink)";
+  }
+  return "?";
+}
+
+void BootStrategy::release_pins() {
+  s_.safeboot().set(Level::inactive);
+  if (auto* b = s_.bootloader()) b->set(Level::inactive);
+}
+
+void BootStrategy::pulse_reset(BootRecord& r) {
+  auto step = s_.step("RESET pulse (" + std::to_string(s_.timing().reset_pulse.count()) + " ms)");
+  // Stale output from before the reset would be mistaken for this boot's.
+  s_.serial().discard_input();
+  s_.reset().set(Level::active);
+  TimePoint asserted = s_.reset().last_change()->effective;
+  s_.reset().set_at(Level::inactive, asserted + s_.timing().reset_pulse);
+  r.reset_released = s_.reset().last_change()->effective;
+  s_.repl().forget_state();
+  step.ok();
+}
+
+BootRecord BootStrategy::reset_only() {
+  BootRecord r;
+  pulse_reset(r);
+  return r;
+}
+
+BootRecord BootStrategy::hard_reset() {
+  BootRecord r;
+  std::size_t from = s_.boot_log().size();
+  pulse_reset(r);
+  finish(r, from);
+  return r;
+}
+
+BootRecord BootStrategy::soft_reset() {
+  BootRecord r;
+  std::size_t from = s_.boot_log().size();
+  auto step = s_.step("soft reset (Ctrl-D)");
+  s_.waiting("soft reboot and the prompt");
+  // Ctrl-D soft-resets only at an empty line of the friendly REPL (the raw REPL's Ctrl-D skips main.py).
+  auto left = s_.repl().leave_raw(Deadline::after(s_.timing().prompt_timeout));
+  if (!left) {
+    r.failure = left.error().describe();
+    return r;
+  }
+  r.reset_released = now();
+  auto sr = s_.repl().soft_reset(Deadline::after(s_.timing().boot_timeout));
+  if (sr) {
+    r.prompt = true;
+    r.prompt_at = sr->prompt;
+    r.transcript = sr->transcript;
+    r.soft_reboot = true;
+    step.ok();
+  } else {
+    r.failure = sr.error().describe();
+    r.transcript = sr.error().last_seen;
+  }
+  collect_events(r, from);
+  return r;
+}
+
+BootRecord BootStrategy::by_command(const std::string& code) {
+  BootRecord r;
+  std::size_t from = s_.boot_log().size();
+  auto step = s_.step("type " + code);
+  s_.waiting("the prompt after " + code);
+  auto left = s_.repl().leave_raw(Deadline::after(s_.timing().prompt_timeout));
+  if (!left) {
+    r.failure = left.error().describe();
+    return r;
+  }
+  r.reset_released = now();
+  auto ex = s_.repl().exec_friendly(code, Deadline::after(s_.timing().boot_timeout));
+  if (ex) {
+    r.prompt = true;
+    r.prompt_at = ex->done;
+    r.transcript = ex->output + ex->error_text;
+    step.ok();
+  } else {
+    r.failure = ex.error().describe();
+    r.transcript = ex.error().last_seen;
+  }
+  collect_events(r, from);
+  return r;
+}
+
+BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
+  const TimingProfile& t = s_.timing();
+  BootRecord r;
+  std::size_t from = s_.boot_log().size();
+  {
+    auto step = s_.step("assert P12 (safe-boot request)");
+    s_.safeboot().set(Level::active);
+    step.ok();
+  }
+  pulse_reset(r);
+
+  // Nominal start of each phase from the reset release: ROM boot, the 100 ms re-check, then the windows.
+  const TimePoint w1_start = r.reset_released + t.rom_boot + t.safeboot_recheck;
+  const TimePoint w2_start = w1_start + t.window1_length();
+  const TimePoint final_start = w2_start + t.window2_length();
+  LedPattern wanted = window == SafeBootWindow::window1   ? LedPattern::safeboot_window1
+                      : window == SafeBootWindow::window2 ? LedPattern::safeboot_window2
+                                                          : LedPattern::safeboot_final;
+  TimePoint nominal_start = window == SafeBootWindow::window1   ? w1_start
+                            : window == SafeBootWindow::window2 ? w2_start
+                                                                : final_start;
+  Duration nominal_length = window == SafeBootWindow::window1   ? Duration(t.window1_length())
+                            : window == SafeBootWindow::window2 ? Duration(t.window2_length())
+                                                                : Duration(t.final_duration);
+  {
+    auto step = s_.step(std::string("release P12 in ") + to_string(window));
+    if (LedDecoder* led = s_.led()) {
+      s_.waiting(to_string(window));
+      // The pattern must be proven before the window ends; a board that never shows it is judged later.
+      Deadline d = Deadline::at(nominal_start + nominal_length + t.boot_timeout / 4);
+      auto seen = led->wait_for_pattern(wanted, d);
+      if (seen) {
+        r.window_seen = seen->current;
+        r.window_observed = true;
+      } else {
+        s_.note("the LED never showed " + std::string(to_string(wanted)) + ": " + seen.error().describe() +
+                "; P12 released anyway");
+      }
+    } else {
+      // No photodiode: the middle of the window, where a release is safest from both edges.
+      wait_until(Deadline::at(nominal_start + nominal_length / 2));
+      s_.note(std::string(to_string(window)) + " not observed: no photodiode on this rig, P12 released at the "
+              "window's nominal middle");
+    }
+    s_.safeboot().set(Level::inactive);
+    r.p12_released = s_.safeboot().last_change()->effective;
+    step.ok();
+  }
+  finish(r, from);
+  return r;
+}
+
+void BootStrategy::finish(BootRecord& r, std::size_t boot_log_from) {
+  auto step = s_.step("wait for the boot to reach the REPL");
+  s_.waiting("the >>> prompt");
+  auto p = s_.repl().await_prompt(Deadline::after(s_.timing().boot_timeout));
+  if (p) {
+    r.prompt = true;
+    r.prompt_at = p->at;
+    r.transcript = p->transcript;
+  } else {
+    r.failure = p.error().describe();
+    r.transcript = p.error().last_seen;
+  }
+  collect_events(r, boot_log_from);
+  if (r.prompt) step.ok();
+}
+
+void BootStrategy::collect_events(BootRecord& r, std::size_t boot_log_from) {
+  r.events = s_.boot_log().events_since(boot_log_from);
+  for (const auto& e : r.events) {
+    if (e.kind == BootEventKind::rom_reset && e.rom) r.rom = e.rom;
+    if (e.kind == BootEventKind::banner && e.banner) r.banner = e.banner;
+    if (e.kind == BootEventKind::soft_reboot) r.soft_reboot = true;
+  }
+}
+
+}  // namespace bootrig

@@ -1,0 +1,60 @@
+// Shared pieces of the boot-mode scenarios: a base class with the common restore path and judging helpers.
+#pragma once
+
+#include <string>
+
+#include "bootrig/scenario/board.hpp"
+#include "bootrig/scenario/boot_strategy.hpp"
+#include "bootrig/scenario/scenario.hpp"
+#include "bootrig/scenario/session.hpp"
+
+namespace bootrig::scenarios {
+
+class BootCheck : public Scenario {
+ public:
+  explicit BootCheck(ScenarioInfo info) : info_(std::move(info)) {}
+  const ScenarioInfo& info() const override { return info_; }
+  void run(Session& s) override;
+  // Pins released; a REPL reached (hard reset, then safe boot if the board is stuck); the board's own
+  // boot.py and main.py put back; a normal hard reset so the board runs its latest image again.
+  void restore(Session& s) override;
+
+ protected:
+  virtual void check(Session& s, Board& board, BootStrategy& boot) = 0;
+
+ private:
+  ScenarioInfo info_;
+  std::unique_ptr<Board> board_;
+};
+
+// Fails unless the boot reached the REPL.
+void require_prompt(Session& s, const BootRecord& r, const std::string& after);
+// Fails unless both scripts ran, in order (marker lines in the boot output and the files they write).
+void require_scripts_ran(Session& s, const BootRecord& r, const BoardFacts& f, const std::string& when);
+// Fails if either script ran.
+void require_scripts_skipped(Session& s, const BootRecord& r, const BoardFacts& f, const std::string& when);
+// Records the LED pattern P12 was released in, with its measured period against the nominal one.
+void measure_window(Session& s, const BootRecord& r, const std::string& name, milliseconds toggle);
+// Records how long the boot took from the reset to the prompt.
+void measure_boot(Session& s, const BootRecord& r, const std::string& name);
+// Waits for the heartbeat (LED rigs) and records its on and off times against the profile.
+void check_heartbeat(Session& s);
+// Fails unless the ROM printed a reset line with this cause.
+void require_rom_cause(Session& s, const BootRecord& r, int cause, const std::string& cause_name);
+
+}  // namespace bootrig::scenarios
+
+namespace bootrig::scenarios {
+// One factory per scenario; catalogue.cpp lists them in order.
+std::unique_ptr<Scenario> make_normal_boot();
+std::unique_ptr<Scenario> make_safeboot_window1();
+std::unique_ptr<Scenario> make_safeboot_window2();
+std::unique_ptr<Scenario> make_safeboot_factory();
+std::unique_ptr<Scenario> make_safeboot_not_persistent();
+std::unique_ptr<Scenario> make_soft_reset_ctrl_d();
+std::unique_ptr<Scenario> make_soft_reset_sys_exit();
+std::unique_ptr<Scenario> make_hard_reset_pin();
+std::unique_ptr<Scenario> make_hard_reset_machine();
+std::unique_ptr<Scenario> make_factory_reset();
+std::unique_ptr<Scenario> make_recover_stuck_main();
+}  // namespace bootrig::scenarios

@@ -1,0 +1,73 @@
+// recover-stuck-main: a main.py that hangs with Ctrl-C disabled, and one that takes the REPL off the UART,
+// make the board unreachable; a safe boot reaches it, the script is removed, and a normal boot is healthy.
+#include "scenario/scenarios/common.hpp"
+
+namespace bootrig::scenarios {
+
+namespace {
+
+struct StuckScript {
+  const char* label;
+  const char* code;  // appended to the evidence main.py: runs after its marker line
+};
+
+const StuckScript kStuckScripts[] = {
+    {"a main.py that loops with Ctrl-C disabled",
+     "import micropython\nmicropython.kbd_intr(-1)\nwhile True:\n    pass\n"},
+    {"a main.py that detaches the REPL from the UART and loops", "import os\nos.dupterm(None)\nwhile True:\n    pass\n"},
+};
+
+class RecoverStuckMain : public BootCheck {
+ public:
+  RecoverStuckMain()
+      : BootCheck({"recover-stuck-main",
+                   "a hanging main.py makes the REPL unreachable; safe boot reaches it and the board recovers",
+                   {"for each of two stuck main.py (Ctrl-C disabled; REPL detached from the UART):",
+                    "install it and pulse RESET; wait for its marker line",
+                    "try for the prompt (Ctrl-C): it must not come",
+                    "safe boot released in window 1: the prompt must come",
+                    "remove main.py; pulse RESET: a normal, healthy boot with a prompt",
+                    "restore the board's scripts and reset it"},
+                   {"the stuck main.py makes the REPL unreachable", "a window-1 safe boot reaches the REPL",
+                    "after removing main.py a normal boot reaches the REPL and runs boot.py"},
+                   {"P12 and RESET wired (the only way back in)"},
+                   "about 20 s"}) {}
+
+ protected:
+  void check(Session& s, Board& board, BootStrategy& boot) override {
+    board.need_prompt("before the check");
+    for (const StuckScript& stuck : kStuckScripts) {
+      board.install_evidence(stuck.code);
+      std::uint64_t mark = s.serial_mark();
+      boot.reset_only();
+      {
+        auto step = s.step("wait for " + std::string(stuck.label) + " to start");
+        s.waiting("main.py's marker line");
+        if (!s.wait_for_serial(kMainMarker, mark, Deadline::after(s.timing().boot_timeout)))
+          s.fail("expected " + std::string(stuck.label) + " to start after RESET, its marker line never came");
+        step.ok();
+      }
+      {
+        auto step = s.step("try for the prompt (it must not come)");
+        auto p = s.repl().get_prompt(Deadline::after(s.timing().prompt_timeout));
+        if (p) s.fail("expected " + std::string(stuck.label) + " to make the REPL unreachable, but a prompt answered");
+        step.ok();
+      }
+      BootRecord r = boot.safe_boot(SafeBootWindow::window1);
+      if (!r.prompt)
+        s.fail("expected a safe boot to reach the REPL past " + std::string(stuck.label) + ": " + r.failure);
+      board.exec("import os\nos.remove('/flash/main.py')\n", "removing the stuck main.py");
+      BootRecord healthy = boot.hard_reset();
+      require_prompt(s, healthy, "removing the stuck main.py and resetting");
+      if (!scripts_seen(healthy.transcript).boot)
+        s.fail("expected boot.py to run on the healthy boot after the recovery, its marker never came");
+      s.note("recovered from " + std::string(stuck.label));
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Scenario> make_recover_stuck_main() { return std::make_unique<RecoverStuckMain>(); }
+
+}  // namespace bootrig::scenarios

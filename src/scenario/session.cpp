@@ -1,0 +1,111 @@
+// Wiring one attempt's observers: recording decorators, the serial pump, the LED watcher.
+#include "bootrig/scenario/session.hpp"
+
+#include "bootrig/core/escape.hpp"
+#include "bootrig/core/interrupt.hpp"
+#include "bootrig/scenario/scenario.hpp"
+
+namespace bootrig {
+
+namespace {
+// Enough for a whole boot's output: wait_for_serial looks back this far.
+constexpr std::size_t kTailBytes = 64 * 1024;
+}
+
+Session::Session(Target& target, const std::filesystem::path& dir, Progress& progress, Attempt& attempt)
+    : target_(target), progress_(progress), attempt_(attempt), timeline_(dir), boot_log_(&timeline_) {
+  timeline_.note("rig " + target.describe());
+  safeboot_ = std::make_unique<RecordingOutput>(target.safeboot(), timeline_, "safeboot");
+  reset_ = std::make_unique<RecordingOutput>(target.reset(), timeline_, "reset");
+  if (target.bootloader()) bootloader_ = std::make_unique<RecordingOutput>(*target.bootloader(), timeline_, "bootloader");
+  recording_link_ = std::make_unique<RecordingSerialLink>(target.serial(), timeline_, &boot_log_);
+  pump_ = std::make_unique<SerialPump>(*recording_link_, [this](const SerialChunk& c) {
+    std::lock_guard lock(tail_mu_);
+    serial_tail_ += c.bytes;
+    if (serial_tail_.size() > kTailBytes) {
+      std::size_t drop = serial_tail_.size() - kTailBytes / 2;
+      serial_tail_.erase(0, drop);
+      tail_start_ += drop;
+    }
+    tail_cv_.notify_all();
+  });
+  repl_ = std::make_unique<ReplClient>(*pump_);
+  if (DigitalInput* led = target.led()) {
+    led_decoder_ = std::make_unique<LedDecoder>(timing());
+    led_watcher_ = std::make_unique<LedWatcher>(*led, *led_decoder_, &timeline_);
+  }
+}
+
+Session::~Session() {
+  // Observers stop before the wires they watch are handed back to the next attempt.
+  led_watcher_.reset();
+  pump_.reset();
+}
+
+Session::Step::Step(Session& s, std::string name) : s_(s), name_(std::move(name)) {
+  s_.timeline_.step_start(name_);
+  s_.progress_.step(name_);
+}
+
+Session::Step::~Step() {
+  s_.timeline_.step_end(name_, std::uncaught_exceptions() ? "failed" : outcome_);
+  s_.progress_.waiting("");
+}
+
+void Session::note(const std::string& text) {
+  attempt_.notes.push_back(text);
+  timeline_.note(text);
+  progress_.note(text);
+}
+
+void Session::measure(Measurement m) {
+  nlohmann::json j = {{"measurement", m.name}, {"value", m.value}, {"unit", m.unit}};
+  if (m.low) j["low"] = *m.low;
+  if (m.high) j["high"] = *m.high;
+  timeline_.record(EventKind::note, now(), j);
+  attempt_.measurements.push_back(std::move(m));
+}
+
+void Session::fail(const std::string& what) { throw CheckFailed(what); }
+void Session::skip(const std::string& why) { throw Skipped(why); }
+
+std::uint64_t Session::serial_mark() const {
+  std::lock_guard lock(tail_mu_);
+  return tail_start_ + serial_tail_.size();
+}
+
+bool Session::wait_for_serial(const std::string& text, std::uint64_t mark, Deadline deadline) {
+  std::unique_lock lock(tail_mu_);
+  for (;;) {
+    std::size_t from = mark > tail_start_ ? static_cast<std::size_t>(mark - tail_start_) : 0;
+    if (from <= serial_tail_.size() && serial_tail_.find(text, from) != std::string::npos) return true;
+    interrupt::throw_if_requested();
+    if (deadline.expired()) return false;
+    // Slices so that Ctrl-C is noticed even when no byte arrives.
+    auto until = std::min(deadline.is_never() ? TimePoint::max() : deadline.when(), now() + milliseconds(50));
+    tail_cv_.wait_until(lock, until);
+  }
+}
+
+std::string Session::evidence() const {
+  std::string tail;
+  {
+    std::lock_guard lock(tail_mu_);
+    tail = serial_tail_.substr(serial_tail_.size() > 1500 ? serial_tail_.size() - 1500 : 0);
+  }
+  // The last few lines are what a person wants to see first.
+  std::size_t cut = tail.size();
+  for (int lines = 0; cut > 0 && lines < 12; --cut)
+    if (tail[cut - 1] == '\n') ++lines;
+  std::string e = "last serial lines:\n" + tail.substr(cut) + "\n";
+  if (led_decoder_) {
+    auto m = led_decoder_->current();
+    e += "LED pattern now: " + std::string(to_string(m.pattern));
+    if (m.periods > 0) e += " (period " + std::to_string(static_cast<int>(to_ms(m.period_mean))) + " ms)";
+  } else {
+    e += "LED: not watched (no photodiode on this rig)";
+  }
+  return e;
+}
+
+}  // namespace bootrig

@@ -1,0 +1,86 @@
+// Opening a rig: real drivers for hardware rigs, the in-process simulated module for sim rigs.
+#include "bootrig/target/target.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "bootrig/drivers/gpiod.hpp"
+#include "bootrig/drivers/serialport.hpp"
+#include "bootrig/drivers/termios_serial.hpp"
+#include "bootrig/sim/remote_sim.hpp"
+#include "bootrig/sim/sim_module.hpp"
+
+namespace bootrig {
+
+Target::Target(const RigConfig& rig) : rig_(rig) {}
+
+Target::~Target() {
+  // Explicit so the order is visible: lines inactive first, then the serial port, then the module.
+  safe_.release_all();
+  serial_.reset();
+  led_.reset();
+}
+
+std::string Target::describe() const {
+  return rig_.name + (simulated() ? " [SIMULATED]" : " [hardware]");
+}
+
+std::unique_ptr<Target> Target::open(const RigConfig& rig) {
+  std::unique_ptr<Target> t(new Target(rig));
+  // P12 and RESET are released first (priority 0), the download strap next, power last: cutting power
+  // before the pins are quiet could back-power the module through them.
+  auto priority = [](LineRole r) {
+    switch (r) {
+      case LineRole::safeboot:
+      case LineRole::reset: return 0;
+      case LineRole::bootloader: return 1;
+      default: return 2;
+    }
+  };
+  auto slot = [&](LineRole r) -> DigitalOutput** {
+    switch (r) {
+      case LineRole::safeboot: return &t->safeboot_;
+      case LineRole::reset: return &t->reset_;
+      case LineRole::bootloader: return &t->bootloader_;
+      case LineRole::power: return &t->power_;
+      default: return nullptr;
+    }
+  };
+
+  if (rig.kind == RigKind::sim) {
+    // In this process, or a standalone `bootrig sim` reached through its control socket.
+    if (rig.sim.remote.empty()) t->sim_ = std::make_unique<SimModule>(rig.sim, rig.timing, rig.serial.settings.baud);
+    else t->remote_ = open_sim_wires(rig);
+    auto output = [&](LineRole r) {
+      return t->sim_ ? t->sim_->make_output(r, Level::inactive) : t->remote_->make_output(r, Level::inactive);
+    };
+    // The simulated rig has no power switch: like most benches, power stays on and RESET does the work.
+    for (LineRole r : {LineRole::safeboot, LineRole::reset, LineRole::bootloader})
+      *slot(r) = &t->safe_.adopt(to_string(r), output(r), priority(r));
+    if (rig.sim.photodiode) t->led_ = t->sim_ ? t->sim_->make_led_input() : t->remote_->make_led_input();
+    if (t->sim_) t->sim_->start();
+    t->serial_ = open_termios(t->sim_ ? t->sim_->uart_path() : t->remote_->uart_path(), rig.serial.settings);
+    return t;
+  }
+
+  auto gpio = make_gpiod_backend();
+  auto chips = gpio->chips();
+  for (const auto& [role, lc] : rig.lines) {
+    ResolvedLine where = resolve_line(chips, lc.where);
+    spdlog::debug("{}: {}", to_string(role), where.describe());
+    if (role == LineRole::led) {
+      t->led_ = gpio->request_input(where, lc.settings);
+    } else {
+      LineSettings s = lc.settings;
+      s.initial = Level::inactive;  // claimed quiet: a line never glitches when bootrig starts
+      *slot(role) = &t->safe_.adopt(to_string(role), gpio->request_output(where, s), priority(role));
+    }
+  }
+  // Open by the name in the rig file (a by-id link stays valid across re-enumeration); a USB selector is
+  // resolved to today's device.
+  std::string port = rig.serial.port.path;
+  if (port.empty()) port = select_port(list_serial_ports(), rig.serial.port);
+  t->serial_ = open_serialport(port, rig.serial.settings);
+  return t;
+}
+
+}  // namespace bootrig

@@ -1,0 +1,29 @@
+// Tests for normal-boot on the simulated module: it passes, and a boot that never reaches the REPL fails it.
+#include <gtest/gtest.h>
+
+#include "support/scenario_rig.hpp"
+
+namespace bootrig {
+namespace {
+
+using testing::outcome_text;
+using testing::run_one;
+
+TEST(NormalBoot, PassesOnTheSimulatedModule) {
+  ScenarioResult r = run_one("normal-boot");
+  ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+  // The evidence is measured, not assumed: the heartbeat was timed.
+  bool heartbeat = false;
+  for (const auto& m : r.attempts.back().measurements) heartbeat |= m.name == "heartbeat.on_ms";
+  EXPECT_TRUE(heartbeat);
+}
+
+TEST(NormalBoot, FailsWhenTheBootHangs) {
+  ScenarioResult r = run_one("normal-boot", testing::hang_rig(), [](SimFaults& f) { f.hang_in_boot = true; });
+  ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
+  EXPECT_NE(r.attempts.back().message.find("the REPL did not answer after a RESET pulse"), std::string::npos)
+      << outcome_text(r);
+}
+
+}  // namespace
+}  // namespace bootrig

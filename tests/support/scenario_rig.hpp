@@ -1,0 +1,107 @@
+// Test support: the simulated rig that scenario tests run on, at half the firmware's timings.
+#pragma once
+
+#include <string>
+
+#include "bootrig/rig/rig_config.hpp"
+#include "bootrig/rig/rig_file.hpp"
+
+namespace bootrig::testing {
+
+// Half the firmware's timings: fast enough for the suite, slow enough that LED periods stay well apart
+// from scheduling noise on a loaded 2-core machine (the shortest blink is 50 ms, judged within 30 %).
+inline TimingProfile half_timing() {
+  TimingProfile t;
+  t.safeboot_recheck = milliseconds(50);
+  t.window1_toggle = milliseconds(250);
+  t.window2_toggle = milliseconds(125);
+  t.final_toggle = milliseconds(50);
+  t.final_duration = milliseconds(750);
+  t.heartbeat_on = milliseconds(40);
+  t.heartbeat_off = milliseconds(1960);
+  t.rom_boot = milliseconds(30);
+  t.app_start = milliseconds(100);
+  t.banner_delay = milliseconds(40);
+  t.reset_pulse = milliseconds(50);
+  t.boot_timeout = milliseconds(8000);
+  t.prompt_timeout = milliseconds(2000);
+  t.led_tolerance_percent = 30;
+  return t;
+}
+
+inline RigConfig half_speed_sim_rig() {
+  RigConfig rig = builtin_sim_rig();
+  rig.name = "test sim (half timings)";
+  rig.timing = half_timing();
+  rig.serial.settings.baud = 921600;
+  return rig;
+}
+
+// For boots that are meant to hang: waiting the full boot time-out for each try (and for the restore's)
+// would only make the test slow.
+inline RigConfig hang_rig() {
+  RigConfig rig = half_speed_sim_rig();
+  rig.timing.boot_timeout = milliseconds(3000);
+  return rig;
+}
+
+// The same rig as a rig file, for tests that run the binary.
+inline std::string half_speed_sim_rig_toml() {
+  return "[rig]\nkind = \"sim\"\nname = \"test sim (half timings)\"\n"
+         "[serial]\nbaud = 921600\n"
+         "[timing]\nsafeboot_recheck_ms = 50\nwindow1_toggle_ms = 250\nwindow2_toggle_ms = 125\n"
+         "final_toggle_ms = 50\nfinal_duration_ms = 750\nheartbeat_on_ms = 40\nheartbeat_off_ms = 1960\n"
+         "rom_boot_ms = 30\napp_start_ms = 100\nbanner_delay_ms = 40\nreset_pulse_ms = 50\n"
+         "boot_timeout_ms = 8000\nprompt_timeout_ms = 2000\nled_tolerance_percent = 30\n"
+         "[sim]\nfactory_version = \"1.20.2.r4\"\nota0_version = \"1.20.2.r6\"\nactive_slot = \"ota_0\"\n";
+}
+
+}  // namespace bootrig::testing
+
+#include <filesystem>
+#include <functional>
+#include <unistd.h>
+
+#include "bootrig/scenario/runner.hpp"
+#include "bootrig/sim/sim_module.hpp"
+#include "bootrig/target/target.hpp"
+
+namespace bootrig::testing {
+
+// A throwaway run folder under the system's temp folder.
+inline std::filesystem::path fresh_run_dir(const std::string& tag) {
+  static int n = 0;
+  auto d = std::filesystem::temp_directory_path() /
+           ("bootrig-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n));
+  std::filesystem::remove_all(d);
+  return d;
+}
+
+// Runs one scenario on a fresh simulated target. `inject` may change the module's faults once it is up
+// (the rule break then hits the check itself, not the preparation).
+inline ScenarioResult run_one(const std::string& name, RigConfig rig = half_speed_sim_rig(),
+                              const std::function<void(SimFaults&)>& inject = nullptr) {
+  auto target = Target::open(rig);
+  if (inject) {
+    // Faults go in once the first boot is done, so that they hit the check, not the preparation.
+    Deadline up = Deadline::after(seconds(20));
+    while (target->sim()->status().phase != SimPhase::repl && !up.expired()) wait_for(milliseconds(10));
+    SimFaults f = target->sim()->faults();
+    inject(f);
+    target->sim()->set_faults(f);
+  }
+  RunFolder folder(fresh_run_dir(name));
+  auto progress = make_silent_progress();
+  Scenario* sc = find_scenario(name);
+  RunSummary run = run_scenarios(*target, {sc}, RunOptions{}, folder, *progress);
+  std::filesystem::remove_all(folder.path());
+  return run.scenarios.at(0);
+}
+
+inline std::string outcome_text(const ScenarioResult& r) {
+  std::string s = std::string(to_string(r.outcome)) + ": ";
+  for (const auto& a : r.attempts) s += a.message + " | " + a.evidence + "\n";
+  return s;
+}
+
+}  // namespace bootrig::testing
