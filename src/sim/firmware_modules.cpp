@@ -470,7 +470,7 @@ Value pycom_module(Interp& in, FirmwareApi& fw) {
     bool reset = reset_v && i.truthy(*reset_v);
     BootInfo bi = fw.boot_info();
     if (part == 255 && fs_type == 255 && safeboot == 255) {
-      return tuple({str(bi.active_img == 0 ? "Factory" : "ota_0"), str("LittleFS"),
+      return tuple({str(bi.active_img == BootInfo::kImgOta0 ? "ota_0" : "Factory"), str("LittleFS"),
                     str(bi.safeboot == 0 ? "SafeBoot: False" : "SafeBoot: True"),
                     str(bi.status == BootInfo::kStatusCheck   ? "Status: Check"
                         : bi.status == BootInfo::kStatusPatch ? "Status: Patch"
@@ -506,15 +506,32 @@ Value pycom_module(Interp& in, FirmwareApi& fw) {
     if ((update_fs || update_safeboot) && reset) fw.machine_reset();
     return none();
   });
-  fn(*m, "ota_slot",
-     [&fw](Interp&, Args&) { return integer(fw.running_slot() == SlotId::factory ? 0x210000 : 0x10000); });
-  for (const char* name : {"ota_start", "ota_write", "ota_finish", "ota_verify"}) {
-    std::string n = name;
-    fn(*m, n, [n](Interp& i, Args&) -> Value {
-      i.raise("NotImplementedError",
-              "pycom." + n + "() is not simulated yet (image handling comes with the firmware issue)");
-    });
-  }
+  fn(*m, "ota_slot", [&fw](Interp& i, Args& a) {
+    i.check_args(a, 0, 0, "ota_slot");
+    return integer(fw.ota_slot());
+  });
+  constexpr const char* kOtaFailed = "the requested operation failed";
+  fn(*m, "ota_start", [&fw, kOtaFailed](Interp& i, Args& a) {
+    i.check_args(a, 0, 0, "ota_start");
+    if (!fw.ota_start()) i.raise("OSError", kOtaFailed);
+    return none();
+  });
+  fn(*m, "ota_write", [&fw, kOtaFailed](Interp& i, Args& a) {
+    i.check_args(a, 1, 1, "ota_write");
+    const std::string& buf = i.as_buffer(a.pos[0]);
+    if (!fw.ota_write(buf)) i.raise("OSError", kOtaFailed);
+    return none();
+  });
+  fn(*m, "ota_finish", [&fw, kOtaFailed](Interp& i, Args& a) {
+    i.check_args(a, 0, 0, "ota_finish");
+    if (!fw.ota_finish()) i.raise("OSError", kOtaFailed);
+    i.hooks().write("Full Update Image detected. Restart the device to load the new firmware.\n");
+    return none();
+  });
+  fn(*m, "ota_verify", [&fw](Interp& i, Args& a) {
+    i.check_args(a, 0, 0, "ota_verify");
+    return boolean(fw.ota_verify());
+  });
   m->attrs["FACTORY"] = integer(0);
   m->attrs["OTA_0"] = integer(1);
   m->attrs["FAT"] = integer(0);

@@ -42,6 +42,12 @@ class FirmwareApi {
   virtual std::int64_t rtc_us() = 0;  // microseconds since 1970-01-01
   virtual void set_rtc_us(std::int64_t us) = 0;
   virtual void set_main_script(const std::string& name) = 0;
+  // OTA (esp32/ftp/updater.c): each returns false where the firmware raises OSError.
+  virtual std::uint32_t ota_slot() = 0;  // flash address the next update is written to
+  virtual bool ota_start() = 0;
+  virtual bool ota_write(std::string_view data) = 0;  // appends; a brown-out fault unwinds from here
+  virtual bool ota_finish() = 0;
+  virtual bool ota_verify() = 0;
 };
 
 // Registers the modules and the open()/help() builtins; modules are rebuilt on import after each soft reset.

@@ -7,10 +7,35 @@
 #include <system_error>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/esp_image.hpp"
+#include "bootrig/firmware/image_builder.hpp"
 
 namespace bootrig::sim {
 
 const char* to_string(SlotId s) { return s == SlotId::factory ? "factory" : "ota_0"; }
+
+std::uint32_t slot_address(SlotId s) {
+  return s == SlotId::factory ? kPycomFactoryOffset : kPycomOta0Offset4MB;
+}
+
+ImageDescriptor describe_image(std::string bytes) {
+  ImageDescriptor d;
+  Esp32Image img =
+      parse_esp32_image(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+  d.valid = img.valid();
+  d.version = img.app ? img.app->version : std::string();
+  d.board = img.board != PycomBoard::unknown ? to_string(img.board) : std::string();
+  d.bytes = std::move(bytes);
+  return d;
+}
+
+ImageDescriptor make_slot_image(const std::string& version, const std::string& board) {
+  ImageSpec spec;
+  spec.version = version;
+  spec.board = parse_board(board).value_or(PycomBoard::fipy);
+  std::vector<std::uint8_t> raw = build_esp32_image(spec);
+  return describe_image(std::string(raw.begin(), raw.end()));
+}
 
 std::uint32_t crc32_le(std::uint32_t crc, const std::uint8_t* data, std::size_t len) {
   crc = ~crc;

@@ -13,19 +13,26 @@
 
 namespace bootrig::sim {
 
-// What an application slot holds. Today a descriptor; the firmware-image issue adds the raw ESP32 image
-// bytes (the bootloader will then verify `bytes` instead of trusting `valid`).
+// What an application slot holds: the raw ESP32 application image and what parse_esp32_image() read from
+// it. version and board come from the image's app description, never from configuration.
 struct ImageDescriptor {
   std::string version = "1.20.2.r4";          // Pycom release, shown in the banner and os.uname()
   std::string board = "FiPy";                 // WiPy, LoPy, LoPy4, SiPy, GPy, FiPy
   std::string micropython = "v1.11-a5aa0b8";  // the MicroPython base, shown in brackets in the banner
   std::string build_date = "2021-01-12";
-  std::string bytes;  // raw image, when known
-  bool valid = true;  // what verification of the image would say
+  std::string bytes;  // the raw image as the slot holds it
+  bool valid = true;  // what the bootloader's verification (parse, checksum, SHA-256) says
 };
+
+// Describes slot contents: parses the bytes as an ESP32 app image (Pycom 4 MB slot size).
+ImageDescriptor describe_image(std::string bytes);
+// A valid image built for version and board (image_builder), described.
+ImageDescriptor make_slot_image(const std::string& version, const std::string& board);
 
 enum class SlotId : std::uint32_t { factory = 0, ota0 = 1 };
 const char* to_string(SlotId s);  // "factory", "ota_0"
+// Flash address of a slot on the 4 MB parts: 0x10000 factory, 0x1C0000 ota_0.
+std::uint32_t slot_address(SlotId s);
 
 // boot_info at the start of otadata (esp32/bootloader/bootloader.h): little-endian u32 fields, a 16-byte
 // signature, and a CRC over the first 36 bytes.

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/esp_image.hpp"
 
 namespace bootrig::sim {
 
@@ -46,14 +47,13 @@ PycomBoard::PycomBoard(const SimConfig& config, const TimingProfile& timing, uns
   if (config_.factory_version.empty())
     throw RigError("sim.factory_version is empty: the factory slot needs an image");
 
-  ImageDescriptor factory;
-  factory.version = config_.factory_version;
-  factory.board = config_.board;
-  flash_.slots[0] = factory;
-  if (!config_.ota0_version.empty()) {
-    ImageDescriptor ota = factory;
-    ota.version = config_.ota0_version;
-    flash_.slots[1] = ota;
+  // The slots hold real application images; what runs is read back from them.
+  try {
+    flash_.slots[0] = make_slot_image(config_.factory_version, config_.board);
+    if (!config_.ota0_version.empty()) flash_.slots[1] = make_slot_image(config_.ota0_version, config_.board);
+  } catch (const std::invalid_argument& e) {
+    throw RigError(std::string("sim: cannot build the slot images: ") + e.what() +
+                   " (sim.factory_version / sim.ota0_version)");
   }
   BootInfo bi;
   if (config_.active_slot == "factory") {
@@ -380,7 +380,9 @@ void PycomBoard::run_chip(ResetCause cause) {
 
 void PycomBoard::rom(ResetCause cause, bool download) {
   set_phase(SimPhase::rom);
-  std::string rst = cause == ResetCause::wdt ? "rst:0x7 (TG0WDT_SYS_RESET)" : "rst:0x1 (POWERON_RESET)";
+  std::string rst = cause == ResetCause::wdt        ? "rst:0x7 (TG0WDT_SYS_RESET)"
+                    : cause == ResetCause::brownout ? "rst:0xf (RTCWDT_BROWN_OUT_RESET)"
+                                                    : "rst:0x1 (POWERON_RESET)";
   std::string text = "ets Jun  8 2016 00:22:57\r\n\r\n" + rst;
   if (download) {
     // The ROM loader listens from the moment it says so.
@@ -439,8 +441,9 @@ SlotId PycomBoard::bootloader() {
   } else {
     if (bi.active_img != BootInfo::kImgFactory && bi.status == BootInfo::kStatusCheck) {
       if (bi.active_img == BootInfo::kImgUpdate2) bi.active_img = BootInfo::kImgFactory;
+      // bootloader_utility_load_image: parse, checksum and SHA-256 of what the slot holds now.
       const auto& img = flash_.slots[bi.active_img == BootInfo::kImgOta0 ? 1 : 0];
-      if (!img || !img->valid) {
+      if (!img || !describe_image(img->bytes).valid) {
         tx("Cannot load Firmware img in the active partition! .. Defaulting back to previous partition\r\n");
         bi.active_img = bi.prev_img;
         bi.prev_img = BootInfo::kImgFactory;
@@ -459,8 +462,9 @@ SlotId PycomBoard::bootloader() {
     }
   }
   SlotId slot = active == BootInfo::kImgOta0 ? SlotId::ota0 : SlotId::factory;
-  if (!flash_.slots[static_cast<std::size_t>(slot)]) {
-    // Nothing to boot: mperror_fatal_error, solid red, until the next reset.
+  const auto& chosen = flash_.slots[static_cast<std::size_t>(slot)];
+  if (!chosen || !chosen->valid) {
+    // Nothing bootable: mperror_fatal_error, solid red, until the next reset.
     set_phase(SimPhase::halted);
     led_set(kFatalColour, now());
     std::unique_lock lk(m_);
@@ -525,6 +529,7 @@ ExecOutcome PycomBoard::run_file(const std::string& name) {
 
 void PycomBoard::app(SlotId slot, ResetCause cause) {
   slot_ = slot;
+  ota_open_ = false;
   image_ = *flash_.slots[static_cast<std::size_t>(slot)];
   {
     std::lock_guard lk(m_);
@@ -840,6 +845,71 @@ std::int64_t PycomBoard::rtc_us() {
 void PycomBoard::set_rtc_us(std::int64_t us) {
   rtc_base_us_ = us;
   rtc_set_at_ = now();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// OTA (esp32/ftp/updater.c)
+
+SlotId PycomBoard::ota_target() {
+  BootInfo bi = flash_.read_boot_info();
+  return bi.active_img == BootInfo::kImgOta0 ? SlotId::factory : SlotId::ota0;
+}
+
+std::uint32_t PycomBoard::ota_slot() { return slot_address(ota_target()); }
+
+bool PycomBoard::ota_start() {
+  // updater_start: the slot that is not active is erased before anything is written to it.
+  ota_slot_ = ota_target();
+  ImageDescriptor erased = describe_image({});
+  flash_.slots[static_cast<std::size_t>(ota_slot_)] = erased;
+  ota_open_ = true;
+  return true;
+}
+
+bool PycomBoard::ota_write(std::string_view data) {
+  if (!ota_open_) return false;
+  auto& slot = *flash_.slots[static_cast<std::size_t>(ota_slot_)];
+  if (slot.bytes.size() + data.size() > kPycomSlotSize4MB) return false;
+  std::uint64_t limit = 0;
+  {
+    std::lock_guard lk(m_);
+    limit = faults_.brownout_after_bytes;
+  }
+  if (limit > 0 && slot.bytes.size() + data.size() >= limit) {
+    // The supply sags while the flash is written: what reached the flash stays, half an image.
+    std::size_t keep = limit > slot.bytes.size() ? static_cast<std::size_t>(limit - slot.bytes.size()) : 0;
+    slot.bytes.append(data.substr(0, std::min(keep, data.size())));
+    slot = describe_image(std::move(slot.bytes));
+    {
+      std::lock_guard lk(m_);
+      faults_.brownout_after_bytes = 0;  // one brown-out, then the supply recovers
+    }
+    ota_open_ = false;
+    throw ChipReset{ResetCause::brownout, true};
+  }
+  slot.bytes.append(data);
+  return true;
+}
+
+bool PycomBoard::ota_finish() {
+  if (!ota_open_) return false;
+  ota_open_ = false;
+  auto& slot = *flash_.slots[static_cast<std::size_t>(ota_slot_)];
+  slot = describe_image(std::move(slot.bytes));
+  // updater_finish: the bootloader verifies the new image on the next boot (Status CHECK).
+  BootInfo bi = flash_.read_boot_info();
+  bi.prev_img = bi.active_img;
+  // An update into the factory slot is recorded as IMG_ACT_UPDATE2, which the bootloader maps to factory.
+  bi.active_img = ota_slot_ == SlotId::ota0 ? BootInfo::kImgOta0 : BootInfo::kImgUpdate2;
+  bi.status = BootInfo::kStatusCheck;
+  bi.size = static_cast<std::uint32_t>(slot.bytes.size());
+  flash_.write_boot_info(bi);
+  return true;
+}
+
+bool PycomBoard::ota_verify() {
+  const auto& slot = flash_.slots[static_cast<std::size_t>(ota_slot_)];
+  return slot && describe_image(slot->bytes).valid;
 }
 
 // ---------------------------------------------------------------------------------------------------

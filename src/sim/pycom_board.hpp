@@ -108,6 +108,12 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   std::int64_t rtc_us() override;
   void set_rtc_us(std::int64_t us) override;
   void set_main_script(const std::string& name) override { main_script_ = name; }
+  std::uint32_t ota_slot() override;
+  bool ota_start() override;
+  bool ota_write(std::string_view data) override;
+  bool ota_finish() override;
+  bool ota_verify() override;
+  SlotId ota_target();  // the slot the next update goes to: the one boot_info does not name active
 
   // ---- ReplIo ----
   int read_char() override;
@@ -176,6 +182,8 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   std::unique_ptr<Repl> repl_;
   std::string main_script_;
   TimePoint vclock_{};
+  bool ota_open_ = false;  // between ota_start() and ota_finish(); RAM, gone at any reset
+  SlotId ota_slot_ = SlotId::ota0;
 
   std::thread cpu_;
   std::thread hb_thread_;

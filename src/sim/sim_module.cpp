@@ -80,6 +80,7 @@ struct FaultAccess {
   bool SimFaults::*flag = nullptr;
   double SimFaults::*ratio = nullptr;
   milliseconds SimFaults::*ms = nullptr;
+  std::uint64_t SimFaults::*count = nullptr;
 };
 
 const std::vector<FaultAccess>& fault_table() {
@@ -140,6 +141,12 @@ const std::vector<FaultAccess>& fault_table() {
        &SimFaults::format_keeps_files,
        nullptr,
        nullptr},
+      {{"brownout_after_bytes", "bytes",
+        "a brown-out once this many OTA bytes are written (0: never; clears itself after firing)"},
+       nullptr,
+       nullptr,
+       nullptr,
+       &SimFaults::brownout_after_bytes},
   };
   return t;
 }
@@ -176,6 +183,14 @@ std::string set_sim_fault(SimFaults& f, std::string_view name, std::string_view 
       f.*a.ratio = d;
       return {};
     }
+    if (a.count) {
+      std::uint64_t n = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || p != v.data() + v.size())
+        return std::string(a.field.name) + " takes a byte count, not '" + v + "'";
+      f.*a.count = n;
+      return {};
+    }
     long long ms = 0;
     auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
     if (ec != std::errc() || p != v.data() + v.size() || ms < 0 || ms > 600000)
@@ -197,6 +212,7 @@ std::string get_sim_fault(const SimFaults& f, std::string_view name) {
       std::snprintf(b, sizeof b, "%g", f.*a.ratio);
       return b;
     }
+    if (a.count) return std::to_string(f.*a.count);
     return std::to_string((f.*a.ms).count());
   }
   return {};

@@ -91,6 +91,7 @@ sys_exit_quirk = true
 scripts_in_safeboot = true
 garbage_rate = 0.01
 boot_delay_ms = 200
+brownout_after_bytes = 10000
 [firmware]
 previous = "img/old.bin"
 current = { path = "/abs/new.bin" }
@@ -106,6 +107,7 @@ current = { path = "/abs/new.bin" }
   EXPECT_TRUE(rig.sim.faults.scripts_in_safeboot);
   EXPECT_DOUBLE_EQ(rig.sim.faults.garbage_rate, 0.01);
   EXPECT_EQ(rig.sim.faults.boot_delay, milliseconds(200));
+  EXPECT_EQ(rig.sim.faults.brownout_after_bytes, 10000u);
   EXPECT_EQ(rig.firmware.at("previous").path, std::filesystem::path("/rigs/img/old.bin"));
   EXPECT_EQ(rig.firmware.at("current").path, std::filesystem::path("/abs/new.bin"));
 }

@@ -65,7 +65,7 @@ class SimDownloadHandler {
 // Named faults, for the control socket, the command line and rig files: name, value type, meaning.
 struct SimFaultField {
   const char* name;  // rig-file key under [sim.faults]
-  const char* type;  // "bool", "ratio" (0..1), "ms"
+  const char* type;  // "bool", "ratio" (0..1), "ms", "bytes"
   const char* meaning;
 };
 const std::vector<SimFaultField>& sim_fault_fields();
