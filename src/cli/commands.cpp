@@ -15,6 +15,7 @@ void register_commands(CLI::App& app, GlobalOptions& g) {
   add_ports_command(app, g);
   add_image_command(app, g);
   add_sim_command(app, g);
+  add_flash_command(app, g);
 }
 
 int run_selected_command(CLI::App& app, GlobalOptions& g) {

@@ -38,5 +38,6 @@ void add_run_command(CLI::App& app, GlobalOptions& g);
 void add_list_command(CLI::App& app, GlobalOptions& g);
 void add_describe_command(CLI::App& app, GlobalOptions& g);
 void add_sim_command(CLI::App& app, GlobalOptions& g);
+void add_flash_command(CLI::App& app, GlobalOptions& g);
 
 }  // namespace bootrig

@@ -1,0 +1,62 @@
+// Tests for `bootrig flash IMAGE --ota` through the built binary against a simulated rig.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "bootrig/firmware/image_builder.hpp"
+#include "support/run_bootrig.hpp"
+#include "support/scenario_rig.hpp"
+
+namespace bootrig {
+namespace {
+
+using testing::run_bootrig;
+
+class CmdFlash : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = testing::fresh_run_dir("cli-flash");
+    std::filesystem::create_directories(dir);
+    rig = dir / "rig.toml";
+    std::ofstream(rig) << testing::half_speed_sim_rig_toml();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::filesystem::path write_image(const std::string& name, PycomBoard board, ImageCorruption c) {
+    ImageSpec s;
+    s.version = "1.20.3.r1";
+    s.board = board;
+    auto bytes = build_esp32_image(s, c);
+    auto p = dir / name;
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    return p;
+  }
+  std::filesystem::path dir, rig;
+};
+
+TEST_F(CmdFlash, OtaPutsTheImageOnTheBoardAndSaysWhatItFoundAndDid) {
+  auto img = write_image("new.bin", PycomBoard::fipy, ImageCorruption::none);
+  // The half-speed rig runs ota_0 (1.20.2.r6): the update ping-pongs into the factory slot.
+  auto r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + img.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("found: FiPy 1.20.2.r6, next update slot 0x10000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.3.r1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("by OTA in"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("now runs: 1.20.3.r1, ('Factory'"), std::string::npos) << r.out;
+}
+
+TEST_F(CmdFlash, WrongBoardOrCorruptImageIsExitTwoBeforeAnyWrite) {
+  auto lopy = write_image("lopy.bin", PycomBoard::lopy4, ImageCorruption::none);
+  auto r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + lopy.string());
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("built for LoPy4 but the board runs FiPy"), std::string::npos) << r.err;
+  auto bad = write_image("bad.bin", PycomBoard::fipy, ImageCorruption::bad_sha256);
+  r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + bad.string());
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("nothing was written"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("flashed:"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace bootrig
