@@ -113,8 +113,8 @@ void add_sim_command(CLI::App& app, GlobalOptions& g) {
       "--dir", opts->dir,
       "Folder for the UART link (tty) and control socket (default $XDG_RUNTIME_DIR/bootrig-sim or "
       "/tmp/bootrig-sim-UID; created owner-only)");
-  sub->footer("Commands on stdin or the socket, one per line: " + sim_command_summary() +
-              ". EOF on stdin, quit, Ctrl-C or SIGTERM stop the simulator.");
+  sub->footer("One command per line on stdin or the control socket; " + sim_command_summary() +
+              ". End of input on stdin, quit, Ctrl-C or SIGTERM stop the simulator. See docs/simulator.md.");
   sub->callback([opts, &g] { g.run = [opts, &g] { return run_sim(*opts, g); }; });
 }
 

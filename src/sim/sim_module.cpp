@@ -304,6 +304,7 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
       boot = lines[LineRole::bootloader];
     }
     started = true;
+    first_boot = true;
     board->start(pin_high_for(LineRole::power, power), pin_high_for(LineRole::reset, reset),
                  pin_high_for(LineRole::safeboot, safeboot), !pin_high_for(LineRole::bootloader, boot));
   }
@@ -364,6 +365,9 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
     if (uart) uart->discard();
   }
   void hard_reset_started() override {
+    // The port appears with start(); it is every later hard reset that makes it go away, so that a rig
+    // opening it right after start() does not race the first boot.
+    if (first_boot.exchange(false)) return;
     SimFaults f = board->faults();
     if (f.port_vanishes && uart) uart->vanish(f.port_gone);
   }
@@ -373,6 +377,7 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   unsigned baud;
   std::mutex life_m;
   bool started = false;
+  std::atomic<bool> first_boot{true};
   std::filesystem::path link, link_dir;
   std::unique_ptr<sim::PtyUart> uart;
   std::unique_ptr<sim::PycomBoard> board;

@@ -196,7 +196,27 @@ std::string Interp::exc_text(const ExcObj& e) const {
   return repr(tuple(e.args));
 }
 
+// Containers nest (and can contain themselves): printing and comparing them recurse, so the depth is
+// bounded and too deep a structure is a RuntimeError, never a host stack overflow.
+class DepthGuard {
+ public:
+  explicit DepthGuard(const Interp& in) {
+    if (++depth_ > 200) {
+      --depth_;
+      in.raise("RuntimeError", "maximum recursion depth exceeded");
+    }
+  }
+  ~DepthGuard() { --depth_; }
+  DepthGuard(const DepthGuard&) = delete;
+  DepthGuard& operator=(const DepthGuard&) = delete;
+
+ private:
+  static thread_local int depth_;
+};
+thread_local int DepthGuard::depth_ = 0;
+
 std::string Interp::repr(const Value& v) const {
+  DepthGuard guard(*this);
   switch (v->kind) {
     case Kind::none:
       return "None";

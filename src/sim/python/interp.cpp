@@ -958,6 +958,16 @@ Value Interp::binop(const std::string& op, const Value& a, const Value& b) {
 }
 
 bool Interp::compare(const std::string& op, const Value& a, const Value& b) {
+  if (++compare_depth_ > 200) {
+    compare_depth_ = 0;
+    raise("RuntimeError", "maximum recursion depth exceeded");
+  }
+  struct Leave {
+    int& d;
+    ~Leave() {
+      if (d > 0) --d;
+    }
+  } leave{compare_depth_};
   if (op == "is") return a.get() == b.get() || (is_none(a) && is_none(b));
   if (op == "is not") return !compare("is", a, b);
   if (op == "==") return equal(a, b);
@@ -1027,6 +1037,16 @@ bool Interp::compare(const std::string& op, const Value& a, const Value& b) {
 
 bool Interp::equal(const Value& a, const Value& b) const {
   if (a.get() == b.get()) return true;
+  if (++compare_depth_ > 200) {
+    compare_depth_ = 0;
+    raise("RuntimeError", "maximum recursion depth exceeded");
+  }
+  struct Leave {
+    int& d;
+    ~Leave() {
+      if (d > 0) --d;
+    }
+  } leave{compare_depth_};
   auto num = [](const Value& v, double* d, std::int64_t* i) -> int {
     if (auto* x = as<IntObj>(v)) return *i = x->value, *d = static_cast<double>(x->value), 1;
     if (auto* x = as<BoolObj>(v)) return *i = x->value, *d = x->value, 1;

@@ -130,6 +130,7 @@ class Interp {
   // Parsed code stays alive as long as functions defined in it may be called.
   std::vector<std::shared_ptr<Block>> code_;
   int depth_ = 0;
+  mutable int compare_depth_ = 0;  // nesting of == and < on containers
 };
 
 // Formats a float the way MicroPython's single-precision ports print it (7 significant digits).

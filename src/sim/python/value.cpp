@@ -23,4 +23,29 @@ Value list(std::vector<Value> v) { return std::make_shared<ListObj>(std::move(v)
 
 bool is_none(const Value& v) { return v->kind == Kind::none; }
 
+namespace {
+thread_local std::vector<Value>* g_graveyard = nullptr;
+}
+
+void bury(std::vector<Value>& items) {
+  if (g_graveyard) {
+    // Already unwinding a container: hand the items to the outermost one's loop instead of recursing.
+    for (auto& v : items)
+      if (v) g_graveyard->push_back(std::move(v));
+    items.clear();
+    return;
+  }
+  std::vector<Value> yard;
+  g_graveyard = &yard;
+  for (auto& v : items)
+    if (v) yard.push_back(std::move(v));
+  items.clear();
+  while (!yard.empty()) {
+    Value v = std::move(yard.back());
+    yard.pop_back();
+    v.reset();  // may destroy a container, whose items land in `yard`
+  }
+  g_graveyard = nullptr;
+}
+
 }  // namespace bootrig::sim::py

@@ -38,6 +38,10 @@ enum class Kind : std::uint8_t {
   object,  // native objects with an attribute table: files, RTC, UART, named tuples' owners
 };
 
+// Releases container items without recursion: a list nested a million deep must not overflow the stack
+// when it dies (containers call this from their destructors).
+void bury(std::vector<Value>& items);
+
 struct Obj {
   explicit Obj(Kind k) : kind(k) {}
   virtual ~Obj() = default;
@@ -76,16 +80,34 @@ struct BytesObj : Obj {
 struct TupleObj : Obj {
   explicit TupleObj(std::vector<Value> v, std::vector<std::string> names = {})
       : Obj(Kind::tuple), items(std::move(v)), fields(std::move(names)) {}
+  ~TupleObj() override { bury(items); }
+  TupleObj(const TupleObj&) = delete;
+  TupleObj& operator=(const TupleObj&) = delete;
   std::vector<Value> items;
   std::vector<std::string> fields;
 };
 struct ListObj : Obj {
   explicit ListObj(std::vector<Value> v = {}) : Obj(Kind::list), items(std::move(v)) {}
+  ~ListObj() override { bury(items); }
+  ListObj(const ListObj&) = delete;
+  ListObj& operator=(const ListObj&) = delete;
   std::vector<Value> items;
 };
 // Insertion-ordered; small dictionaries only, so lookup is linear.
 struct DictObj : Obj {
   DictObj() : Obj(Kind::dict) {}
+  ~DictObj() override {
+    std::vector<Value> flat;
+    flat.reserve(items.size() * 2);
+    for (auto& [k, v] : items) {
+      flat.push_back(std::move(k));
+      flat.push_back(std::move(v));
+    }
+    items.clear();
+    bury(flat);
+  }
+  DictObj(const DictObj&) = delete;
+  DictObj& operator=(const DictObj&) = delete;
   std::vector<std::pair<Value, Value>> items;
 };
 struct RangeObj : Obj {

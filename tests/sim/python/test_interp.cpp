@@ -144,6 +144,15 @@ TEST(Interp, HostileInputNeverCrashes) {
   EXPECT_NE(r("9223372036854775807 + 1").find("OverflowError"), std::string::npos);
   EXPECT_NE(r("'\\x").find("SyntaxError"), std::string::npos);
   EXPECT_NE(r("\x01\x02\xff").find("SyntaxError"), std::string::npos);
+  EXPECT_NE(r("x = []\nfor i in range(5000):\n    x = [x]\nprint(x)\n")
+                .find("RuntimeError: maximum recursion depth"),
+            std::string::npos);
+  EXPECT_NE(r("a = []\nb = []\nfor i in range(5000):\n    a = [a]\n    b = [b]\nprint(a == b)\n")
+                .find("RuntimeError"),
+            std::string::npos);
+  EXPECT_NE(r("x = list(range(2000000))").find("MemoryError"), std::string::npos);
+  r("deep = []\nfor i in range(300000):\n    deep = [deep, {'k': (deep,)}]\n");
+  r.in->reset();  // dropping a deeply nested structure must not recurse
 }
 
 }  // namespace
