@@ -94,8 +94,12 @@ std::string trim(std::string s) {
 }  // namespace
 
 void Board::need_prompt(const std::string& why) {
-  auto p = s_.repl().get_prompt(Deadline::after(s_.timing().prompt_timeout));
+  auto step = s_.step("reach the REPL");
+  s_.waiting("a >>> prompt (Ctrl-C)");
+  // A board still booting answers only after its boot: allow for that, not just an interrupt's round trip.
+  auto p = s_.repl().get_prompt(Deadline::after(s_.timing().prompt_timeout + s_.timing().boot_timeout));
   if (!p) s_.fail("no REPL prompt " + why + ": " + p.error().describe());
+  step.ok();
 }
 
 ExecResult Board::exec(const std::string& code, const std::string& what, bool allow_exception) {

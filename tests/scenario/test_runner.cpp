@@ -64,11 +64,8 @@ TEST(Runner, LeavesSummaryJsonJunitAndPerAttemptEvidence) {
 
 TEST(Runner, KeepsEveryAttemptOfARetriedFailure) {
   auto target = Target::open(half_speed_sim_rig());
-  Deadline up = Deadline::after(seconds(20));
-  while (target->sim()->status().phase != SimPhase::repl && !up.expired()) wait_for(milliseconds(10));
-  SimFaults f = target->sim()->faults();
-  f.soft_reset_keeps_names = true;
-  target->sim()->set_faults(f);
+  testing::wait_until_booted(*target);
+  testing::inject_faults(*target, [](SimFaults& f) { f.soft_reset_keeps_names = true; });
   RunFolder folder(fresh_run_dir("retries"));
   auto progress = make_silent_progress();
   RunOptions o;
@@ -85,11 +82,8 @@ TEST(Runner, KeepsEveryAttemptOfARetriedFailure) {
 
 TEST(Runner, AFailedCheckStillRestoresTheBoardsScripts) {
   auto target = Target::open(half_speed_sim_rig());
-  Deadline up = Deadline::after(seconds(20));
-  while (target->sim()->status().phase != SimPhase::repl && !up.expired()) wait_for(milliseconds(10));
-  SimFaults f = target->sim()->faults();
-  f.scripts_in_safeboot = true;
-  target->sim()->set_faults(f);
+  testing::wait_until_booted(*target);
+  testing::inject_faults(*target, [](SimFaults& f) { f.scripts_in_safeboot = true; });
   RunFolder folder(fresh_run_dir("restore"));
   auto progress = make_silent_progress();
   RunSummary run = run_scenarios(*target, {find_scenario("safeboot-window1")}, RunOptions{}, folder, *progress);

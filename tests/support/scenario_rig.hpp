@@ -77,6 +77,19 @@ inline std::filesystem::path fresh_run_dir(const std::string& tag) {
   return d;
 }
 
+// Waits until the simulated module has finished its power-on boot and sits at the REPL.
+inline void wait_until_booted(Target& target) {
+  Deadline up = Deadline::after(seconds(20));
+  while (target.sim()->status().phase != SimPhase::repl && !up.expired()) wait_for(milliseconds(10));
+}
+
+// Sets faults on a running simulated module.
+inline void inject_faults(Target& target, const std::function<void(SimFaults&)>& inject) {
+  SimFaults f = target.sim()->faults();
+  inject(f);
+  target.sim()->set_faults(f);
+}
+
 // Runs one scenario on a fresh simulated target. `inject` may change the module's faults once it is up
 // (the rule break then hits the check itself, not the preparation).
 inline ScenarioResult run_one(const std::string& name, RigConfig rig = half_speed_sim_rig(),
@@ -84,11 +97,8 @@ inline ScenarioResult run_one(const std::string& name, RigConfig rig = half_spee
   auto target = Target::open(rig);
   if (inject) {
     // Faults go in once the first boot is done, so that they hit the check, not the preparation.
-    Deadline up = Deadline::after(seconds(20));
-    while (target->sim()->status().phase != SimPhase::repl && !up.expired()) wait_for(milliseconds(10));
-    SimFaults f = target->sim()->faults();
-    inject(f);
-    target->sim()->set_faults(f);
+    wait_until_booted(*target);
+    inject_faults(*target, inject);
   }
   RunFolder folder(fresh_run_dir(name));
   auto progress = make_silent_progress();

@@ -60,7 +60,7 @@ class SafeBootWindow2 : public BootCheck {
                     "restore the board's scripts and reset it (the latest image runs again)"},
                    {"the LED switches from the slow to the fast blink while P12 is held",
                     "neither boot.py nor main.py runs",
-                    "the previous OTA image runs: another slot and another version than before"},
+                    "the previous OTA image runs: another version than before (boot_info still names the active slot: the choice does not persist)"},
                    {"a previous OTA image that differs from the running one: the board runs ota_0 after an OTA "
                     "update (a cable flash resets the OTA record, so window 2 then has nothing to go back to)"},
                    "about 8 s"}) {}
