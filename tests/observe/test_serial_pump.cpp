@@ -20,8 +20,11 @@ TEST(SerialPump, StampsBytesWhenTheyArriveNotWhenTheyAreRead) {
   SerialPump pump(*link, [&](const SerialChunk&) { ++sunk; });
   TimePoint before = now();
   ASSERT_EQ(::write(pty.master_fd, "boot", 4), 4);
-  // Nobody reads for a while; the chunk must still carry the time it came in.
-  wait_for(milliseconds(200));
+  // Nobody reads until the pump has taken the bytes in; the chunk must carry that time, not the read's.
+  Deadline d = Deadline::after(seconds(10));
+  while (sunk.load() == 0 && !d.expired()) wait_for(milliseconds(5));
+  ASSERT_EQ(sunk.load(), 1);
+  wait_for(milliseconds(50));
   TimePoint read_at = now();
   auto c = pump.read(Deadline::after(seconds(5)));
   ASSERT_TRUE(c);
