@@ -12,7 +12,7 @@
 
 #include "bootrig/drivers/termios_serial.hpp"
 #include "bootrig/firmware/image_builder.hpp"
-#include "bootrig/firmware/ota.hpp"
+#include "bootrig/flash/ota.hpp"
 #include "bootrig/sim/sim_module.hpp"
 
 using namespace bootrig;

@@ -7,7 +7,7 @@
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/firmware/firmware_file.hpp"
-#include "bootrig/firmware/ota.hpp"
+#include "bootrig/flash/ota.hpp"
 #include "bootrig/target/target.hpp"
 #include "cli/commands.hpp"
 

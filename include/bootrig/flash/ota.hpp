@@ -1,6 +1,5 @@
 // OTA update of a Pycom module over its REPL (pycom.ota_start/ota_write/ota_verify/ota_finish), with the
 // image validated before anything is written and the running version confirmed after the reset.
-// Note: uses the REPL client (senses layer) from the firmware layer, as the firmware issue placed it.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 // The OTA client against the simulated module in both REPL profiles: a full update, validation errors that
 // leave the board untouched, and a corrupt image the board refuses.
-#include "bootrig/firmware/ota.hpp"
+#include "bootrig/flash/ota.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // OTA update over the REPL: validate, pycom.ota_* in 4096-byte bytes-literal blocks, reset, confirm.
-#include "bootrig/firmware/ota.hpp"
+#include "bootrig/flash/ota.hpp"
 
 #include <sstream>
 
