@@ -1,6 +1,8 @@
 // Outcome names, how attempts combine into a verdict, and how verdicts become an exit code.
 #include "bootrig/report/result.hpp"
 
+#include <cstdio>
+
 #include "bootrig/core/errors.hpp"
 
 namespace bootrig {
@@ -14,6 +16,18 @@ const char* to_string(Outcome o) {
     case Outcome::flaky: return "FLAKY";
   }
   return "?";
+}
+
+std::string FirmwarePrep::describe_flashed() const {
+  if (flashed.empty()) return "nothing flashed";
+  std::string s = "flashed ";
+  char buf[32];
+  for (std::size_t i = 0; i < flashed.size(); ++i) {
+    const auto& f = flashed[i];
+    std::snprintf(buf, sizeof buf, " (%.1f s)", f.seconds);
+    s += (i ? ", " : "") + f.image + " " + f.version + " by " + f.method + buf;
+  }
+  return s;
 }
 
 Outcome combine_attempts(const std::vector<Attempt>& attempts) {

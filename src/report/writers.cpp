@@ -14,6 +14,9 @@ std::string summary_line(const ScenarioResult& r) {
   std::string s = head;
   if (r.attempts.size() > 1) s += "  (" + std::to_string(r.attempts.size()) + " attempts)";
   if (!r.attempts.empty() && !r.attempts.back().message.empty()) s += "  " + r.attempts.back().message;
+  // What the run put on the board is part of what it proved: a PASS on freshly flashed images reads differently.
+  for (const auto& a : r.attempts)
+    if (a.firmware && !a.firmware->flashed.empty()) s += "  [" + a.firmware->describe_flashed() + "]";
   return s;
 }
 
@@ -56,12 +59,20 @@ nlohmann::json to_json(const RunSummary& run) {
       for (const auto& m : a.measurements) ms.push_back(measurement_json(m));
       nlohmann::json notes = nlohmann::json::array();
       for (const auto& n : a.notes) notes.push_back(valid_utf8(n));
-      attempts.push_back({{"outcome", to_string(a.outcome)},
+      nlohmann::json j = {{"outcome", to_string(a.outcome)},
                           {"message", valid_utf8(a.message)},
                           {"evidence", valid_utf8(a.evidence)},
                           {"seconds", a.seconds},
                           {"measurements", ms},
-                          {"notes", notes}});
+                          {"notes", notes}};
+      if (a.firmware) {
+        nlohmann::json flashed = nlohmann::json::array();
+        for (const auto& f : a.firmware->flashed)
+          flashed.push_back({{"image", f.image}, {"version", f.version}, {"method", f.method}, {"seconds", f.seconds}});
+        j["firmware"] = {{"arrangement", a.firmware->arrangement}, {"found", valid_utf8(a.firmware->found)},
+                         {"flashed", flashed}};
+      }
+      attempts.push_back(std::move(j));
     }
     scenarios.push_back({{"name", s.name},
                          {"purpose", s.purpose},
@@ -145,6 +156,8 @@ std::string to_junit_xml(const RunSummary& run) {
       const auto& a = s.attempts[i];
       std::snprintf(buf, sizeof buf, "attempt %zu: %s (%.1f s) ", i + 1, to_string(a.outcome), a.seconds);
       out += buf + a.message + "\n";
+      if (a.firmware)
+        out += "  firmware found: " + a.firmware->found + "; " + a.firmware->describe_flashed() + "\n";
       for (const auto& n : a.notes) out += "  note: " + n + "\n";
       for (const auto& m : a.measurements) {
         std::snprintf(buf, sizeof buf, "  %s = %g %s", m.name.c_str(), m.value, m.unit.c_str());

@@ -25,6 +25,21 @@ struct Measurement {
   bool within_limits() const { return (!low || value >= *low) && (!high || value <= *high); }
 };
 
+// What the step before a check found on the board and what it flashed to give the check its images.
+struct FirmwareFlash {
+  std::string image;    // the rig's [firmware] key, "previous"
+  std::string version;  // "1.20.2.r4"
+  std::string method;   // "cable", "OTA"
+  double seconds = 0;
+};
+struct FirmwarePrep {
+  std::string arrangement;  // what the check needs, "current running, previous as the previous OTA image"
+  std::string found;        // "ota_0 runs FiPy 1.20.2.r6; window 2 boots 1.20.2.r4 (factory slot)"
+  std::vector<FirmwareFlash> flashed;  // empty: the board already had what the check needs
+  // "flashed previous 1.20.2.r4 by cable (2.1 s), current 1.20.2.r6 by OTA (4.0 s)" or "nothing flashed".
+  std::string describe_flashed() const;
+};
+
 struct Attempt {
   Outcome outcome = Outcome::error;
   std::string message;   // what was expected, what was seen
@@ -32,6 +47,7 @@ struct Attempt {
   double seconds = 0;
   std::vector<Measurement> measurements;
   std::vector<std::string> notes;  // e.g. "window 2 not observed: no photodiode, released at the nominal time"
+  std::optional<FirmwarePrep> firmware = std::nullopt;  // when the check needed (or checked) images on the board
 };
 
 struct ScenarioResult {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "bootrig/flash/ensure.hpp"
+
 namespace bootrig {
 
 class Session;
@@ -17,6 +19,9 @@ struct ScenarioInfo {
   std::vector<std::string> expectations;
   std::vector<std::string> preconditions;
   std::string typical_duration;  // with the firmware's own timings, e.g. "about 12 s"
+  // The rig's [firmware] images this check needs on the board; put there before it runs when the rig names
+  // them. Every check wants "current" running; the window-2 and factory checks also "previous" behind it.
+  Arrangement arrangement{"current", ""};
 };
 
 // How a scenario body ends other than by returning (PASS):

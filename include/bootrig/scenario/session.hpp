@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
+#include "bootrig/flash/ensure.hpp"
 #include "bootrig/observe/boot_log.hpp"
 #include "bootrig/observe/led_decoder.hpp"
 #include "bootrig/observe/recording.hpp"
@@ -60,6 +62,10 @@ class Session {
   Step step(std::string name) { return Step(*this, std::move(name)); }
   void waiting(const std::string& what) { progress_.waiting(what); }
 
+  // What the firmware step found and left on the board (prepare_firmware); nullopt before it ran.
+  const std::optional<BoardFirmware>& firmware() const { return firmware_; }
+  void set_firmware(BoardFirmware f) { firmware_ = std::move(f); }
+
   void note(const std::string& text);
   void measure(Measurement m);
 
@@ -88,6 +94,7 @@ class Session {
   std::unique_ptr<RecordingOutput> safeboot_, reset_, bootloader_;
   std::unique_ptr<LedDecoder> led_decoder_;
   std::unique_ptr<LedWatcher> led_watcher_;
+  std::optional<BoardFirmware> firmware_;
   mutable std::mutex tail_mu_;
   std::condition_variable tail_cv_;
   std::string serial_tail_;        // the last bytes received, for evidence and wait_for_serial

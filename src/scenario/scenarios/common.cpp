@@ -4,10 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/scenario/prepare.hpp"
 
 namespace bootrig::scenarios {
 
 void BootCheck::run(Session& s) {
+  // Before the Board exists: if flashing fails, restore() has no scripts of ours to put back.
+  prepare_firmware(s, info_.arrangement);
   board_ = std::make_unique<Board>(s);
   BootStrategy boot(s);
   check(s, *board_, boot);

@@ -12,7 +12,9 @@ namespace bootrig::scenarios {
 
 class BootCheck : public Scenario {
  public:
-  explicit BootCheck(ScenarioInfo info) : info_(std::move(info)) {}
+  explicit BootCheck(ScenarioInfo info, Arrangement arrangement = {"current", ""}) : info_(std::move(info)) {
+    info_.arrangement = std::move(arrangement);
+  }
   const ScenarioInfo& info() const override { return info_; }
   void run(Session& s) override;
   // Pins released; a REPL reached (hard reset, then safe boot if the board is stuck); the board's own

@@ -7,6 +7,19 @@ namespace bootrig::scenarios {
 namespace {
 
 const char* kSlotFactory = "Factory";
+// The image window 2 goes back to must differ from the running one, and it is what the factory slot holds
+// after bootrig's arrangement (a cable flash of it, then an OTA of the current image).
+const Arrangement kWithPrevious{"current", "previous"};
+
+// The version window 2 must boot, when bootrig knows it (its record of what it flashed): the previous slot's,
+// never the running one's.
+std::optional<std::string> known_previous(Session& s) {
+  if (!s.firmware() || !s.firmware()->record) return std::nullopt;
+  const BoardFirmware& f = *s.firmware();
+  if (f.record->prev == f.active) return std::nullopt;
+  auto p = f.previous();
+  return p ? std::optional<std::string>(p->version) : std::nullopt;
+}
 
 // The common start: a REPL, evidence scripts, and what runs now.
 BoardFacts prepare(Session& s, Board& board) {
@@ -63,7 +76,8 @@ class SafeBootWindow2 : public BootCheck {
                     "the previous OTA image runs: another version than before (boot_info still names the active slot: the choice does not persist)"},
                    {"a previous OTA image that differs from the running one: the board runs ota_0 after an OTA "
                     "update (a cable flash resets the OTA record, so window 2 then has nothing to go back to)"},
-                   "about 8 s"}) {}
+                   "about 8 s"},
+                  kWithPrevious) {}
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
@@ -76,6 +90,12 @@ class SafeBootWindow2 : public BootCheck {
     require_scripts_skipped(s, r, after, "in a safe boot released in window 2");
     // The bootloader picks the previous image without writing boot_info (the choice must not persist), so
     // pycom.bootmgr() still names the active slot: the running version is the evidence.
+    if (auto expected = known_previous(s)) {
+      if (after.release != *expected)
+        s.fail("expected the previous OTA image " + *expected + " after a window-2 safe boot, saw " + after.describe());
+      s.note("window 2 booted the previous image " + after.release + " (was " + before.release + ")");
+      return;
+    }
     if (after.release != before.release) {
       s.note("window 2 booted the previous image " + after.release + " (was " + before.release + ")");
       return;
@@ -105,7 +125,8 @@ class SafeBootFactory : public BootCheck {
                    {"the LED shows the final 100 ms blink after window 2", "neither boot.py nor main.py runs",
                     "the factory slot runs"},
                    {"a REPL reachable on the serial port; meaningful when the board normally runs ota_0"},
-                   "about 10 s"}) {}
+                   "about 10 s"},
+                  kWithPrevious) {}
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
@@ -120,6 +141,15 @@ class SafeBootFactory : public BootCheck {
     BoardFacts after = board.facts();
     require_scripts_skipped(s, r, after, "in a safe boot held past window 2");
     // As in window 2, boot_info keeps naming the active slot; the version tells which image ran.
+    if (s.firmware()) {
+      if (auto factory = s.firmware()->slot(Slot::factory)) {
+        if (after.release != factory->version)
+          s.fail("expected the factory slot's image " + factory->version + " after P12 was held past window 2, saw " +
+                 after.describe());
+        s.note("the factory boot ran the factory slot's image " + after.release);
+        return;
+      }
+    }
     if (before.slot != kSlotFactory && after.release == before.release)
       s.fail("expected the factory slot's image after P12 was held past window 2, but the active image " +
              before.describe() + " ran again");
@@ -142,7 +172,8 @@ class SafeBootNotPersistent : public BootCheck {
                     "the image that ran before the safe boot runs again (same version and slot)",
                     "the safe-boot flag is off (pycom.bootmgr())"},
                    {"a REPL reachable on the serial port"},
-                   "about 10 s"}) {}
+                   "about 10 s"},
+                  kWithPrevious) {}
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {

@@ -1,0 +1,119 @@
+// What bootrig knows of the board's firmware (what runs, what window 2 would boot) and the plan that flashes
+// only what a check's arrangement still lacks.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bootrig/core/result.hpp"
+#include "bootrig/core/time.hpp"
+#include "bootrig/flash/ota.hpp"
+#include "bootrig/repl/repl_client.hpp"
+#include "bootrig/rig/rig_config.hpp"
+
+namespace bootrig {
+
+// One of the rig's [firmware] images, read and validated.
+struct RigImage {
+  std::string name;  // the [firmware] key: "previous", "current"
+  std::string path;
+  std::vector<std::uint8_t> bytes;  // the application image alone (a bundle's app member)
+  std::string version;              // from the image's app description
+  std::string board;                // "FiPy"
+  std::string sha256;               // of `bytes`, lower-case hex
+  std::string describe() const;     // "current (FiPy 1.20.2.r6, rigs/images/fipy-1.20.2.r6.bin)"
+};
+
+// Reads every [firmware] image of the rig. Throws RigError naming the key and the file for a missing,
+// corrupt, oversized or description-less image: a bad image is an error before the board is touched.
+std::map<std::string, RigImage> load_rig_images(const RigConfig& rig);
+
+// The two application slots of a Pycom module.
+enum class Slot : std::uint8_t { factory, ota0 };
+const char* to_string(Slot s);  // "factory", "ota_0"
+// pycom.bootmgr()[0] ("Factory", "ota_0") or a record's name; nullopt for anything else.
+std::optional<Slot> parse_slot(std::string_view name);
+inline Slot other_slot(Slot s) { return s == Slot::factory ? Slot::ota0 : Slot::factory; }
+
+struct SlotContent {
+  std::string version;
+  std::string sha256;  // empty when bootrig did not write it (found running, never flashed by bootrig)
+  bool operator==(const SlotContent&) const = default;
+};
+
+// The board cannot say what its other slot holds nor which slot window 2 boots (boot_info's PrevImg), so
+// bootrig keeps a record on the board's own filesystem after every flash it makes. It is trusted only while
+// the board agrees with it (the active slot and its version match), so a flash by another tool or an
+// os.fsformat() makes bootrig fall back to flashing, never to a wrong belief.
+inline constexpr const char* kFirmwareRecordPath = "/flash/bootrig_firmware.txt";
+struct FirmwareRecord {
+  Slot active = Slot::factory;
+  Slot prev = Slot::factory;  // what window 2 boots; == active after a cable flash
+  std::map<Slot, SlotContent> slots;
+  std::string encode() const;
+  // nullopt for text that is not a record (truncated, edited, another program's file).
+  static std::optional<FirmwareRecord> decode(std::string_view text);
+  bool operator==(const FirmwareRecord&) const = default;
+};
+
+// What the board runs and what bootrig knows besides.
+struct BoardFirmware {
+  RunningFirmware running;
+  Slot active = Slot::factory;          // pycom.bootmgr()[0]
+  std::optional<FirmwareRecord> record;  // only when it agrees with the board
+  std::string record_note;               // why there is no trusted record, for the run's notes
+
+  // What window 2 would boot and what the factory slot holds, when known.
+  std::optional<SlotContent> previous() const;
+  std::optional<SlotContent> slot(Slot s) const;
+  // "ota_0 runs FiPy 1.20.2.r6; window 2 boots 1.20.2.r4 (factory slot)" or "...; the previous image is
+  // unknown (no bootrig record on the board)".
+  std::string describe() const;
+};
+
+// Reads os.uname(), pycom.bootmgr(), pycom.ota_slot() and the record, over the raw REPL.
+Result<BoardFirmware, OtaFailure> read_board_firmware(ReplClient& repl, Deadline deadline);
+// The record as it is after a flash of `image` by OTA or by cable, from what was known before.
+FirmwareRecord record_after_ota(const BoardFirmware& before, const RigImage& image);
+FirmwareRecord record_after_cable(const BoardFirmware* before, const RigImage& image);
+Result<std::monostate, OtaFailure> write_firmware_record(ReplClient& repl, const FirmwareRecord& record,
+                                                         Deadline deadline);
+
+// What a check needs on the board: the [firmware] image that must run, and the one window 2 must boot
+// (the previous OTA image). Empty: any.
+struct Arrangement {
+  std::string running;
+  std::string previous;
+  bool any() const { return running.empty() && previous.empty(); }
+  std::string describe() const;  // "current running, previous as the previous OTA image"
+};
+
+// Drops the names the rig has no image for (the check then runs with whatever is on the board) and says
+// which ones in `dropped`. Throws RigError when both images carry the same version: window 2 could not tell
+// them apart.
+Arrangement resolve_arrangement(const Arrangement& wanted, const std::map<std::string, RigImage>& images,
+                                std::vector<std::string>* dropped);
+
+enum class FlashMethod : std::uint8_t { cable, ota };
+const char* to_string(FlashMethod m);  // "cable", "OTA"
+struct PlannedFlash {
+  std::string image;  // [firmware] key
+  FlashMethod method;
+  std::string why;  // "window 2 must boot previous (1.20.2.r4); the board's previous image is unknown"
+};
+
+// The fewest flashes that give the arrangement. An OTA makes the running image the previous one, so the
+// previous image is put on to run first (by cable when the rig can, else by OTA) and the running one
+// follows by OTA. Nothing when the board already matches.
+std::vector<PlannedFlash> plan_flashes(const BoardFirmware& board, const Arrangement& a,
+                                       const std::map<std::string, RigImage>& images, bool cable_available);
+
+// Whether the board runs exactly this image: the version matches, and so does the digest when the record
+// has one.
+bool runs_image(const BoardFirmware& board, const RigImage& image);
+
+}  // namespace bootrig

@@ -1,0 +1,272 @@
+// Reading what the board holds, bootrig's record of its slots, and planning the fewest flashes.
+#include "bootrig/flash/ensure.hpp"
+
+#include <sstream>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/firmware_file.hpp"
+#include "bootrig/firmware/hash.hpp"
+
+namespace bootrig {
+
+std::string RigImage::describe() const { return name + " (" + board + " " + version + ", " + path + ")"; }
+
+std::map<std::string, RigImage> load_rig_images(const RigConfig& rig) {
+  std::map<std::string, RigImage> out;
+  for (const auto& [name, fw] : rig.firmware) {
+    const std::string where = rig.source.string() + ": [firmware] " + name + " = " + fw.path.string();
+    LoadedFirmware f;
+    try {
+      f = load_firmware_file(fw.path.string());
+    } catch (const RigError& e) {
+      throw RigError(where + ": " + e.what());
+    }
+    if (!f.image.valid())
+      throw RigError(where + ": not a valid ESP32 application image (" + f.image.problem_summary() +
+                     "); fix the image or the path; nothing was written to the board");
+    if (!f.image.app)
+      throw RigError(where + ": the image carries no app description (no version to check); nothing was written");
+    RigImage img;
+    img.name = name;
+    img.path = fw.path.string();
+    img.version = f.image.app->version;
+    img.board = to_string(f.image.board);
+    img.sha256 = to_hex(sha256(std::span<const std::uint8_t>(f.bytes)));
+    img.bytes = std::move(f.bytes);
+    out.emplace(name, std::move(img));
+  }
+  return out;
+}
+
+const char* to_string(Slot s) { return s == Slot::factory ? "factory" : "ota_0"; }
+
+std::optional<Slot> parse_slot(std::string_view name) {
+  if (name == "Factory" || name == "factory") return Slot::factory;
+  if (name == "ota_0") return Slot::ota0;
+  return std::nullopt;
+}
+
+// One line per fact, so a human reading /flash sees what it is and a truncated file does not parse.
+std::string FirmwareRecord::encode() const {
+  std::string s = "# bootrig's record of this module's firmware slots (bootrig rewrites it after each flash)\n";
+  s += std::string("active ") + to_string(active) + "\n";
+  s += std::string("prev ") + to_string(prev) + "\n";
+  for (const auto& [slot, c] : slots)
+    s += std::string("slot ") + to_string(slot) + " " + c.version + " " + (c.sha256.empty() ? "-" : c.sha256) + "\n";
+  s += "end\n";
+  return s;
+}
+
+std::optional<FirmwareRecord> FirmwareRecord::decode(std::string_view text) {
+  FirmwareRecord r;
+  bool have_active = false, have_prev = false, ended = false;
+  std::istringstream in{std::string(text)};
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    if (ended) return std::nullopt;
+    std::istringstream words(line);
+    std::string key, a, b, c;
+    words >> key >> a >> b >> c;
+    if (key == "end") {
+      ended = true;
+    } else if (key == "active" || key == "prev") {
+      auto s = parse_slot(a);
+      if (!s || !b.empty()) return std::nullopt;
+      (key == "active" ? r.active : r.prev) = *s;
+      (key == "active" ? have_active : have_prev) = true;
+    } else if (key == "slot") {
+      auto s = parse_slot(a);
+      if (!s || b.empty() || c.empty()) return std::nullopt;
+      r.slots[*s] = SlotContent{b, c == "-" ? "" : c};
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!ended || !have_active || !have_prev || !r.slots.count(r.active) || !r.slots.count(r.prev)) return std::nullopt;
+  return r;
+}
+
+std::optional<SlotContent> BoardFirmware::slot(Slot s) const {
+  if (record) {
+    auto it = record->slots.find(s);
+    if (it != record->slots.end()) return it->second;
+  }
+  if (s == active) return SlotContent{running.version, ""};
+  return std::nullopt;
+}
+
+std::optional<SlotContent> BoardFirmware::previous() const {
+  if (!record) return std::nullopt;
+  return slot(record->prev);
+}
+
+std::string BoardFirmware::describe() const {
+  std::string s = std::string(to_string(active)) + " runs " + running.board + " " + running.version;
+  if (auto p = previous()) {
+    if (record->prev == active)
+      s += "; window 2 boots the same image (boot_info was reset by a cable flash)";
+    else
+      s += std::string("; window 2 boots ") + p->version + " (" + to_string(record->prev) + " slot)";
+  } else {
+    s += "; the previous image is unknown (" + record_note + ")";
+  }
+  return s;
+}
+
+namespace {
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// The first item of pycom.bootmgr()'s repr: "('ota_0', 'LittleFS', ...)" -> "ota_0".
+std::string first_item(const std::string& repr) {
+  auto q = repr.find('\'');
+  if (q == std::string::npos) return {};
+  auto e = repr.find('\'', q + 1);
+  return e == std::string::npos ? std::string() : repr.substr(q + 1, e - q - 1);
+}
+
+constexpr const char* kNoRecord = "BOOTRIG-NO-RECORD";
+
+}  // namespace
+
+Result<BoardFirmware, OtaFailure> read_board_firmware(ReplClient& repl, Deadline deadline) {
+  auto running = read_running_firmware(repl, deadline);
+  if (!running) return running.error();
+  BoardFirmware b;
+  b.running = running.value();
+  auto slot = parse_slot(first_item(b.running.bootmgr));
+  if (!slot)
+    return OtaFailure{"read running firmware",
+                      "pycom.bootmgr() printed " + b.running.bootmgr + ", which names no slot bootrig knows"};
+  b.active = *slot;
+  auto r = repl.exec_raw(std::string("try:\n    f = open('") + kFirmwareRecordPath +
+                             "')\n    print(f.read())\n    f.close()\nexcept OSError:\n    print('" + kNoRecord +
+                             "')\n",
+                         deadline);
+  if (!r) return OtaFailure{"read the firmware record", r.error().describe()};
+  if (r.value().exception) return OtaFailure{"read the firmware record", r.value().exception->describe()};
+  std::string text = trim(r.value().output);
+  if (text == kNoRecord) {
+    b.record_note = std::string("no bootrig record on the board (") + kFirmwareRecordPath + ")";
+    return b;
+  }
+  auto rec = FirmwareRecord::decode(text);
+  if (!rec) {
+    b.record_note = std::string(kFirmwareRecordPath) + " on the board is not a bootrig record";
+    return b;
+  }
+  if (rec->active != b.active || rec->slots[rec->active].version != b.running.version) {
+    b.record_note = std::string("bootrig's record says ") + to_string(rec->active) + " runs " +
+                    rec->slots[rec->active].version + ": the board was changed since bootrig last flashed it";
+    return b;
+  }
+  b.record = rec;
+  return b;
+}
+
+FirmwareRecord record_after_ota(const BoardFirmware& before, const RigImage& image) {
+  FirmwareRecord r;
+  if (before.record) r = *before.record;
+  else r.slots[before.active] = SlotContent{before.running.version, ""};
+  // ota_finish(): PrevImg = ActiveImg, ActiveImg = the slot just written (the other one).
+  r.prev = before.active;
+  r.active = other_slot(before.active);
+  r.slots[r.active] = SlotContent{image.version, image.sha256};
+  return r;
+}
+
+FirmwareRecord record_after_cable(const BoardFirmware* before, const RigImage& image) {
+  FirmwareRecord r;
+  if (before && before->record) r = *before->record;
+  else if (before) r.slots[before->active] = SlotContent{before->running.version, ""};
+  // The app goes to the factory slot and boot_info is reset: ActiveImg = PrevImg = factory. ota_0 keeps
+  // what it held.
+  r.slots[Slot::factory] = SlotContent{image.version, image.sha256};
+  r.active = r.prev = Slot::factory;
+  return r;
+}
+
+Result<std::monostate, OtaFailure> write_firmware_record(ReplClient& repl, const FirmwareRecord& record,
+                                                         Deadline deadline) {
+  auto w = repl.write_file(kFirmwareRecordPath, record.encode(), deadline);
+  if (!w) return OtaFailure{"write the firmware record", w.error().describe()};
+  if (w.value().exception) return OtaFailure{"write the firmware record", w.value().exception->describe()};
+  return std::monostate{};
+}
+
+std::string Arrangement::describe() const {
+  if (any()) return "any image";
+  std::string s = running.empty() ? std::string("any image running") : running + " running";
+  if (!previous.empty()) s += ", " + previous + " as the previous OTA image";
+  return s;
+}
+
+Arrangement resolve_arrangement(const Arrangement& wanted, const std::map<std::string, RigImage>& images,
+                                std::vector<std::string>* dropped) {
+  Arrangement a = wanted;
+  auto drop = [&](std::string& name) {
+    if (!name.empty() && !images.count(name)) {
+      if (dropped) dropped->push_back(name);
+      name.clear();
+    }
+  };
+  drop(a.running);
+  drop(a.previous);
+  // The previous image is only ever made by an OTA on top of it, which needs the image to run after it.
+  if (a.running.empty() && !a.previous.empty()) {
+    if (dropped) dropped->push_back(a.previous);
+    a.previous.clear();
+  }
+  if (!a.running.empty() && !a.previous.empty()) {
+    const RigImage& r = images.at(a.running);
+    const RigImage& p = images.at(a.previous);
+    if (r.version == p.version)
+      throw RigError("[firmware] " + a.previous + " and " + a.running + " are both version " + r.version +
+                     ": window 2 could not tell them apart; give " + a.previous + " an older release");
+  }
+  return a;
+}
+
+const char* to_string(FlashMethod m) { return m == FlashMethod::cable ? "cable" : "OTA"; }
+
+bool runs_image(const BoardFirmware& board, const RigImage& image) {
+  if (board.running.version != image.version) return false;
+  auto c = board.slot(board.active);
+  return !c || c->sha256.empty() || c->sha256 == image.sha256;
+}
+
+std::vector<PlannedFlash> plan_flashes(const BoardFirmware& board, const Arrangement& a,
+                                       const std::map<std::string, RigImage>& images, bool cable_available) {
+  std::vector<PlannedFlash> plan;
+  if (a.running.empty()) return plan;
+  const RigImage& run = images.at(a.running);
+  if (a.previous.empty()) {
+    if (!runs_image(board, run))
+      plan.push_back({run.name, FlashMethod::ota, "the board runs " + board.running.version + ", not " + run.version});
+    return plan;
+  }
+  const RigImage& prev = images.at(a.previous);
+  auto p = board.previous();
+  bool prev_ok = p && board.record->prev != board.active && p->version == prev.version &&
+                 (p->sha256.empty() || p->sha256 == prev.sha256);
+  if (runs_image(board, run) && prev_ok) return plan;
+  if (runs_image(board, prev)) {
+    plan.push_back({run.name, FlashMethod::ota,
+                    "the board runs " + prev.version + "; an OTA of " + run.version + " makes it the previous image"});
+    return plan;
+  }
+  std::string why = runs_image(board, run)
+                        ? "window 2 must boot " + prev.version + " but " +
+                              (p ? "would boot " + p->version : std::string("the board's previous image is unknown"))
+                        : "the board runs " + board.running.version + ", neither " + prev.version + " nor " +
+                              run.version;
+  plan.push_back({prev.name, cable_available ? FlashMethod::cable : FlashMethod::ota, why});
+  plan.push_back({run.name, FlashMethod::ota, "an OTA on top of " + prev.version + " makes it the previous image"});
+  return plan;
+}
+
+}  // namespace bootrig

@@ -1,0 +1,47 @@
+// OTA and cable flashing from inside a session, with progress and the board's state in every error.
+#include "bootrig/scenario/flash_methods.hpp"
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/flash/ota.hpp"
+#include "bootrig/scenario/session.hpp"
+
+namespace bootrig {
+
+bool FlashMethods::cable_available() const { return false && s_.bootloader() != nullptr; }
+
+void FlashMethods::progress(const RigImage& image, const char* how, std::size_t done, std::size_t total) {
+  int tenth = total ? static_cast<int>(done * 10 / total) : 10;
+  if (tenth == last_tenth_) return;
+  last_tenth_ = tenth;
+  s_.waiting(std::string("writing ") + image.name + " by " + how + ": " + std::to_string(done / 1024) + " of " +
+             std::to_string(total / 1024) + " KiB (" + std::to_string(tenth * 10) + " %)");
+}
+
+void FlashMethods::ota(const RigImage& image) {
+  auto step = s_.step("OTA " + image.name + " " + image.version);
+  last_tenth_ = -1;
+  OtaOptions opt;
+  opt.boot_timeout = s_.timing().boot_timeout;
+  opt.hard_reset = [this] {
+    s_.reset().set(Level::active);
+    wait_for(s_.timing().reset_pulse);
+    s_.reset().set(Level::inactive);
+  };
+  opt.progress = [&](std::size_t done, std::size_t total) { progress(image, "OTA", done, total); };
+  auto r = ota_update(s_.repl(), image.bytes, image.path, opt);
+  if (!r) {
+    // Until ota_finish() the board keeps booting what it ran; after it, the bootloader checks the new image.
+    const bool finished = r.error().step == "reset" || r.error().step == "confirm";
+    throw RigError("OTA of " + image.describe() + " failed at " + r.error().step + ": " + r.error().what +
+                   (finished ? " (the update was finished: the bootloader verifies it and falls back to the "
+                               "previous image if it is bad)"
+                             : " (the update was not finished: the board still boots the image it ran)"));
+  }
+  step.ok();
+}
+
+void FlashMethods::cable(const RigImage& image) {
+  throw RigError("cable flashing of " + image.describe() + " is not available in this build");
+}
+
+}  // namespace bootrig

@@ -1,0 +1,81 @@
+// Puts a check's images on the board before it runs: read, plan, flash what is missing, record, say so.
+#include "bootrig/scenario/prepare.hpp"
+
+#include <cstdio>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/flash/ota.hpp"
+#include "bootrig/scenario/flash_methods.hpp"
+#include "bootrig/scenario/session.hpp"
+
+namespace bootrig {
+
+namespace {
+
+BoardFirmware read_board(Session& s, const std::string& when) {
+  auto r = read_board_firmware(s.repl(), Deadline::after(s.timing().prompt_timeout * 3));
+  if (!r) throw RigError("could not read the board's firmware " + when + ": " + r.error().step + ": " + r.error().what);
+  return r.value();
+}
+
+}  // namespace
+
+void prepare_firmware(Session& s, const Arrangement& wanted) {
+  auto step = s.step("check the firmware on the board");
+  s.waiting("a >>> prompt (Ctrl-C)");
+  if (auto p = s.repl().get_prompt(Deadline::after(s.timing().prompt_timeout + s.timing().boot_timeout)); !p)
+    throw RigError("no REPL prompt to read the board's firmware: " + p.error().describe());
+
+  // The images were validated when the run began; reading them again is cheap and sees the same files.
+  auto images = load_rig_images(s.target().rig());
+  std::vector<std::string> dropped;
+  Arrangement a = resolve_arrangement(wanted, images, &dropped);
+
+  FirmwarePrep prep;
+  prep.arrangement = a.describe();
+  BoardFirmware board = read_board(s, "before the check");
+  prep.found = board.describe();
+  s.note("firmware found: " + prep.found);
+  if (!dropped.empty()) {
+    std::string names;
+    for (const auto& d : dropped) names += (names.empty() ? "" : ", ") + d;
+    s.note("the rig names no image for " + names + " ([firmware] in " + s.target().rig().source.string() +
+           "): the check runs with what the board holds");
+  }
+  if (!a.running.empty() && board.running.board != images.at(a.running).board)
+    throw RigError("the board is a " + board.running.board + " but [firmware] " + a.running + " is built for " +
+                   images.at(a.running).board + "; nothing was written (use images for " + board.running.board + ")");
+
+  FlashMethods methods(s);
+  auto plan = plan_flashes(board, a, images, methods.cable_available());
+  for (const auto& f : plan) {
+    const RigImage& img = images.at(f.image);
+    s.note("flashing " + img.describe() + " by " + to_string(f.method) + ": " + f.why);
+    TimePoint start = now();
+    FirmwareRecord record = f.method == FlashMethod::cable ? record_after_cable(&board, img) : record_after_ota(board, img);
+    if (f.method == FlashMethod::cable) methods.cable(img);
+    else methods.ota(img);
+    double took = to_ms(now() - start) / 1000.0;
+    prep.flashed.push_back({img.name, img.version, to_string(f.method), took});
+    // Written at once: an interruption before the next flash must not leave the board with a stale record.
+    if (auto w = write_firmware_record(s.repl(), record, Deadline::after(s.timing().prompt_timeout * 3)); !w)
+      throw RigError(img.describe() + " was flashed, but bootrig could not write its record to " +
+                     kFirmwareRecordPath + ": " + w.error().what);
+    board = read_board(s, "after flashing " + img.name);
+    if (!board.record || !(*board.record == record))
+      throw RigError("after flashing " + img.describe() + " the board is not as bootrig recorded it: " + board.describe());
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " in %.1f s", took);
+    s.note("flashed " + img.describe() + " by " + to_string(f.method) + buf);
+  }
+  if (!plan.empty()) {
+    s.note("firmware now: " + board.describe());
+  } else if (!a.any()) {
+    s.note("firmware: the board already has " + a.describe() + "; nothing flashed");
+  }
+  s.attempt().firmware = prep;
+  s.set_firmware(board);
+  step.ok();
+}
+
+}  // namespace bootrig
