@@ -33,6 +33,8 @@ void add_describe_command(CLI::App& app, GlobalOptions& g) {
       print_list("Steps:", i.steps, true);
       print_list("\nExpectations:", i.expectations, false);
       print_list("\nPreconditions:", i.preconditions, false);
+      std::printf("\nFirmware: %s (the rig's [firmware] images; put on the board first when missing)\n",
+                  i.arrangement.describe().c_str());
       std::printf("\nTypical duration: %s\n", i.typical_duration.c_str());
       return 0;
     };

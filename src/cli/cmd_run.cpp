@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/flash/ensure.hpp"
 #include "bootrig/report/writers.hpp"
 #include "bootrig/rig/rig_file.hpp"
 #include "bootrig/scenario/runner.hpp"
@@ -41,6 +42,12 @@ int run_run(const RunCliOptions& o, const GlobalOptions& g) {
     }
   }
   RigConfig rig = load_rig(g);
+  // Every image the checks may flash is read and validated before the board is touched: a bad one is an
+  // ERROR (exit 2) with nothing written.
+  {
+    auto images = load_rig_images(rig);
+    for (Scenario* s : chosen) resolve_arrangement(s->info().arrangement, images, nullptr);
+  }
   RunFolder folder(o.out);
   // The folder first, so that even a rig that fails to open leaves a trace of the attempt.
   spdlog::info("evidence folder: {}", folder.path().string());

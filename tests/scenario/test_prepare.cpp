@@ -1,0 +1,118 @@
+// Tests for the firmware step before a check, on the simulated module: the rig's images are put on the board
+// when missing, a second check flashes nothing, window 2 and the factory boot then report the images' versions,
+// and an image for another board is refused before anything is written.
+#include "bootrig/scenario/prepare.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "bootrig/firmware/image_builder.hpp"
+#include "support/scenario_rig.hpp"
+
+namespace bootrig {
+namespace {
+
+using testing::outcome_text;
+
+class Prepare : public ::testing::Test {
+ protected:
+  void SetUp() override { std::filesystem::create_directories(dir_); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path image(const std::string& version, PycomBoard board = PycomBoard::fipy) {
+    ImageSpec spec;
+    spec.version = version;
+    spec.board = board;
+    auto bytes = build_esp32_image(spec);
+    auto p = dir_ / (std::string(to_string(board)) + "-" + version + ".bin");
+    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                             static_cast<std::streamsize>(bytes.size()));
+    return p;
+  }
+  RigConfig rig_with(const std::filesystem::path& previous, const std::filesystem::path& current) {
+    RigConfig rig = testing::half_speed_sim_rig();
+    rig.firmware["previous"] = FirmwareImage{"previous", previous};
+    rig.firmware["current"] = FirmwareImage{"current", current};
+    return rig;
+  }
+  RunSummary run(const RigConfig& rig, const std::vector<std::string>& names) {
+    auto target = Target::open(rig);
+    RunFolder folder(dir_ / "run");
+    auto progress = make_silent_progress();
+    std::vector<Scenario*> scs;
+    for (const auto& n : names) scs.push_back(find_scenario(n));
+    return run_scenarios(*target, scs, RunOptions{}, folder, *progress);
+  }
+  static bool noted(const ScenarioResult& r, const std::string& text) {
+    for (const auto& n : r.attempts.back().notes)
+      if (n.find(text) != std::string::npos) return true;
+    return false;
+  }
+
+  std::filesystem::path dir_ = testing::fresh_run_dir("prepare");
+};
+
+TEST_F(Prepare, PutsTheImagesOnOnceAndTheSecondCheckFlashesNothing) {
+  // The simulated board starts with 1.20.2.r4 in factory and 1.20.2.r6 running from ota_0, but without
+  // bootrig's record nothing says what window 2 would boot: the first check must arrange it.
+  RunSummary s = run(rig_with(image("1.20.2.r3"), image("1.20.2.r5")),
+                     {"safeboot-window2", "safeboot-window2", "safeboot-factory"});
+  ASSERT_EQ(s.scenarios.size(), 3u);
+  const ScenarioResult& first = s.scenarios[0];
+  ASSERT_EQ(first.outcome, Outcome::pass) << outcome_text(first);
+  ASSERT_TRUE(first.attempts.back().firmware);
+  const FirmwarePrep& prep = *first.attempts.back().firmware;
+  EXPECT_NE(prep.found.find("ota_0 runs FiPy 1.20.2.r6; the previous image is unknown"), std::string::npos)
+      << prep.found;
+  ASSERT_EQ(prep.flashed.size(), 2u) << prep.describe_flashed();
+  EXPECT_EQ(prep.flashed[0].image, "previous");
+  EXPECT_EQ(prep.flashed[0].version, "1.20.2.r3");
+  EXPECT_EQ(prep.flashed[1].image, "current");
+  EXPECT_EQ(prep.flashed[1].version, "1.20.2.r5");
+  EXPECT_EQ(prep.flashed[1].method, "OTA");
+  EXPECT_TRUE(noted(first, "window 2 booted the previous image 1.20.2.r3 (was 1.20.2.r5)")) << outcome_text(first);
+
+  const ScenarioResult& second = s.scenarios[1];
+  ASSERT_EQ(second.outcome, Outcome::pass) << outcome_text(second);
+  ASSERT_TRUE(second.attempts.back().firmware);
+  EXPECT_TRUE(second.attempts.back().firmware->flashed.empty()) << second.attempts.back().firmware->describe_flashed();
+  EXPECT_TRUE(noted(second, "nothing flashed")) << outcome_text(second);
+  EXPECT_TRUE(noted(second, "window 2 booted the previous image 1.20.2.r3")) << outcome_text(second);
+
+  const ScenarioResult& factory = s.scenarios[2];
+  ASSERT_EQ(factory.outcome, Outcome::pass) << outcome_text(factory);
+  EXPECT_TRUE(factory.attempts.back().firmware->flashed.empty());
+  EXPECT_TRUE(noted(factory, "the factory boot ran the factory slot's image 1.20.2.r3")) << outcome_text(factory);
+}
+
+TEST_F(Prepare, ACheckThatNeedsOnlyTheCurrentImageLeavesThePreviousAlone) {
+  RunSummary s = run(rig_with(image("1.20.2.r3"), image("1.20.2.r6")), {"normal-boot"});
+  const ScenarioResult& r = s.scenarios.at(0);
+  ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+  ASSERT_TRUE(r.attempts.back().firmware);
+  EXPECT_TRUE(r.attempts.back().firmware->flashed.empty())
+      << "the board already runs 1.20.2.r6: " << r.attempts.back().firmware->describe_flashed();
+}
+
+TEST_F(Prepare, AnImageForAnotherBoardIsAnErrorBeforeAnythingIsWritten) {
+  RunSummary s = run(rig_with(image("1.20.2.r3", PycomBoard::lopy4), image("1.20.2.r5", PycomBoard::lopy4)),
+                     {"safeboot-window2"});
+  const ScenarioResult& r = s.scenarios.at(0);
+  ASSERT_EQ(r.outcome, Outcome::error) << outcome_text(r);
+  EXPECT_NE(r.attempts.back().message.find(
+                "the board is a FiPy but [firmware] current is built for LoPy4; nothing was written"),
+            std::string::npos)
+      << outcome_text(r);
+}
+
+TEST_F(Prepare, WithoutImagesTheCheckRunsOnWhatTheBoardHolds) {
+  RunSummary s = run(testing::half_speed_sim_rig(), {"safeboot-window2"});
+  const ScenarioResult& r = s.scenarios.at(0);
+  ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+  EXPECT_TRUE(noted(r, "the rig names no image for current, previous")) << outcome_text(r);
+  EXPECT_TRUE(r.attempts.back().firmware->flashed.empty());
+}
+
+}  // namespace
+}  // namespace bootrig
