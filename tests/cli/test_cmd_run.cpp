@@ -62,6 +62,20 @@ TEST_F(CmdRun, AFailedCheckExitsOne) {
   EXPECT_NE(slurp(dir / "run/junit.xml").find("firmware 1.20&apos;s known behaviour"), std::string::npos);
 }
 
+TEST_F(CmdRun, ACorruptImageIsAnErrorBeforeTheBoardIsTouched) {
+  auto r = run_bootrig("image make --version 1.20.2.r6 --board FiPy --corrupt bad-sha256 -o " + (dir / "bad.bin").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ofstream(rig, std::ios::app) << "[firmware]\ncurrent = \"bad.bin\"\n";
+  r = run_bootrig("--rig " + rig.string() + " run normal-boot --out " + (dir / "run").string());
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("\nbootrig: " + rig.string() + ": [firmware] current = " + (dir / "bad.bin").string() +
+                       ": not a valid ESP32 application image ("),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("nothing was written to the board"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir / "run")) << "no run began";
+}
+
 TEST_F(CmdRun, BadNamesAndMissingNamesAreUsageErrors) {
   auto r = run_bootrig("--rig " + rig.string() + " run no-such-scenario");
   EXPECT_EQ(r.exit_code, 2);
