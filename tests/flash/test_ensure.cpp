@@ -10,6 +10,7 @@
 #include "bootrig/firmware/hash.hpp"
 #include "bootrig/firmware/image_builder.hpp"
 #include "support/scenario_rig.hpp"
+#include "sim/sim_test_util.hpp"
 #include "support/sim_fixture.hpp"
 
 namespace bootrig {
@@ -237,14 +238,7 @@ TEST_F(RigImages, AMissingFileIsAnErrorNamingIt) {
 // Reading the board over the simulated module's REPL.
 class BoardReading : public ::testing::Test {
  protected:
-  static SimConfig config() {
-    SimConfig c;
-    c.factory_version = "1.20.2.r4";
-    c.ota0_version = "1.20.2.r6";
-    c.active_slot = "ota_0";
-    return c;
-  }
-  test::SimRig rig_{config()};
+  test::SimRig rig_{test::ota_active()};
   ReplClient repl_{rig_.uart()};
   Deadline soon() { return Deadline::after(seconds(20)); }
 };

@@ -104,8 +104,8 @@ class SafeBootWindow2 : public BootCheck {
       // Running the factory slot, the previous image is the factory one itself unless a later OTA went
       // back to it; nothing on the board says which, and both look the same from here.
       s.skip("window 2 had no different previous image to boot: the board runs the factory slot (" +
-             before.describe() + ") and still did after window 2; put an OTA image on it first (bootrig flash "
-             "--ota) so that the previous image differs");
+             before.describe() + ") and still did after window 2; name [firmware] previous and current in the rig "
+             "file and bootrig puts them on (or put an OTA image on it with bootrig flash --ota)");
     }
     s.fail("expected the previous OTA image (the factory slot's) after a window-2 safe boot, but " + after.release +
            " runs, the same version as before (" + before.describe() + ")");
