@@ -58,7 +58,12 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
       *slot(r) = &t->safe_.adopt(to_string(r), output(r), priority(r));
     if (rig.sim.photodiode) t->led_ = t->sim_ ? t->sim_->make_led_input() : t->remote_->make_led_input();
     if (t->sim_) t->sim_->start();
-    t->serial_ = open_termios(t->sim_ ? t->sim_->uart_path() : t->remote_->uart_path(), rig.serial.settings);
+    std::string uart = t->sim_ ? t->sim_->uart_path() : t->remote_->uart_path();
+    t->serial_ = std::make_unique<LendableLink>(uart, rig.serial.settings.baud, [uart, s = rig.serial.settings](unsigned baud) {
+      SerialSettings at = s;
+      at.baud = baud;
+      return open_termios(uart, at);
+    });
     return t;
   }
 
@@ -79,7 +84,11 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
   // resolved to today's device.
   std::string port = rig.serial.port.path;
   if (port.empty()) port = select_port(list_serial_ports(), rig.serial.port);
-  t->serial_ = open_serialport(port, rig.serial.settings);
+  t->serial_ = std::make_unique<LendableLink>(port, rig.serial.settings.baud, [port, s = rig.serial.settings](unsigned baud) {
+    SerialSettings at = s;
+    at.baud = baud;
+    return open_serialport(port, at);
+  });
   return t;
 }
 

@@ -9,6 +9,7 @@
 #include "bootrig/hw/safe_state.hpp"
 #include "bootrig/hw/serial.hpp"
 #include "bootrig/rig/rig_config.hpp"
+#include "bootrig/target/lendable_link.hpp"
 
 namespace bootrig {
 
@@ -36,6 +37,21 @@ class Target {
   DigitalOutput* power() { return power_; }            // nullptr when not wired
   DigitalInput* led() { return led_.get(); }           // nullptr when no photodiode
   SerialLink& serial() { return *serial_; }
+  // The port's device path, for an external tool ({port} in [flasher].command).
+  const std::string& serial_path() const { return serial_->path(); }
+  // Closes the serial port while the returned loan lives (an external flasher opens it itself) and opens
+  // it again afterwards; readers above see a quiet line meanwhile.
+  class PortLoan {
+   public:
+    explicit PortLoan(LendableLink& l) : l_(&l) { l.lend(); }
+    ~PortLoan() { l_->take_back(); }
+    PortLoan(const PortLoan&) = delete;
+    PortLoan& operator=(const PortLoan&) = delete;
+
+   private:
+    LendableLink* l_;
+  };
+  [[nodiscard]] std::unique_ptr<PortLoan> lend_serial() { return std::make_unique<PortLoan>(*serial_); }
   // The in-process simulated module, for status and fault injection; nullptr on hardware and for a remote
   // simulator. Scenarios judge from the wires and the UART only, never from this.
   SimModule* sim() { return sim_.get(); }
@@ -56,7 +72,7 @@ class Target {
   DigitalOutput* bootloader_ = nullptr;
   DigitalOutput* power_ = nullptr;
   std::unique_ptr<DigitalInput> led_;
-  std::unique_ptr<SerialLink> serial_;
+  std::unique_ptr<LendableLink> serial_;
 };
 
 }  // namespace bootrig
