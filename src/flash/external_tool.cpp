@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -57,6 +58,29 @@ std::map<std::string, std::string> flasher_values(const std::string& port, const
   char hex[16];
   std::snprintf(hex, sizeof hex, "0x%x", offset);
   return {{"port", port}, {"image", image.string()}, {"offset", hex}, {"baud", std::to_string(baud)}};
+}
+
+std::optional<std::filesystem::path> find_program(const std::string& program) {
+  auto runnable = [](const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+  };
+  if (program.empty()) return std::nullopt;
+  if (program.find('/') != std::string::npos) {
+    if (runnable(program)) return std::filesystem::path(program);
+    return std::nullopt;
+  }
+  const char* env = std::getenv("PATH");
+  std::string path = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";  // posix_spawnp's own default
+  std::size_t begin = 0;
+  for (;;) {
+    std::size_t end = path.find(':', begin);
+    std::string dir = path.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    auto candidate = std::filesystem::path(dir.empty() ? "." : dir) / program;
+    if (runnable(candidate)) return candidate;
+    if (end == std::string::npos) return std::nullopt;
+    begin = end + 1;
+  }
 }
 
 namespace {

@@ -100,6 +100,22 @@ TEST(ExpandFlasherCommand, RejectsUnknownAndMalformedPlaceholders) {
   }
 }
 
+TEST(FindProgram, LooksOnPathUnlessTheNameHasASlash) {
+  auto sh_path = find_program("sh");
+  ASSERT_TRUE(sh_path.has_value());
+  EXPECT_EQ(sh_path->filename(), "sh");
+  EXPECT_EQ(find_program("/bin/sh"), std::optional<std::filesystem::path>("/bin/sh"));
+  EXPECT_FALSE(find_program("bootrig-no-such-flasher.py").has_value());
+  EXPECT_FALSE(find_program("/nonexistent/esptool.py").has_value());
+  std::string plain = temp_file("plain");
+  std::ofstream(plain) << "not a program\n";
+  std::filesystem::permissions(plain,
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_FALSE(find_program(plain).has_value()) << "not executable";
+  std::filesystem::remove(plain);
+  EXPECT_FALSE(find_program("").has_value());
+}
+
 TEST(RunTool, DeliversLinesInOrderIncludingCarriageReturnProgress) {
   interrupt::clear();
   Captured out;

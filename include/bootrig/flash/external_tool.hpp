@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,10 @@ std::vector<std::string> expand_flasher_command(const std::vector<std::string>& 
 // The values for expand_flasher_command, formatted as the flashers expect them ({offset} as "0x10000").
 std::map<std::string, std::string> flasher_values(const std::string& port, const std::filesystem::path& image,
                                                   std::uint32_t offset, unsigned baud);
+
+// Where run_tool would find `program`: looked up on $PATH unless it contains a '/'. None if it is not there
+// or not executable, so that `bootrig check` can say so before a flash is attempted.
+std::optional<std::filesystem::path> find_program(const std::string& program);
 
 struct ToolRun {
   int exit_code = -1;      // the tool's exit status; -1 when it was ended by a signal
