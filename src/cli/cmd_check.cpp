@@ -10,6 +10,7 @@
 #include "bootrig/core/errors.hpp"
 #include "bootrig/drivers/gpiod.hpp"
 #include "bootrig/drivers/serialport.hpp"
+#include "bootrig/flash/external_tool.hpp"
 #include "bootrig/rig/rig_file.hpp"
 #include "cli/commands.hpp"
 
@@ -97,6 +98,25 @@ int run_check(const CheckOptions& o, const GlobalOptions& g) {
     std::error_code ec;
     bool exists = std::filesystem::is_regular_file(img.path, ec);
     out << "firmware: " << name << " = " << img.path.string() << (exists ? "" : "  (MISSING)") << "\n";
+  }
+  if (rig.flasher) {
+    const ExternalFlasher& f = *rig.flasher;
+    out << "flasher: ";
+    for (const auto& arg : f.command) out << " " << arg;
+    out << " (timeout " << f.timeout.count() << " ms; "
+        << (f.download_mode ? "bootrig enters download mode through its lines"
+                            : "the tool enters download mode itself")
+        << ")";
+    if (!o.offline) {
+      out << "  -> ";
+      if (auto where = find_program(f.command.front())) {
+        out << where->string();
+      } else {
+        out << "NOT FOUND: '" << f.command.front() << "' is not on PATH or not executable";
+        ++problems;
+      }
+    }
+    out << "\n";
   }
   std::cout << out.str();
   if (problems) {

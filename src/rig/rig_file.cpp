@@ -314,6 +314,53 @@ void read_serial(TableReader& t, SerialConfig& sc, RigKind kind) {
   if (by_path && by_usb) t.fail("port", "give either port or usb_serial/usb_vid_pid, not both");
 }
 
+// The command is checked as bootrig will run it: no shell, so an argument list, and every placeholder one
+// that bootrig fills in; a typo like {prot} would otherwise reach the tool as a literal port name.
+ExternalFlasher read_flasher(TableReader& t, const RigConfig& rig) {
+  ExternalFlasher f;
+  const toml::node* n = t.node("command", toml::node_type::array,
+                               "an array of strings (the program and its arguments; bootrig runs no shell)");
+  if (!n)
+    t.fail_here(
+        "missing key command (the flasher's argument list, e.g. command = [\"esptool.py\", \"--port\", "
+        "\"{port}\", \"write_flash\", \"{offset}\", \"{image}\"])");
+  const toml::array& arr = *n->as_array();
+  if (arr.empty())
+    t.fail("command", "is empty; give the program and its arguments, e.g. [\"esptool.py\", ...]");
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const toml::node& e = arr[i];
+    if (!e.is_string())
+      t.fail("command", "argument " + std::to_string(i + 1) + " is " + type_name(e) +
+                            "; every argument must be a string");
+    f.command.push_back(**e.as_string());
+  }
+  if (f.command.front().empty()) t.fail("command", "the first argument (the program to run) is empty");
+  bool has_image = false;
+  for (const auto& arg : f.command) {
+    FlasherArg split = split_flasher_arg(arg);
+    if (!split.problem.empty()) t.fail("command", split.problem);
+    for (const auto& part : split.parts) {
+      if (!part.placeholder) continue;
+      if (!is_flasher_placeholder(part.text))
+        t.fail("command", "unknown placeholder {" + part.text + "} in \"" + arg + "\"; use " +
+                              flasher_placeholder_list() + " ({{ and }} for literal braces)");
+      if (part.text == "image") has_image = true;
+    }
+  }
+  if (!has_image)
+    t.fail("command",
+           "no argument contains {image}; without it the flasher is not told which image to write");
+  if (auto v = t.integer("timeout_ms", 1, 3600000)) f.timeout = milliseconds(*v);
+  if (auto v = t.boolean("download_mode")) f.download_mode = *v;
+  t.finish();
+  if (f.download_mode && rig.kind == RigKind::hardware && !rig.line(LineRole::bootloader))
+    t.fail(
+        t.has("download_mode") ? "download_mode" : "",
+        "bootrig puts the module in download mode for the flasher but the rig has no [lines.bootloader] "
+        "(P2/G23); add it, or set download_mode = false if the flasher resets the module itself (DTR/RTS)");
+  return f;
+}
+
 }  // namespace
 
 RigConfig parse_rig(std::string_view text, const std::string& file_name, const std::filesystem::path& base_dir) {
@@ -402,6 +449,11 @@ RigConfig parse_rig(std::string_view text, const std::string& file_name, const s
       rig.firmware[name] = img;
     }
     ft.finish();
+  }
+
+  if (const toml::table* flasher = top.table("flasher")) {
+    TableReader ft(file_name, *flasher, "flasher");
+    rig.flasher = read_flasher(ft, rig);
   }
 
   if (const toml::table* sim = top.table("sim")) {

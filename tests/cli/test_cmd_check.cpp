@@ -64,10 +64,39 @@ TEST(CmdCheck, InvalidRigFileIsOneLineAndExitTwo) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(CmdCheck, ShowsTheExternalFlasherAndWhetherItIsInstalled) {
+  auto dir = std::filesystem::temp_directory_path() / ("bootrig-check-flasher-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto found = dir / "found.toml";
+  std::ofstream(found) << "[rig]\nkind = \"sim\"\n[flasher]\ncommand = [\"sh\", \"flash.sh\", \"{image}\"]\n"
+                          "timeout_ms = 60000\n";
+  auto r = run_bootrig("check " + found.string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(
+      r.out.find("flasher:  sh flash.sh {image} (timeout 60000 ms; bootrig enters download mode through its "
+                 "lines)  -> /"),
+      std::string::npos)
+      << r.out;
+  auto missing = dir / "missing.toml";
+  std::ofstream(missing)
+      << "[rig]\nkind = \"sim\"\n[flasher]\ncommand = [\"bootrig-no-such-flasher\", \"{image}\"]\n"
+         "download_mode = false\n";
+  r = run_bootrig("check " + missing.string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find(
+                "flasher:  bootrig-no-such-flasher {image} (timeout 300000 ms; the tool enters download mode "
+                "itself)  -> NOT FOUND: 'bootrig-no-such-flasher' is not on PATH or not executable"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(run_bootrig("check --offline " + missing.string()).exit_code, 0);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(CmdCheck, ExplicitMissingRigNeverFallsBackToTheSimulator) {
   auto r = run_bootrig("check", "BOOTRIG_RIG=/nonexistent/rig.toml");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "bootrig: /nonexistent/rig.toml: cannot read the rig file (does it exist? is it readable?)\n");
+  EXPECT_EQ(r.err,
+            "bootrig: /nonexistent/rig.toml: cannot read the rig file (does it exist? is it readable?)\n");
 }
 
 TEST(Cli, UsageErrorsExitTwo) {

@@ -130,7 +130,8 @@ TEST(RigFileErrors, UnknownKeyNamesItAndTheAllowedOnes) {
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\nknid = 3\n"),
             "rig.toml:3: rig.knid: unknown key (expected one of: kind, name)");
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[timming]\n"),
-            "rig.toml:3: timming: unknown key (expected one of: firmware, lines, rig, serial, sim, timing)");
+            "rig.toml:3: timming: unknown key (expected one of: firmware, flasher, lines, rig, serial, sim, "
+            "timing)");
   std::string text = kHardwareRig;
   text += "[lines.led]\nname = \"GPIO22\"\nactiv = \"low\"\n";
   EXPECT_EQ(error_of(text),
@@ -241,6 +242,93 @@ TEST(RigFileErrors, FirmwareEntries) {
             "rig.toml:4: firmware.current: expected a path string or a table with path, got an integer");
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[firmware.current]\nfile = \"x.bin\"\n"),
             "rig.toml:3: firmware.current: missing key path (the image file, relative to the rig file)");
+}
+
+std::string sim_with_flasher(const std::string& flasher_body) {
+  return "[rig]\nkind = \"sim\"\n[flasher]\n" + flasher_body;  // [flasher] is line 3
+}
+
+TEST(RigFile, ReadsAnExternalFlasher) {
+  RigConfig rig = parse(sim_with_flasher(
+      "command = [\"esptool.py\", \"--chip\", \"esp32\", \"--port\", \"{port}\", \"--baud\", \"{baud}\", "
+      "\"--before\", \"no_reset\", \"write_flash\", \"{offset}\", \"{image}\", \"--note={{literal}}\"]\n"
+      "timeout_ms = 120000\ndownload_mode = false\n"));
+  ASSERT_TRUE(rig.flasher.has_value());
+  EXPECT_EQ(rig.flasher->command,
+            (std::vector<std::string>{"esptool.py", "--chip", "esp32", "--port", "{port}", "--baud", "{baud}",
+                                      "--before", "no_reset", "write_flash", "{offset}", "{image}",
+                                      "--note={{literal}}"}))
+      << "kept as written: placeholders are filled in at run time";
+  EXPECT_EQ(rig.flasher->timeout, milliseconds(120000));
+  EXPECT_FALSE(rig.flasher->download_mode);
+}
+
+TEST(RigFile, ExternalFlasherDefaultsAndAbsence) {
+  EXPECT_FALSE(parse(kHardwareRig).flasher.has_value()) << "no [flasher]: the built-in ROM flasher";
+  std::string text = kHardwareRig;
+  text +=
+      "[lines.bootloader]\nname = \"GPIO23\"\n[flasher]\ncommand = [\"pycom-fwtool-cli\", \"-p\", "
+      "\"{port}\", "
+      "\"flash\", \"-t\", \"{image}\"]\n";
+  RigConfig rig = parse(text);
+  ASSERT_TRUE(rig.flasher.has_value());
+  EXPECT_EQ(rig.flasher->command.front(), "pycom-fwtool-cli");
+  EXPECT_EQ(rig.flasher->timeout, milliseconds(300000));
+  EXPECT_TRUE(rig.flasher->download_mode);
+}
+
+TEST(RigFileErrors, FlasherCommandShape) {
+  EXPECT_EQ(error_of(sim_with_flasher("timeout_ms = 5000\n")),
+            "rig.toml:3: flasher: missing key command (the flasher's argument list, e.g. command = "
+            "[\"esptool.py\", "
+            "\"--port\", \"{port}\", \"write_flash\", \"{offset}\", \"{image}\"])");
+  EXPECT_EQ(
+      error_of(sim_with_flasher("command = \"esptool.py write_flash 0x10000 {image}\"\n")),
+      "rig.toml:4: flasher.command: expected an array of strings (the program and its arguments; bootrig "
+      "runs no shell), got a string");
+  EXPECT_EQ(error_of(sim_with_flasher("command = []\n")),
+            "rig.toml:4: flasher.command: is empty; give the program and its arguments, e.g. "
+            "[\"esptool.py\", ...]");
+  EXPECT_EQ(error_of(sim_with_flasher("command = [\"esptool.py\", 3, \"{image}\"]\n")),
+            "rig.toml:4: flasher.command: argument 2 is an integer; every argument must be a string");
+  EXPECT_EQ(error_of(sim_with_flasher("command = [\"\", \"{image}\"]\n")),
+            "rig.toml:4: flasher.command: the first argument (the program to run) is empty");
+}
+
+TEST(RigFileErrors, FlasherPlaceholders) {
+  EXPECT_EQ(
+      error_of(sim_with_flasher("command = [\"esptool.py\", \"--port\", \"{port}\"]\n")),
+      "rig.toml:4: flasher.command: no argument contains {image}; without it the flasher is not told which "
+      "image to write");
+  EXPECT_EQ(
+      error_of(sim_with_flasher("command = [\"esptool.py\", \"--port={prot}\", \"{image}\"]\n")),
+      "rig.toml:4: flasher.command: unknown placeholder {prot} in \"--port={prot}\"; use {port}, {image}, "
+      "{offset} or {baud} ({{ and }} for literal braces)");
+  EXPECT_EQ(error_of(sim_with_flasher("command = [\"esptool.py\", \"{image\"]\n")),
+            "rig.toml:4: flasher.command: unclosed \"{\" in \"{image\"; write {{ for a literal brace");
+  EXPECT_EQ(error_of(sim_with_flasher("command = [\"esptool.py\", \"{image}\", \"a}b\"]\n")),
+            "rig.toml:4: flasher.command: stray \"}\" in \"a}b\"; write }} for a literal brace");
+}
+
+TEST(RigFileErrors, FlasherOtherKeys) {
+  const std::string cmd = "command = [\"esptool.py\", \"{image}\"]\n";
+  EXPECT_EQ(error_of(sim_with_flasher(cmd + "timeout_ms = 0\n")),
+            "rig.toml:5: flasher.timeout_ms: 0 is out of range (1 to 3600000)");
+  EXPECT_EQ(error_of(sim_with_flasher(cmd + "timeout_ms = \"5m\"\n")),
+            "rig.toml:5: flasher.timeout_ms: expected an integer, got a string");
+  EXPECT_EQ(
+      error_of(sim_with_flasher(cmd + "timout_ms = 5000\n")),
+      "rig.toml:5: flasher.timout_ms: unknown key (expected one of: command, download_mode, timeout_ms)");
+  EXPECT_EQ(error_of(sim_with_flasher(cmd + "download_mode = \"yes\"\n")),
+            "rig.toml:5: flasher.download_mode: expected true or false, got a string");
+  std::string text = kHardwareRig;
+  text += "[flasher]\n" + cmd;
+  EXPECT_EQ(
+      error_of(text),
+      "rig.toml:13: flasher: bootrig puts the module in download mode for the flasher but the rig has no "
+      "[lines.bootloader] (P2/G23); add it, or set download_mode = false if the flasher resets the module "
+      "itself (DTR/RTS)");
+  EXPECT_FALSE(parse(text + "download_mode = false\n").flasher->download_mode);
 }
 
 TEST(RigFileErrors, UnreadableFile) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bootrig/core/time.hpp"
@@ -109,6 +110,35 @@ struct SimConfig {
   SimFaults faults;
 };
 
+// An external program that cable-flashes an image instead of bootrig's built-in ROM flasher: esptool, or
+// the vendor's firmware update tool. bootrig runs it without a shell, with a deadline, and logs its output.
+struct ExternalFlasher {
+  // The argument list; argv[0] is looked up on PATH. Placeholders {port} {image} {offset} {baud} are
+  // filled in at run time ({offset} as hex, "0x10000"); {{ and }} are literal braces.
+  std::vector<std::string> command;
+  milliseconds timeout{300000};
+  // true: bootrig holds P2 low and pulses RESET before running it (esptool --before no_reset) and resets
+  // the module afterwards; false: the tool enters download mode itself through DTR/RTS.
+  bool download_mode = true;
+};
+
+// The placeholders a flasher argument may use, in the order error messages list them.
+inline constexpr std::string_view kFlasherPlaceholders[] = {"port", "image", "offset", "baud"};
+bool is_flasher_placeholder(std::string_view name);
+std::string flasher_placeholder_list();  // "{port}, {image}, {offset} or {baud}"
+
+// One argument of [flasher].command split into literal text and placeholders. Shared by the rig-file check
+// and the expansion at run time, so that what the rig file accepts is exactly what bootrig can run.
+struct FlasherArgPart {
+  std::string text;  // literal text (braces unescaped), or the placeholder's name
+  bool placeholder = false;
+};
+struct FlasherArg {
+  std::vector<FlasherArgPart> parts;
+  std::string problem;  // non-empty: the argument is malformed (unclosed "{", stray "}"); says what to write
+};
+FlasherArg split_flasher_arg(std::string_view arg);
+
 struct RigConfig {
   std::filesystem::path source;  // the rig file, or "<built-in>"
   std::string name;
@@ -118,6 +148,7 @@ struct RigConfig {
   TimingProfile timing;
   std::map<std::string, FirmwareImage> firmware;
   SimConfig sim;
+  std::optional<ExternalFlasher> flasher;  // [flasher]; none: bootrig's built-in ROM flasher
 
   const LineConfig* line(LineRole r) const {
     auto it = lines.find(r);

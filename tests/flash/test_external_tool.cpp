@@ -1,0 +1,299 @@
+// Tests for the external flasher runner: placeholder expansion, output lines in order (\r progress
+// included), exit status, timeout and interruption ending the tool with everything it started, and a
+// missing program. The "tool" is /bin/sh running a small script; bootrig itself never runs a shell.
+#include "bootrig/flash/external_tool.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bootrig/core/errors.hpp"
+#include "bootrig/core/interrupt.hpp"
+
+namespace bootrig {
+namespace {
+
+std::vector<std::string> sh(const std::string& script) { return {"/bin/sh", "-c", script}; }
+
+struct Captured {
+  std::vector<std::string> lines;
+  std::function<void(std::string_view)> sink() {
+    return [this](std::string_view l) { lines.emplace_back(l); };
+  }
+};
+
+// A killed grandchild is reparented to init, which may take its time to reap it: a zombie counts as gone.
+bool process_alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto close = line.rfind(')');  // the command name may hold spaces and parentheses
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z' &&
+         line[close + 2] != 'X';
+}
+
+// A pid the script wrote to a file, once it is there.
+pid_t read_pid(const std::string& path, Deadline d) {
+  while (!d.expired()) {
+    std::ifstream in(path);
+    pid_t pid = 0;
+    if (in >> pid && pid > 0) return pid;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return 0;
+}
+
+// Waits (generously) for a process to be gone: it may take the kernel a moment to tear down a killed
+// process that is not our child.
+bool gone_within(pid_t pid, Duration limit) {
+  Deadline d = Deadline::after(limit);
+  while (!d.expired()) {
+    if (!process_alive(pid)) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return !process_alive(pid);
+}
+
+std::string temp_file(const std::string& tag) {
+  return (std::filesystem::temp_directory_path() /
+          ("bootrig-exttool-" + tag + "-" + std::to_string(::getpid())))
+      .string();
+}
+
+TEST(ExpandFlasherCommand, FillsPlaceholdersAndUnescapesBraces) {
+  auto values = flasher_values("/dev/ttyUSB0", "/images/fipy.bin", 0x10000, 921600);
+  EXPECT_EQ(values.at("offset"), "0x10000");
+  EXPECT_EQ(values.at("baud"), "921600");
+  auto argv = expand_flasher_command({"esptool.py", "--port", "{port}", "--baud", "{baud}", "write_flash",
+                                      "{offset}", "{image}", "--x={{{port}}}", "}}{{"},
+                                     values);
+  EXPECT_EQ(argv, (std::vector<std::string>{"esptool.py", "--port", "/dev/ttyUSB0", "--baud", "921600",
+                                            "write_flash", "0x10000", "/images/fipy.bin",
+                                            "--x={/dev/ttyUSB0}", "}{"}));
+}
+
+TEST(ExpandFlasherCommand, RejectsUnknownAndMalformedPlaceholders) {
+  auto values = flasher_values("/dev/ttyUSB0", "a.bin", 0x1000, 115200);
+  try {
+    expand_flasher_command({"esptool.py", "--port", "{prot}", "{image}"}, values);
+    FAIL() << "no error";
+  } catch (const RigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "flasher: [flasher].command: unknown placeholder {prot} in \"{prot}\"; use {port}, "
+                 "{image}, {offset} or {baud} ({{ and }} for literal braces)");
+  }
+  EXPECT_THROW(expand_flasher_command({"tool", "{image"}, values), RigError);
+  EXPECT_THROW(expand_flasher_command({"tool", "image}"}, values), RigError);
+  try {
+    expand_flasher_command({"tool", "{offset}"}, {{"image", "a.bin"}});
+    FAIL() << "no error";
+  } catch (const RigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "flasher: [flasher].command: bootrig has no value for {offset} in \"{offset}\" here; "
+                 "remove it from the command");
+  }
+}
+
+TEST(FindProgram, LooksOnPathUnlessTheNameHasASlash) {
+  auto sh_path = find_program("sh");
+  ASSERT_TRUE(sh_path.has_value());
+  EXPECT_EQ(sh_path->filename(), "sh");
+  EXPECT_EQ(find_program("/bin/sh"), std::optional<std::filesystem::path>("/bin/sh"));
+  EXPECT_FALSE(find_program("bootrig-no-such-flasher.py").has_value());
+  EXPECT_FALSE(find_program("/nonexistent/esptool.py").has_value());
+  std::string plain = temp_file("plain");
+  std::ofstream(plain) << "not a program\n";
+  std::filesystem::permissions(plain,
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_FALSE(find_program(plain).has_value()) << "not executable";
+  std::filesystem::remove(plain);
+  EXPECT_FALSE(find_program("").has_value());
+}
+
+TEST(RunTool, DeliversLinesInOrderIncludingCarriageReturnProgress) {
+  interrupt::clear();
+  Captured out;
+  ToolRun run = run_tool(sh("printf 'Connecting...\\n'; printf 'Writing at 0x00010000... (12 %%)\\r'; "
+                            "printf 'Writing at 0x00014000... (25 %%)\\r'; printf 'Wrote 1000 bytes\\r\\n'; "
+                            "printf 'oops\\n' >&2; printf '\\nno newline at the end'"),
+                         Deadline::after(seconds(30)), out.sink());
+  EXPECT_TRUE(run.ok());
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.term_signal, 0);
+  EXPECT_FALSE(run.timed_out);
+  EXPECT_EQ(out.lines, (std::vector<std::string>{"Connecting...", "Writing at 0x00010000... (12 %)",
+                                                 "Writing at 0x00014000... (25 %)", "Wrote 1000 bytes",
+                                                 "oops", "", "no newline at the end"}));
+  EXPECT_NE(run.output_tail.find("Wrote 1000 bytes\noops\n"), std::string::npos) << run.output_tail;
+  EXPECT_GT(run.elapsed, Duration::zero());
+}
+
+TEST(RunTool, ReportsTheExitCodeAndKeepsTheTailOfLongOutput) {
+  Captured out;
+  ToolRun run = run_tool(sh("i=0; while [ $i -lt 2000 ]; do echo \"line $i\"; i=$((i+1)); done; "
+                            "echo 'A fatal error occurred: Failed to connect' >&2; exit 2"),
+                         Deadline::after(seconds(60)), out.sink());
+  EXPECT_FALSE(run.ok());
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.term_signal, 0);
+  ASSERT_EQ(out.lines.size(), 2001u);
+  EXPECT_EQ(out.lines.front(), "line 0");
+  EXPECT_EQ(out.lines[1999], "line 1999");
+  EXPECT_LE(run.output_tail.size(), 4096u);
+  EXPECT_GT(run.output_tail.size(), 1000u);
+  EXPECT_TRUE(run.output_tail.ends_with("line 1999\nA fatal error occurred: Failed to connect\n"))
+      << run.output_tail;
+  EXPECT_TRUE(run.output_tail.starts_with("line ")) << "the tail starts at a whole line";
+}
+
+TEST(RunTool, ReportsDeathBySignal) {
+  Captured out;
+  ToolRun run = run_tool(sh("echo going; kill -USR1 $$"), Deadline::after(seconds(30)), out.sink());
+  EXPECT_FALSE(run.ok());
+  EXPECT_FALSE(run.timed_out);
+  EXPECT_EQ(run.term_signal, SIGUSR1);
+  EXPECT_EQ(run.exit_code, -1);
+  EXPECT_EQ(out.lines, std::vector<std::string>{"going"});
+}
+
+TEST(RunTool, StdinIsEmptyAndSignalsAreAtTheirDefaults) {
+  // bootrig ignores SIGPIPE; the tool must not inherit that (exec would pass it on).
+  struct sigaction old {};
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ign, &old);
+  Captured out;
+  ToolRun run =
+      run_tool(sh("if read x; then echo \"read $x\"; else echo eof; fi; grep SigIgn /proc/self/status"),
+               Deadline::after(seconds(30)), out.sink());
+  ::sigaction(SIGPIPE, &old, nullptr);
+  EXPECT_EQ(run.exit_code, 0);
+  ASSERT_EQ(out.lines.size(), 2u);
+  EXPECT_EQ(out.lines[0], "eof");
+  // SigIgn is a hex mask; SIGPIPE (13) is bit 12: 0x1000.
+  unsigned long mask = std::stoul(out.lines[1].substr(out.lines[1].find(':') + 1), nullptr, 16);
+  EXPECT_EQ(mask & (1ul << (SIGPIPE - 1)), 0ul) << out.lines[1];
+}
+
+TEST(RunTool, TimeoutEndsTheToolAndWhatItStarted) {
+  std::string pid_file = temp_file("timeout");
+  std::filesystem::remove(pid_file);
+  Captured out;
+  TimePoint start = now();
+  ToolRun run = run_tool(sh("sleep 100 & echo $! > " + pid_file + "; echo started; wait"),
+                         Deadline::after(seconds(3)), out.sink());
+  EXPECT_TRUE(run.timed_out);
+  EXPECT_FALSE(run.ok());
+  EXPECT_LT(now() - start, seconds(60)) << "ended long before the tool's own 100 s";
+  EXPECT_EQ(out.lines, std::vector<std::string>{"started"});
+  pid_t grandchild = read_pid(pid_file, Deadline::after(seconds(5)));
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(gone_within(grandchild, seconds(10))) << "the tool's own child was left running";
+  std::filesystem::remove(pid_file);
+}
+
+TEST(RunTool, ATermIgnoringToolIsKilled) {
+  Captured out;
+  ToolRun run = run_tool(sh("trap '' TERM; echo stubborn; while :; do sleep 1; done"),
+                         Deadline::after(seconds(3)), out.sink());
+  EXPECT_TRUE(run.timed_out);
+  EXPECT_EQ(run.term_signal, SIGKILL);
+  EXPECT_EQ(out.lines, std::vector<std::string>{"stubborn"});
+}
+
+TEST(RunTool, AToolThatLeavesAChildBehindStillReturns) {
+  std::string pid_file = temp_file("leftover");
+  std::filesystem::remove(pid_file);
+  Captured out;
+  // The background sleep keeps the output pipe open after the tool itself exits.
+  ToolRun run = run_tool(sh("sleep 100 & echo $! > " + pid_file + "; echo done"),
+                         Deadline::after(seconds(60)), out.sink());
+  EXPECT_FALSE(run.timed_out);
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(out.lines, std::vector<std::string>{"done"});
+  pid_t leftover = read_pid(pid_file, Deadline::after(seconds(5)));
+  ASSERT_GT(leftover, 0);
+  EXPECT_TRUE(gone_within(leftover, seconds(10)));
+  std::filesystem::remove(pid_file);
+}
+
+TEST(RunTool, MissingProgramIsARigErrorNamingIt) {
+  try {
+    run_tool({"bootrig-no-such-flasher.py", "--port", "/dev/null"}, Deadline::after(seconds(10)), nullptr,
+             "rigs/pi4.toml");
+    FAIL() << "no error";
+  } catch (const RigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "flasher: cannot run 'bootrig-no-such-flasher.py': not found on PATH; install it or "
+                 "fix [flasher].command in rigs/pi4.toml");
+  }
+  try {
+    run_tool({"/nonexistent/esptool.py"}, Deadline::after(seconds(10)), nullptr);
+    FAIL() << "no error";
+  } catch (const RigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "flasher: cannot run '/nonexistent/esptool.py': no such file; install it or fix "
+                 "[flasher].command in the rig file");
+  }
+  EXPECT_THROW(run_tool({}, Deadline::after(seconds(1)), nullptr), RigError);
+}
+
+TEST(RunTool, InterruptionEndsTheToolAndThrows) {
+  interrupt::clear();
+  std::string pid_file = temp_file("interrupt");
+  std::filesystem::remove(pid_file);
+  Captured out;
+  std::thread ctrl_c([&] {
+    // Interrupt once the tool is running (its grandchild's pid is written), or after a while regardless.
+    read_pid(pid_file, Deadline::after(seconds(20)));
+    interrupt::request(SIGINT);
+  });
+  bool thrown = false;
+  try {
+    run_tool(sh("sleep 100 & echo $! > " + pid_file + "; echo flashing; wait"), Deadline::after(seconds(120)),
+             out.sink());
+  } catch (const Interrupted& e) {
+    thrown = true;
+    EXPECT_EQ(e.signal_number(), SIGINT);
+  }
+  ctrl_c.join();
+  interrupt::clear();
+  EXPECT_TRUE(thrown);
+  pid_t grandchild = read_pid(pid_file, Deadline::after(seconds(5)));
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(gone_within(grandchild, seconds(10)));
+  std::filesystem::remove(pid_file);
+}
+
+TEST(RunTool, AlreadyInterruptedStartsNothing) {
+  interrupt::clear();
+  interrupt::request(SIGTERM);
+  bool started = false;
+  EXPECT_THROW(
+      run_tool(sh("echo ran"), Deadline::after(seconds(10)), [&](std::string_view) { started = true; }),
+      Interrupted);
+  interrupt::clear();
+  EXPECT_FALSE(started);
+}
+
+TEST(RunTool, AnExceptionFromTheLineSinkEndsTheTool) {
+  std::string pid_file = temp_file("sink");
+  std::filesystem::remove(pid_file);
+  EXPECT_THROW(
+      run_tool(sh("sleep 100 & echo $! > " + pid_file + "; echo boom; wait"), Deadline::after(seconds(120)),
+               [](std::string_view) { throw std::runtime_error("log full"); }),
+      std::runtime_error);
+  pid_t grandchild = read_pid(pid_file, Deadline::after(seconds(5)));
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(gone_within(grandchild, seconds(10)));
+  std::filesystem::remove(pid_file);
+}
+
+}  // namespace
+}  // namespace bootrig
