@@ -2,12 +2,17 @@
 #include "bootrig/scenario/flash_methods.hpp"
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/flash/external_flash.hpp"
 #include "bootrig/flash/ota.hpp"
 #include "bootrig/scenario/session.hpp"
 
 namespace bootrig {
 
-bool FlashMethods::cable_available() const { return false && s_.bootloader() != nullptr; }
+bool FlashMethods::cable_available() const {
+  const RigConfig& rig = s_.target().rig();
+  if (rig.flasher) return !rig.flasher->download_mode || s_.bootloader() != nullptr;
+  return false && s_.bootloader() != nullptr;
+}
 
 void FlashMethods::progress(const RigImage& image, const char* how, std::size_t done, std::size_t total) {
   int tenth = total ? static_cast<int>(done * 10 / total) : 10;
@@ -41,6 +46,16 @@ void FlashMethods::ota(const RigImage& image) {
 }
 
 void FlashMethods::cable(const RigImage& image) {
+  auto step = s_.step("cable flash " + image.name + " " + image.version);
+  const RigConfig& rig = s_.target().rig();
+  if (rig.flasher) {
+    // The tool's own output is the evidence of what it did: every line on the timeline.
+    auto r = external_flash(s_.target(), {s_.reset(), s_.bootloader()}, s_.repl(), image.path, image.version,
+                            [this](std::string_view line) { s_.timeline().note("flasher: " + std::string(line)); });
+    if (!r) throw RigError("cable flash of " + image.describe() + " failed at " + r.error().step + ": " + r.error().what);
+    step.ok();
+    return;
+  }
   throw RigError("cable flashing of " + image.describe() + " is not available in this build");
 }
 
