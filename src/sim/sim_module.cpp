@@ -380,6 +380,9 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   void uart_tx_discard() override {
     if (uart) uart->discard();
   }
+  void uart_set_baud(unsigned b) override {
+    if (uart) uart->set_baud(b);
+  }
   void hard_reset_started() override {
     // The port appears with start(); it is every later hard reset that makes it go away, so that a rig
     // opening it right after start() does not race the first boot.
