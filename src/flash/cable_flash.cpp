@@ -70,6 +70,7 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
   }
 
   RomFlasher rom(w.serial, o.rom);
+  rep.writes_start = now();
   {
     HoldP2 p2(*w.bootloader);
     pulse_reset(w);

@@ -44,7 +44,8 @@ struct CableFlashReport {
   std::optional<RunningFirmware> before;  // nullopt when the board did not answer before the flash
   RunningFirmware after;
   TimePoint start{}, writes_done{}, end{};
-  Duration write_time() const { return writes_done - start; }
+  TimePoint writes_start{};  // download mode reached (after the probe and the reset into the ROM)
+  Duration write_time() const { return writes_done - writes_start; }
 };
 
 struct CableWires {
