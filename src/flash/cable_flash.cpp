@@ -31,6 +31,26 @@ class HoldP2 {
   bool held_ = true;
 };
 
+// Puts the rig's serial link back at the rig's rate on every exit (a CHANGE_BAUDRATE moved it).
+class KeepBaud {
+ public:
+  explicit KeepBaud(SerialLink& link) : link_(link), baud_(link.baud()) {}
+  ~KeepBaud() {
+    try {
+      if (link_.baud() != baud_) link_.set_baud(baud_);
+    } catch (const std::exception&) {
+      // Best effort on an exit path: the next command that opens the port sets its rate again.
+    }
+  }
+  KeepBaud(const KeepBaud&) = delete;
+  KeepBaud& operator=(const KeepBaud&) = delete;
+  unsigned baud() const { return baud_; }
+
+ private:
+  SerialLink& link_;
+  unsigned baud_;
+};
+
 void pulse_reset(const CableWires& w) {
   w.reset.set(Level::active);
   wait_for(w.reset_pulse);
@@ -58,7 +78,8 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
   rep.version = img.app->version;
   rep.board = to_string(img.board);
   rep.bytes = image.size();
-  const unsigned rig_baud = w.serial.baud();
+  KeepBaud keep_baud(w.serial);
+  const unsigned rig_baud = keep_baud.baud();
   rep.baud = o.baud ? o.baud : rig_baud;
 
   // What runs now, if anything answers: for the report, and to refuse an image for another board.
@@ -78,13 +99,17 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
     auto c = rom.sync(o.sync_attempts);
     // The strapping pin is latched at reset: once the ROM answers it can go.
     p2.release();
-    if (!c)
+    if (!c) {
+      pulse_reset(w);  // out of download mode: the module runs its firmware again
       return FlashFailure{"download mode", "the ROM loader did not answer after a reset with P2 held low (" +
                                                c.error().message +
                                                "); is P2 (G23) wired to the rig's bootloader line? " +
                                                kNothingWritten};
+    }
   }
   auto fail_early = [&](const char* step, const RomError& e) {
+    w.serial.set_baud(rig_baud);
+    pulse_reset(w);
     return FlashFailure{step, e.message + "; " + kNothingWritten};
   };
   if (auto c = rom.connect(4u << 20, 1); !c) return fail_early("connect", c.error());
@@ -92,7 +117,11 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
     if (auto c = rom.change_baudrate(o.baud); !c) return fail_early("change baud", c.error());
   }
   auto wr = rom.write_flash(kCableAppOffset, image, o.progress);
-  if (!wr) return FlashFailure{"write", wr.error().message + "; " + kHalfWritten};
+  if (!wr) {
+    w.serial.set_baud(rig_baud);
+    pulse_reset(w);  // out of download mode, into whatever the bootloader makes of the slots
+    return FlashFailure{"write", wr.error().message + "; " + kHalfWritten};
+  }
   // The vendor tool's full flash erases otadata: the bootloader then rewrites boot_info as factory, READY.
   std::vector<std::uint8_t> erased(kOtadataSectorSize, 0xFF);
   if (auto e = rom.write_flash(kOtadataOffset, erased); !e)
