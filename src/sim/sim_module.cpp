@@ -142,7 +142,8 @@ const std::vector<FaultAccess>& fault_table() {
        nullptr,
        nullptr},
       {{"brownout_after_bytes", "bytes",
-        "a brown-out once this many OTA bytes are written (0: never; clears itself after firing)"},
+        "a brown-out once this many bytes of an OTA update or a cable write are written (0: never; "
+        "clears itself after firing)"},
        nullptr,
        nullptr,
        nullptr,
