@@ -375,7 +375,13 @@ void PycomBoard::run_chip(ResetCause cause) {
   rom(cause, download);
   if (download) {
     if (!download_mode()) return;
-    // FLASH_END with reboot: the ROM restarts the CPU, which now boots from flash.
+    // FLASH_END with reboot: the ROM restarts the CPU, which now boots from flash; nothing takes UART
+    // bytes again until the app's driver does.
+    {
+      std::lock_guard lk(m_);
+      uart_ready_ = false;
+      download_rx_.clear();
+    }
     hard_boot_time_ = now();
     rom(ResetCause::soft, false);
     cause = ResetCause::soft;
