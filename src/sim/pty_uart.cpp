@@ -122,6 +122,14 @@ void PtyUart::vanish(Duration gone) {
   wake();
 }
 
+void PtyUart::set_baud(unsigned baud) {
+  {
+    std::lock_guard lk(m_);
+    byte_time_ = std::chrono::duration_cast<Duration>(nanoseconds(10'000'000'000LL / std::max(1u, baud)));
+  }
+  wake();
+}
+
 std::string PtyUart::device() const {
   std::lock_guard lk(m_);
   return device_;

@@ -37,6 +37,9 @@ class PtyUart {
   // the same link after `gone`.
   void vanish(Duration gone);
 
+  // The line now runs at this rate, both ways; bytes already queued go out at the new rate.
+  void set_baud(unsigned baud);
+
   std::string link_path() const { return link_.string(); }
   std::string device() const;
 
@@ -46,7 +49,7 @@ class PtyUart {
   void close_port_locked();
   void wake();
 
-  const Duration byte_time_;
+  Duration byte_time_;  // under m_ once running
   const std::filesystem::path link_;
   Receiver receiver_;
 

@@ -72,6 +72,9 @@ PycomBoard::PycomBoard(const SimConfig& config, const TimingProfile& timing, uns
   bi.signature.fill(0xFF);
   flash_.write_boot_info(bi);
 
+  rom_download_ = std::make_shared<RomDownload>(flash_);
+  download_handler_ = rom_download_;
+
   flash_fs_ = std::make_unique<SimFs>(config_.flash_dir);
   if (config_.sd_card) sd_fs_ = std::make_unique<SimFs>();
 }
@@ -371,8 +374,17 @@ void PycomBoard::run_chip(ResetCause cause) {
   hard_boot_time_ = now();
   rom(cause, download);
   if (download) {
-    download_mode();
-    return;
+    if (!download_mode()) return;
+    // FLASH_END with reboot: the ROM restarts the CPU, which now boots from flash; nothing takes UART
+    // bytes again until the app's driver does.
+    {
+      std::lock_guard lk(m_);
+      uart_ready_ = false;
+      download_rx_.clear();
+    }
+    hard_boot_time_ = now();
+    rom(ResetCause::soft, false);
+    cause = ResetCause::soft;
   }
   SlotId slot = bootloader();
   app(slot, cause);
@@ -382,6 +394,7 @@ void PycomBoard::rom(ResetCause cause, bool download) {
   set_phase(SimPhase::rom);
   std::string rst = cause == ResetCause::wdt        ? "rst:0x7 (TG0WDT_SYS_RESET)"
                     : cause == ResetCause::brownout ? "rst:0xf (RTCWDT_BROWN_OUT_RESET)"
+                    : cause == ResetCause::soft     ? "rst:0xc (SW_CPU_RESET)"
                                                     : "rst:0x1 (POWERON_RESET)";
   std::string text = "ets Jun  8 2016 00:22:57\r\n\r\n" + rst;
   if (download) {
@@ -408,13 +421,25 @@ void PycomBoard::rom(ResetCause cause, bool download) {
   cpu_sleep_until(hard_boot_time_ + timing_.rom_boot);
 }
 
-void PycomBoard::download_mode() {
+bool PycomBoard::download_mode() {
   std::shared_ptr<SimDownloadHandler> handler;
   {
     std::lock_guard lk(m_);
     handler = download_handler_;
   }
+  RomDownload* rom = handler.get() == rom_download_.get() ? rom_download_.get() : nullptr;
   if (handler) handler->begin();
+  // Leaving download mode by any path (reset, power loss, brown-out, FLASH_END): the flash as written is
+  // what the bootloader reads next, and UART0 is back at the firmware's rate.
+  struct Leave {
+    PycomBoard& b;
+    SimDownloadHandler* h;
+    ~Leave() {
+      if (h) h->end();
+      if (b.byte_time_ != std::chrono::duration_cast<Duration>(nanoseconds(10'000'000'000LL / b.baud_)))
+        b.set_uart_baud(b.baud_);
+    }
+  } leave{*this, handler.get()};
   for (;;) {
     std::string got;
     {
@@ -422,8 +447,50 @@ void PycomBoard::download_mode() {
       cpu_wait(lk, Deadline::never(), [&] { return !download_rx_.empty(); });
       got.swap(download_rx_);
     }
-    if (handler) handler->received(got, [this](std::string_view b) { tx(b); });
+    if (!handler) continue;
+    if (!rom) {
+      handler->received(got, [this](std::string_view b) { tx(b); });
+      continue;
+    }
+    std::string out;
+    rom->received(got, [&](std::string_view b) { out.append(b); });
+    std::uint64_t limit = 0;
+    {
+      std::lock_guard lk(m_);
+      limit = faults_.brownout_after_bytes;
+      if (limit > 0 && rom->bytes_programmed() >= limit) faults_.brownout_after_bytes = 0;  // fires once
+    }
+    if (limit > 0 && rom->bytes_programmed() >= limit) {
+      // The supply sags while the flash is programmed: the block that reached the count is in flash, its
+      // reply never leaves, and the chip resets with what the slot holds by then.
+      throw ChipReset{ResetCause::brownout, true};
+    }
+    tx(out);
+    if (auto baud = rom->take_baud()) {
+      // The acknowledgement still goes out at the old rate; then the UART switches.
+      for (;;) {
+        std::size_t pending = wires_.uart_tx_pending();
+        if (pending == 0) break;
+        std::unique_lock lk(m_);
+        cpu_wait(lk, Deadline::after(byte_time_ * static_cast<std::int64_t>(pending)), [] { return false; });
+      }
+      set_uart_baud(*baud);
+    }
+    if (auto end = rom->take_flash_end(); end && *end) {
+      // Let the FLASH_END reply leave before the CPU restarts.
+      Deadline d = Deadline::after(byte_time_ * static_cast<std::int64_t>(wires_.uart_tx_pending() + 16) +
+                                   milliseconds(5));
+      std::unique_lock lk(m_);
+      cpu_wait(lk, d, [&] { return wires_.uart_tx_pending() == 0; });
+      return true;
+    }
   }
+}
+
+void PycomBoard::set_uart_baud(unsigned baud) {
+  if (baud == 0) return;
+  byte_time_ = std::chrono::duration_cast<Duration>(nanoseconds(10'000'000'000LL / baud));
+  wires_.uart_set_baud(baud);
 }
 
 SlotId PycomBoard::bootloader() {

@@ -18,6 +18,7 @@
 #include "sim/firmware_modules.hpp"
 #include "sim/flash.hpp"
 #include "sim/repl.hpp"
+#include "sim/rom_download.hpp"
 #include "sim/vfs.hpp"
 
 namespace bootrig::sim {
@@ -55,7 +56,8 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   void cpu_main();
   void run_chip(ResetCause cause);
   void rom(ResetCause cause, bool download);
-  void download_mode();
+  bool download_mode();  // true: FLASH_END asked to run the app
+  void set_uart_baud(unsigned baud);
   SlotId bootloader();
   std::uint32_t wait_for_safe_boot(const BootInfo& bi, std::uint32_t* active);
   void app(SlotId slot, ResetCause cause);
@@ -126,7 +128,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   SimConfig config_;
   TimingProfile timing_;
   unsigned baud_;
-  Duration byte_time_;
+  Duration byte_time_;  // UART0's rate now (the ROM loader may change it until the next reset)
   SimWires& wires_;
   py::Dialect dialect_;
   FlashChip flash_;
@@ -157,6 +159,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   SimFaults faults_;
   std::mt19937 rng_;
   std::shared_ptr<SimDownloadHandler> download_handler_;
+  std::shared_ptr<RomDownload> rom_download_;  // the built-in handler
 
   // ---- LED and heartbeat ----
   mutable std::mutex led_m_;

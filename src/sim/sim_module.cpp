@@ -142,7 +142,8 @@ const std::vector<FaultAccess>& fault_table() {
        nullptr,
        nullptr},
       {{"brownout_after_bytes", "bytes",
-        "a brown-out once this many OTA bytes are written (0: never; clears itself after firing)"},
+        "a brown-out once this many bytes of an OTA update or a cable write are written (0: never; "
+        "clears itself after firing)"},
        nullptr,
        nullptr,
        nullptr,
@@ -379,6 +380,9 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   std::size_t uart_tx_pending() const override { return uart ? uart->pending() : 0; }
   void uart_tx_discard() override {
     if (uart) uart->discard();
+  }
+  void uart_set_baud(unsigned b) override {
+    if (uart) uart->set_baud(b);
   }
   void hard_reset_started() override {
     // The port appears with start(); it is every later hard reset that makes it go away, so that a rig

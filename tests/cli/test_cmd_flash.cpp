@@ -1,4 +1,5 @@
-// Tests for `bootrig flash IMAGE --ota` through the built binary against a simulated rig.
+// Tests for `bootrig flash IMAGE [--ota]` (OTA and cable flashing) through the built binary against a
+// simulated rig.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -46,16 +47,35 @@ TEST_F(CmdFlash, OtaPutsTheImageOnTheBoardAndSaysWhatItFoundAndDid) {
   EXPECT_NE(r.out.find("now runs: 1.20.3.r1, ('Factory'"), std::string::npos) << r.out;
 }
 
+TEST_F(CmdFlash, CableFlashWritesTheFactorySlotAndSaysWhatItFoundAndDid) {
+  auto img = write_image("new.bin", PycomBoard::fipy, ImageCorruption::none);
+  // The sim rig wires P2 to the simulated module even without a [lines] table.
+  auto r = run_bootrig("--rig " + rig.string() + " flash --baud 460800 " + img.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("found: FiPy 1.20.2.r6"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.3.r1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("by cable at 0x10000, 460800 baud"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("now runs: 1.20.3.r1, ('Factory'"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("writing:"), std::string::npos) << "a progress line on stderr: " << r.err;
+}
+
 TEST_F(CmdFlash, WrongBoardOrCorruptImageIsExitTwoBeforeAnyWrite) {
   auto lopy = write_image("lopy.bin", PycomBoard::lopy4, ImageCorruption::none);
   auto r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + lopy.string());
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("built for LoPy4 but the board runs FiPy"), std::string::npos) << r.err;
+  r = run_bootrig("-q --rig " + rig.string() + " flash " + lopy.string());
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("built for LoPy4 but the board runs FiPy"), std::string::npos)
+      << "by cable too: " << r.err;
   auto bad = write_image("bad.bin", PycomBoard::fipy, ImageCorruption::bad_sha256);
   r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + bad.string());
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("nothing was written"), std::string::npos) << r.err;
   EXPECT_EQ(r.out.find("flashed:"), std::string::npos) << r.out;
+  r = run_bootrig("-q --rig " + rig.string() + " flash " + bad.string());
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("nothing was written"), std::string::npos) << r.err;
 }
 
 }  // namespace

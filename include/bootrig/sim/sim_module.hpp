@@ -52,14 +52,17 @@ struct SimStatus {
   std::string uart_path;
 };
 
-// Download mode (P2 held low through reset): the ROM hands received bytes here. The firmware-image issue
-// provides an esptool-protocol handler; without one the bytes are ignored, as by a ROM nobody talks to.
+// Download mode (P2 held low through reset): the ROM hands received bytes here. By default the module runs
+// the ESP32 ROM serial loader over its own flash (see docs/simulator.md); set_download_handler(nullptr)
+// makes the ROM ignore the bytes, as a ROM nobody talks to (or one that never answers).
 class SimDownloadHandler {
  public:
   virtual ~SimDownloadHandler() = default;
   virtual void begin() {}
   // Called on the chip's thread; `reply` queues bytes on UART0 TX.
   virtual void received(std::string_view bytes, const std::function<void(std::string_view)>& reply) = 0;
+  // The chip leaves download mode (a reset, power loss, or the app started after FLASH_END).
+  virtual void end() {}
 };
 
 // Named faults, for the control socket, the command line and rig files: name, value type, meaning.
@@ -111,6 +114,7 @@ class SimModule {
   LedColour led() const;
   SimFaults faults() const;
   void set_faults(const SimFaults& f);
+  // Replaces the built-in ROM loader; nullptr: download mode answers nothing.
   void set_download_handler(std::shared_ptr<SimDownloadHandler> h);
   const SimConfig& config() const;
   const TimingProfile& timing() const;

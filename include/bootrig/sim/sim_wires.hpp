@@ -40,6 +40,9 @@ class SimWires {
   // A hard reset or power-up started (ROM about to run): lets a wire model USB-serial bridges that
   // re-enumerate. Default: nothing.
   virtual void hard_reset_started() {}
+  // The chip's UART0 now runs at this rate (the ROM loader's CHANGE_BAUDRATE, and back at a reset).
+  // Default: nothing.
+  virtual void uart_set_baud(unsigned baud) { (void)baud; }
 };
 
 // What the wires tell the module. Implemented by the board; callable from any thread.
