@@ -2,6 +2,7 @@
 #include "bootrig/scenario/flash_methods.hpp"
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/flash/cable_flash.hpp"
 #include "bootrig/flash/external_flash.hpp"
 #include "bootrig/flash/ota.hpp"
 #include "bootrig/scenario/session.hpp"
@@ -11,7 +12,7 @@ namespace bootrig {
 bool FlashMethods::cable_available() const {
   const RigConfig& rig = s_.target().rig();
   if (rig.flasher) return !rig.flasher->download_mode || s_.bootloader() != nullptr;
-  return false && s_.bootloader() != nullptr;
+  return s_.bootloader() != nullptr;
 }
 
 void FlashMethods::progress(const RigImage& image, const char* how, std::size_t done, std::size_t total) {
@@ -56,7 +57,14 @@ void FlashMethods::cable(const RigImage& image) {
     step.ok();
     return;
   }
-  throw RigError("cable flashing of " + image.describe() + " is not available in this build");
+  last_tenth_ = -1;
+  CableFlashOptions opt;
+  opt.boot_timeout = s_.timing().boot_timeout;
+  opt.progress = [&](std::size_t done, std::size_t total) { progress(image, "cable", done, total); };
+  auto r = cable_flash({s_.reset(), s_.bootloader(), s_.serial(), s_.timing().reset_pulse}, s_.repl(), image.bytes,
+                       image.path, opt);
+  if (!r) throw RigError("cable flash of " + image.describe() + " failed at " + r.error().step + ": " + r.error().what);
+  step.ok();
 }
 
 }  // namespace bootrig

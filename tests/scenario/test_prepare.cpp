@@ -68,6 +68,7 @@ TEST_F(Prepare, PutsTheImagesOnOnceAndTheSecondCheckFlashesNothing) {
   ASSERT_EQ(prep.flashed.size(), 2u) << prep.describe_flashed();
   EXPECT_EQ(prep.flashed[0].image, "previous");
   EXPECT_EQ(prep.flashed[0].version, "1.20.2.r3");
+  EXPECT_EQ(prep.flashed[0].method, "cable") << "the simulated rig wires P2";
   EXPECT_EQ(prep.flashed[1].image, "current");
   EXPECT_EQ(prep.flashed[1].version, "1.20.2.r5");
   EXPECT_EQ(prep.flashed[1].method, "OTA");
@@ -84,6 +85,30 @@ TEST_F(Prepare, PutsTheImagesOnOnceAndTheSecondCheckFlashesNothing) {
   ASSERT_EQ(factory.outcome, Outcome::pass) << outcome_text(factory);
   EXPECT_TRUE(factory.attempts.back().firmware->flashed.empty());
   EXPECT_TRUE(noted(factory, "the factory boot ran the factory slot's image 1.20.2.r3")) << outcome_text(factory);
+}
+
+TEST_F(Prepare, TheRigsExternalFlasherPutsThePreviousImageOn) {
+  // A separate process speaking the ROM protocol on the lent port, as esptool would; like esptool it writes
+  // only what it is given, so the rig gives it an erased otadata sector too (boot_info reset).
+  auto blank = dir_ / "otadata-blank.bin";
+  std::ofstream(blank, std::ios::binary) << std::string(0x1000, '\xFF');
+  RigConfig rig = rig_with(image("1.20.2.r3"), image("1.20.2.r5"));
+  ExternalFlasher f;
+  f.command = {BOOTRIG_ESPTOOL_STAND_IN, "--port", "{port}", "--baud", "{baud}", "write_flash", "{offset}", "{image}",
+               "0x1BE000", blank.string()};
+  f.timeout = milliseconds(60000);
+  rig.flasher = f;
+  RunSummary s = run(rig, {"safeboot-window2"});
+  const ScenarioResult& r = s.scenarios.at(0);
+  ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+  const FirmwarePrep& prep = *r.attempts.back().firmware;
+  ASSERT_EQ(prep.flashed.size(), 2u) << prep.describe_flashed();
+  EXPECT_EQ(prep.flashed[0].method, "cable");
+  EXPECT_TRUE(noted(r, "window 2 booted the previous image 1.20.2.r3")) << outcome_text(r);
+  // The tool's own words are on the attempt's timeline.
+  std::ifstream events(dir_ / "run" / "01-safeboot-window2" / "attempt-1" / "events.jsonl");
+  std::string all((std::istreambuf_iterator<char>(events)), std::istreambuf_iterator<char>());
+  EXPECT_NE(all.find("flasher: Wrote 16736 bytes at 0x00010000; hash of data verified."), std::string::npos);
 }
 
 TEST_F(Prepare, ACheckThatNeedsOnlyTheCurrentImageLeavesThePreviousAlone) {
