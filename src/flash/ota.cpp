@@ -2,6 +2,7 @@
 // 4096-byte bytes-literal blocks on boards without it), reset, confirm.
 #include "bootrig/flash/ota.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -71,7 +72,8 @@ std::string binary_loop(std::size_t total, std::size_t block) {
 std::string abandon_binary(ReplClient& repl, std::size_t block, bool board_waits, const OtaOptions& o) {
   if (board_waits) repl.send_stdin(std::string(block + 1, '\0'), Deadline::after(o.step_timeout));
   repl.forget_state();
-  auto p = repl.get_prompt(Deadline::after(o.step_timeout));
+  // A board that is merely slow may still be inside pycom.ota_write(): give it as long as a boot.
+  auto p = repl.get_prompt(Deadline::after(std::max(o.step_timeout, o.boot_timeout)));
   return p ? "; the board is back at its prompt"
            : "; the board gave no prompt afterwards (" + p.error().describe() + ")";
 }

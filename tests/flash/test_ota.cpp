@@ -150,6 +150,34 @@ TEST_P(OtaClient, ABoardErrorMidTransferEndsTheLoopAndLeavesAPrompt) {
   ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
 }
 
+TEST_P(OtaClient, NoAcknowledgementInTimeStopsTheLoopAndLeavesAPrompt) {
+  SimRig rig(profile(GetParam()));
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
+  // The third write hangs far longer than the client waits for an acknowledgement.
+  auto patch = repl.exec_raw(
+      "import pycom, time\n_w = pycom.ota_write\n_n = [0]\ndef _slow(b):\n    _n[0] += 1\n"
+      "    if _n[0] == 3:\n        time.sleep(8)\n    _w(b)\npycom.ota_write = _slow\n",
+      Deadline::after(seconds(10)));
+  ASSERT_TRUE(patch && patch.value().ok()) << (patch ? patch.value().error_text : patch.error().describe());
+  OtaOptions o;
+  o.step_timeout = seconds(3);
+  o.boot_timeout = seconds(30);
+  o.hard_reset = [&] { rig.press_reset(); };
+  auto r = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().step, "ota_write");
+  EXPECT_NE(r.error().what.find("block 3 at byte 8192: no acknowledgement"), std::string::npos)
+      << r.error().what;
+  EXPECT_NE(r.error().what.find("back at its prompt"), std::string::npos) << r.error().what;
+  // The loop ended (the zeros the client sent read as "stop"), Ctrl-C works again, nothing was finished.
+  auto now_running = read_running_firmware(repl, Deadline::after(seconds(10)));
+  ASSERT_TRUE(now_running) << now_running.error().what;
+  EXPECT_EQ(now_running.value().version, "1.20.2.r4");
+  EXPECT_NE(now_running.value().bootmgr.find("Status: Ready"), std::string::npos)
+      << now_running.value().bootmgr;
+}
+
 TEST_P(OtaClient, ValidationErrorsComeBeforeAnyWrite) {
   SimRig rig(profile(GetParam()));
   ReplClient repl(rig.uart());
