@@ -86,9 +86,9 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   const OtaReport& rep = r.value();
   std::printf("found: %s %s, next update slot 0x%X, %s\n", rep.before.board.c_str(),
               rep.before.version.c_str(), rep.before.ota_slot, rep.before.bootmgr.c_str());
-  std::printf("flashed: %s (%s %s, %zu bytes) by OTA in %.1f s (writing %.1f s)\n", o.image.c_str(),
-              rep.board.c_str(), rep.version.c_str(), rep.bytes, to_ms(rep.end - rep.start) / 1000.0,
-              to_ms(rep.write_time()) / 1000.0);
+  std::printf("flashed: %s (%s %s, %zu bytes) by OTA in %.1f s (writing %.1f s, %s transfer)\n",
+              o.image.c_str(), rep.board.c_str(), rep.version.c_str(), rep.bytes,
+              to_ms(rep.end - rep.start) / 1000.0, to_ms(rep.write_time()) / 1000.0, rep.transfer.c_str());
   std::printf("now runs: %s, %s\n", rep.after.version.c_str(), rep.after.bootmgr.c_str());
   return 0;
 }

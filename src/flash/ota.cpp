@@ -1,6 +1,9 @@
-// OTA update over the REPL: validate, pycom.ota_* in 4096-byte bytes-literal blocks, reset, confirm.
+// OTA update over the REPL: validate, pycom.ota_* with the image sent as raw binary through sys.stdin (or
+// 4096-byte bytes-literal blocks on boards without it), reset, confirm.
 #include "bootrig/flash/ota.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 #include "bootrig/core/errors.hpp"
@@ -18,6 +21,133 @@ Result<ExecResult, OtaFailure> step(ReplClient& repl, const std::string& name, s
   if (!r) return repl_failure(name, r.error());
   if (r.value().exception) return OtaFailure{name, r.value().exception->describe()};
   return std::move(r).value();
+}
+
+OtaFailure at_block(OtaFailure f, std::size_t block, std::size_t at) {
+  f.what = "block " + std::to_string(block) + " at byte " + std::to_string(at) + ": " + f.what;
+  return f;
+}
+
+Result<bool, OtaFailure> write_bytes_literal(ReplClient& repl, std::string_view data, std::size_t block,
+                                             const OtaOptions& o, OtaReport& rep) {
+  for (std::size_t at = 0; at < data.size(); at += block) {
+    std::string code = "pycom.ota_write(" + py_bytes_literal(data.substr(at, block)) + ")";
+    rep.wire_bytes += code.size();
+    auto r = step(repl, "ota_write", code, o.step_timeout);
+    if (!r) return at_block(r.error(), rep.blocks + 1, at);
+    ++rep.blocks;
+    rep.bytes = std::min(at + block, data.size());
+    if (o.progress) o.progress(rep.bytes, data.size());
+  }
+  return true;
+}
+
+// The board's side of the binary transfer. Before each block the host sends one command byte (1: a block
+// follows, 0: stop) so that it can always end the loop, Ctrl-C being disabled; the block is min(B, T-n)
+// bytes. Each "OTA> count sum" line acknowledges what was written and lets the next block go.
+std::string binary_loop(std::size_t total, std::size_t block) {
+  return "import sys, micropython, pycom\n"
+         "r = sys.stdin.buffer.read\n"
+         "w = pycom.ota_write\n"
+         "T = " +
+         std::to_string(total) + "\nB = " + std::to_string(block) +
+         "\n"
+         "n = 0\n"
+         "c = 0\n"
+         "micropython.kbd_intr(-1)\n"
+         "try:\n"
+         "    print('OTA>', n, c)\n"
+         "    while n < T and r(1)[0]:\n"
+         "        b = r(min(B, T - n))\n"
+         "        w(b)\n"
+         "        n += len(b)\n"
+         "        c = (c + sum(b)) & 0xffffffff\n"
+         "        print('OTA>', n, c)\n"
+         "finally:\n"
+         "    micropython.kbd_intr(3)\n";
+}
+
+// After a failed block: make sure the loop ends (zeros complete any block the board still waits for, then
+// read as "stop"), and bring the board back to a prompt. Says what became of the board.
+std::string abandon_binary(ReplClient& repl, std::size_t block, bool board_waits, const OtaOptions& o) {
+  if (board_waits) repl.send_stdin(std::string(block + 1, '\0'), Deadline::after(o.step_timeout));
+  repl.forget_state();
+  // A board that is merely slow may still be inside pycom.ota_write(): give it as long as a boot.
+  auto p = repl.get_prompt(Deadline::after(std::max(o.step_timeout, o.boot_timeout)));
+  return p ? "; the board is back at its prompt"
+           : "; the board gave no prompt afterwards (" + p.error().describe() + ")";
+}
+
+std::uint32_t byte_sum(std::string_view data, std::uint32_t acc) {
+  for (char ch : data) acc += static_cast<unsigned char>(ch);
+  return acc;
+}
+
+Result<bool, OtaFailure> write_binary(ReplClient& repl, std::string_view data, std::size_t block,
+                                      const OtaOptions& o, OtaReport& rep) {
+  auto started = repl.start_raw(binary_loop(data.size(), block), Deadline::after(o.step_timeout));
+  if (!started) return repl_failure("ota_write", started.error());
+  ExecResult run = std::move(started).value();
+  std::size_t sent = 0;  // image bytes handed to the board
+  std::uint32_t sum = 0;
+  std::size_t block_no = 0, block_at = 0;
+  // Each acknowledgement must name exactly what was sent so far.
+  auto expect_ack = [&]() -> Result<bool, OtaFailure> {
+    auto fail = [&](std::string what, bool board_waits) {
+      OtaFailure f{"ota_write", std::move(what)};
+      f.what += abandon_binary(repl, block, board_waits, o);
+      return block_no == 0 ? f : at_block(std::move(f), block_no, block_at);
+    };
+    auto line = repl.read_program_line(Deadline::after(o.step_timeout));
+    if (!line) return fail("no acknowledgement from the board (" + line.error().describe() + ")", true);
+    if (line.value().ended) {
+      // The loop stopped by itself: an exception (OSError from pycom.ota_write, say).
+      auto end = repl.finish_raw(std::move(run), Deadline::after(o.step_timeout));
+      if (!end) return fail(end.error().describe(), false);
+      if (end.value().exception)
+        return OtaFailure{"ota_write", (block_no ? "block " + std::to_string(block_no) + ": " : "") +
+                                           end.value().exception->describe()};
+      return fail("the board's loop ended early after '" + line.value().text + "'", false);
+    }
+    char want[64];
+    std::snprintf(want, sizeof want, "OTA> %zu %u", sent, static_cast<unsigned>(sum));
+    if (line.value().text != want) {
+      // Boot output after a reset, or bytes lost or changed on the way.
+      bool ack_like = line.value().text.rfind("OTA> ", 0) == 0;
+      return fail("the board answered '" + line.value().text + "' instead of '" + want + "'" +
+                      (ack_like ? " (bytes lost or changed on the line)" : " (did it reset?)"),
+                  ack_like);
+    }
+    return true;
+  };
+  if (auto a = expect_ack(); !a) return a.error();
+  for (std::size_t at = 0; at < data.size(); at += block) {
+    auto piece = data.substr(at, block);
+    std::string out(1, '\x01');
+    out += piece;
+    repl.send_stdin(out, Deadline::after(o.step_timeout));
+    rep.wire_bytes += out.size();
+    block_at = at;
+    sent += piece.size();
+    sum = byte_sum(piece, sum);
+    ++block_no;
+    if (auto a = expect_ack(); !a) return a.error();
+    ++rep.blocks;
+    rep.bytes = sent;
+    if (o.progress) o.progress(rep.bytes, data.size());
+  }
+  auto end = repl.finish_raw(std::move(run), Deadline::after(o.step_timeout));
+  if (!end) return repl_failure("ota_write", end.error());
+  if (end.value().exception) return OtaFailure{"ota_write", end.value().exception->describe()};
+  return true;
+}
+
+// Whether the board can read binary from its REPL's stdin.
+Result<bool, OtaFailure> has_binary_stdin(ReplClient& repl, Duration t) {
+  auto r = repl.exec_raw("import sys, micropython\nsys.stdin.buffer.read\nmicropython.kbd_intr",
+                         Deadline::after(t));
+  if (!r) return repl_failure("probe sys.stdin", r.error());
+  return !r.value().exception;
 }
 
 }  // namespace
@@ -76,19 +206,16 @@ Result<OtaReport, OtaFailure> ota_update(ReplClient& repl, std::span<const std::
   if (!r) return r.error();
   std::string_view data(reinterpret_cast<const char*>(image.data()), image.size());
   std::size_t block = o.block_bytes ? o.block_bytes : 4096;
-  for (std::size_t at = 0; at < data.size(); at += block) {
-    std::string code = "pycom.ota_write(" + py_bytes_literal(data.substr(at, block)) + ")";
-    rep.wire_bytes += code.size();
-    r = step(repl, "ota_write", code, o.step_timeout);
-    if (!r) {
-      OtaFailure f = r.error();
-      f.what = "block " + std::to_string(rep.blocks + 1) + " at byte " + std::to_string(at) + ": " + f.what;
-      return f;
-    }
-    ++rep.blocks;
-    rep.bytes = std::min(at + block, data.size());
-    if (o.progress) o.progress(rep.bytes, data.size());
+  bool binary = false;
+  if (o.binary_transfer) {
+    auto probe = has_binary_stdin(repl, o.step_timeout);
+    if (!probe) return probe.error();
+    binary = probe.value();
   }
+  rep.transfer = binary ? "binary" : "bytes-literal";
+  rep.writes_start = now();
+  auto w = binary ? write_binary(repl, data, block, o, rep) : write_bytes_literal(repl, data, block, o, rep);
+  if (!w) return w.error();
   rep.writes_done = now();
   r = step(repl, "ota_verify", "print(pycom.ota_verify())", o.step_timeout);
   if (!r) return r.error();

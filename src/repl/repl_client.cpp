@@ -469,6 +469,12 @@ ReplResult<PromptInfo> ReplClient::leave_raw(Deadline deadline) {
 }
 
 ReplResult<ExecResult> ReplClient::exec_raw(std::string_view code, Deadline deadline) {
+  auto r = start_raw(code, deadline);
+  if (!r) return r;
+  return read_raw_results(std::move(r).value(), deadline);
+}
+
+ReplResult<ExecResult> ReplClient::start_raw(std::string_view code, Deadline deadline) {
   check_code(code);
   if (auto e = enter_raw(deadline); !e) return e.error();
   rx_.clear();
@@ -540,7 +546,7 @@ ReplResult<ExecResult> ReplClient::exec_raw(std::string_view code, Deadline dead
   }
   take(2);
   r.accepted = now();
-  return read_raw_results(std::move(r), deadline);
+  return r;
 }
 
 ReplResult<ExecResult> ReplClient::raw_paste_send(ExecResult r, std::string_view code, std::size_t window,
@@ -563,7 +569,7 @@ ReplResult<ExecResult> ReplClient::raw_paste_send(ExecResult r, std::string_view
         // The board ended the transfer early (it was interrupted): acknowledge, then read the result.
         send("\x04", deadline);
         r.accepted = now();
-        return read_raw_results(std::move(r), deadline);
+        return r;
       } else {
         mode_ = ReplMode::unknown;
         return failure(ReplFault::protocol,
@@ -593,7 +599,38 @@ ReplResult<ExecResult> ReplClient::raw_paste_send(ExecResult r, std::string_view
     }
   }
   r.accepted = now();
-  return read_raw_results(std::move(r), deadline);
+  return r;
+}
+
+ReplResult<ProgramLine> ReplClient::read_program_line(Deadline deadline) {
+  std::size_t scan = 0;
+  for (;;) {
+    auto at = rx_.find_first_of("\n\x04", scan);
+    if (at != std::string::npos) {
+      ProgramLine l;
+      if (rx_[at] == '\x04') {
+        // The end of the output: leave it for finish_raw().
+        l.ended = true;
+        l.text = take(at);
+      } else {
+        l.text = take(at + 1);
+        l.text.pop_back();
+        if (!l.text.empty() && l.text.back() == '\r') l.text.pop_back();
+      }
+      return l;
+    }
+    scan = rx_.size();
+    if (!fill(deadline)) {
+      return failure(ReplFault::timeout, "the running code printed no complete line in time (" +
+                                             std::to_string(rx_.size()) + " bytes of a line received)");
+    }
+  }
+}
+
+void ReplClient::send_stdin(std::string_view bytes, Deadline deadline) { send(bytes, deadline); }
+
+ReplResult<ExecResult> ReplClient::finish_raw(ExecResult started, Deadline deadline) {
+  return read_raw_results(std::move(started), deadline);
 }
 
 ReplResult<ExecResult> ReplClient::read_raw_results(ExecResult r, Deadline deadline) {

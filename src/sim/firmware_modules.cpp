@@ -561,6 +561,30 @@ Value sys_module(Interp& in, FirmwareApi& fw) {
     return integer(static_cast<std::int64_t>(s.size()));
   });
   m->attrs["stdout"] = out;
+  // sys.stdin and its binary buffer read from the REPL's UART (MICROPY_PY_SYS_STDIO_BUFFER): what tools
+  // use to move binary data through the raw REPL without escaping it.
+  auto read_count = [](Interp& i, Args& a, const char* name) {
+    i.check_args(a, 1, 1, name);
+    std::int64_t n = i.as_int(a.pos[0]);
+    if (n < 0) i.raise("ValueError", "negative count");
+    return static_cast<std::size_t>(n);
+  };
+  auto stdin_buffer = std::make_shared<NativeObj>("FileIO");
+  fn(*stdin_buffer, "read",
+     [&fw, read_count](Interp& i, Args& a) { return bytes(fw.stdin_read(read_count(i, a, "read"))); });
+  fn(*stdin_buffer, "readinto", [&fw](Interp& i, Args& a) {
+    i.check_args(a, 1, 1, "readinto");
+    auto* b = as<BytesObj>(a.pos[0]);
+    if (!b || !b->is_bytearray) i.raise("TypeError", "object with buffer protocol required");
+    std::string got = fw.stdin_read(b->value.size());
+    b->value.replace(0, got.size(), got);
+    return integer(static_cast<std::int64_t>(got.size()));
+  });
+  auto stdin_text = std::make_shared<NativeObj>("FileIO");
+  fn(*stdin_text, "read",
+     [&fw, read_count](Interp& i, Args& a) { return str(fw.stdin_read(read_count(i, a, "read"))); });
+  stdin_text->attrs["buffer"] = stdin_buffer;
+  m->attrs["stdin"] = stdin_text;
   m->attrs["stderr"] = out;
   m->attrs["platform"] = str("esp32");
   m->attrs["version"] = str("3.4.0");

@@ -37,6 +37,9 @@ class FirmwareApi {
   virtual void uart_write(std::string_view bytes) = 0;  // straight onto UART0 TX
   virtual std::string uart_read(std::size_t max) = 0;   // non-blocking; what UART0 has buffered
   virtual std::size_t uart_any() = 0;
+  // sys.stdin: blocks until `n` bytes came in on UART0 RX (the REPL terminal). While kbd_intr is -1 a
+  // 0x03 is data; otherwise it raises KeyboardInterrupt (bytes taken before it are lost). A reset unwinds.
+  virtual std::string stdin_read(std::size_t n) = 0;
   virtual const ImageDescriptor& running_image() = 0;
   virtual SlotId running_slot() = 0;
   virtual std::int64_t rtc_us() = 0;  // microseconds since 1970-01-01

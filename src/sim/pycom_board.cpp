@@ -900,6 +900,25 @@ std::string PycomBoard::uart_read(std::size_t max) {
   return out;
 }
 
+std::string PycomBoard::stdin_read(std::size_t n) {
+  // mp_hal_stdin_rx_chr in a loop: whatever the UART ISR left in the ring (the interrupt character never
+  // gets there while it is armed: uart_rx turned it into a pending KeyboardInterrupt).
+  std::string out;
+  while (out.size() < n) {
+    {
+      std::unique_lock lk(m_);
+      cpu_wait(lk, Deadline::never(), [&] { return kbd_pending_ || (attached_ && !rx_.empty()); });
+      while (!kbd_pending_ && attached_ && !rx_.empty() && out.size() < n) {
+        out += rx_.front();
+        rx_.pop_front();
+      }
+    }
+    interp_check();
+  }
+  vclock_ = now();
+  return out;
+}
+
 std::size_t PycomBoard::uart_any() {
   std::lock_guard lk(m_);
   return rx_.size();

@@ -105,6 +105,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   void uart_write(std::string_view bytes) override;
   std::string uart_read(std::size_t max) override;
   std::size_t uart_any() override;
+  std::string stdin_read(std::size_t n) override;
   const ImageDescriptor& running_image() override { return image_; }
   SlotId running_slot() override { return slot_; }
   std::int64_t rtc_us() override;

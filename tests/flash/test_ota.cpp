@@ -1,9 +1,10 @@
-// The OTA client against the simulated module in both REPL profiles: a full update, validation errors that
-// leave the board untouched, and a corrupt image the board refuses.
+// The OTA client against the simulated module in both REPL profiles: a full update by binary transfer and by
+// the bytes-literal fallback, validation errors that leave the board untouched, a brown-out mid-transfer.
 #include "bootrig/flash/ota.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "bootrig/core/errors.hpp"
@@ -49,12 +50,132 @@ TEST_P(OtaClient, UpdatesResetsAndConfirmsTheNewVersion) {
   EXPECT_EQ(r.value().before.ota_slot, 0x1C0000u);
   EXPECT_EQ(r.value().after.version, "1.20.3.r1");
   EXPECT_EQ(r.value().after.ota_slot, 0x10000u);
+  EXPECT_EQ(r.value().transfer, "binary");
+  // The REPL's control bytes travel as data: the new image only boots if every byte arrived as sent.
+  for (std::uint8_t b : {0x03, 0x04, 0x0D, 0x1B, 0x00, 0xFF})
+    EXPECT_NE(std::find(img.begin(), img.end(), b), img.end()) << "the image lacks byte " << int(b);
+  EXPECT_LT(r.value().wire_bytes, img.size() + img.size() / 100) << "binary: hardly any overhead";
   EXPECT_EQ(r.value().bytes, img.size());
   EXPECT_EQ(r.value().blocks, (img.size() + 4095) / 4096);
   ASSERT_FALSE(progress.empty());
   EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
   EXPECT_EQ(progress.back(), img.size());
   EXPECT_EQ(rig.module().status().running_slot, "ota_0");
+}
+
+TEST_P(OtaClient, FallsBackToBytesLiteralsWithoutSysStdin) {
+  SimRig rig(profile(GetParam()));
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
+  // Firmware built without MICROPY_PY_SYS_STDFILES has no sys.stdin.
+  auto hide = repl.exec_raw("import sys\nsys.stdin = None\n", Deadline::after(seconds(10)));
+  ASSERT_TRUE(hide && hide.value().ok());
+  OtaOptions o;
+  o.hard_reset = [&] { rig.press_reset(); };
+  auto img = image("1.20.3.r1");
+  auto r = ota_update(repl, img, "new.bin", o);
+  ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
+  EXPECT_EQ(r.value().transfer, "bytes-literal");
+  EXPECT_GT(r.value().wire_bytes, 2 * img.size()) << "random bytes expand as \\xNN";
+  EXPECT_EQ(r.value().after.version, "1.20.3.r1");
+}
+
+TEST_P(OtaClient, BinaryTransferCanBeTurnedOff) {
+  SimRig rig(profile(GetParam()));
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
+  OtaOptions o;
+  o.binary_transfer = false;
+  o.hard_reset = [&] { rig.press_reset(); };
+  auto r = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
+  EXPECT_EQ(r.value().transfer, "bytes-literal");
+  EXPECT_EQ(r.value().after.version, "1.20.3.r1");
+}
+
+TEST_P(OtaClient, BrownOutMidTransferIsAFailureAndThePreviousImageStillBoots) {
+  SimConfig c = profile(GetParam());
+  c.faults.brownout_after_bytes = 10000;  // in the third 4096-byte block
+  SimRig rig(c);
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
+  int resets = 0;
+  OtaOptions o;
+  o.step_timeout = seconds(10);
+  o.hard_reset = [&] {
+    ++resets;
+    rig.press_reset();
+  };
+  auto r = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().step, "ota_write");
+  EXPECT_NE(r.error().what.find("block 3 at byte 8192"), std::string::npos) << r.error().what;
+  EXPECT_NE(r.error().what.find("back at its prompt"), std::string::npos) << r.error().what;
+  EXPECT_EQ(resets, 0) << "no reset after a failed write";
+  repl.forget_state();
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
+  auto now_running = read_running_firmware(repl, Deadline::after(seconds(10)));
+  ASSERT_TRUE(now_running);
+  EXPECT_EQ(now_running.value().version, "1.20.2.r4");
+  EXPECT_EQ(rig.module().status().running_slot, "factory");
+  // The board takes Ctrl-C again (kbd_intr was restored by the reset) and a retry goes through.
+  auto again = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  ASSERT_TRUE(again) << again.error().step << ": " << again.error().what;
+  EXPECT_EQ(again.value().after.version, "1.20.3.r1");
+}
+
+TEST_P(OtaClient, ABoardErrorMidTransferEndsTheLoopAndLeavesAPrompt) {
+  SimRig rig(profile(GetParam()));
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
+  // pycom.ota_write raising OSError in the third block, as the firmware does when the flash write fails.
+  auto patch = repl.exec_raw(
+      "import pycom\n_w = pycom.ota_write\n_n = [0]\ndef _bad(b):\n    _n[0] += 1\n"
+      "    if _n[0] == 3:\n        raise OSError('the requested operation failed')\n    _w(b)\n"
+      "pycom.ota_write = _bad\n",
+      Deadline::after(seconds(10)));
+  ASSERT_TRUE(patch && patch.value().ok()) << (patch ? patch.value().error_text : patch.error().describe());
+  OtaOptions o;
+  o.step_timeout = seconds(10);
+  o.hard_reset = [&] { rig.press_reset(); };
+  auto r = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().step, "ota_write");
+  EXPECT_NE(r.error().what.find("block 3"), std::string::npos) << r.error().what;
+  EXPECT_NE(r.error().what.find("OSError"), std::string::npos) << r.error().what;
+  // Ctrl-C works again (the loop restored kbd_intr) and the REPL answers.
+  auto after = repl.exec_raw("print(1 + 1)", Deadline::after(seconds(10)));
+  ASSERT_TRUE(after) << after.error().describe();
+  EXPECT_EQ(after.value().output, "2\n");
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
+}
+
+TEST_P(OtaClient, NoAcknowledgementInTimeStopsTheLoopAndLeavesAPrompt) {
+  SimRig rig(profile(GetParam()));
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
+  // The third write hangs far longer than the client waits for an acknowledgement.
+  auto patch = repl.exec_raw(
+      "import pycom, time\n_w = pycom.ota_write\n_n = [0]\ndef _slow(b):\n    _n[0] += 1\n"
+      "    if _n[0] == 3:\n        time.sleep(8)\n    _w(b)\npycom.ota_write = _slow\n",
+      Deadline::after(seconds(10)));
+  ASSERT_TRUE(patch && patch.value().ok()) << (patch ? patch.value().error_text : patch.error().describe());
+  OtaOptions o;
+  o.step_timeout = seconds(3);
+  o.boot_timeout = seconds(30);
+  o.hard_reset = [&] { rig.press_reset(); };
+  auto r = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().step, "ota_write");
+  EXPECT_NE(r.error().what.find("block 3 at byte 8192: no acknowledgement"), std::string::npos)
+      << r.error().what;
+  EXPECT_NE(r.error().what.find("back at its prompt"), std::string::npos) << r.error().what;
+  // The loop ended (the zeros the client sent read as "stop"), Ctrl-C works again, nothing was finished.
+  auto now_running = read_running_firmware(repl, Deadline::after(seconds(10)));
+  ASSERT_TRUE(now_running) << now_running.error().what;
+  EXPECT_EQ(now_running.value().version, "1.20.2.r4");
+  EXPECT_NE(now_running.value().bootmgr.find("Status: Ready"), std::string::npos)
+      << now_running.value().bootmgr;
 }
 
 TEST_P(OtaClient, ValidationErrorsComeBeforeAnyWrite) {

@@ -295,6 +295,59 @@ TEST(ReplRaw, DeadlineWhileSendingChunksStopsSending) {
   EXPECT_EQ(sent.find('\x04'), std::string::npos);
 }
 
+TEST(ReplRaw, StartedCodePrintsLinesTakesStdinAndFinishesLikeExecRaw) {
+  FakeSerial fake;
+  fake.max_chunk(3);  // lines and markers arrive split
+  ReplOptions o = fast();
+  o.try_raw_paste = false;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  fake.expect("loop()")
+      .expect("\x04")
+      .reply("OKOTA> 0 0\r\n")
+      .expect(std::string("\x01\x03\x04\r\x00", 5))
+      .reply("OTA> 4 20\r\npart")
+      .reply(
+          "ial\x04Traceback (most recent call last):\r\n  File \"<stdin>\", line 3, in <module>\r\n"
+          "OSError: [Errno 5] EIO\r\n\x04>");
+  auto started = repl.start_raw("loop()", Deadline::after(seconds(5)));
+  ASSERT_TRUE(started.ok()) << started.error().describe();
+  EXPECT_NE(started->accepted, TimePoint{});
+  auto first = repl.read_program_line(Deadline::after(seconds(5)));
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  EXPECT_EQ(first->text, "OTA> 0 0");
+  EXPECT_FALSE(first->ended);
+  repl.send_stdin(std::string("\x01\x03\x04\r\x00", 5), Deadline::after(seconds(5)));
+  auto ack = repl.read_program_line(Deadline::after(seconds(5)));
+  ASSERT_TRUE(ack.ok()) << ack.error().describe();
+  EXPECT_EQ(ack->text, "OTA> 4 20");
+  auto last = repl.read_program_line(Deadline::after(seconds(5)));
+  ASSERT_TRUE(last.ok()) << last.error().describe();
+  EXPECT_TRUE(last->ended);
+  EXPECT_EQ(last->text, "partial");
+  auto end = repl.finish_raw(std::move(started).value(), Deadline::after(seconds(5)));
+  ASSERT_TRUE(end.ok()) << end.error().describe();
+  ASSERT_TRUE(end->exception);
+  EXPECT_EQ(end->exception->type, "OSError");
+  EXPECT_EQ(repl.mode(), ReplMode::raw);
+  EXPECT_TRUE(fake.script_done()) << fake.mismatch();
+}
+
+TEST(ReplRaw, StartedCodeThatPrintsNoLineFailsByTheDeadline) {
+  FakeSerial fake;
+  ReplOptions o = fast();
+  o.try_raw_paste = false;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  fake.expect("wait()").expect("\x04").reply("OKhalf a li");
+  auto started = repl.start_raw("wait()", Deadline::after(seconds(5)));
+  ASSERT_TRUE(started.ok()) << started.error().describe();
+  auto line = repl.read_program_line(Deadline::after(milliseconds(200)));
+  ASSERT_FALSE(line.ok());
+  EXPECT_EQ(line.error().fault, ReplFault::timeout);
+  EXPECT_NE(line.error().last_seen.find("half a li"), std::string::npos) << line.error().last_seen;
+}
+
 TEST(ReplRaw, RawPasteFollowsTheBoardsWindow) {
   FakeSerial fake;
   ReplClient repl(fake, fast());

@@ -12,6 +12,58 @@
 namespace bootrig::test {
 namespace {
 
+// Starts code in the raw REPL and returns once it printed `ready` (it then waits for the test's bytes).
+void start_raw(SimRig& rig, const std::string& code, const std::string& ready) {
+  rig.skip_unread();
+  rig.send("\r\x01");
+  ASSERT_TRUE(rig.read_until("raw REPL; CTRL-B to exit\r\n>"));
+  rig.send(code);
+  rig.send("\x04");
+  ASSERT_TRUE(rig.read_until("OK" + ready)) << rig.transcript();
+}
+
+TEST(FirmwareModules, SysStdinBufferReadBlocksUntilAllBytesCameAndTakesControlBytesWithKbdIntrOff) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  start_raw(rig,
+            "import sys, micropython\nmicropython.kbd_intr(-1)\nprint('ready')\n"
+            "b = sys.stdin.buffer.read(7)\nmicropython.kbd_intr(3)\nprint(len(b), list(b))\n",
+            "ready\r\n");
+  rig.send("a");
+  EXPECT_EQ(rig.read_quiet(milliseconds(300)).find("["), std::string::npos) << "returned before 7 bytes came";
+  rig.send(std::string("\x03\x04\r\x1b\x00\xff", 6));
+  auto out = rig.read_until("\x04");
+  ASSERT_TRUE(out) << rig.transcript();
+  EXPECT_EQ(*out, "7 [97, 3, 4, 13, 27, 0, 255]\r\n\x04");
+  ASSERT_TRUE(rig.read_until("\x04>"));
+}
+
+TEST(FirmwareModules, SysStdinReadIsInterruptedByCtrlCWhileKbdIntrIsOn) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  start_raw(rig,
+            "import sys\nprint('ready')\ntry:\n    sys.stdin.buffer.read(4)\n"
+            "except KeyboardInterrupt:\n    print('interrupted')\n",
+            "ready\r\n");
+  rig.send("ab\x03");
+  auto out = rig.read_until("\x04");
+  ASSERT_TRUE(out) << rig.transcript();
+  EXPECT_EQ(*out, "interrupted\r\n\x04");
+}
+
+TEST(FirmwareModules, SysStdinTextReadAndReadinto) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  start_raw(rig,
+            "import sys\nprint('ready')\ns = sys.stdin.read(3)\nb = bytearray(4)\n"
+            "n = sys.stdin.buffer.readinto(b)\nprint(s, n, list(b))\n",
+            "ready\r\n");
+  rig.send("xyz1234");
+  auto out = rig.read_until("\x04");
+  ASSERT_TRUE(out) << rig.transcript();
+  EXPECT_EQ(*out, "xyz 4 [49, 50, 51, 52]\r\n\x04");
+}
+
 TEST(FirmwareModules, F1_FsformatEmptiesFlashAndLeavesSd) {
   SimConfig c;
   c.sd_card = true;

@@ -25,6 +25,12 @@ struct RunningFirmware {
 
 struct OtaOptions {
   std::size_t block_bytes = 4096;  // per pycom.ota_write(), as the firmware recommends
+  // Send the image as raw binary through sys.stdin when the board has sys.stdin.buffer (one block in
+  // flight, each acknowledged with a running count and sum); false, or a board without it, sends every
+  // block as a pycom.ota_write(b'...') bytes literal (about 2.9 wire bytes per image byte). Not yet tried
+  // on a real Pycom board, whose UART callback may treat 0x06 (Ctrl-F) as a safe-boot reset even while code
+  // runs (bench/results/firmware.md): if so, set this false there.
+  bool binary_transfer = true;
   Duration step_timeout = seconds(15);
   Duration boot_timeout = seconds(30);
   // Called after each block with bytes written so far and the image size.
@@ -38,9 +44,11 @@ struct OtaReport {
   std::string board;
   RunningFirmware before, after;
   std::size_t bytes = 0, blocks = 0;
-  std::size_t wire_bytes = 0;  // code bytes sent for the writes (bytes literals expand binary data)
-  TimePoint start{}, writes_done{}, end{};
-  Duration write_time() const { return writes_done - start; }
+  std::size_t wire_bytes = 0;  // bytes sent for the writes (bytes literals expand binary data)
+  std::string transfer;        // "binary" (sys.stdin) or "bytes-literal"
+  TimePoint start{}, writes_start{}, writes_done{}, end{};
+  // The image transfer alone (after the probe and pycom.ota_start(), up to the last acknowledged block).
+  Duration write_time() const { return writes_done - writes_start; }
 };
 
 struct OtaFailure {
@@ -56,7 +64,10 @@ Result<RunningFirmware, OtaFailure> read_running_firmware(ReplClient& repl, Dead
 Esp32Image validate_ota_image(std::span<const std::uint8_t> image, const std::string& board,
                               const std::string& source);
 
-// The whole update. RigError for an image that must not be sent (nothing is written then); device
+// The whole update. The binary transfer runs a loop on the board with Ctrl-C disabled
+// (micropython.kbd_intr(-1)): when a block goes wrong the client sends zero bytes until the loop has
+// certainly stopped and then looks for a prompt; should the host die mid-transfer instead, only a RESET
+// frees the board. RigError for an image that must not be sent (nothing is written then); device
 // trouble (no answer, OSError, verify false, wrong version after the reset) is the failure value.
 Result<OtaReport, OtaFailure> ota_update(ReplClient& repl, std::span<const std::uint8_t> image,
                                          const std::string& source, const OtaOptions& options);

@@ -55,6 +55,12 @@ struct ExecResult {
   bool ok() const { return !exception; }
 };
 
+// A line printed by code started with ReplClient::start_raw().
+struct ProgramLine {
+  std::string text;    // without its "\r\n"
+  bool ended = false;  // the output ended (\x04) before a line end: `text` is its unfinished last line
+};
+
 struct PromptInfo {
   TimePoint at{};           // when the live prompt was confirmed
   int interrupts_sent = 0;  // Ctrl-C rounds it took
@@ -130,6 +136,15 @@ class ReplClient {
   // Runs code in the raw REPL (entered if needed): raw-paste with the board's flow control when it
   // supports it, chunked raw mode otherwise. Output and error channel are returned apart.
   ReplResult<ExecResult> exec_raw(std::string_view code, Deadline deadline);
+  // Code that talks with the host while it runs (binary transfers through sys.stdin): start_raw sends
+  // it like exec_raw and returns once the board accepted it (r.accepted set, output not read yet); then
+  // read_program_line() takes what it prints line by line, send_stdin() feeds its sys.stdin (any bytes,
+  // unescaped: the caller must know the code reads them all) and finish_raw() reads the rest of its
+  // output, the error channel and the raw prompt, as exec_raw would have.
+  ReplResult<ExecResult> start_raw(std::string_view code, Deadline deadline);
+  ReplResult<ProgramLine> read_program_line(Deadline deadline);
+  void send_stdin(std::string_view bytes, Deadline deadline);
+  ReplResult<ExecResult> finish_raw(ExecResult started, Deadline deadline);
   // Ctrl-B: back to the friendly REPL.
   ReplResult<PromptInfo> leave_raw(Deadline deadline);
 
