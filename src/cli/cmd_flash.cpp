@@ -1,14 +1,18 @@
 // `bootrig flash IMAGE [--ota]`: puts an application image on the rig's board by hand, by cable (the ROM
-// loader through the rig's P2 and RESET lines) or OTA over the REPL, then confirms the version it runs.
+// loader through the rig's P2 and RESET lines, or the rig's external flasher) or OTA over the REPL, then
+// confirms the version it runs. Like the step before each check, it flashes nothing when the board already
+// runs that image, and keeps bootrig's record of the slots on the board up to date.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include <cstdio>
 #include <functional>
 #include <memory>
 
 #include "bootrig/core/errors.hpp"
-#include "bootrig/firmware/firmware_file.hpp"
 #include "bootrig/flash/cable_flash.hpp"
+#include "bootrig/flash/ensure.hpp"
+#include "bootrig/flash/external_flash.hpp"
 #include "bootrig/flash/ota.hpp"
 #include "bootrig/target/target.hpp"
 #include "cli/commands.hpp"
@@ -21,75 +25,132 @@ struct FlashOptions {
   std::string image;
   bool ota = false;
   unsigned baud = 0;
+  bool force = false;
 };
 
-std::function<void(std::size_t, std::size_t)> progress_printer(const GlobalOptions& g) {
-  auto last_tenth = std::make_shared<int>(-1);
-  return [last_tenth, &g](std::size_t done, std::size_t total) {
-    int tenth = total ? static_cast<int>(done * 10 / total) : 10;
-    if (tenth != *last_tenth && !g.quiet) std::fprintf(stderr, "writing: %zu of %zu bytes\n", done, total);
-    *last_tenth = tenth;
+// On a terminal a bar redrawn in place with the rate; elsewhere (CI logs) a line every 10 %.
+std::function<void(std::size_t, std::size_t)> progress_printer(const GlobalOptions& g, const char* how) {
+  struct State {
+    int last = -1;
+    TimePoint start = now();
+  };
+  auto st = std::make_shared<State>();
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  return [st, tty, how, &g](std::size_t done, std::size_t total) {
+    if (g.quiet) return;
+    int pct = total ? static_cast<int>(done * 100 / total) : 100;
+    if (!tty) {
+      if (pct / 10 != st->last) std::fprintf(stderr, "writing by %s: %zu of %zu bytes (%d %%)\n", how, done, total, pct);
+      st->last = pct / 10;
+      return;
+    }
+    if (pct == st->last) return;
+    st->last = pct;
+    double s = to_ms(now() - st->start) / 1000.0;
+    char bar[31];
+    int filled = pct * 30 / 100;
+    for (int i = 0; i < 30; ++i) bar[i] = i < filled ? '#' : '.';
+    bar[30] = 0;
+    std::fprintf(stderr, "\r%s [%s] %3d %%  %zu/%zu bytes  %.1f KiB/s ", how, bar, pct, done, total,
+                 s > 0 ? static_cast<double>(done) / 1024.0 / s : 0.0);
+    if (done >= total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
   };
 }
 
-int run_cable_flash(const FlashOptions& o, const LoadedFirmware& fw, GlobalOptions& g) {
-  RigConfig rig = load_rig(g);
-  auto target = Target::open(rig);
-  ReplClient repl(target->serial());
-  CableFlashOptions opt;
-  opt.baud = o.baud;
-  opt.progress = progress_printer(g);
-  CableWires w{target->reset(), target->bootloader(), target->serial(), rig.timing.reset_pulse};
-  auto r = cable_flash(w, repl, fw.bytes, o.image, opt);
-  if (!r) {
-    std::printf("cable flash FAILED at %s: %s\n", r.error().step.c_str(), r.error().what.c_str());
-    return 1;
-  }
-  const CableFlashReport& rep = r.value();
-  if (rep.before)
-    std::printf("found: %s %s, next update slot 0x%X, %s\n", rep.before->board.c_str(),
-                rep.before->version.c_str(), rep.before->ota_slot, rep.before->bootmgr.c_str());
-  else
-    std::printf("found: no REPL answer before the flash (nothing bootable, or busy)\n");
-  std::printf("flashed: %s (%s %s, %zu bytes) by cable at 0x%X, %u baud, in %.1f s (writing %.1f s)\n",
-              o.image.c_str(), rep.board.c_str(), rep.version.c_str(), rep.bytes, rep.offset, rep.baud,
-              to_ms(rep.end - rep.start) / 1000.0, to_ms(rep.write_time()) / 1000.0);
-  std::printf("now runs: %s, %s\n", rep.after.version.c_str(), rep.after.bootmgr.c_str());
-  return 0;
+void pulse_reset(Target& t) {
+  t.reset().set(Level::active);
+  wait_for(t.rig().timing.reset_pulse);
+  t.reset().set(Level::inactive);
 }
 
 int run_flash(const FlashOptions& o, GlobalOptions& g) {
+  if (o.ota && o.baud) throw RigError("bootrig flash: --baud is for cable flashing; drop it when using --ota");
   // The image is checked before the rig is touched.
-  LoadedFirmware fw = load_firmware_file(o.image);
-  if (!fw.image.valid())
-    throw RigError(o.image + ": not a valid ESP32 application image (" + fw.image.problem_summary() +
-                   "); nothing was written to the board");
-  if (!o.ota) return run_cable_flash(o, fw, g);
-  if (o.baud) throw RigError("bootrig flash: --baud is for cable flashing; drop it when using --ota");
+  RigImage img = load_image_file("image", o.image, o.image);
   RigConfig rig = load_rig(g);
   auto target = Target::open(rig);
   ReplClient repl(target->serial());
-  if (auto p = repl.get_prompt(Deadline::after(seconds(30))); !p)
+  const TimingProfile& t = rig.timing;
+
+  // What the board holds, when it answers; a cable flash does not need it to (a board that does not boot).
+  std::optional<BoardFirmware> before;
+  if (auto p = repl.get_prompt(Deadline::after(t.boot_timeout + t.prompt_timeout)); p) {
+    auto b = read_board_firmware(repl, Deadline::after(t.prompt_timeout * 3));
+    if (!b) throw RigError(target->describe() + ": could not read what the board runs: " + b.error().what);
+    before = b.value();
+  } else if (o.ota) {
     throw RigError(target->describe() + ": no REPL prompt for the OTA update (" + p.error().describe() + ")");
-  OtaOptions opt;
-  opt.hard_reset = [&] {
-    target->reset().set(Level::active);
-    wait_for(rig.timing.reset_pulse);
-    target->reset().set(Level::inactive);
-  };
-  opt.progress = progress_printer(g);
-  auto r = ota_update(repl, fw.bytes, o.image, opt);
-  if (!r) {
-    std::printf("OTA update FAILED at %s: %s\n", r.error().step.c_str(), r.error().what.c_str());
-    return 1;
   }
-  const OtaReport& rep = r.value();
-  std::printf("found: %s %s, next update slot 0x%X, %s\n", rep.before.board.c_str(),
-              rep.before.version.c_str(), rep.before.ota_slot, rep.before.bootmgr.c_str());
-  std::printf("flashed: %s (%s %s, %zu bytes) by OTA in %.1f s (writing %.1f s, %s transfer)\n",
-              o.image.c_str(), rep.board.c_str(), rep.version.c_str(), rep.bytes,
-              to_ms(rep.end - rep.start) / 1000.0, to_ms(rep.write_time()) / 1000.0, rep.transfer.c_str());
-  std::printf("now runs: %s, %s\n", rep.after.version.c_str(), rep.after.bootmgr.c_str());
+  if (before) {
+    std::printf("found: %s\n", before->describe().c_str());
+    if (before->running.board != img.board)
+      throw RigError(o.image + ": built for " + img.board + " but the board is a " + before->running.board +
+                     "; nothing was written (use an image for " + before->running.board + ")");
+    if (runs_image(*before, img) && !o.force) {
+      std::printf("nothing flashed: the board already runs %s %s (--force flashes anyway)\n", img.board.c_str(),
+                  img.version.c_str());
+      return 0;
+    }
+  } else {
+    std::printf("found: no REPL answer before the flash (nothing bootable, or busy)\n");
+  }
+
+  TimePoint start = now();
+  std::string how, detail;
+  if (o.ota) {
+    OtaOptions opt;
+    opt.boot_timeout = t.boot_timeout;
+    opt.hard_reset = [&] { pulse_reset(*target); };
+    opt.progress = progress_printer(g, "OTA");
+    auto r = ota_update(repl, img.bytes, o.image, opt);
+    if (!r) {
+      std::printf("OTA update FAILED at %s: %s\n", r.error().step.c_str(), r.error().what.c_str());
+      return 1;
+    }
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "writing %.1f s, %s transfer", to_ms(r->write_time()) / 1000.0, r->transfer.c_str());
+    how = "OTA";
+    detail = buf;
+  } else if (rig.flasher) {
+    if (o.baud) throw RigError("bootrig flash: --baud is for the built-in flasher; the rig's [flasher] sets its own");
+    auto r = external_flash(*target, {target->reset(), target->bootloader()}, repl, o.image, img.version,
+                            [&](std::string_view line) {
+                              if (!g.quiet) std::fprintf(stderr, "flasher: %.*s\n", static_cast<int>(line.size()), line.data());
+                            });
+    if (!r) {
+      std::printf("cable flash FAILED at %s: %s\n", r.error().step.c_str(), r.error().what.c_str());
+      return 1;
+    }
+    how = "cable";
+    detail = "external flasher " + r->argv[0];
+  } else {
+    CableFlashOptions opt;
+    opt.baud = o.baud;
+    opt.boot_timeout = t.boot_timeout;
+    opt.progress = progress_printer(g, "cable");
+    auto r = cable_flash({target->reset(), target->bootloader(), target->serial(), t.reset_pulse}, repl, img.bytes,
+                         o.image, opt);
+    if (!r) {
+      std::printf("cable flash FAILED at %s: %s\n", r.error().step.c_str(), r.error().what.c_str());
+      return 1;
+    }
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "at 0x%X, %u baud, writing %.1f s", r->offset, r->baud,
+                  to_ms(r->write_time()) / 1000.0);
+    how = "cable";
+    detail = buf;
+  }
+  double took = to_ms(now() - start) / 1000.0;
+
+  // The record tells the next run what the other slot holds (the board cannot say).
+  FirmwareRecord record = how == "OTA" ? record_after_ota(*before, img) : record_after_cable(before ? &*before : nullptr, img);
+  if (auto w = write_firmware_record(repl, record, Deadline::after(t.prompt_timeout * 3)); !w)
+    std::printf("warning: could not write bootrig's record %s: %s\n", kFirmwareRecordPath, w.error().what.c_str());
+  auto after = read_board_firmware(repl, Deadline::after(t.prompt_timeout * 3));
+  std::printf("flashed: %s (%s %s, %zu bytes) by %s in %.1f s (%s)\n", o.image.c_str(), img.board.c_str(),
+              img.version.c_str(), img.bytes.size(), how.c_str(), took, detail.c_str());
+  if (after) std::printf("now runs: %s\n", after->describe().c_str());
   return 0;
 }
 
@@ -104,6 +165,7 @@ void add_flash_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_option(
       "--baud", o->baud,
       "Cable flashing: write at this baud rate (CHANGE_BAUDRATE), e.g. 921600; default the rig's");
+  cmd->add_flag("--force", o->force, "Flash even when the board already runs this image");
   cmd->callback([o, &g] { g.run = [o, &g] { return run_flash(*o, g); }; });
 }
 

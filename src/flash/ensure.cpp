@@ -11,30 +11,33 @@ namespace bootrig {
 
 std::string RigImage::describe() const { return name + " (" + board + " " + version + ", " + path + ")"; }
 
+RigImage load_image_file(const std::string& name, const std::string& path, const std::string& where) {
+  LoadedFirmware f;
+  try {
+    f = load_firmware_file(path);
+  } catch (const RigError& e) {
+    throw RigError(where + ": " + e.what());
+  }
+  if (!f.image.valid())
+    throw RigError(where + ": not a valid ESP32 application image (" + f.image.problem_summary() +
+                   "); fix the image or the path; nothing was written to the board");
+  if (!f.image.app)
+    throw RigError(where + ": the image carries no app description (no version to check); nothing was written");
+  RigImage img;
+  img.name = name;
+  img.path = path;
+  img.version = f.image.app->version;
+  img.board = to_string(f.image.board);
+  img.sha256 = to_hex(sha256(std::span<const std::uint8_t>(f.bytes)));
+  img.bytes = std::move(f.bytes);
+  return img;
+}
+
 std::map<std::string, RigImage> load_rig_images(const RigConfig& rig) {
   std::map<std::string, RigImage> out;
-  for (const auto& [name, fw] : rig.firmware) {
-    const std::string where = rig.source.string() + ": [firmware] " + name + " = " + fw.path.string();
-    LoadedFirmware f;
-    try {
-      f = load_firmware_file(fw.path.string());
-    } catch (const RigError& e) {
-      throw RigError(where + ": " + e.what());
-    }
-    if (!f.image.valid())
-      throw RigError(where + ": not a valid ESP32 application image (" + f.image.problem_summary() +
-                     "); fix the image or the path; nothing was written to the board");
-    if (!f.image.app)
-      throw RigError(where + ": the image carries no app description (no version to check); nothing was written");
-    RigImage img;
-    img.name = name;
-    img.path = fw.path.string();
-    img.version = f.image.app->version;
-    img.board = to_string(f.image.board);
-    img.sha256 = to_hex(sha256(std::span<const std::uint8_t>(f.bytes)));
-    img.bytes = std::move(f.bytes);
-    out.emplace(name, std::move(img));
-  }
+  for (const auto& [name, fw] : rig.firmware)
+    out.emplace(name, load_image_file(name, fw.path.string(),
+                                      rig.source.string() + ": [firmware] " + name + " = " + fw.path.string()));
   return out;
 }
 

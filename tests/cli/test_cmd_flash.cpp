@@ -23,9 +23,10 @@ class CmdFlash : public ::testing::Test {
     std::ofstream(rig) << testing::half_speed_sim_rig_toml();
   }
   void TearDown() override { std::filesystem::remove_all(dir); }
-  std::filesystem::path write_image(const std::string& name, PycomBoard board, ImageCorruption c) {
+  std::filesystem::path write_image(const std::string& name, PycomBoard board, ImageCorruption c,
+                                    const std::string& version = "1.20.3.r1") {
     ImageSpec s;
-    s.version = "1.20.3.r1";
+    s.version = version;
     s.board = board;
     auto bytes = build_esp32_image(s, c);
     auto p = dir / name;
@@ -41,10 +42,13 @@ TEST_F(CmdFlash, OtaPutsTheImageOnTheBoardAndSaysWhatItFoundAndDid) {
   // The half-speed rig runs ota_0 (1.20.2.r6): the update ping-pongs into the factory slot.
   auto r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + img.string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("found: FiPy 1.20.2.r6, next update slot 0x10000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("found: ota_0 runs FiPy 1.20.2.r6; the previous image is unknown"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.3.r1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("by OTA in"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("now runs: 1.20.3.r1, ('Factory'"), std::string::npos) << r.out;
+  // bootrig's record now knows what window 2 boots: the image that ran before the update.
+  EXPECT_NE(r.out.find("now runs: factory runs FiPy 1.20.3.r1; window 2 boots 1.20.2.r6 (ota_0 slot)"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(CmdFlash, CableFlashWritesTheFactorySlotAndSaysWhatItFoundAndDid) {
@@ -52,21 +56,36 @@ TEST_F(CmdFlash, CableFlashWritesTheFactorySlotAndSaysWhatItFoundAndDid) {
   // The sim rig wires P2 to the simulated module even without a [lines] table.
   auto r = run_bootrig("--rig " + rig.string() + " flash --baud 460800 " + img.string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("found: FiPy 1.20.2.r6"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("found: ota_0 runs FiPy 1.20.2.r6"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.3.r1"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("by cable at 0x10000, 460800 baud"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("now runs: 1.20.3.r1, ('Factory'"), std::string::npos) << r.out;
-  EXPECT_NE(r.err.find("writing:"), std::string::npos) << "a progress line on stderr: " << r.err;
+  EXPECT_NE(r.out.find("by cable in"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(at 0x10000, 460800 baud"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("now runs: factory runs FiPy 1.20.3.r1; window 2 boots the same image"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("writing by cable:"), std::string::npos) << "a progress line on stderr: " << r.err;
+}
+
+TEST_F(CmdFlash, TheImageTheBoardRunsIsNotFlashedAgainUnlessForced) {
+  auto img = write_image("same.bin", PycomBoard::fipy, ImageCorruption::none, "1.20.2.r6");
+  auto r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + img.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("nothing flashed: the board already runs FiPy 1.20.2.r6 (--force flashes anyway)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("flashed: " + img.string()), std::string::npos) << r.out;
+  r = run_bootrig("-q --rig " + rig.string() + " flash --force " + img.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.2.r6"), std::string::npos) << r.out;
 }
 
 TEST_F(CmdFlash, WrongBoardOrCorruptImageIsExitTwoBeforeAnyWrite) {
   auto lopy = write_image("lopy.bin", PycomBoard::lopy4, ImageCorruption::none);
   auto r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + lopy.string());
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find("built for LoPy4 but the board runs FiPy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("built for LoPy4 but the board is a FiPy; nothing was written"), std::string::npos) << r.err;
   r = run_bootrig("-q --rig " + rig.string() + " flash " + lopy.string());
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find("built for LoPy4 but the board runs FiPy"), std::string::npos)
+  EXPECT_NE(r.err.find("built for LoPy4 but the board is a FiPy; nothing was written"), std::string::npos)
       << "by cable too: " << r.err;
   auto bad = write_image("bad.bin", PycomBoard::fipy, ImageCorruption::bad_sha256);
   r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + bad.string());

@@ -28,6 +28,10 @@ struct RigImage {
   std::string describe() const;     // "current (FiPy 1.20.2.r6, rigs/images/fipy-1.20.2.r6.bin)"
 };
 
+// Reads one image file (an app .bin or a Pycom .tar.gz). Throws RigError starting with `where` for a
+// missing, corrupt, oversized or description-less image.
+RigImage load_image_file(const std::string& name, const std::string& path, const std::string& where);
+
 // Reads every [firmware] image of the rig. Throws RigError naming the key and the file for a missing,
 // corrupt, oversized or description-less image: a bad image is an error before the board is touched.
 std::map<std::string, RigImage> load_rig_images(const RigConfig& rig);
