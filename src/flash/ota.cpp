@@ -42,23 +42,31 @@ Result<bool, OtaFailure> write_bytes_literal(ReplClient& repl, std::string_view 
   return true;
 }
 
-// The board's side of the binary transfer. Before each block the host sends one command byte (1: a block
-// follows, 0: stop) so that it can always end the loop, Ctrl-C being disabled; the block is min(B, T-n)
-// bytes. Each "OTA> count sum" line acknowledges what was written and lets the next block go.
-std::string binary_loop(std::size_t total, std::size_t block) {
+// The board's side of the binary transfer. Before each block the host sends its length on the wire as five
+// ASCII digits ("00000": stop) so that it can always end the loop, Ctrl-C being disabled. Pycom's UART
+// interrupt handler resets the module into safe boot on a Ctrl-F (0x06) byte whatever runs (machuart.c,
+// mp_reset_char), so the block is escaped: 0x10 becomes 0x10 0x20 and 0x06 becomes 0x10 0x16, undone by two
+// replace() calls (every 0x10 on the wire starts a pair, so the order is unambiguous). Each "OTA> count sum"
+// line acknowledges what was written (unescaped) and lets the next block go.
+std::string binary_loop(std::size_t total) {
   return "import sys, micropython, pycom\n"
          "r = sys.stdin.buffer.read\n"
          "w = pycom.ota_write\n"
          "T = " +
-         std::to_string(total) + "\nB = " + std::to_string(block) +
+         std::to_string(total) +
          "\n"
          "n = 0\n"
          "c = 0\n"
          "micropython.kbd_intr(-1)\n"
          "try:\n"
          "    print('OTA>', n, c)\n"
-         "    while n < T and r(1)[0]:\n"
-         "        b = r(min(B, T - n))\n"
+         "    while n < T:\n"
+         "        m = 0\n"
+         "        for d in r(5):\n"
+         "            m = m * 10 + d - 48\n"
+         "        if m <= 0:\n"
+         "            break\n"
+         "        b = r(m).replace(b'\\x10\\x16', b'\\x06').replace(b'\\x10\\x20', b'\\x10')\n"
          "        w(b)\n"
          "        n += len(b)\n"
          "        c = (c + sum(b)) & 0xffffffff\n"
@@ -67,10 +75,26 @@ std::string binary_loop(std::size_t total, std::size_t block) {
          "    micropython.kbd_intr(3)\n";
 }
 
+// A block as it goes on the wire: its escaped length as five digits, then the escaped bytes.
+std::string binary_block(std::string_view piece) {
+  std::string body;
+  body.reserve(piece.size() + piece.size() / 64 + 8);
+  for (char ch : piece) {
+    if (ch == '\x10') body += "\x10\x20";
+    else if (ch == '\x06') body += "\x10\x16";
+    else body += ch;
+  }
+  char head[8];
+  std::snprintf(head, sizeof head, "%05zu", body.size());
+  return head + body;
+}
+
 // After a failed block: make sure the loop ends (zeros complete any block the board still waits for, then
 // read as "stop"), and bring the board back to a prompt. Says what became of the board.
 std::string abandon_binary(ReplClient& repl, std::size_t block, bool board_waits, const OtaOptions& o) {
-  if (board_waits) repl.send_stdin(std::string(block + 1, '\0'), Deadline::after(o.step_timeout));
+  // ASCII zeros fill any block the board still waits for (at most twice the block, escaped) and then read as
+  // a "00000" stop header.
+  if (board_waits) repl.send_stdin(std::string(2 * block + 10, '0'), Deadline::after(o.step_timeout));
   repl.forget_state();
   // A board that is merely slow may still be inside pycom.ota_write(): give it as long as a boot.
   auto p = repl.get_prompt(Deadline::after(std::max(o.step_timeout, o.boot_timeout)));
@@ -85,7 +109,7 @@ std::uint32_t byte_sum(std::string_view data, std::uint32_t acc) {
 
 Result<bool, OtaFailure> write_binary(ReplClient& repl, std::string_view data, std::size_t block,
                                       const OtaOptions& o, OtaReport& rep) {
-  auto started = repl.start_raw(binary_loop(data.size(), block), Deadline::after(o.step_timeout));
+  auto started = repl.start_raw(binary_loop(data.size()), Deadline::after(o.step_timeout));
   if (!started) return repl_failure("ota_write", started.error());
   ExecResult run = std::move(started).value();
   std::size_t sent = 0;  // image bytes handed to the board
@@ -123,8 +147,7 @@ Result<bool, OtaFailure> write_binary(ReplClient& repl, std::string_view data, s
   if (auto a = expect_ack(); !a) return a.error();
   for (std::size_t at = 0; at < data.size(); at += block) {
     auto piece = data.substr(at, block);
-    std::string out(1, '\x01');
-    out += piece;
+    std::string out = binary_block(piece);
     repl.send_stdin(out, Deadline::after(o.step_timeout));
     rep.wire_bytes += out.size();
     block_at = at;

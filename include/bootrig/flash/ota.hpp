@@ -27,9 +27,9 @@ struct OtaOptions {
   std::size_t block_bytes = 4096;  // per pycom.ota_write(), as the firmware recommends
   // Send the image as raw binary through sys.stdin when the board has sys.stdin.buffer (one block in
   // flight, each acknowledged with a running count and sum); false, or a board without it, sends every
-  // block as a pycom.ota_write(b'...') bytes literal (about 2.9 wire bytes per image byte). Not yet tried
-  // on a real Pycom board, whose UART callback may treat 0x06 (Ctrl-F) as a safe-boot reset even while code
-  // runs (bench/results/firmware.md): if so, set this false there.
+  // block as a pycom.ota_write(b'...') bytes literal (about 2.9 wire bytes per image byte). Pycom's UART
+  // callback treats 0x06 (Ctrl-F) as a safe-boot reset even while code runs, so 0x06 (and the escape byte
+  // 0x10) go escaped. Not yet tried on a real board.
   bool binary_transfer = true;
   Duration step_timeout = seconds(15);
   Duration boot_timeout = seconds(30);
