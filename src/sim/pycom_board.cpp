@@ -168,7 +168,11 @@ void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   for (char c : bytes) {
     if (faults_.drop_rate > 0 && u(rng_) < faults_.drop_rate) continue;
-    if (faults_.garbage_rate > 0 && u(rng_) < faults_.garbage_rate) c = static_cast<char>(rng_() & 0xFF);
+    bool garbled = false;
+    if (faults_.garbage_rate > 0 && u(rng_) < faults_.garbage_rate) {
+      c = static_cast<char>(rng_() & 0xFF);
+      garbled = true;
+    }
     // Before the app installs its UART driver (and in reset) nothing takes bytes off the line.
     if (!uart_ready_) continue;
     if (phase_ == SimPhase::download) {
@@ -176,6 +180,18 @@ void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
       continue;
     }
     if (!attached_) continue;
+    // The UART ISR (machuart.c UARTRxCallback) on the REPL's UART: the reset character asks for a safe-boot
+    // reset whatever runs, so no Ctrl-F byte ever reaches code or the line editor. Bytes the garbage fault
+    // made up are left out: the fault models noise for the REPL client, not a way to reset the module.
+    if (dialect_ == py::Dialect::pycom && c == 0x06 && !garbled) {
+      if (!reset_char_pending_) {
+        BootInfo bi = flash_.read_boot_info();
+        bi.safeboot = BootInfo::kSafeBootSw;
+        flash_.write_boot_info(bi);
+      }
+      reset_char_pending_ = true;
+      continue;
+    }
     // The UART ISR: while code runs, the interrupt character becomes KeyboardInterrupt instead of input.
     if (executing_ && kbd_char_ >= 0 && static_cast<unsigned char>(c) == kbd_char_) {
       kbd_pending_ = true;
@@ -231,6 +247,11 @@ SimStatus PycomBoard::status() const {
 void PycomBoard::check_reset_locked() const {
   if (stopping_) throw Unwind{};
   if (reset_gen_ != chip_gen_) throw ChipReset{ResetCause::power_on, false};
+  if (reset_char_pending_) {
+    // servers_reset_and_safe_boot(): the flag was set when the byte came; now the chip resets.
+    reset_char_pending_ = false;
+    throw ChipReset{ResetCause::wdt, true};
+  }
 }
 
 template <typename Pred>
@@ -329,6 +350,7 @@ void PycomBoard::cpu_main() {
       attached_ = true;
       executing_ = false;
       kbd_pending_ = false;
+      reset_char_pending_ = false;
       kbd_char_ = -1;
       uart_ready_ = false;
       status_slot_.clear();

@@ -149,6 +149,9 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   std::string download_rx_;
   bool attached_ = true;    // os.dupterm: UART0 is the REPL terminal
   bool executing_ = false;  // code is running: Ctrl-C is the keyboard interrupt
+  // The UART ISR saw the reset character (Ctrl-F): a safe-boot reset is due, whatever runs (checked with
+  // the reset generation on the chip's thread).
+  mutable bool reset_char_pending_ = false;
   int kbd_char_ = -1;
   bool kbd_pending_ = false;
   bool collecting_code_ = false;

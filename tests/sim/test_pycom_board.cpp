@@ -403,6 +403,33 @@ TEST(SafeBoot, I4_CtrlFOnABlankLineSafeBoots) {
   EXPECT_EQ(run(rig, "import pycom\nprint(pycom.bootmgr()[2])\n"), "SafeBoot: True\r\n");
 }
 
+TEST(SafeBoot, I4_CtrlFWhileCodeRunsSafeBootsToo) {
+  // machuart.c's receive callback acts on the reset character whatever runs: a Ctrl-F byte in the middle of a
+  // running program (or of data a program reads from stdin) resets the module into safe boot.
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  install_evidence_scripts(rig);
+  rig.skip_unread();
+  rig.send_line("import time; time.sleep(30)");
+  rig.send("\x06");
+  auto text = rig.read_until(kBannerEnd);
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->find("rst:0x7 (TG0WDT_SYS_RESET)"), std::string::npos);
+  EXPECT_EQ(text->find(kBootMarker), std::string::npos) << "a safe boot: boot.py skipped";
+}
+
+TEST(SafeBoot, I4_CtrlFIsDataOnTheUpstreamProfile) {
+  SimConfig c;
+  c.profile = "upstream";
+  SimRig rig(c);
+  ASSERT_TRUE(rig.wait_banner());
+  rig.skip_unread();
+  rig.send_line("import time; time.sleep(0.2)");
+  rig.send("\x06");
+  rig.read_quiet(milliseconds(500));
+  EXPECT_EQ(rig.module().status().hard_boots, 1) << "no reset";
+}
+
 TEST(SafeBoot, I3_BootmgrTupleNamesTheActiveSlot) {
   SimRig rig(ota_active());
   ASSERT_TRUE(rig.wait_banner());
