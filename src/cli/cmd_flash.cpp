@@ -58,12 +58,6 @@ std::function<void(std::size_t, std::size_t)> progress_printer(const GlobalOptio
   };
 }
 
-void pulse_reset(Target& t) {
-  t.reset().set(Level::active);
-  wait_for(t.rig().timing.reset_pulse);
-  t.reset().set(Level::inactive);
-}
-
 int run_flash(const FlashOptions& o, GlobalOptions& g) {
   if (o.ota && o.baud) throw RigError("bootrig flash: --baud is for cable flashing; drop it when using --ota");
   // The image is checked before the rig is touched.
@@ -101,7 +95,7 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   if (o.ota) {
     OtaOptions opt;
     opt.boot_timeout = t.boot_timeout;
-    opt.hard_reset = [&] { pulse_reset(*target); };
+    opt.hard_reset = [&] { pulse(target->reset(), t.reset_pulse); };
     opt.progress = progress_printer(g, "OTA");
     auto r = ota_update(repl, img.bytes, o.image, opt);
     if (!r) {

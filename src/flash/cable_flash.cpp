@@ -51,11 +51,7 @@ class KeepBaud {
   unsigned baud_;
 };
 
-void pulse_reset(const CableWires& w) {
-  w.reset.set(Level::active);
-  wait_for(w.reset_pulse);
-  w.reset.set(Level::inactive);
-}
+void pulse_reset(const CableWires& w) { pulse(w.reset, w.reset_pulse); }
 
 constexpr const char* kNothingWritten =
     "nothing was written; the board runs what it ran before after a reset";

@@ -1,18 +1,14 @@
 // The external flasher between bootrig's own download-mode entry and its version check.
 #include "bootrig/flash/external_flash.hpp"
 
+#include <cstdio>
+
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
 
 namespace bootrig {
 
 namespace {
-
-void pulse(DigitalOutput& reset, Duration width) {
-  reset.set(Level::active);
-  wait_for(width);
-  reset.set(Level::inactive);
-}
 
 // The last non-empty line of the tool's output: what it said when it gave up.
 std::string last_line(const std::string& tail) {
@@ -75,7 +71,9 @@ Result<ExternalFlashReport, OtaFailure> external_flash(Target& target, const Ext
   const std::string state =
       " (the factory slot may be half written: the module may not boot until a cable flash completes)";
   if (!rep.run.ok()) {
-    std::string how = rep.run.timed_out ? "did not finish within " + std::to_string(f.timeout.count() / 1000) + " s"
+    char limit[32];
+    std::snprintf(limit, sizeof limit, "%.1f", static_cast<double>(f.timeout.count()) / 1000.0);
+    std::string how = rep.run.timed_out ? std::string("did not finish within ") + limit + " s"
                       : rep.run.term_signal ? "was ended by signal " + std::to_string(rep.run.term_signal)
                                             : "exited with status " + std::to_string(rep.run.exit_code);
     return OtaFailure{"flasher", "'" + rep.argv[0] + "' " + how + "; it said: " + last_line(rep.run.output_tail) + state};

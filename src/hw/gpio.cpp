@@ -98,4 +98,15 @@ ResolvedLine resolve_line(const std::vector<ChipInfo>& chips, const LineLocator&
   return found.front();
 }
 
+void pulse(DigitalOutput& out, Duration width) {
+  out.set(Level::active);
+  try {
+    wait_for(width);
+  } catch (...) {
+    out.set(Level::inactive);
+    throw;
+  }
+  out.set(Level::inactive);
+}
+
 }  // namespace bootrig

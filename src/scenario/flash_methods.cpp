@@ -28,11 +28,7 @@ void FlashMethods::ota(const RigImage& image) {
   last_tenth_ = -1;
   OtaOptions opt;
   opt.boot_timeout = s_.timing().boot_timeout;
-  opt.hard_reset = [this] {
-    s_.reset().set(Level::active);
-    wait_for(s_.timing().reset_pulse);
-    s_.reset().set(Level::inactive);
-  };
+  opt.hard_reset = [this] { pulse(s_.reset(), s_.timing().reset_pulse); };
   opt.progress = [&](std::size_t done, std::size_t total) { progress(image, "OTA", done, total); };
   auto r = ota_update(s_.repl(), image.bytes, image.path, opt);
   if (!r) {

@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
 #include <vector>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/core/interrupt.hpp"
+#include "support/fake_lines.hpp"
 
 namespace bootrig {
 namespace {
@@ -177,6 +180,22 @@ TEST(GpioNames, LocatorDescriptions) {
   EXPECT_EQ(at("gpiochip0", 17, "GPIO17").describe(), "line 'GPIO17' chip 'gpiochip0' offset 17");
   EXPECT_EQ(LineLocator{}.describe(), "unspecified line");
   EXPECT_EQ((ResolvedLine{"/dev/gpiochip0", 17, "GPIO17"}.describe()), "GPIO17 (/dev/gpiochip0 offset 17)");
+}
+
+TEST(Pulse, DrivesActiveThenInactive) {
+  testing::FakeOutput out;
+  pulse(out, milliseconds(1));
+  EXPECT_EQ(out.history(), (std::vector<Level>{Level::active, Level::inactive}));
+}
+
+TEST(Pulse, AnInterruptionStillEndsThePulse) {
+  // A Ctrl-C during a RESET pulse must not leave the module held in reset.
+  testing::FakeOutput out;
+  interrupt::clear();
+  interrupt::request(SIGINT);
+  EXPECT_THROW(pulse(out, seconds(30)), Interrupted);
+  interrupt::clear();
+  EXPECT_EQ(out.history(), (std::vector<Level>{Level::active, Level::inactive}));
 }
 
 }  // namespace

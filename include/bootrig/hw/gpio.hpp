@@ -60,6 +60,10 @@ class DigitalOutput {
   virtual std::string describe() const = 0;
 };
 
+// Drives `out` active for `width`, then inactive; inactive again however the wait ends (Ctrl-C included), so
+// a RESET pulse never leaves the module held in reset.
+void pulse(DigitalOutput& out, Duration width);
+
 class DigitalInput {
  public:
   virtual ~DigitalInput() = default;
