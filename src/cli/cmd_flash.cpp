@@ -65,12 +65,13 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   RigConfig rig = load_rig(g);
   auto target = Target::open(rig);
   ReplClient repl(target->serial());
+  CheckedChannel channel(repl);  // what bootrig asks the board arrives intact or not at all
   const TimingProfile& t = rig.timing;
 
   // What the board holds, when it answers; a cable flash does not need it to (a board that does not boot).
   std::optional<BoardFirmware> before;
   if (auto p = repl.get_prompt(Deadline::after(t.boot_timeout + t.prompt_timeout)); p) {
-    auto b = read_board_firmware(repl, Deadline::after(t.prompt_timeout * 3));
+    auto b = read_board_firmware(channel, Deadline::after(t.prompt_timeout * 10));
     if (!b) throw RigError(target->describe() + ": could not read what the board runs: " + b.error().what);
     before = b.value();
   } else if (o.ota) {
@@ -81,11 +82,12 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     if (before->running.board != img.board)
       throw RigError(o.image + ": built for " + img.board + " but the board is a " + before->running.board +
                      "; nothing was written (use an image for " + before->running.board + ")");
-    if (runs_image(*before, img) && !o.force) {
-      std::printf("nothing flashed: the board already runs %s %s (--force flashes anyway)\n", img.board.c_str(),
-                  img.version.c_str());
+    std::string why;
+    if (runs_image(*before, img, &why) && !o.force) {
+      std::printf("nothing flashed: %s (--force flashes anyway)\n", why.c_str());
       return 0;
     }
+    std::printf("compared: %s\n", why.c_str());
   } else {
     std::printf("found: no REPL answer before the flash (nothing bootable, or busy)\n");
   }
@@ -139,9 +141,10 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
 
   // The record tells the next run what the other slot holds (the board cannot say).
   FirmwareRecord record = how == "OTA" ? record_after_ota(*before, img) : record_after_cable(before ? &*before : nullptr, img);
-  if (auto w = write_firmware_record(repl, record, Deadline::after(t.prompt_timeout * 3)); !w)
+  channel.forget();  // the flash reset the board: bootrig's helper is gone
+  if (auto w = write_firmware_record(channel, record, Deadline::after(t.prompt_timeout * 10)); !w)
     std::printf("warning: could not write bootrig's record %s: %s\n", kFirmwareRecordPath, w.error().what.c_str());
-  auto after = read_board_firmware(repl, Deadline::after(t.prompt_timeout * 3));
+  auto after = read_board_firmware(channel, Deadline::after(t.prompt_timeout * 10));
   std::printf("flashed: %s (%s %s, %zu bytes) by %s in %.1f s (%s)\n", o.image.c_str(), img.board.c_str(),
               img.version.c_str(), img.bytes.size(), how.c_str(), took, detail.c_str());
   if (after) std::printf("now runs: %s\n", after->describe().c_str());

@@ -11,6 +11,7 @@
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/report/writers.hpp"
+#include "bootrig/scenario/recovery.hpp"
 #include "bootrig/scenario/session.hpp"
 
 namespace bootrig {
@@ -81,9 +82,18 @@ Attempt run_attempt(Target& target, Scenario& sc, const std::filesystem::path& d
       a.outcome = Outcome::fail;
       a.message = e.what();
       a.evidence = s.evidence();
+      a.stops_run = e.stops_run();
     } catch (const Skipped& e) {
       a.outcome = Outcome::skip;
       a.message = e.what();
+    } catch (const BoardLost& e) {
+      // One verdict for a board that cannot be brought back, by cause: a rig that reaches nothing is the
+      // rig's (ERROR); a board whose own firmware never offers a REPL is the board's (FAIL). No restore (the
+      // ladder already did all it could), no retry, and the run stops.
+      a.outcome = e.report().cause == LostCause::board_boot ? Outcome::fail : Outcome::error;
+      a.message = e.what();
+      a.evidence = s.evidence();
+      a.stops_run = true;
     } catch (const Interrupted& e) {
       // The signal watcher has already released the lines on the real wires; saying so on this timeline
       // (set() of an inactive level is allowed after the release) shows where the run stopped driving them.
@@ -101,13 +111,17 @@ Attempt run_attempt(Target& target, Scenario& sc, const std::filesystem::path& d
       a.evidence = s.evidence();
     }
     s.timeline().note(std::string("verdict ") + to_string(a.outcome) + (a.message.empty() ? "" : ": " + a.message));
-    if (!interrupted) {
+    if (!interrupted && !a.stops_run) {
       try {
         auto step = s.step("restore the board");
         sc.restore(s);
         step.ok();
       } catch (const Interrupted&) {
         interrupted = std::current_exception();
+      } catch (const BoardLost& e) {
+        // The check's verdict stands; a board lost while putting it back ends the run after this scenario.
+        s.note(std::string("restore failed, the board could not be recovered: ") + e.what());
+        a.stops_run = true;
       } catch (const std::exception& e) {
         // A board left changed is worth knowing, but it does not change what this attempt proved.
         s.note(std::string("restore failed: ") + e.what());
@@ -159,8 +173,8 @@ RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios
       const Attempt& last = r.attempts.back();
       progress.attempt_finished(r.name, last);
       r.seconds += last.seconds;
-      // Only a FAIL or an ERROR is worth another attempt; PASS and SKIP are final.
-      if (last.outcome == Outcome::pass || last.outcome == Outcome::skip) break;
+      // Only a FAIL or an ERROR is worth another attempt; PASS and SKIP are final, and so is a lost board.
+      if (last.outcome == Outcome::pass || last.outcome == Outcome::skip || last.stops_run) break;
     }
     r.outcome = combine_attempts(r.attempts);
     run.scenarios.push_back(r);
@@ -168,6 +182,10 @@ RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios
     folder.write_results(run);
     progress.scenario_finished(r);
     if (run.interrupted) break;
+    if (!r.attempts.empty() && r.attempts.back().stops_run) {
+      run.stopped = "the board could not be recovered after " + r.name + "; the scenarios after it did not run";
+      break;
+    }
   }
   progress.run_finished(run, folder.path().string());
   return run;

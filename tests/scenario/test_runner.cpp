@@ -102,7 +102,7 @@ TEST(Runner, AFailedCheckStillRestoresTheBoardsScripts) {
   EXPECT_EQ(board.read_file("/flash/boot.py"), std::optional<std::string>(kDefaultBootPy));
   EXPECT_EQ(board.read_file("/flash/main.py"), std::optional<std::string>(kDefaultMainPy));
   BoardFacts facts = board.facts();
-  EXPECT_FALSE(facts.has(kBootEvidenceFile));
+  EXPECT_FALSE(facts.has(kEvidenceLog));
   EXPECT_EQ(target->sim()->line(LineRole::safeboot), Level::inactive);
   std::filesystem::remove_all(folder.path());
 }

@@ -48,6 +48,8 @@ struct Attempt {
   std::vector<Measurement> measurements;
   std::vector<std::string> notes;  // e.g. "window 2 not observed: no photodiode, released at the nominal time"
   std::optional<FirmwarePrep> firmware = std::nullopt;  // when the check needed (or checked) images on the board
+  // The board could not be brought back (the recovery ladder failed): no retry, and the run stops here.
+  bool stops_run = false;
 };
 
 struct ScenarioResult {
@@ -70,6 +72,8 @@ struct RunSummary {
   std::string started_utc;   // ISO 8601
   std::vector<ScenarioResult> scenarios;
   bool interrupted = false;
+  // Why the run ended before its last scenario, when it did for a board that could not be recovered.
+  std::string stopped;
 };
 
 // 0 when everything passed; 2 when any scenario could not be run by the rig (ERROR); 1 when the board failed

@@ -25,10 +25,16 @@ struct ScenarioInfo {
 };
 
 // How a scenario body ends other than by returning (PASS):
-// the board broke a rule (FAIL),
+// the board broke a rule (FAIL); `stops_run` when the broken rule leaves nothing else checkable (its normal
+// boot hangs even with bootrig's own scripts): one FAIL, the rest of the run not run,
 class CheckFailed : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit CheckFailed(const std::string& what, bool stops_run = false)
+      : std::runtime_error(what), stops_run_(stops_run) {}
+  bool stops_run() const { return stops_run_; }
+
+ private:
+  bool stops_run_;
 };
 // or a precondition is unmet, said with its reason (SKIP).
 class Skipped : public std::runtime_error {
