@@ -2,7 +2,10 @@
 # The two commands of README.md: `cmake/dev.sh demo` and `cmake/dev.sh test`. Each installs what it needs first.
 #   demo: builds bootrig and runs `bootrig run safeboot-window2` on the built-in simulated module.
 #   test: builds and tests the libgpiod v1 build (warnings as errors), the libgpiod v2 build (libgpiod 2.x from
-#         bookworm-backports, unpacked into the build tree) and an ASan+UBSan build; fails if any test fails.
+#         bookworm-backports, unpacked into the build tree) and an ASan+UBSan build, then runs the kernel tier
+#         (tests/kernel/run-tier.sh: both drivers on a gpio-sim chip and a 16550 UART in Debian's kernel under
+#         qemu); fails if any test fails. A machine where qemu cannot run reports the tier SKIPPED, never
+#         passed; BOOTRIG_REQUIRE_KERNEL_TIER=1 (CI) makes that a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -16,9 +19,13 @@ configure_and_build() {  # dir, extra cmake args...
   cmake --build "$dir" -j "$jobs"
 }
 
+passed=0
 run_tests() {  # dir, label
   echo "== tests: $2"
-  (cd "$1" && ctest -j "$jobs" --output-on-failure --timeout 600)
+  (cd "$1" && ctest -j "$jobs" --output-on-failure --timeout 600) | tee "$1.ctest.log"
+  local n
+  n=$(sed -n 's/.* tests passed, 0 tests failed out of \([0-9]*\)$/\1/p' "$1.ctest.log" | tail -n 1)
+  passed=$((passed + ${n:-0}))
 }
 
 cmd=${1:-}
@@ -44,6 +51,27 @@ case "$cmd" in
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       run_tests build/test-asan "ASan + UBSan"
     echo "== all three builds passed"
+
+    # The kernel tier: a separate stage on the plain v1 and v2 builds (ASan binaries crawl under TCG).
+    echo "== kernel tier: libgpiod v1 and v2 drivers on gpio-sim, libserialport on a 16550, in Debian's kernel under qemu"
+    tier_start=$(date +%s)
+    set +e
+    bash tests/kernel/run-tier.sh --v1 build/test-v1 --v2 build/test-v2 | tee build/kernel-tier.log
+    tier_rc=${PIPESTATUS[0]}
+    set -e
+    echo "== kernel tier took $(($(date +%s) - tier_start)) s"
+    tier_passed=$(sed -n 's/^kernel tier: \([0-9]*\) passed, [0-9]* failed$/\1/p' build/kernel-tier.log)
+    case "$tier_rc" in
+      0) passed=$((passed + ${tier_passed:-0})) ;;
+      77)
+        echo "== KERNEL TIER SKIPPED: the drivers were NOT tested against the kernel on this machine (see above)"
+        [ "${BOOTRIG_REQUIRE_KERNEL_TIER:-0}" = 1 ] && exit 1
+        echo "tests: $passed passed, 0 failed, 1 skipped"
+        exit 0
+        ;;
+      *) exit 1 ;;
+    esac
+    echo "tests: $passed passed, 0 failed"
     ;;
   *)
     echo "usage: cmake/dev.sh demo|test" >&2

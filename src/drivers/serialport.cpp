@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <libserialport.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 
 #include <cerrno>
@@ -160,6 +162,12 @@ class SerialPortLink final : public detail::PolledLink {
     if (fd_ < 0) throw RigError("serial port " + describe() + ": libserialport gave no file descriptor");
     // libserialport 0.1.1 opens without O_CLOEXEC; a child process must not inherit the port.
     ::fcntl(fd_, F_SETFD, ::fcntl(fd_, F_GETFD) | FD_CLOEXEC);
+    // Nor does it claim the port. Two programs reading one UART each get half the bytes, so bootrig takes
+    // the lock pyserial's exclusive mode takes (flock), which refuses a second bootrig or such a tool even
+    // as root, and sets TIOCEXCL, which the kernel uses to refuse any other opener without CAP_SYS_ADMIN.
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) detail::throw_open_error(path(), EBUSY);
+    if (::ioctl(fd_, TIOCEXCL) != 0)
+      throw RigError("cannot claim serial port " + describe() + " for exclusive use: " + std::strerror(errno));
 
     sp_port_config* raw = nullptr;
     if (sp_new_config(&raw) != SP_OK) throw std::bad_alloc();

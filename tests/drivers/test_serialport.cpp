@@ -1,9 +1,17 @@
 // Tests for the libserialport driver: listing, and clear errors for ports it cannot open.
 #include "bootrig/drivers/serialport.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -75,6 +83,211 @@ TEST(SerialPort, OpensARealPortWhenOneIsNamed) {
   EXPECT_NO_THROW(link->discard_input());
   EXPECT_NO_THROW(link->drain(Deadline::after(seconds(5))));
   EXPECT_FALSE(link->describe().empty());
+}
+
+// ---- Against a real 16550 UART (the kernel tier: tests/kernel/run-tier.sh) ----
+// BOOTRIG_TEST_SERIAL_PORT is the UART under test, BOOTRIG_TEST_SERIAL_PEER a UART joined to it (what one
+// sends the other receives), BOOTRIG_TEST_SERIAL_BY_ID a by-id style link to the port, and
+// BOOTRIG_TEST_SERIAL_REBIND=1 allows unbinding its driver through sysfs. The peer is kept open for the
+// whole test: the 8250 driver drops what arrives at a UART nobody has open.
+class SerialPortUart : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* port = std::getenv("BOOTRIG_TEST_SERIAL_PORT");
+    const char* peer = std::getenv("BOOTRIG_TEST_SERIAL_PEER");
+    if (!port || !*port || !peer || !*peer)
+      GTEST_SKIP() << "no UART pair: set BOOTRIG_TEST_SERIAL_PORT and BOOTRIG_TEST_SERIAL_PEER (the kernel tier does)";
+    port_ = port;
+    peer_ = open_termios(peer, {});
+    peer_->discard_input();
+  }
+
+  // The descriptor this process holds on the port, found through /proc as any observer would.
+  int fd_of_port() const {
+    const auto real = std::filesystem::canonical(port_);
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+      std::error_code ec;
+      auto target = std::filesystem::read_symlink(e.path(), ec);
+      if (!ec && target == real) return std::stoi(e.path().filename().string());
+    }
+    return -1;
+  }
+  termios attrs() const {
+    termios t{};
+    const int fd = fd_of_port();
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(::tcgetattr(fd, &t), 0);
+    return t;
+  }
+  // Everything the peer receives until `want` bytes arrived or the deadline passed.
+  std::string peer_reads(std::size_t want, Duration within = seconds(10)) {
+    std::string got;
+    const Deadline d = Deadline::after(within);
+    while (got.size() < want)
+      if (auto c = peer_->read(d)) got += c->bytes;
+      else break;
+    return got;
+  }
+  static std::string reads(SerialLink& link, std::size_t want, Duration within = seconds(10)) {
+    std::string got;
+    const Deadline d = Deadline::after(within);
+    while (got.size() < want)
+      if (auto c = link.read(d)) got += c->bytes;
+      else break;
+    return got;
+  }
+
+  std::string port_;
+  std::unique_ptr<SerialLink> peer_;
+};
+
+TEST_F(SerialPortUart, OpensRaw8N1WithoutFlowControlHangupOnCloseOrInheritance) {
+  auto link = open_serialport(port_, {});
+  const termios t = attrs();
+  EXPECT_EQ(t.c_cflag & CSIZE, static_cast<tcflag_t>(CS8));
+  EXPECT_EQ(t.c_cflag & (PARENB | CSTOPB | CRTSCTS), 0u);
+  EXPECT_EQ(t.c_iflag & (IXON | IXOFF), 0u);
+  EXPECT_EQ(t.c_lflag & (ICANON | ECHO | ISIG), 0u);  // raw: bytes pass unchanged
+  EXPECT_EQ(t.c_cflag & HUPCL, 0u) << "closing must not drop DTR (on many adapters DTR resets the module)";
+  EXPECT_EQ(::cfgetospeed(&t), static_cast<speed_t>(B115200));
+  EXPECT_NE(::fcntl(fd_of_port(), F_GETFD) & FD_CLOEXEC, 0) << "a child process (a flasher) must not inherit the port";
+}
+
+TEST_F(SerialPortUart, BaudChangesReachTheUart) {
+  auto link = open_serialport(port_, {});
+  for (auto [baud, code] : {std::pair{9600u, B9600}, std::pair{921600u, B921600}, std::pair{115200u, B115200}}) {
+    link->set_baud(baud);
+    EXPECT_EQ(link->baud(), baud);
+    const termios t = attrs();
+    EXPECT_EQ(::cfgetospeed(&t), static_cast<speed_t>(code)) << baud;
+  }
+}
+
+TEST_F(SerialPortUart, FlowControlSettingsReachTheUart) {
+  SerialSettings s;
+  s.flow = FlowControl::rtscts;
+  {
+    auto link = open_serialport(port_, s);
+    EXPECT_NE(attrs().c_cflag & CRTSCTS, 0u);
+  }
+  s.flow = FlowControl::xonxoff;
+  auto link = open_serialport(port_, s);
+  const termios t = attrs();
+  EXPECT_EQ(t.c_cflag & CRTSCTS, 0u);
+  EXPECT_EQ(t.c_iflag & (IXON | IXOFF), static_cast<tcflag_t>(IXON | IXOFF));
+}
+
+TEST_F(SerialPortUart, DtrAndRtsTakeTheLevelsTheRigFileNames) {
+  int lines = 0;
+  for (bool on : {false, true}) {
+    SerialSettings s;
+    s.dtr = on;
+    s.rts = on;
+    auto link = open_serialport(port_, s);
+    ASSERT_EQ(::ioctl(fd_of_port(), TIOCMGET, &lines), 0);
+    EXPECT_EQ((lines & TIOCM_DTR) != 0, on);
+    EXPECT_EQ((lines & TIOCM_RTS) != 0, on);
+  }
+  // Unnamed, they stay as the kernel left them on open (raised): bootrig never pulses them on its own.
+  auto link = open_serialport(port_, {});
+  ASSERT_EQ(::ioctl(fd_of_port(), TIOCMGET, &lines), 0);
+  EXPECT_NE(lines & TIOCM_DTR, 0);
+  EXPECT_NE(lines & TIOCM_RTS, 0);
+}
+
+TEST_F(SerialPortUart, ReadReturnsWhatArrivesAndNothingAtTheDeadline) {
+  auto link = open_serialport(port_, {});
+  link->discard_input();
+  const Deadline d = Deadline::after(milliseconds(200));
+  EXPECT_FALSE(link->read(d).has_value());
+  EXPECT_GE(now(), d.when());
+  const TimePoint before = now();
+  peer_->write("hello from the module\r\n", Deadline::after(seconds(5)));
+  EXPECT_EQ(reads(*link, 23), "hello from the module\r\n");
+  EXPECT_GE(now(), before);
+}
+
+TEST_F(SerialPortUart, WriteAndDrainDeliverEveryByte) {
+  auto link = open_serialport(port_, {});
+  std::string block;
+  for (int i = 0; i < 4096; ++i) block += static_cast<char>('0' + i % 64);
+  link->write(block, Deadline::after(seconds(10)));
+  link->drain(Deadline::after(seconds(10)));
+  EXPECT_EQ(peer_reads(block.size()), block);
+}
+
+TEST_F(SerialPortUart, DiscardDropsWhatArrivedBeforeIt) {
+  auto link = open_serialport(port_, {});
+  peer_->write("stale", Deadline::after(seconds(5)));
+  peer_->drain(Deadline::after(seconds(5)));
+  int queued = 0;
+  for (const Deadline d = Deadline::after(seconds(10)); queued < 5 && !d.expired();
+       wait_until(Deadline::after(milliseconds(10))))
+    ASSERT_EQ(::ioctl(fd_of_port(), FIONREAD, &queued), 0);
+  ASSERT_EQ(queued, 5) << "the bytes never reached the port's input queue";
+  link->discard_input();
+  EXPECT_FALSE(link->read(Deadline::after(milliseconds(200))).has_value());
+  peer_->write("fresh", Deadline::after(seconds(5)));
+  EXPECT_EQ(reads(*link, 5), "fresh");
+}
+
+TEST_F(SerialPortUart, ASecondOpenerIsRefusedUntilThePortIsClosed) {
+  auto link = open_serialport(port_, {});
+  // Another bootrig (or a tool with pyserial's exclusive lock), even as root:
+  EXPECT_EQ(rig_error_of(port_), "serial port " + port_ +
+                                     " is busy: another program (a terminal, ModemManager, another bootrig) has it open");
+  // Any opener without CAP_SYS_ADMIN (a terminal program run by a user), through the kernel's TIOCEXCL:
+  auto open_as_nobody = [&] {
+    const pid_t child = ::fork();
+    if (child == 0) {
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+      const int fd = ::open(port_.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK);
+      ::_exit(fd >= 0 ? 0 : (errno == EBUSY ? 1 : 2));
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  if (::geteuid() == 0) EXPECT_EQ(open_as_nobody(), 1) << "0: opened, 1: EBUSY, 2: other error, 3: no setuid";
+  link.reset();  // lent to a flasher: the port is free for it
+  if (::geteuid() == 0) EXPECT_EQ(open_as_nobody(), 0);
+  EXPECT_NO_THROW(open_serialport(port_, {}));
+}
+
+TEST_F(SerialPortUart, OpensThroughAByIdLink) {
+  const char* by_id = std::getenv("BOOTRIG_TEST_SERIAL_BY_ID");
+  if (!by_id || !*by_id) GTEST_SKIP() << "set BOOTRIG_TEST_SERIAL_BY_ID to a link to the port";
+  auto link = open_serialport(by_id, {});
+  EXPECT_NE(link->describe().find(by_id), std::string::npos) << link->describe();
+  link->write("via by-id", Deadline::after(seconds(5)));
+  EXPECT_EQ(peer_reads(9), "via by-id");
+}
+
+// The port's device goes away and comes back (USB unplug; here the driver is unbound and bound again).
+TEST_F(SerialPortUart, ReopensWhenTheDeviceComesBack) {
+  const char* rebind = std::getenv("BOOTRIG_TEST_SERIAL_REBIND");
+  if (!rebind || std::string(rebind) != "1")
+    GTEST_SKIP() << "set BOOTRIG_TEST_SERIAL_REBIND=1 to let this test unbind the port's driver";
+  const char* by_id = std::getenv("BOOTRIG_TEST_SERIAL_BY_ID");
+  const std::string path = by_id && *by_id ? by_id : port_;
+  const std::string tty = std::filesystem::canonical(port_).filename().string();
+  const auto device = std::filesystem::canonical("/sys/class/tty/" + tty + "/device");
+  const auto driver = std::filesystem::canonical(device / "driver");
+  auto sysfs_write = [](const std::filesystem::path& f, const std::string& v) {
+    std::ofstream o(f);
+    o << v;
+    o.flush();
+    return static_cast<bool>(o);
+  };
+  auto link = open_serialport(path, {});
+  ASSERT_TRUE(sysfs_write(driver / "unbind", device.filename().string())) << driver;
+  EXPECT_FALSE(std::filesystem::exists("/dev/" + tty));
+  EXPECT_FALSE(link->read(Deadline::after(milliseconds(300))).has_value());  // gone: silence, not an error
+  ASSERT_TRUE(sysfs_write(driver / "bind", device.filename().string())) << driver;
+  link->write("back again", Deadline::after(seconds(10)));  // reopens the port on the way
+  EXPECT_EQ(peer_reads(10), "back again");
+  peer_->write("and both ways", Deadline::after(seconds(5)));
+  EXPECT_EQ(reads(*link, 13), "and both ways");
 }
 
 }  // namespace
