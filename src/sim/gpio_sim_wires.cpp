@@ -95,17 +95,23 @@ void GpioSimPins::pull(Line& l, bool up) {
 }
 
 bool GpioSimPins::high(ModulePin pin) {
+  Index i = p12;
   switch (pin) {
     case ModulePin::p12:
-      return read(lines_[p12]);
+      i = p12;
+      break;
     case ModulePin::en:
-      return read(lines_[en]);
+      i = en;
+      break;
     case ModulePin::p2:
-      return read(lines_[p2]);
+      i = p2;
+      break;
     case ModulePin::power:
       return true;  // no supply switch on these wires: powered throughout, as on most benches
   }
-  return false;
+  const bool v = read(lines_[i]);
+  told_[i] = v;
+  return v;
 }
 
 void GpioSimPins::led(bool lit) {
@@ -124,6 +130,10 @@ void GpioSimPins::start(ModuleInputs& board) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw RigError(std::string("simulator wires: eventfd: ") + std::strerror(errno));
   stop_ = false;
+  // The baseline is taken here, not on the new thread: a change made right after start() returns must be
+  // reported, however late the thread gets going.
+  for (Index i : {p12, en, p2})
+    if (!told_[i]) told_[i] = read(lines_[i]);
   thread_ = std::thread([this, &board] { run(board); });
 }
 
@@ -140,7 +150,7 @@ void GpioSimPins::stop() {
 void GpioSimPins::run(ModuleInputs& board) {
   const std::pair<Index, ModulePin> watched[] = {{p12, ModulePin::p12}, {en, ModulePin::en}, {p2, ModulePin::p2}};
   bool last[count] = {};
-  for (auto [i, pin] : watched) last[i] = read(lines_[i]);
+  for (auto [i, pin] : watched) last[i] = *told_[i];
   while (!stop_) {
     try {
       for (auto [i, pin] : watched) {

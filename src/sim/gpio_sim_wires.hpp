@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -30,7 +31,8 @@ class GpioSimPins {
 
   // The pins' levels now (before start(), for the board's power-up).
   bool high(ModulePin pin);
-  // Reports every later change of P12, EN and P2 to `board`, from its own thread.
+  // Reports every later change of P12, EN and P2 to `board`, from its own thread: changes from the levels
+  // high() last returned (what the board was started with), or from those read now for pins not asked.
   void start(ModuleInputs& board);
   void stop();
   // The photodiode comparator pulls its line low while the LED is lit.
@@ -49,6 +51,7 @@ class GpioSimPins {
   void run(ModuleInputs& board);
 
   std::array<Line, count> lines_;
+  std::array<std::optional<bool>, count> told_;  // the level high() last reported, per pin
   std::mutex led_m_;
   bool led_lit_ = false;
   std::atomic<bool> stop_{false};

@@ -1,6 +1,6 @@
 // The GpioBackend tests both libgpiod drivers must pass; each build includes them from its own test file.
 // Hardware cases use only a gpio-sim chip (label "gpio-sim*"), never a real board's lines, and skip
-// without one. Under qemu, a later tier loads gpio-sim and creates such a chip through configfs.
+// without one. The kernel tier (tests/kernel/run-tier.sh) runs them under qemu on a gpio-sim chip.
 #pragma once
 
 #include <gtest/gtest.h>
