@@ -168,7 +168,8 @@ class SerialPortLink final : public detail::PolledLink {
     // as root, and sets TIOCEXCL, which the kernel uses to refuse any other opener without CAP_SYS_ADMIN.
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) detail::throw_open_error(path(), EBUSY);
     if (::ioctl(fd_, TIOCEXCL) != 0)
-      throw RigError("cannot claim serial port " + describe() + " for exclusive use: " + std::strerror(errno));
+      throw RigError("cannot claim serial port " + describe() +
+                     " for exclusive use: " + std::strerror(errno));
 
     sp_port_config* raw = nullptr;
     if (sp_new_config(&raw) != SP_OK) throw std::bad_alloc();
@@ -216,11 +217,13 @@ class SerialPortLink final : public detail::PolledLink {
     if (sp_new_config(&raw) != SP_OK) throw std::bad_alloc();
     ConfigPtr config(raw);
     int actual = -1;
-    if (sp_get_config(port_.get(), config.get()) != SP_OK || sp_get_config_baudrate(config.get(), &actual) != SP_OK)
+    if (sp_get_config(port_.get(), config.get()) != SP_OK ||
+        sp_get_config_baudrate(config.get(), &actual) != SP_OK)
       throw RigError("cannot read back the baud rate of serial port " + describe() + ": " + last_error());
     if (actual != static_cast<int>(wanted))
-      throw RigError("serial port " + describe() + " cannot run at " + std::to_string(wanted) + " baud (it stays at " +
-                     std::to_string(actual) + "); pick a rate the adapter supports, such as 115200");
+      throw RigError("serial port " + describe() + " cannot run at " + std::to_string(wanted) +
+                     " baud (it stays at " + std::to_string(actual) +
+                     "); pick a rate the adapter supports, such as 115200");
   }
 
   PortPtr port_;

@@ -252,7 +252,8 @@ void read_faults(TableReader& t, SimFaults& f) {
 }
 
 void read_sim_wires(TableReader& t, SimWiresConfig& w) {
-  if (auto v = t.choice<SimWiresKind>("kind", {{"internal", SimWiresKind::internal}, {"gpio-sim", SimWiresKind::gpio_sim}}))
+  if (auto v = t.choice<SimWiresKind>(
+          "kind", {{"internal", SimWiresKind::internal}, {"gpio-sim", SimWiresKind::gpio_sim}}))
     w.kind = *v;
   for (auto [key, field] : {std::pair{"safeboot", &w.safeboot}, std::pair{"reset", &w.reset},
                             std::pair{"bootloader", &w.bootloader}, std::pair{"led", &w.led}}) {

@@ -47,14 +47,16 @@ GpioSimPins::GpioSimPins(const SimWiresConfig& w) {
     const std::string chip_name = fs::path(r.chip_path).filename().string();
     auto dir = sim_line_dir(chip_name, r.offset);
     if (!dir)
-      throw RigError("simulator wires: line '" + *name + "' is " + r.describe() +
-                     ", which is not a gpio-sim chip; the simulated module can only be wired to gpio-sim lines");
+      throw RigError(
+          "simulator wires: line '" + *name + "' is " + r.describe() +
+          ", which is not a gpio-sim chip; the simulated module can only be wired to gpio-sim lines");
     Line& l = lines_[i];
     l.name = *name;
     l.dir = *dir;
     l.value_fd = ::open((l.dir / "value").c_str(), O_RDONLY | O_CLOEXEC);
     if (l.value_fd < 0)
-      throw RigError("simulator wires: cannot read " + (l.dir / "value").string() + ": " + std::strerror(errno));
+      throw RigError("simulator wires: cannot read " + (l.dir / "value").string() + ": " +
+                     std::strerror(errno));
   }
   // The resistors on the bench: the rig's pull-down on P12, the module's pull-ups on EN and P2, and the
   // comparator's output high while the LED is dark.
@@ -72,14 +74,15 @@ GpioSimPins::~GpioSimPins() {
 
 std::string GpioSimPins::describe() const {
   return "P12 on " + lines_[p12].name + ", EN on " + lines_[en].name + ", P2 on " + lines_[p2].name +
-         ", photodiode on " + lines_[photodiode].name + " (gpio-sim " + lines_[p12].dir.parent_path().string() +
-         ")";
+         ", photodiode on " + lines_[photodiode].name + " (gpio-sim " +
+         lines_[p12].dir.parent_path().string() + ")";
 }
 
 bool GpioSimPins::read(Line& l) {
   char c = '0';
   if (::pread(l.value_fd, &c, 1, 0) != 1)
-    throw RigError("simulator wires: cannot read " + (l.dir / "value").string() + ": " + std::strerror(errno));
+    throw RigError("simulator wires: cannot read " + (l.dir / "value").string() + ": " +
+                   std::strerror(errno));
   return c == '1';
 }
 
@@ -148,7 +151,8 @@ void GpioSimPins::stop() {
 }
 
 void GpioSimPins::run(ModuleInputs& board) {
-  const std::pair<Index, ModulePin> watched[] = {{p12, ModulePin::p12}, {en, ModulePin::en}, {p2, ModulePin::p2}};
+  const std::pair<Index, ModulePin> watched[] = {
+      {p12, ModulePin::p12}, {en, ModulePin::en}, {p2, ModulePin::p2}};
   bool last[count] = {};
   for (auto [i, pin] : watched) last[i] = *told_[i];
   while (!stop_) {

@@ -58,7 +58,7 @@ class PtyUart {
   Duration byte_time_;  // under m_ once running
   const std::filesystem::path link_;
   const std::string tty_;  // non-empty: this tty instead of a pty
-  unsigned tty_baud_ = 0;   // under m_
+  unsigned tty_baud_ = 0;  // under m_
   Receiver receiver_;
 
   mutable std::mutex m_;

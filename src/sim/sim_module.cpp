@@ -360,8 +360,9 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   void set_line(LineRole role, Level level) {
     if (role == LineRole::led) throw RigError("the simulated LED line is an input; it cannot be driven");
     if (config.wires.kind == SimWiresKind::gpio_sim)
-      throw RigError(std::string("the simulated module's pins are gpio-sim lines here; drive ") + to_string(role) +
-                     " through its line (" + (gpio ? gpio->describe() : std::string("see [sim.wires]")) + ")");
+      throw RigError(std::string("the simulated module's pins are gpio-sim lines here; drive ") +
+                     to_string(role) + " through its line (" +
+                     (gpio ? gpio->describe() : std::string("see [sim.wires]")) + ")");
     {
       std::lock_guard lk(m);
       lines[role] = level;

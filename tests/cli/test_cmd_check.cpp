@@ -76,8 +76,10 @@ TEST_F(CheckGpioSim, ResolvesEveryLineByNameAndThePort) {
   for (const char* name : {"GPIO17", "GPIO27", "GPIO22", "GPIO23"})
     EXPECT_NE(r.out.find(std::string("-> ") + name + " (" + p12->chip.path + " offset " + (name + 4) + ")"),
               std::string::npos)
-        << name << "\n" << r.out;
-  EXPECT_NE(r.out.find(std::string("-> ") + std::getenv("BOOTRIG_TEST_SERIAL_PORT")), std::string::npos) << r.out;
+        << name << "\n"
+        << r.out;
+  EXPECT_NE(r.out.find(std::string("-> ") + std::getenv("BOOTRIG_TEST_SERIAL_PORT")), std::string::npos)
+      << r.out;
 }
 
 TEST_F(CheckGpioSim, ABusyLineIsReportedWithItsHolder) {
@@ -88,7 +90,8 @@ TEST_F(CheckGpioSim, ABusyLineIsReportedWithItsHolder) {
   auto held = backend_->request_output(reset->line, s);
   auto r = run_bootrig("check " + rig_.string());
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.out.find("BUSY: 'check-test-holder' holds it; stop that user or choose another line"), std::string::npos)
+  EXPECT_NE(r.out.find("BUSY: 'check-test-holder' holds it; stop that user or choose another line"),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.err.find("1 part(s) of the rig were not found"), std::string::npos) << r.err;
 }

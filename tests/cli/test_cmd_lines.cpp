@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "bootrig/core/errors.hpp"
-#include "drivers/gpiod_common.hpp"
 #include "bootrig/drivers/gpiod.hpp"
+#include "drivers/gpiod_common.hpp"
 #include "support/gpio_sim.hpp"
 #include "support/run_bootrig.hpp"
 
@@ -174,7 +174,8 @@ TEST(LinesGpioSim, ListsTheChipWithItsNamedLinesAndWhoHoldsOne) {
   EXPECT_NE(r.out.find(p12->chip.name + " [" + p12->chip.label + "] " + p12->chip.path + ", 28 lines"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("      17  GPIO17  output     used by \"lines-test-holder\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("      17  GPIO17  output     used by \"lines-test-holder\""), std::string::npos)
+      << r.out;
   // Free lines keep whatever direction their last user left; name and user are what count.
   EXPECT_NE(r.out.find("      27  GPIO27  "), std::string::npos) << r.out;
   auto j = nlohmann::json::parse(testing::run_bootrig("lines --json --chip " + p12->chip.path).out);

@@ -27,8 +27,8 @@ namespace bootrig::gpiod_tests {
 
 namespace fs = std::filesystem;
 
-using testing::SimLine;
 using testing::sim_folder;
+using testing::SimLine;
 
 // Why the hardware tests cannot run here, or the `count` free lines they may use.
 inline std::vector<SimLine> find_sim_lines(GpioBackend& backend, std::size_t count, std::string& why_not) {
@@ -41,7 +41,8 @@ inline std::vector<SimLine> find_sim_lines(GpioBackend& backend, std::size_t cou
     std::vector<SimLine> found;
     for (unsigned i = 0; i < c.lines.size() && found.size() < count; ++i) {
       if (c.lines[i].used) continue;
-      if (auto sim = sim_folder(c, i)) found.push_back(SimLine{c, ResolvedLine{c.path, i, c.lines[i].name}, *sim});
+      if (auto sim = sim_folder(c, i))
+        found.push_back(SimLine{c, ResolvedLine{c.path, i, c.lines[i].name}, *sim});
     }
     if (found.size() == count) return found;
     why_not = "gpio-sim chip " + c.name + " has fewer than " + std::to_string(count) +

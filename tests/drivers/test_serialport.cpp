@@ -1,5 +1,5 @@
-// Tests for the libserialport driver: listing, clear errors for ports it cannot open, and (in the kernel tier)
-// everything a rig does with a real 16550 UART.
+// Tests for the libserialport driver: listing, clear errors for ports it cannot open, and (in the kernel
+// tier) everything a rig does with a real 16550 UART.
 #include "bootrig/drivers/serialport.hpp"
 
 #include <fcntl.h>
@@ -99,7 +99,8 @@ class SerialPortUart : public ::testing::Test {
     const char* port = std::getenv("BOOTRIG_TEST_SERIAL_PORT");
     const char* peer = std::getenv("BOOTRIG_TEST_SERIAL_PEER");
     if (!port || !*port || !peer || !*peer)
-      GTEST_SKIP() << "no UART pair: set BOOTRIG_TEST_SERIAL_PORT and BOOTRIG_TEST_SERIAL_PEER (the kernel tier does)";
+      GTEST_SKIP()
+          << "no UART pair: set BOOTRIG_TEST_SERIAL_PORT and BOOTRIG_TEST_SERIAL_PEER (the kernel tier does)";
     port_ = port;
     peer_ = open_termios(peer, {});
     peer_->discard_input();
@@ -127,16 +128,20 @@ class SerialPortUart : public ::testing::Test {
     std::string got;
     const Deadline d = Deadline::after(within);
     while (got.size() < want)
-      if (auto c = peer_->read(d)) got += c->bytes;
-      else break;
+      if (auto c = peer_->read(d))
+        got += c->bytes;
+      else
+        break;
     return got;
   }
   static std::string reads(SerialLink& link, std::size_t want, Duration within = seconds(10)) {
     std::string got;
     const Deadline d = Deadline::after(within);
     while (got.size() < want)
-      if (auto c = link.read(d)) got += c->bytes;
-      else break;
+      if (auto c = link.read(d))
+        got += c->bytes;
+      else
+        break;
     return got;
   }
 
@@ -153,12 +158,14 @@ TEST_F(SerialPortUart, OpensRaw8N1WithoutFlowControlHangupOnCloseOrInheritance) 
   EXPECT_EQ(t.c_lflag & (ICANON | ECHO | ISIG), 0u);  // raw: bytes pass unchanged
   EXPECT_EQ(t.c_cflag & HUPCL, 0u) << "closing must not drop DTR (on many adapters DTR resets the module)";
   EXPECT_EQ(::cfgetospeed(&t), static_cast<speed_t>(B115200));
-  EXPECT_NE(::fcntl(fd_of_port(), F_GETFD) & FD_CLOEXEC, 0) << "a child process (a flasher) must not inherit the port";
+  EXPECT_NE(::fcntl(fd_of_port(), F_GETFD) & FD_CLOEXEC, 0)
+      << "a child process (a flasher) must not inherit the port";
 }
 
 TEST_F(SerialPortUart, BaudChangesReachTheUart) {
   auto link = open_serialport(port_, {});
-  for (auto [baud, code] : {std::pair{9600u, B9600}, std::pair{57600u, B57600}, std::pair{115200u, B115200}}) {
+  for (auto [baud, code] :
+       {std::pair{9600u, B9600}, std::pair{57600u, B57600}, std::pair{115200u, B115200}}) {
     link->set_baud(baud);
     EXPECT_EQ(link->baud(), baud);
     const termios t = attrs();
@@ -174,9 +181,10 @@ TEST_F(SerialPortUart, ARateTheUartCannotMakeIsRefusedNotIgnored) {
     link->set_baud(921600);
     ADD_FAILURE() << "921600 baud accepted on a 16550 with a 1.8432 MHz clock";
   } catch (const RigError& e) {
-    EXPECT_EQ(std::string(e.what()), "serial port " + port_ +
-                                         " cannot run at 921600 baud (it stays at 115200); pick a rate the adapter "
-                                         "supports, such as 115200");
+    EXPECT_EQ(std::string(e.what()),
+              "serial port " + port_ +
+                  " cannot run at 921600 baud (it stays at 115200); pick a rate the adapter "
+                  "supports, such as 115200");
   }
   EXPECT_EQ(link->baud(), 115200u);
   const termios t = attrs();
@@ -258,8 +266,9 @@ TEST_F(SerialPortUart, DiscardDropsWhatArrivedBeforeIt) {
 TEST_F(SerialPortUart, ASecondOpenerIsRefusedUntilThePortIsClosed) {
   auto link = open_serialport(port_, {});
   // Another bootrig (or a tool with pyserial's exclusive lock), even as root:
-  EXPECT_EQ(rig_error_of(port_), "serial port " + port_ +
-                                     " is busy: another program (a terminal, ModemManager, another bootrig) has it open");
+  EXPECT_EQ(rig_error_of(port_),
+            "serial port " + port_ +
+                " is busy: another program (a terminal, ModemManager, another bootrig) has it open");
   // Any opener without CAP_SYS_ADMIN (a terminal program run by a user), through the kernel's TIOCEXCL. The
   // child gives up only that capability, so file permissions do not get in the way.
   auto open_without_sys_admin = [&] {
@@ -314,7 +323,8 @@ TEST_F(SerialPortUart, ReopensWhenTheDeviceComesBack) {
   // every transfer. Either way no UART answers there now.
   const int gone = ::open(("/dev/" + tty).c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK);
   if (gone >= 0) {
-    EXPECT_LT(::write(gone, "x", 1), 0) << "/dev/" << tty << " still takes bytes after its driver was unbound";
+    EXPECT_LT(::write(gone, "x", 1), 0)
+        << "/dev/" << tty << " still takes bytes after its driver was unbound";
     EXPECT_EQ(errno, EIO);
     ::close(gone);
   }

@@ -40,7 +40,7 @@ sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 need=()
 command -v qemu-system-x86_64 > /dev/null || need+=(qemu-system-x86)
-for p in busybox-static xz-utils cpio gcc-12 make bc; do
+for p in busybox-static xz-utils cpio gcc-12 make; do
   dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -67,8 +67,12 @@ if [ ! -f "$kdir/.complete" ]; then
   rm -rf "$work"/[0-9]*-amd64
   mkdir -p "$kdir/debs" "$kdir/root"
   # apt drops privileges to _apt for downloads unless told otherwise; the folder belongs to the caller.
-  (cd "$kdir/debs" && apt-get download -qq -o APT::Sandbox::User=root "$kpkg" "linux-headers-$kabi" \
-    "linux-headers-${kabi%-amd64}-common" "linux-kbuild-$kseries=$kver" "linux-source-$kseries=$kver") \
+  download() {
+    (cd "$kdir/debs" && apt-get download -qq -o APT::Sandbox::User=root "$kpkg" "linux-headers-$kabi" \
+      "linux-headers-${kabi%-amd64}-common" "linux-kbuild-$kseries=$kver" "linux-source-$kseries=$kver")
+  }
+  # Stale package lists name versions the archive no longer has: refresh them once before giving up.
+  download || { "${sudo[@]}" apt-get update -qq && download; } \
     || { rm -rf "$kdir"; skip "cannot download $kpkg and its headers and source from Debian's archive"; }
   for d in "$kdir"/debs/linux-image-* "$kdir"/debs/linux-headers-* "$kdir"/debs/linux-kbuild-*; do
     dpkg-deb -x "$d" "$kdir/root"

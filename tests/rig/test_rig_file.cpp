@@ -343,7 +343,8 @@ TEST(RigFileErrors, UnreadableFile) {
 TEST(RigFile, SimWiresDefaultToInternalAndReadGpioSimLines) {
   EXPECT_EQ(parse("[rig]\nkind = \"sim\"\n").sim.wires.kind, SimWiresKind::internal);
   RigConfig rig = parse(
-      "[rig]\nkind = \"sim\"\n[sim.wires]\nkind = \"gpio-sim\"\nsafeboot = \"GPIO5\"\nuart = \"/dev/ttyS1\"\n");
+      "[rig]\nkind = \"sim\"\n[sim.wires]\nkind = \"gpio-sim\"\nsafeboot = \"GPIO5\"\nuart = "
+      "\"/dev/ttyS1\"\n");
   EXPECT_EQ(rig.sim.wires.kind, SimWiresKind::gpio_sim);
   EXPECT_EQ(rig.sim.wires.safeboot, "GPIO5");
   EXPECT_EQ(rig.sim.wires.reset, "GPIO27");  // a Pi's wiring unless named
@@ -352,11 +353,13 @@ TEST(RigFile, SimWiresDefaultToInternalAndReadGpioSimLines) {
 
 TEST(RigFileErrors, GpioSimWiresNeedAUartAndKnownKeys) {
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim.wires]\nkind = \"gpio-sim\"\n"),
-            "rig.toml:3: sim.wires: kind = \"gpio-sim\" needs uart = \"/dev/ttyS1\" (the tty the module's UART0 is)");
+            "rig.toml:3: sim.wires: kind = \"gpio-sim\" needs uart = \"/dev/ttyS1\" (the tty the module's "
+            "UART0 is)");
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim.wires]\nkind = \"wire-wrap\"\n"),
             "rig.toml:4: sim.wires.kind: \"wire-wrap\" is not one of \"internal\", \"gpio-sim\"");
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim.wires]\nuart = \"/dev/ttyS1\"\npower = \"GPIO4\"\n"),
-            "rig.toml:5: sim.wires.power: unknown key (expected one of: bootloader, kind, led, reset, safeboot, uart)");
+            "rig.toml:5: sim.wires.power: unknown key (expected one of: bootloader, kind, led, reset, "
+            "safeboot, uart)");
 }
 
 TEST(RigFile, ShippedRigFilesAreValid) {

@@ -59,7 +59,8 @@ inline std::optional<SimLine> named_sim_line(GpioBackend& backend, const std::st
 }
 
 inline constexpr const char* kNoPiSimChip =
-    "no gpio-sim chip with a Raspberry Pi's line names (GPIO17...); the kernel tier (tests/kernel/run-tier.sh) "
+    "no gpio-sim chip with a Raspberry Pi's line names (GPIO17...); the kernel tier "
+    "(tests/kernel/run-tier.sh) "
     "makes one under qemu";
 
 // A hardware rig wired like rigs/pi4-expansion31.toml, on the tier's gpio-sim chip and the UART under
@@ -94,7 +95,8 @@ name = "GPIO23"
 active = "low"
 drive = "open-drain"
 [serial]
-port = ")") + port + "\"\n";
+port = ")") +
+         port + "\"\n";
 }
 
 }  // namespace bootrig::testing

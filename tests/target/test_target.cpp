@@ -21,7 +21,8 @@ class TargetGpioSim : public ::testing::Test {
     std::string why_not;
     rig_text_ = testing::pi_rig_on_gpio_sim(*backend_, why_not);
     if (rig_text_.empty()) GTEST_SKIP() << why_not;
-    for (const char* name : {"GPIO17", "GPIO27", "GPIO22", "GPIO23"}) lines_.push_back(*named_sim_line(*backend_, name));
+    for (const char* name : {"GPIO17", "GPIO27", "GPIO22", "GPIO23"})
+      lines_.push_back(*named_sim_line(*backend_, name));
     // The bench's resistors: the rig's pull-down on P12, the module's pull-ups on EN and P2, the photodiode
     // comparator's output high while the LED is dark.
     p12().pull(false);
@@ -46,8 +47,10 @@ TEST_F(TargetGpioSim, HardwareRigClaimsEveryLineInactiveAndOpensItsPort) {
   auto t = Target::open(parse_rig(rig_text_, "pi.toml", "."));
   EXPECT_FALSE(t->simulated());
   auto chips = backend_->chips();
-  for (auto [line, consumer, output] : {std::tuple{&p12(), "bootrig-safeboot", true}, {&reset(), "bootrig-reset", true},
-                                        {&led(), "bootrig-led", false}, {&boot(), "bootrig-bootloader", true}}) {
+  for (auto [line, consumer, output] : {std::tuple{&p12(), "bootrig-safeboot", true},
+                                        {&reset(), "bootrig-reset", true},
+                                        {&led(), "bootrig-led", false},
+                                        {&boot(), "bootrig-bootloader", true}}) {
     const LineInfo& li = info(chips, *line);
     EXPECT_TRUE(li.used) << line->line.line_name;
     EXPECT_EQ(li.consumer, consumer);
@@ -63,7 +66,7 @@ TEST_F(TargetGpioSim, HardwareRigClaimsEveryLineInactiveAndOpensItsPort) {
   EXPECT_EQ(reset().physical_value(), 0);
   ASSERT_NE(t->led(), nullptr);
   EXPECT_EQ(t->led()->get(), Level::inactive);  // dark
-  led().pull(false);                             // lit: the comparator pulls the line low
+  led().pull(false);                            // lit: the comparator pulls the line low
   auto e = t->led()->wait_event(Deadline::after(seconds(10)));
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->edge, Edge::rising);
@@ -73,7 +76,8 @@ TEST_F(TargetGpioSim, HardwareRigClaimsEveryLineInactiveAndOpensItsPort) {
   EXPECT_EQ(reset().physical_value(), 1);
   t.reset();
   chips = backend_->chips();
-  for (const SimLine* l : {&p12(), &reset(), &led(), &boot()}) EXPECT_FALSE(info(chips, *l).used) << l->line.line_name;
+  for (const SimLine* l : {&p12(), &reset(), &led(), &boot()})
+    EXPECT_FALSE(info(chips, *l).used) << l->line.line_name;
 }
 
 TEST_F(TargetGpioSim, ABusyLineIsARigErrorNamingItsHolderAndNothingStaysClaimed) {
@@ -93,22 +97,25 @@ TEST_F(TargetGpioSim, ABusyLineIsARigErrorNamingItsHolderAndNothingStaysClaimed)
 }
 
 TEST_F(TargetGpioSim, AMissingPortIsARigErrorAfterWhichTheLinesAreFree) {
-  std::string text = rig_text_.substr(0, rig_text_.find("[serial]")) + "[serial]\nport = \"/dev/ttyS-bootrig-none\"\n";
+  std::string text =
+      rig_text_.substr(0, rig_text_.find("[serial]")) + "[serial]\nport = \"/dev/ttyS-bootrig-none\"\n";
   EXPECT_THROW(Target::open(parse_rig(text, "pi.toml", ".")), RigError);
   auto chips = backend_->chips();
-  for (const SimLine* l : {&p12(), &reset(), &led(), &boot()}) EXPECT_FALSE(info(chips, *l).used) << l->line.line_name;
+  for (const SimLine* l : {&p12(), &reset(), &led(), &boot()})
+    EXPECT_FALSE(info(chips, *l).used) << l->line.line_name;
 }
 
 TEST(TargetSim, ASimulatorOnGpioSimWiresIsNotOpenedInProcess) {
-  RigConfig rig = parse_rig("[rig]\nkind = \"sim\"\n[sim.wires]\nkind = \"gpio-sim\"\nuart = \"/dev/ttyS1\"\n",
-                            "wired.toml", ".");
+  RigConfig rig = parse_rig(
+      "[rig]\nkind = \"sim\"\n[sim.wires]\nkind = \"gpio-sim\"\nuart = \"/dev/ttyS1\"\n", "wired.toml", ".");
   try {
     Target::open(rig);
     ADD_FAILURE() << "opened a simulator whose pins are gpio-sim lines";
   } catch (const RigError& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "rig wired.toml wires the simulated module to gpio-sim lines; run it with `bootrig sim` and drive it "
-              "through those lines with a hardware rig file");
+    EXPECT_EQ(
+        std::string(e.what()),
+        "rig wired.toml wires the simulated module to gpio-sim lines; run it with `bootrig sim` and drive it "
+        "through those lines with a hardware rig file");
   }
 }
 
