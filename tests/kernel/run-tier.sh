@@ -74,15 +74,18 @@ if [ ! -f "$kdir/.complete" ]; then
   # Stale package lists name versions the archive no longer has: refresh them once before giving up.
   download || { "${sudo[@]}" apt-get update -qq && download; } \
     || { rm -rf "$kdir"; skip "cannot download $kpkg and its headers and source from Debian's archive"; }
-  for d in "$kdir"/debs/linux-image-* "$kdir"/debs/linux-headers-* "$kdir"/debs/linux-kbuild-*; do
+  for d in "$kdir"/debs/linux-headers-* "$kdir"/debs/linux-kbuild-*; do
     dpkg-deb -x "$d" "$kdir/root"
   done
+  # Of the image only the kernel and configfs.ko (gpio-sim needs it; Debian builds it as a module).
+  dpkg-deb --fsys-tarfile "$kdir"/debs/linux-image-*.deb | tar -x -C "$kdir/root" --wildcards \
+    "./boot/vmlinuz-$kabi" "./lib/modules/$kabi/kernel/fs/configfs/configfs.ko*"
   # Three files of the kernel's source make gpio-sim, which Debian does not build.
   mkdir -p "$kdir/src"
   dpkg-deb --fsys-tarfile "$kdir"/debs/linux-source-*.deb | tar -xO "./usr/src/linux-source-$kseries.tar.xz" \
     | xz -dc | tar -x -C "$kdir/src" --strip-components=1 "linux-source-$kseries/drivers/gpio/gpio-sim.c" \
       "linux-source-$kseries/drivers/gpio/gpiolib.h" "linux-source-$kseries/kernel/irq/irq_sim.c"
-  rm -f "$kdir"/debs/linux-source-*.deb  # 139 MB, and only those three files were needed
+  rm -rf "$kdir/debs"  # unpacked: what the tier uses is in root/ and src/
   touch "$kdir/.complete"
 fi
 
