@@ -39,6 +39,16 @@ std::optional<fs::path> sim_line_dir(const std::string& chip_name, unsigned offs
 }  // namespace
 
 GpioSimPins::GpioSimPins(const SimWiresConfig& w) {
+  try {
+    attach(w);
+  } catch (...) {
+    for (Line& l : lines_)
+      if (l.value_fd >= 0) ::close(l.value_fd);
+    throw;
+  }
+}
+
+void GpioSimPins::attach(const SimWiresConfig& w) {
   const std::vector<ChipInfo> chips = make_gpiod_backend()->chips();
   const std::pair<Index, const std::string*> wanted[] = {
       {p12, &w.safeboot}, {en, &w.reset}, {p2, &w.bootloader}, {photodiode, &w.led}};

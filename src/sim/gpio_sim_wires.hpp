@@ -46,6 +46,7 @@ class GpioSimPins {
     int value_fd = -1;
   };
   enum Index { p12, en, p2, photodiode, count };
+  void attach(const SimWiresConfig& wires);  // the constructor's work; it closes what it opened on failure
   bool read(Line& l);
   void pull(Line& l, bool up);
   void run(ModuleInputs& board);
