@@ -108,7 +108,9 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
     pulse_reset(w);
     return FlashFailure{step, e.message + "; " + kNothingWritten};
   };
-  if (auto c = rom.connect(4u << 20, 1); !c) return fail_early("connect", c.error());
+  // The ROM answered a moment ago; its re-SYNC gets the same patience (one 100 ms try failed here under
+  // load in the kernel tier, where the module is a process in a TCG guest).
+  if (auto c = rom.connect(4u << 20, o.sync_attempts); !c) return fail_early("connect", c.error());
   if (o.baud && o.baud != rig_baud) {
     if (auto c = rom.change_baudrate(o.baud); !c) return fail_early("change baud", c.error());
   }

@@ -274,6 +274,23 @@ void read_faults(TableReader& t, SimFaults& f) {
   t.finish();
 }
 
+void read_sim_wires(TableReader& t, SimWiresConfig& w) {
+  if (auto v = t.choice<SimWiresKind>(
+          "kind", {{"internal", SimWiresKind::internal}, {"gpio-sim", SimWiresKind::gpio_sim}}))
+    w.kind = *v;
+  for (auto [key, field] : {std::pair{"safeboot", &w.safeboot}, std::pair{"reset", &w.reset},
+                            std::pair{"bootloader", &w.bootloader}, std::pair{"led", &w.led}}) {
+    if (auto v = t.str(key)) {
+      if (v->empty()) t.fail(key, "give the gpio-sim line's name, e.g. \"GPIO17\"");
+      *field = *v;
+    }
+  }
+  if (auto v = t.str("uart")) w.uart = *v;
+  t.finish();
+  if (w.kind == SimWiresKind::gpio_sim && w.uart.empty())
+    t.fail_here("kind = \"gpio-sim\" needs uart = \"/dev/ttyS1\" (the tty the module's UART0 is)");
+}
+
 void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_dir) {
   if (auto v = t.choice<std::string>("profile", {{"pycom", "pycom"}, {"upstream", "upstream"}})) s.profile = *v;
   if (auto v = t.choice<std::string>("board", {{"WiPy", "WiPy"}, {"LoPy", "LoPy"}, {"LoPy4", "LoPy4"},
@@ -295,6 +312,10 @@ void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_di
   if (const toml::table* tt = t.table("timing")) {
     TableReader ft(t.file(), *tt, t.key_path("timing"));
     read_firmware_timing(ft, s.timing);
+  }
+  if (const toml::table* w = t.table("wires")) {
+    TableReader wt(t.file(), *w, t.key_path("wires"));
+    read_sim_wires(wt, s.wires);
   }
   t.finish();
   if (s.factory_version.empty()) t.fail("factory_version", "the factory slot needs a version");
