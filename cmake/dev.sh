@@ -3,6 +3,7 @@
 #   demo: builds bootrig and runs `bootrig run safeboot-window2` on the built-in simulated module.
 #   test: builds and tests the libgpiod v1 build (warnings as errors), the libgpiod v2 build (libgpiod 2.x from
 #         bookworm-backports, unpacked into the build tree) and an ASan+UBSan build; fails if any test fails.
+#         The tests run Debian 13's esptool (unpacked into build/esptool) against the simulated module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -33,6 +34,8 @@ case "$cmd" in
   test)
     bash cmake/install-deps.sh
     mkdir -p build
+    # The real esptool the tests run against the simulated module (Debian 13's package, unpacked here).
+    bash cmake/fetch-esptool.sh build/esptool
     configure_and_build build/test-v1
     run_tests build/test-v1 "libgpiod v1 API ($(pkg-config --modversion libgpiodcxx))"
 

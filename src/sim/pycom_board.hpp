@@ -56,7 +56,8 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   void cpu_main();
   void run_chip(ResetCause cause);
   void rom(ResetCause cause, bool download);
-  bool download_mode();  // true: FLASH_END asked to run the app
+  void rom_flash_boot_lines();  // what the ROM prints while it loads the bootloader from flash
+  LoaderExit download_mode();   // returns when FLASH_END asks the chip to leave the loader
   void set_uart_baud(unsigned baud);
   SlotId bootloader();
   std::uint32_t wait_for_safe_boot(const BootInfo& bi, std::uint32_t* active);
@@ -107,6 +108,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   std::size_t uart_any() override;
   std::string stdin_read(std::size_t n) override;
   const ImageDescriptor& running_image() override { return image_; }
+  std::string unique_id() override;
   SlotId running_slot() override { return slot_; }
   std::int64_t rtc_us() override;
   void set_rtc_us(std::int64_t us) override;
@@ -142,6 +144,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   bool stopping_ = false;
   bool started_ = false;
   bool powered_ = true, en_high_ = true, p12_high_ = false, p2_low_ = false;
+  bool p2_latched_ = false;  // P2 at the last rising edge of EN (or power): download mode
   std::uint64_t reset_gen_ = 0;  // bumped by every external reset or power loss
   std::uint64_t chip_gen_ = 0;   // the generation the running chip belongs to
   bool power_lost_ = false;
