@@ -284,7 +284,9 @@ TEST(RomFlasher, ConnectReadsTheFlashSizeFromTheJedecIdAndAttachesWithTheEfusePa
   cfg.identity.spi_pad_config = (9u << 24) | (11u << 18) | (8u << 12) | (7u << 6) | 6u;
   cfg.flash_size = 8u << 20;
   DownloadModeModule m(cfg);
-  RomFlasher f(m.link.host(), fast_timeouts());
+  RomTimeouts t = fast_timeouts();
+  t.command = milliseconds(200);
+  RomFlasher f(m.link.host(), t);
   auto id = f.flash_id();
   ASSERT_FALSE(id) << "nothing answers before a SYNC";
   auto size = f.connect();
