@@ -80,7 +80,9 @@ int main(int argc, char** argv) {
   // 64 KiB: a payload whose image (with the padding before IROM) is 64 KiB; 1.5 MB: a full firmware.
   std::vector<std::vector<std::uint8_t>> images{image_of(22 * 1024)};
   if (!quick) images.push_back(image_of(1'480'000));
-  std::printf("| image B |   baud | write      |   wire B | line s | write s | /line | /compressed line | connect s |\n");
+  std::printf(
+      "| image B |   baud | write      |   wire B | line s | write s | /line | /compressed line | connect s "
+      "|\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& img : images) {
     const auto z = zlib_compress(img);

@@ -90,15 +90,17 @@ nlohmann::json to_json(const LoadedFirmware& f) {
   auto or_null = [](const std::string& v) { return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); };
   j["pycom"] = id.pycom;
   j["version"] = or_null(id.version);
-  j["board"] = img.board == PycomBoard::unknown ? nlohmann::json(nullptr) : nlohmann::json(to_string(img.board));
-  j["identity"] = {{"source", or_null(id.source)},  {"version", or_null(id.version)},
-                   {"git_tag", or_null(id.git_tag)}, {"build_date", or_null(id.build_date)},
+  j["board"] =
+      img.board == PycomBoard::unknown ? nlohmann::json(nullptr) : nlohmann::json(to_string(img.board));
+  j["identity"] = {{"source", or_null(id.source)},    {"version", or_null(id.version)},
+                   {"git_tag", or_null(id.git_tag)},  {"build_date", or_null(id.build_date)},
                    {"board", or_null(id.board_name)}, {"mcu", or_null(id.mcu)},
                    {"note", or_null(id.note)}};
   if (img.app) {
-    j["app_description"] = {{"version", img.app->version},         {"project_name", img.app->project_name},
-                            {"idf_version", img.app->idf_version}, {"build_date", img.app->date},
-                            {"build_time", img.app->time},         {"secure_version", img.app->secure_version}};
+    j["app_description"] = {
+        {"version", img.app->version},         {"project_name", img.app->project_name},
+        {"idf_version", img.app->idf_version}, {"build_date", img.app->date},
+        {"build_time", img.app->time},         {"secure_version", img.app->secure_version}};
   } else {
     j["app_description"] = nullptr;
   }
@@ -141,8 +143,8 @@ nlohmann::json to_json(const LoadedFirmware& f) {
 void print_text(const LoadedFirmware& f, std::ostream& out) {
   const Esp32Image& img = f.image;
   out << "file:      " << f.source.describe() << "\n";
-  out << "format:    ESP32 " << (img.kind == ImageKind::bootloader ? "second-stage bootloader" : "application")
-      << " image\n";
+  out << "format:    ESP32 "
+      << (img.kind == ImageKind::bootloader ? "second-stage bootloader" : "application") << " image\n";
   out << "chip:      " << chip_name(img.chip_id) << " (id " << img.chip_id << ")\n";
   const FirmwareIdentity& id = img.identity;
   if (img.kind == ImageKind::app) {
@@ -155,8 +157,9 @@ void print_text(const LoadedFirmware& f, std::ostream& out) {
     }
     if (!id.note.empty()) out << "note:      " << id.note << "\n";
     if (img.app)
-      out << "app desc:  version '" << img.app->version << "', project '" << img.app->project_name << "', built "
-          << img.app->date << " " << img.app->time << ", esp-idf " << img.app->idf_version << "\n";
+      out << "app desc:  version '" << img.app->version << "', project '" << img.app->project_name
+          << "', built " << img.app->date << " " << img.app->time << ", esp-idf " << img.app->idf_version
+          << "\n";
     else
       out << "app desc:  none (as in Pycom's builds)\n";
   }
@@ -183,7 +186,8 @@ void print_text(const LoadedFirmware& f, std::ostream& out) {
   slot.precision(1);
   slot << std::fixed << pct;
   if (img.kind == ImageKind::app)
-    out << "slot:      fits (" << img.image_size << " of " << img.slot_size << " bytes, " << slot.str() << "%)\n";
+    out << "slot:      fits (" << img.image_size << " of " << img.slot_size << " bytes, " << slot.str()
+        << "%)\n";
 }
 
 int run_info(const InfoOptions& o) {
@@ -234,11 +238,13 @@ int run_make(const MakeOptions& o) {
   spec.payload_size = static_cast<std::size_t>(parse_size("--size", o.size));
   if (spec.payload_size > 16u << 20) throw RigError("--size " + o.size + ": at most 16M");
   if (o.segments == 0 || o.segments > kEspMaxSegments - 1) {
-    throw RigError("--segments " + std::to_string(o.segments) + ": expected 1 to 15 (a padding segment is added)");
+    throw RigError("--segments " + std::to_string(o.segments) +
+                   ": expected 1 to 15 (a padding segment is added)");
   }
   if (o.style == "pycom") {
     spec.style = ImageStyle::pycom;
-    if (!o.project.empty()) throw RigError("--project is for --style idf (a Pycom build has no app description)");
+    if (!o.project.empty())
+      throw RigError("--project is for --style idf (a Pycom build has no app description)");
   } else if (o.style == "idf") {
     spec.style = ImageStyle::idf;
     if (o.project.size() > 31) throw RigError("--project '" + o.project + "': at most 31 characters");
@@ -258,7 +264,8 @@ int run_make(const MakeOptions& o) {
   write_binary_file(o.output, bundle ? make_pycom_bundle(image, spec.board, spec.version) : image);
 
   std::cout << "wrote " << o.output << ": " << (bundle ? "Pycom bundle with " : "") << to_string(spec.board)
-            << " " << spec.version << ", " << image.size() << "-byte " << to_string(spec.style) << "-style image";
+            << " " << spec.version << ", " << image.size() << "-byte " << to_string(spec.style)
+            << "-style image";
   if (*corruption == ImageCorruption::none) {
     std::cout << ", valid\n";
   } else {
@@ -276,10 +283,11 @@ void add_image_command(CLI::App& app, GlobalOptions& g) {
   image->require_subcommand(1);
 
   auto info_opts = std::make_shared<InfoOptions>();
-  auto* info = image->add_subcommand(
-      "info",
-      "Show an image's (app or bootloader) chip, what the firmware says it is and where that was read, segments, "
-      "checksum, SHA-256 and slot fit; exit 2 if the ESP32 bootloader would refuse it");
+  auto* info =
+      image->add_subcommand("info",
+                            "Show an image's (app or bootloader) chip, what the firmware says it is and "
+                            "where that was read, segments, "
+                            "checksum, SHA-256 and slot fit; exit 2 if the ESP32 bootloader would refuse it");
   info->add_option("FILE", info_opts->file, "Image (.bin) or Pycom firmware bundle (.tar.gz)")->required();
   info->add_flag("--json", info_opts->json, "Print JSON (also for an invalid image, which still exits 2)");
   info->add_option(
@@ -292,17 +300,21 @@ void add_image_command(CLI::App& app, GlobalOptions& g) {
       image->add_subcommand("make", "Make a valid or deliberately corrupt image for tests and demos");
   make->add_option("--version", make_opts->version, "Firmware version, e.g. 1.20.2.r4")->required();
   make->add_option("--board", make_opts->board, "Board: " + board_list())->required();
-  make->add_option("--size", make_opts->size,
-                   "Rodata, data and code bytes, shaped like a real build's (16384, 0x4000, 16k, 1M); the padding "
-                   "before the code segment comes on top")
+  make->add_option(
+          "--size", make_opts->size,
+          "Rodata, data and code bytes, shaped like a real build's (16384, 0x4000, 16k, 1M); the padding "
+          "before the code segment comes on top")
       ->capture_default_str();
-  make->add_option("--segments", make_opts->segments, "Payload segments: DROM, IROM, DRAM, IRAM, more DRAM (1-15)")
+  make->add_option("--segments", make_opts->segments,
+                   "Payload segments: DROM, IROM, DRAM, IRAM, more DRAM (1-15)")
       ->capture_default_str();
-  make->add_option("--style", make_opts->style,
-                   "pycom: as Pycom builds (banner and version in rodata, no app description); idf: an ESP-IDF "
-                   "app description first in rodata, no Pycom strings")
+  make->add_option(
+          "--style", make_opts->style,
+          "pycom: as Pycom builds (banner and version in rodata, no app description); idf: an ESP-IDF "
+          "app description first in rodata, no Pycom strings")
       ->capture_default_str();
-  make->add_option("--project", make_opts->project, "--style idf: the app description's project name (default the board)");
+  make->add_option("--project", make_opts->project,
+                   "--style idf: the app description's project name (default the board)");
   make->add_flag("--no-sha256", make_opts->no_sha256, "Do not append the SHA-256 digest");
   make->add_option("--seed", make_opts->seed, "Payload seed (default: derived from version and board)");
   make->add_option("--corrupt", make_opts->corrupt, "Break the image one way: " + corruption_list())

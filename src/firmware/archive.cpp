@@ -220,7 +220,8 @@ ZlibInflater::ZlibInflater() : z_(std::make_unique<State>()) {
 }
 ZlibInflater::~ZlibInflater() = default;
 
-bool ZlibInflater::feed(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out, std::size_t max_out) {
+bool ZlibInflater::feed(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                        std::size_t max_out) {
   if (!z_->ok) return false;
   if (finished_) {
     if (in.empty()) return true;

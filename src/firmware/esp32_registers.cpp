@@ -42,7 +42,8 @@ Esp32Registers::Esp32Registers(Esp32Identity id) : id_(id) {
                            (((pads >> 18) & 0x1F) << 15));
   if (pads != 0) efuse_[3] |= ((pads >> 24) & 0x1F) << 4;
   // The calibration word that makes the ROM's estimate what the identity says.
-  const double cali = std::round(static_cast<double>(id_.rom_xtal_estimate_hz) * 40.0 / (15625.0 * kCk8mFreqEfuse));
+  const double cali =
+      std::round(static_cast<double>(id_.rom_xtal_estimate_hz) * 40.0 / (15625.0 * kCk8mFreqEfuse));
   mem_[kRtcCaliCfg1] = (static_cast<std::uint32_t>(cali) & 0x01FFFFFF) << 7;
   mem_[kApbCtlDate] = 0x16042000;  // bit 31 clear: with eFuse revision bit 0, chip revision v1.0
   mem_[kChipDetectMagic] = kEsp32Magic;
@@ -60,7 +61,7 @@ std::uint32_t Esp32Registers::read(std::uint32_t address) const {
 
 void Esp32Registers::write(std::uint32_t address, std::uint32_t value, std::uint32_t mask) {
   if (address >= kEfuseBase && address < kEfuseBase + 4 * efuse_.size()) return;  // read-only
-  if (address == kChipDetectMagic || address == kUartDate) return;                 // ROM, a date register
+  if (address == kChipDetectMagic || address == kUartDate) return;                // ROM, a date register
   std::uint32_t& reg = mem_[address];
   reg = (reg & ~mask) | (value & mask);
   if (address == kSpiCmd && (reg & kSpiCmdUsr)) run_spi_user_command();

@@ -37,7 +37,8 @@ std::string c_field(const std::uint8_t* p, std::size_t n) {
   return std::string(c, strnlen(c, n));
 }
 
-void add(Esp32Image& img, ImageProblem p, std::string detail, std::optional<unsigned> segment = std::nullopt) {
+void add(Esp32Image& img, ImageProblem p, std::string detail,
+         std::optional<unsigned> segment = std::nullopt) {
   img.problems.push_back({p, std::move(detail), segment});
 }
 
@@ -53,12 +54,13 @@ constexpr std::array<Range, 5> kLoadable{{{0x3FFAE000, 0x40000000, "DRAM"},
                                           {0x50000000, 0x50002000, "RTC slow memory"}}};
 // The second-stage bootloader's own RAM (esp-idf v3.3 bootloader.ld: dram_seg and iram_loader_seg): an app
 // segment loaded there would overwrite the loader while it copies.
-constexpr std::array<Range, 2> kLoaderRam{{{0x3FFF0000, 0x40000000, "the bootloader's DRAM"},
-                                           {0x40078000, 0x40080000, "the bootloader's IRAM"}}};
+constexpr std::array<Range, 2> kLoaderRam{
+    {{0x3FFF0000, 0x40000000, "the bootloader's DRAM"}, {0x40078000, 0x40080000, "the bootloader's IRAM"}}};
 
 std::string segment_name(unsigned i, const EspSegment& s) {
-  return "segment " + std::to_string(i) + " (load " + hex32(s.load_address) + ", " + std::to_string(s.length) +
-         " bytes at file offset " + hex32(static_cast<std::uint32_t>(s.file_offset)) + ")";
+  return "segment " + std::to_string(i) + " (load " + hex32(s.load_address) + ", " +
+         std::to_string(s.length) + " bytes at file offset " +
+         hex32(static_cast<std::uint32_t>(s.file_offset)) + ")";
 }
 
 void check_load_address(Esp32Image& img, unsigned i, const EspSegment& s) {
@@ -148,7 +150,8 @@ void read_identity(Esp32Image& img, std::span<const std::uint8_t> bytes) {
   for (const auto& seg : img.segments) {
     if (seg.load_address < kDromLow || seg.load_address >= kDromHigh) continue;  // rodata is in DROM
     // The app description's fields are strings too; they speak for themselves below.
-    const std::size_t skip = img.app && seg.file_offset == img.segments.front().file_offset ? kEspAppDescSize : 0;
+    const std::size_t skip =
+        img.app && seg.file_offset == img.segments.front().file_offset ? kEspAppDescSize : 0;
     if (seg.length <= skip) continue;
     for (auto str : strings_in(bytes.subspan(seg.file_offset + skip, seg.length - skip))) {
       if (!banner) banner = parse_banner(str);
@@ -161,7 +164,8 @@ void read_identity(Esp32Image& img, std::span<const std::uint8_t> bytes) {
   if (banner) {
     id = *banner;
     if (!version_string.empty() && version_string != id.version)
-      id.note = "a standalone version string says " + version_string + "; the banner, which the firmware prints, wins";
+      id.note = "a standalone version string says " + version_string +
+                "; the banner, which the firmware prints, wins";
   } else if (!version_string.empty() && !board_string.empty()) {
     id.pycom = true;
     id.version = version_string;
@@ -186,7 +190,9 @@ void read_identity(Esp32Image& img, std::span<const std::uint8_t> bytes) {
 
 }  // namespace
 
-bool is_flash_mapped(std::uint32_t a) { return (a >= kDromLow && a < kDromHigh) || (a >= kIromLow && a < kIromHigh); }
+bool is_flash_mapped(std::uint32_t a) {
+  return (a >= kDromLow && a < kDromHigh) || (a >= kIromLow && a < kIromHigh);
+}
 
 const char* to_string(ImageKind k) { return k == ImageKind::bootloader ? "bootloader" : "app"; }
 
@@ -426,10 +432,12 @@ Esp32Image parse_esp32_image(std::span<const std::uint8_t> bytes, const ImageLim
       add(img, ImageProblem::segment_too_long, segment_name(i, seg) + ": a segment must be under 16 MB", i);
     // The flash MMU maps 64 KiB pages: a mapped segment's bytes must sit at the same offset within their
     // page in flash as in the address space (the slot starts on a page, so the file offset decides).
-    if (is_flash_mapped(seg.load_address) && seg.load_address % kMmuPageSize != seg.file_offset % kMmuPageSize) {
+    if (is_flash_mapped(seg.load_address) &&
+        seg.load_address % kMmuPageSize != seg.file_offset % kMmuPageSize) {
       add(img, ImageProblem::unmapped_offset,
-          segment_name(i, seg) + ": a flash-mapped segment's load address and flash offset must agree modulo " +
-              "64 KiB (" + hex32(seg.load_address % kMmuPageSize) + " vs " +
+          segment_name(i, seg) +
+              ": a flash-mapped segment's load address and flash offset must agree modulo " + "64 KiB (" +
+              hex32(seg.load_address % kMmuPageSize) + " vs " +
               hex32(static_cast<std::uint32_t>(seg.file_offset % kMmuPageSize)) + ")",
           i);
     }

@@ -154,7 +154,8 @@ std::string script_version(const std::vector<TarEntry>& entries) {
     const TarEntry* e = find_member(entries, name);
     if (e == nullptr) continue;
     auto j = nlohmann::json::parse(e->data.begin(), e->data.end(), nullptr, false);
-    if (j.is_object() && j.contains("version") && j["version"].is_string()) return j["version"].get<std::string>();
+    if (j.is_object() && j.contains("version") && j["version"].is_string())
+      return j["version"].get<std::string>();
   }
   return "";
 }
@@ -175,8 +176,10 @@ void merge_bundle_identity(LoadedFirmware& f) {
   std::string differs;
   if (!src.bundle_version.empty() && src.bundle_version != id.version)
     differs = "the bundle's script says version " + src.bundle_version;
-  if (!src.bundle_board.empty() && !id.board_name.empty() && parse_board(src.bundle_board) != parse_board(id.board_name))
-    differs += std::string(differs.empty() ? "" : " and ") + "its member " + src.member + " names " + src.bundle_board;
+  if (!src.bundle_board.empty() && !id.board_name.empty() &&
+      parse_board(src.bundle_board) != parse_board(id.board_name))
+    differs += std::string(differs.empty() ? "" : " and ") + "its member " + src.member + " names " +
+               src.bundle_board;
   if (differs.empty()) return;
   if (!id.note.empty()) id.note += "; ";
   id.note += differs + "; the image's " + id.source + " (what the firmware itself says) wins";
@@ -238,7 +241,8 @@ std::vector<Partition> parse_partition_table(std::span<const std::uint8_t> bytes
       p.subtype = e[3];
       p.offset = le::load32(e + 4);
       p.size = le::load32(e + 8);
-      p.label.assign(reinterpret_cast<const char*>(e + 12), strnlen(reinterpret_cast<const char*>(e + 12), 16));
+      p.label.assign(reinterpret_cast<const char*>(e + 12),
+                     strnlen(reinterpret_cast<const char*>(e + 12), 16));
       out.push_back(std::move(p));
       continue;
     }
@@ -258,13 +262,14 @@ std::string partition_table_mismatch(const std::vector<Partition>& table, std::u
   const std::string flash = std::to_string(flash_size >> 20) + " MB";
   for (const auto& p : table) {
     if (std::uint64_t{p.offset} + p.size > flash_size)
-      return "partition '" + p.label + "' (" + hex32(p.offset) + ", " + hex32(p.size) + " bytes) ends past the " +
-             flash + " flash";
+      return "partition '" + p.label + "' (" + hex32(p.offset) + ", " + hex32(p.size) +
+             " bytes) ends past the " + flash + " flash";
     if (p.type == 0 && p.subtype == 0x10) {  // ota_0: where Pycom's two layouts differ
       const std::uint32_t want = flash_size >= (8u << 20) ? kPycomOta0Offset8MB : kPycomOta0Offset4MB;
       if (p.offset != want)
-        return "ota_0 at " + hex32(p.offset) + " is the " + (p.offset == kPycomOta0Offset8MB ? "8 MB" : "other") +
-               " layout; a " + flash + " module has ota_0 at " + hex32(want);
+        return "ota_0 at " + hex32(p.offset) + " is the " +
+               (p.offset == kPycomOta0Offset8MB ? "8 MB" : "other") + " layout; a " + flash +
+               " module has ota_0 at " + hex32(want);
     }
   }
   return "";
@@ -290,9 +295,11 @@ std::vector<FlashWrite> bundle_writes(const LoadedFirmware& f, std::uint32_t fla
         if (v.is_array() && !v.empty() && v[0].is_string())
           if (auto off = parse_hex(v[0].get<std::string>())) parts[pn] = *off;
     for (const auto& st : j["script"]) {
-      if (!st.is_array() || st.size() < 3 || st[0] != "w" || !st[1].is_string() || !st[2].is_string()) continue;
+      if (!st.is_array() || st.size() < 3 || st[0] != "w" || !st[1].is_string() || !st[2].is_string())
+        continue;
       const std::string target = st[1].get<std::string>();
-      std::optional<std::uint32_t> off = parts.count(target) ? std::optional(parts[target]) : parse_hex(target);
+      std::optional<std::uint32_t> off =
+          parts.count(target) ? std::optional(parts[target]) : parse_hex(target);
       if (!off) throw RigError(what + ": " + name + ": writes to '" + target + "', which it does not place");
       steps.emplace_back(*off, st[2].get<std::string>());
     }
@@ -305,13 +312,15 @@ std::vector<FlashWrite> bundle_writes(const LoadedFirmware& f, std::uint32_t fla
     if (j.is_array())
       for (const auto& st : j)
         if (st.is_array() && st.size() >= 3 && st[0] == "w" && st[1].is_string() && st[2].is_string())
-          if (auto off = parse_hex(st[1].get<std::string>())) steps.emplace_back(*off, st[2].get<std::string>());
+          if (auto off = parse_hex(st[1].get<std::string>()))
+            steps.emplace_back(*off, st[2].get<std::string>());
   }
   if (steps.empty()) throw RigError(what + ": the bundle has no script that writes anything");
   std::vector<FlashWrite> out;
   for (const auto& [off, file] : steps) {
     const TarEntry* m = find_member(entries, file);
-    if (m == nullptr) throw RigError(what + ": its script writes '" + file + "' but the bundle has no such file");
+    if (m == nullptr)
+      throw RigError(what + ": its script writes '" + file + "' but the bundle has no such file");
     out.push_back(FlashWrite{off, file, m->data});
   }
   return out;

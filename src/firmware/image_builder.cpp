@@ -89,7 +89,8 @@ std::uint32_t ram_address(SegKind k, unsigned i) {
   return k == SegKind::iram ? 0x40080000 : 0x3FFB0000 + 0x2000 * (i >= 2 ? i - 2 : 0);
 }
 
-// Share of the payload each kind gets (a real MicroPython build: about a quarter rodata, most of the rest code).
+// Share of the payload each kind gets (a real MicroPython build: about a quarter rodata, most of the rest
+// code).
 double weight(SegKind k) {
   switch (k) {
     case SegKind::drom:
@@ -104,14 +105,69 @@ double weight(SegKind k) {
   return 0;
 }
 
-constexpr const char* kWords[] = {
-    "OSError", "ValueError", "TypeError", "the requested operation failed", "pycom", "machine", "network",
-    "LoRa", "Sigfox", "LTE", "WLAN", "Bluetooth", "socket", "ussl", "utime", "uos", "flash", "sd",
-    "object has no attribute", "argument num/types mismatch", "can't convert", "to int", "buffer too small",
-    "heartbeat", "rgbled", "bootmgr", "ota_write", "nvs_set", "nvs_get", "pin", "Pin", "UART", "SPI", "I2C",
-    "ADC", "DAC", "PWM", "RTC", "Timer", "WDT", "deepsleep", "wake_reason", "%s:%d", "0x%08x", "esp_wifi",
-    "lwip", "tcpip_adapter", "invalid pin", "timeout", "MemoryError", "KeyError", "IndexError", "__init__",
-    "__name__", "__class__", "append", "extend", "format", "encode", "decode", "read", "write", "close"};
+constexpr const char* kWords[] = {"OSError",
+                                  "ValueError",
+                                  "TypeError",
+                                  "the requested operation failed",
+                                  "pycom",
+                                  "machine",
+                                  "network",
+                                  "LoRa",
+                                  "Sigfox",
+                                  "LTE",
+                                  "WLAN",
+                                  "Bluetooth",
+                                  "socket",
+                                  "ussl",
+                                  "utime",
+                                  "uos",
+                                  "flash",
+                                  "sd",
+                                  "object has no attribute",
+                                  "argument num/types mismatch",
+                                  "can't convert",
+                                  "to int",
+                                  "buffer too small",
+                                  "heartbeat",
+                                  "rgbled",
+                                  "bootmgr",
+                                  "ota_write",
+                                  "nvs_set",
+                                  "nvs_get",
+                                  "pin",
+                                  "Pin",
+                                  "UART",
+                                  "SPI",
+                                  "I2C",
+                                  "ADC",
+                                  "DAC",
+                                  "PWM",
+                                  "RTC",
+                                  "Timer",
+                                  "WDT",
+                                  "deepsleep",
+                                  "wake_reason",
+                                  "%s:%d",
+                                  "0x%08x",
+                                  "esp_wifi",
+                                  "lwip",
+                                  "tcpip_adapter",
+                                  "invalid pin",
+                                  "timeout",
+                                  "MemoryError",
+                                  "KeyError",
+                                  "IndexError",
+                                  "__init__",
+                                  "__name__",
+                                  "__class__",
+                                  "append",
+                                  "extend",
+                                  "format",
+                                  "encode",
+                                  "decode",
+                                  "read",
+                                  "write",
+                                  "close"};
 
 // Rodata: NUL-terminated strings (4-byte aligned, as the linker leaves them) and small integer tables.
 void fill_rodata(std::vector<std::uint8_t>& d, std::size_t n, Prng& prng) {
@@ -138,7 +194,7 @@ void fill_rodata(std::vector<std::uint8_t>& d, std::size_t n, Prng& prng) {
 // Code: 3-byte Xtensa-like instructions, opcodes from a small skewed set, operands varying.
 void fill_code(std::vector<std::uint8_t>& d, std::size_t n, Prng& prng) {
   static constexpr std::uint8_t kOps[] = {0x0C, 0x1C, 0x22, 0x32, 0x42, 0x52, 0x66, 0x81, 0x91, 0xA2, 0xC0,
-                                         0xE5, 0x06, 0x16, 0x26, 0x37, 0x47, 0x56, 0xB6, 0xCC, 0xF0, 0x1D};
+                                          0xE5, 0x06, 0x16, 0x26, 0x37, 0x47, 0x56, 0xB6, 0xCC, 0xF0, 0x1D};
   const std::size_t end = d.size() + n;
   while (d.size() < end) {
     const std::uint64_t r = prng.next();
@@ -180,8 +236,8 @@ struct Segment {
 struct Layout {
   std::vector<std::uint8_t> bytes;
   std::size_t checksum_pos = 0;
-  std::size_t sha_pos = 0;  // 0 when no digest is appended
-  std::size_t irom_header = 0;  // file offset of the IROM segment's header, 0 when there is none
+  std::size_t sha_pos = 0;           // 0 when no digest is appended
+  std::size_t irom_header = 0;       // file offset of the IROM segment's header, 0 when there is none
   std::vector<std::size_t> headers;  // file offset of each segment's header, in file order
 };
 
@@ -221,7 +277,8 @@ Layout serialize(std::uint32_t entry, std::uint16_t chip_id, bool append_sha256,
   b[8] = 0xEE;  // WP pin: disabled, as esp-idf writes it
   le::store16(b.data() + 12, chip_id);
   b[23] = append_sha256 ? 1 : 0;
-  // IROM last, after padding (esptool pads the gap before a flash-mapped segment with a segment at address 0).
+  // IROM last, after padding (esptool pads the gap before a flash-mapped segment with a segment at address
+  // 0).
   std::stable_partition(segs.begin(), segs.end(), [](const Segment& s) { return !s.mapped_irom; });
   std::uint8_t checksum = kEspChecksumSeed;
   std::uint8_t count = 0;
@@ -296,7 +353,8 @@ std::vector<std::uint8_t> build_esp32_image(const ImageSpec& spec, ImageCorrupti
   }
   if (spec.version.size() > 31)
     throw std::invalid_argument("version longer than 31 characters: " + spec.version);
-  if (spec.project.size() > 31) throw std::invalid_argument("project longer than 31 characters: " + spec.project);
+  if (spec.project.size() > 31)
+    throw std::invalid_argument("project longer than 31 characters: " + spec.project);
   if (spec.board == PycomBoard::unknown) throw std::invalid_argument("no board given");
 
   const std::uint64_t seed = spec.seed != 0 ? spec.seed : fnv1a(to_string(spec.board), fnv1a(spec.version));
@@ -312,16 +370,19 @@ std::vector<std::uint8_t> build_esp32_image(const ImageSpec& spec, ImageCorrupti
   for (unsigned i = 0; i < spec.segments; ++i) {
     const SegKind k = kind_of(i);
     auto& s = segs[i];
-    const std::size_t n = static_cast<std::size_t>(static_cast<double>(payload) * weight(k) / total_weight) / 4 * 4;
+    const std::size_t n =
+        static_cast<std::size_t>(static_cast<double>(payload) * weight(k) / total_weight) / 4 * 4;
     switch (k) {
       case SegKind::drom:
         s.address = kDromLow + 0x20;
         if (spec.style == ImageStyle::idf) {
           s.data = app_description(spec, seed);
         } else {
-          // What Pycom's firmware says about itself: the banner literal, SW_VERSION_NUMBER and the board name.
-          put_cstring(s.data, pycom_banner(spec.version, spec.git_tag, spec.build_date, to_string(spec.board)) +
-                                  "\r\n");
+          // What Pycom's firmware says about itself: the banner literal, SW_VERSION_NUMBER and the board
+          // name.
+          put_cstring(
+              s.data,
+              pycom_banner(spec.version, spec.git_tag, spec.build_date, to_string(spec.board)) + "\r\n");
           put_cstring(s.data, spec.version);
           put_cstring(s.data, to_string(spec.board));
         }

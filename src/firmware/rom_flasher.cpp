@@ -212,9 +212,9 @@ RomResult<std::uint32_t> RomFlasher::flash_id() {
   if (!old_user) return old_user.error();
   auto old_user2 = read_reg(kSpiUser2);
   if (!old_user2) return old_user2.error();
-  for (auto [reg, value] : {std::pair{kSpiMisoDlen, 24u - 1}, std::pair{kSpiUser, (1u << 31) | (1u << 28)},
-                            std::pair{kSpiUser2, (7u << 28) | 0x9Fu}, std::pair{kSpiW0, 0u},
-                            std::pair{kSpiCmd, kSpiCmdUsr}}) {
+  for (auto [reg, value] :
+       {std::pair{kSpiMisoDlen, 24u - 1}, std::pair{kSpiUser, (1u << 31) | (1u << 28)},
+        std::pair{kSpiUser2, (7u << 28) | 0x9Fu}, std::pair{kSpiW0, 0u}, std::pair{kSpiCmd, kSpiCmdUsr}}) {
     if (auto w = write_reg(reg, value); !w) return w.error();
   }
   bool done = false;
@@ -223,7 +223,8 @@ RomResult<std::uint32_t> RomFlasher::flash_id() {
     if (!c) return c.error();
     done = (c.value() & kSpiCmdUsr) == 0;
   }
-  if (!done) return error(RomFailure::bad_reply, RomCommand::read_reg, ": the SPI controller never finished RDID");
+  if (!done)
+    return error(RomFailure::bad_reply, RomCommand::read_reg, ": the SPI controller never finished RDID");
   auto id = read_reg(kSpiW0);
   if (!id) return id.error();
   if (auto w = write_reg(kSpiUser, old_user.value()); !w) return w.error();
@@ -278,18 +279,27 @@ RomResult<std::uint32_t> RomFlasher::flash_begin(std::uint32_t size, std::uint32
 RomStatus RomFlasher::flash_data(std::span<const std::uint8_t> block, std::uint32_t seq) {
   Bytes padded(block.begin(), block.end());
   padded.resize(block_size_, 0xFF);
-  const Bytes data = flash_data_data(padded, seq);
-  const std::uint32_t checksum = rom_checksum(padded);
+  return send_block(RomCommand::flash_data, padded, seq);
+}
+
+RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> block, std::uint32_t seq) {
+  const Bytes data = flash_data_data(block, seq);
+  const std::uint32_t checksum = rom_checksum(block);
   RomError last;
-  for (int attempt = 0; attempt < kWriteBlockAttempts; ++attempt) {
-    if (attempt > 0) ++block_retries_;
-    auto r = command(RomCommand::flash_data, data, checksum, timeouts_.command, 0,
+  int attempt = 0;
+  while (attempt < kWriteBlockAttempts) {
+    if (attempt++ > 0) ++block_retries_;
+    auto r = command(op, data, checksum, timeouts_.command, 0,
                      " (block " + std::to_string(seq) + " of " + std::to_string(begun_blocks_) + " at " +
                          hex32(begun_offset_) + ")");
     if (r) return std::monostate{};
     last = r.error();
+    // A checksum error (a byte lost on the line) or a lost reply is worth another try; a block the ROM
+    // refused for another reason (out of sequence, a stream it could not inflate) is refused again.
+    if (last.kind == RomFailure::rom_error && last.code != static_cast<std::uint8_t>(RomErrorCode::invalid_crc))
+      break;
   }
-  last.message += " (after " + std::to_string(kWriteBlockAttempts) + " attempts)";
+  last.message += " (after " + std::to_string(attempt) + (attempt == 1 ? " attempt)" : " attempts)");
   return last;
 }
 
@@ -308,23 +318,7 @@ RomResult<std::uint32_t> RomFlasher::flash_defl_begin(std::uint32_t size, std::u
 }
 
 RomStatus RomFlasher::flash_defl_data(std::span<const std::uint8_t> block, std::uint32_t seq) {
-  const Bytes data = flash_data_data(block, seq);
-  const std::uint32_t checksum = rom_checksum(block);
-  RomError last;
-  for (int attempt = 0; attempt < kWriteBlockAttempts; ++attempt) {
-    if (attempt > 0) ++block_retries_;
-    auto r = command(RomCommand::flash_defl_data, data, checksum, timeouts_.command, 0,
-                     " (block " + std::to_string(seq) + " of " + std::to_string(begun_blocks_) + " at " +
-                         hex32(begun_offset_) + ")");
-    if (r) return std::monostate{};
-    last = r.error();
-    // A block the ROM took but could not inflate broke the stream: sending it again changes nothing. A
-    // checksum error (a byte lost on the line) or a lost reply is worth another try.
-    if (last.kind == RomFailure::rom_error && last.code != static_cast<std::uint8_t>(RomErrorCode::invalid_crc))
-      break;
-  }
-  last.message += " (after " + std::to_string(kWriteBlockAttempts) + " attempts)";
-  return last;
+  return send_block(RomCommand::flash_defl_data, block, seq);
 }
 
 RomStatus RomFlasher::flash_end(LoaderExit how) {
@@ -376,8 +370,8 @@ RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::s
   const std::size_t retries_before = block_retries_;
   if (compress) {
     const std::vector<std::uint8_t> z = zlib_compress(data);
-    auto begin = flash_defl_begin(static_cast<std::uint32_t>(data.size()), static_cast<std::uint32_t>(z.size()),
-                                  offset);
+    auto begin = flash_defl_begin(static_cast<std::uint32_t>(data.size()),
+                                  static_cast<std::uint32_t>(z.size()), offset);
     if (!begin) return begin.error();
     report.blocks = begin.value();
     report.wire_bytes = z.size();

@@ -37,8 +37,8 @@ struct RomLoaderModel::Write {
   std::uint32_t num_blocks = 0;  // the ROM checks the sequence against it
   std::uint32_t block_size = 0;
   std::uint32_t next_seq = 0;
-  std::uint32_t written = 0;        // bytes programmed so far, from offset
-  std::uint32_t erased_until = 0;   // the stub erases ahead of its writes
+  std::uint32_t written = 0;       // bytes programmed so far, from offset
+  std::uint32_t erased_until = 0;  // the stub erases ahead of its writes
   ZlibInflater inflater;
 };
 
@@ -48,9 +48,23 @@ struct RomLoaderModel::Read {
   bool digest_sent = false;
 };
 
-RomLoaderModel::RomLoaderModel(RomLoaderConfig config)
-    : config_(config), regs_(config.identity), flash_(config.flash_size, 0xFF), syncs_to_ignore_(config.ignore_syncs) {
+// FLASH_BEGIN / FLASH_DEFL_BEGIN's four words: size, blocks, block size, offset.
+std::unique_ptr<RomLoaderModel::Write> RomLoaderModel::begin_write(const Bytes& d, bool compressed) {
+  auto w = std::make_unique<Write>();
+  w->compressed = compressed;
+  w->size = le::load32(d.data());
+  w->num_blocks = le::load32(d.data() + 4);
+  w->block_size = le::load32(d.data() + 8);
+  w->offset = le::load32(d.data() + 12);
+  w->erased_until = w->offset;
+  return w;
 }
+
+RomLoaderModel::RomLoaderModel(RomLoaderConfig config)
+    : config_(config),
+      regs_(config.identity),
+      flash_(config.flash_size, 0xFF),
+      syncs_to_ignore_(config.ignore_syncs) {}
 
 RomLoaderModel::~RomLoaderModel() = default;
 
@@ -118,7 +132,8 @@ void RomLoaderModel::erase(std::uint32_t offset, std::uint32_t size) {
 }
 
 void RomLoaderModel::program(std::uint32_t at, std::span<const std::uint8_t> data) {
-  for (std::size_t i = 0; i < data.size() && std::size_t{at} + i < flash_.size(); ++i) flash_[at + i] &= data[i];
+  for (std::size_t i = 0; i < data.size() && std::size_t{at} + i < flash_.size(); ++i)
+    flash_[at + i] &= data[i];
   stats_.bytes_written += data.size();
 }
 
@@ -257,17 +272,12 @@ void RomLoaderModel::handle_rom(const RomRequest& req, std::string& out) {
     }
     case RomCommand::flash_begin:
     case RomCommand::flash_defl_begin: {
-      // The ESP32 ROM takes exactly 16 bytes; later chips (and their ROMs' encryption flag) take a fifth word.
+      // The ESP32 ROM takes exactly 16 bytes; later chips (and their ROMs' encryption flag) take a fifth
+      // word.
       if (d.size() != 16) return reply(out, op, 0, {}, invalid);
-      auto w = std::make_unique<Write>();
-      w->compressed = cmd == RomCommand::flash_defl_begin;
-      w->size = le::load32(d.data());
-      w->num_blocks = le::load32(d.data() + 4);
-      w->block_size = le::load32(d.data() + 8);
-      w->offset = le::load32(d.data() + 12);
+      auto w = begin_write(d, cmd == RomCommand::flash_defl_begin);
       const std::uint64_t erase_end = std::uint64_t{w->offset} + w->size;
-      const std::uint64_t write_end =
-          std::uint64_t{w->offset} + std::uint64_t{w->num_blocks} * w->block_size;
+      const std::uint64_t write_end = std::uint64_t{w->offset} + std::uint64_t{w->num_blocks} * w->block_size;
       // The last block is padded to block_size, so it may run up to one block past the erase region.
       if (!attach_ok() || w->block_size == 0 || erase_end > flash_.size() ||
           (!w->compressed && write_end > std::uint64_t{flash_.size()} + w->block_size)) {
@@ -291,7 +301,8 @@ void RomLoaderModel::handle_rom(const RomRequest& req, std::string& out) {
           (compressed ? len > write_->block_size : len != write_->block_size))
         return reply(out, op, 0, {}, cannot);
       const bool repeat = !compressed && write_->next_seq > 0 && seq == write_->next_seq - 1;
-      if ((seq != write_->next_seq && !repeat) || seq >= write_->num_blocks) return reply(out, op, 0, {}, cannot);
+      if ((seq != write_->next_seq && !repeat) || seq >= write_->num_blocks)
+        return reply(out, op, 0, {}, cannot);
       if (compressed) {
         std::vector<std::uint8_t> plain;
         if (!write_->inflater.feed(block, plain, write_->size)) {
@@ -385,14 +396,8 @@ void RomLoaderModel::handle_stub(const RomRequest& req, std::string& out) {
     case static_cast<std::uint8_t>(RomCommand::flash_begin):
     case static_cast<std::uint8_t>(RomCommand::flash_defl_begin): {
       if (d.size() != 16) return reply(out, op, 0, {}, kStubBadDataLen);
-      auto w = std::make_unique<Write>();
-      w->compressed = cmd == RomCommand::flash_defl_begin;
       // FLASH_BEGIN: the size to write; FLASH_DEFL_BEGIN: the uncompressed size.
-      w->size = le::load32(d.data());
-      w->num_blocks = le::load32(d.data() + 4);
-      w->block_size = le::load32(d.data() + 8);
-      w->offset = le::load32(d.data() + 12);
-      w->erased_until = w->offset;
+      auto w = begin_write(d, cmd == RomCommand::flash_defl_begin);
       if (std::uint64_t{w->offset} + w->size > flash_.size() || !attach_ok()) {
         write_.reset();
         return reply(out, op, 0, {}, kStubBadDataLen);
@@ -410,7 +415,8 @@ void RomLoaderModel::handle_stub(const RomRequest& req, std::string& out) {
       if (rom_checksum(block) != req.checksum) return reply(out, op, 0, {}, kStubBadChecksum);
       std::vector<std::uint8_t> plain;
       if (compressed) {
-        if (!write_->inflater.feed(block, plain, write_->size)) return reply(out, op, 0, {}, kStubInflateError);
+        if (!write_->inflater.feed(block, plain, write_->size))
+          return reply(out, op, 0, {}, kStubInflateError);
       } else {
         // The last block is padded with 0xFF; only the announced size is written.
         const std::uint32_t left = write_->size - std::min(write_->size, write_->written);

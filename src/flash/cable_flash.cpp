@@ -113,9 +113,9 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
   rep.baud = o.baud ? o.baud : dl.rig_baud();
   rep.writes_start = now();
   if (auto c = dl.enter(rom, o); !c) {
-    return FlashFailure{"download mode", "the ROM loader did not answer after a reset with P2 held low (" +
-                                             c.error().message +
-                                             "); is P2 (G23) wired to the rig's bootloader line? " + kNothingWritten};
+    return FlashFailure{"download mode",
+                        "the ROM loader did not answer after a reset with P2 held low (" + c.error().message +
+                            "); is P2 (G23) wired to the rig's bootloader line? " + kNothingWritten};
   }
   auto connected = rom.connect(1);
   if (!connected) return FlashFailure{"connect", connected.error().message + "; " + kNothingWritten};
@@ -136,7 +136,8 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
                        " MB); nothing was written (the module was reset out of download mode)");
     }
   } else {
-    writes.push_back(FlashWrite{kCableAppOffset, source, std::vector<std::uint8_t>(image.begin(), image.end())});
+    writes.push_back(
+        FlashWrite{kCableAppOffset, source, std::vector<std::uint8_t>(image.begin(), image.end())});
   }
   if (o.baud && o.baud != dl.rig_baud()) {
     if (auto c = rom.change_baudrate(o.baud); !c)
@@ -151,8 +152,8 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
     };
     auto wr = rom.write_flash(fw.offset, fw.bytes, progress, o.compress);
     if (!wr) {
-      const bool began = wr.error().command != RomCommand::flash_begin &&
-                         wr.error().command != RomCommand::flash_defl_begin;
+      const bool began =
+          wr.error().command != RomCommand::flash_begin && wr.error().command != RomCommand::flash_defl_begin;
       touched = touched || began;
       return FlashFailure{"write", wr.error().message + "; " + (touched ? kHalfWritten : kNothingWritten)};
     }
@@ -165,10 +166,11 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
   std::vector<std::uint8_t> erased(kOtadataSectorSize, 0xFF);
   auto e = rom.write_flash(kOtadataOffset, erased, {}, o.compress);
   if (!e)
-    return FlashFailure{"erase boot_info",
-                        e.error().message +
-                            "; the new image is in the factory slot but boot_info may still name another slot: "
-                            "flash again (the module was reset out of download mode)"};
+    return FlashFailure{
+        "erase boot_info",
+        e.error().message +
+            "; the new image is in the factory slot but boot_info may still name another slot: "
+            "flash again (the module was reset out of download mode)"};
   rep.wire_bytes += e.value().wire_bytes;
   rep.written.push_back("otadata erased at " + hex32(kOtadataOffset));
   rep.writes_done = now();
@@ -197,14 +199,15 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
   return rep;
 }
 
-Result<Md5Digest, FlashFailure> read_flash_md5(const CableWires& w, std::uint32_t offset, std::uint32_t length,
-                                               const CableFlashOptions& o) {
+Result<Md5Digest, FlashFailure> read_flash_md5(const CableWires& w, std::uint32_t offset,
+                                               std::uint32_t length, const CableFlashOptions& o) {
   require_p2(w);
   RomFlasher rom(w.serial, o.rom);
   DownloadMode dl(w);
   if (auto c = dl.enter(rom, o); !c)
     return FlashFailure{"download mode", "the ROM loader did not answer after a reset with P2 held low (" +
-                                             c.error().message + "); is P2 (G23) wired to the rig's bootloader line?"};
+                                             c.error().message +
+                                             "); is P2 (G23) wired to the rig's bootloader line?"};
   auto pads = rom.efuse_spi_pads();
   if (!pads) return FlashFailure{"read eFuse", pads.error().message};
   if (auto a = rom.spi_attach(pads.value()); !a) return FlashFailure{"attach flash", a.error().message};

@@ -170,6 +170,7 @@ void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
   (void)when;
   std::lock_guard lk(m_);
   std::uniform_real_distribution<double> u(0.0, 1.0);
+  bool frame_mark = false;  // a SLIP frame delimiter reached the ROM loader
   for (char c : bytes) {
     if (faults_.drop_rate > 0 && u(rng_) < faults_.drop_rate) continue;
     bool garbled = false;
@@ -181,6 +182,7 @@ void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
     if (!uart_ready_) continue;
     if (phase_ == SimPhase::download) {
       download_rx_ += c;
+      frame_mark = frame_mark || c == '\xC0';
       continue;
     }
     if (!attached_) continue;
@@ -203,7 +205,9 @@ void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
     }
     if (rx_.size() < kRxBuffer) rx_.push_back(c);
   }
-  cv_.notify_all();
+  // The ROM loader acts on whole SLIP frames: waking the chip for every slice of a 1 KiB block in between
+  // would only cost the host (thousands of wake-ups a second at 921600), not change what it answers.
+  if (phase_ != SimPhase::download || frame_mark || !rom_download_active_) cv_.notify_all();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -489,7 +493,10 @@ LoaderExit PycomBoard::download_mode() {
     std::string got;
     {
       std::unique_lock lk(m_);
-      cpu_wait(lk, Deadline::never(), [&] { return !download_rx_.empty(); });
+      rom_download_active_ = rom != nullptr;
+      cpu_wait(lk, Deadline::never(), [&] {
+        return rom ? download_rx_.find('\xC0') != std::string::npos : !download_rx_.empty();
+      });
       got.swap(download_rx_);
     }
     if (!handler) continue;

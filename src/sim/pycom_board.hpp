@@ -144,12 +144,13 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   bool stopping_ = false;
   bool started_ = false;
   bool powered_ = true, en_high_ = true, p12_high_ = false, p2_low_ = false;
-  bool p2_latched_ = false;  // P2 at the last rising edge of EN (or power): download mode
+  bool p2_latched_ = false;      // P2 at the last rising edge of EN (or power): download mode
   std::uint64_t reset_gen_ = 0;  // bumped by every external reset or power loss
   std::uint64_t chip_gen_ = 0;   // the generation the running chip belongs to
   bool power_lost_ = false;
   std::deque<char> rx_;  // UART0 RX as the REPL reads it
   std::string download_rx_;
+  bool rom_download_active_ = false;  // download mode runs the built-in ROM loader (acts on whole frames)
   bool attached_ = true;    // os.dupterm: UART0 is the REPL terminal
   bool executing_ = false;  // code is running: Ctrl-C is the keyboard interrupt
   // The UART ISR saw the reset character (Ctrl-F): a safe-boot reset is due, whatever runs (checked with

@@ -33,8 +33,8 @@ Esp32Identity esp32_identity(const SimConfig& config) {
   Esp32Identity id;
   id.jedec_id = config.flash_id;
   unsigned b[6];
-  if (!config.mac.empty() &&
-      std::sscanf(config.mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) == 6) {
+  if (!config.mac.empty() && std::sscanf(config.mac.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2],
+                                         &b[3], &b[4], &b[5]) == 6) {
     for (int i = 0; i < 6; ++i) id.mac[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(b[i]);
     return id;
   }

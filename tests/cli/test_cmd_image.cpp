@@ -61,8 +61,9 @@ TEST_F(ImageCli, MakeThenInfoShowsTheImage) {
   ASSERT_EQ(info.exit_code, 0) << info.err;
   for (const char* want :
        {"format:    ESP32 application image", "chip:      ESP32 (id 0)", "firmware:  LoPy4 1.20.2.r4",
-        "micropy:   v1.11-a5aa0b8, built 2021-01-12", "read from: banner", "app desc:  none (as in Pycom's builds)",
-        "segments:  4", "load 0x0  ", "padding", "checksum:  0x", " ok", "sha256:    ", "slot:      fits"}) {
+        "micropy:   v1.11-a5aa0b8, built 2021-01-12", "read from: banner",
+        "app desc:  none (as in Pycom's builds)", "segments:  4", "load 0x0  ", "padding", "checksum:  0x",
+        " ok", "sha256:    ", "slot:      fits"}) {
     EXPECT_NE(info.out.find(want), std::string::npos) << "missing '" << want << "' in\n" << info.out;
   }
   EXPECT_TRUE(info.err.empty()) << info.err;
@@ -104,10 +105,10 @@ TEST_F(ImageCli, EveryCorruptionIsExitTwoWithOneLineNamingTheFileAndProblem) {
     EXPECT_TRUE(info.out.empty()) << info.out;
     const auto problems = expected_problems(c);
     ASSERT_FALSE(problems.empty());
-    EXPECT_EQ(info.err.rfind("bootrig: " + file + ": the ESP32 bootloader would refuse it: " +
-                                 to_string(problems.front()),
-                             0),
-              0u)
+    EXPECT_EQ(
+        info.err.rfind(
+            "bootrig: " + file + ": the ESP32 bootloader would refuse it: " + to_string(problems.front()), 0),
+        0u)
         << info.err;
     EXPECT_EQ(std::count(info.err.begin(), info.err.end(), '\n'), 1) << info.err;
   }
@@ -143,8 +144,9 @@ TEST_F(ImageCli, BundleRoundTrip) {
       0);
   auto bad = run_bootrig("image info " + path("bad.tgz"));
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find(path("bad.tgz") + ": sipy.bin: the ESP32 bootloader would refuse it: SHA-256 mismatch"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.err.find(path("bad.tgz") + ": sipy.bin: the ESP32 bootloader would refuse it: SHA-256 mismatch"),
+      std::string::npos)
       << bad.err;
 }
 
@@ -177,7 +179,8 @@ TEST_F(ImageCli, InfoReadsBootloadersAndOtherEsp32Apps) {
   EXPECT_NE(hello.out.find("firmware:  hello_world v5.1 (not a Pycom MicroPython build)"), std::string::npos)
       << hello.out;
   EXPECT_NE(hello.out.find("read from: app description"), std::string::npos) << hello.out;
-  EXPECT_NE(hello.out.find("app desc:  version 'v5.1', project 'hello_world'"), std::string::npos) << hello.out;
+  EXPECT_NE(hello.out.find("app desc:  version 'v5.1', project 'hello_world'"), std::string::npos)
+      << hello.out;
   auto style = run_bootrig("image make --version 1.20.2.r4 --board FiPy --style zephyr -o " + path("z.bin"));
   EXPECT_EQ(style.exit_code, 2);
   EXPECT_NE(style.err.find("--style 'zephyr': expected pycom or idf"), std::string::npos) << style.err;

@@ -86,7 +86,11 @@ TEST(EspImage, TheBannerIsOneStringLiteralAsPyexecPrintsIt) {
   const std::string raw(bytes.begin(), bytes.end());
   EXPECT_NE(raw.find("Pycom MicroPython 1.20.2.r4 [v1.11-a5aa0b8] on 2021-01-12; FiPy with ESP32\r\n"),
             std::string::npos);
-  EXPECT_NE(raw.find(std::string("\0" "1.20.2.r4\0", 11)), std::string::npos) << "SW_VERSION_NUMBER alone";
+  EXPECT_NE(raw.find(std::string("\0"
+                                 "1.20.2.r4\0",
+                                 11)),
+            std::string::npos)
+      << "SW_VERSION_NUMBER alone";
 }
 
 TEST(EspImage, WithoutTheBannerTheStandaloneVersionAndBoardStringsName) {
@@ -153,7 +157,8 @@ TEST(EspImage, ABootloaderIsReadAsOne) {
 }
 
 // One segment by hand: header, segment, checksum; the offsets are exact.
-std::vector<std::uint8_t> one_segment(std::uint32_t address, std::uint32_t length, std::size_t pad_before = 0) {
+std::vector<std::uint8_t> one_segment(std::uint32_t address, std::uint32_t length,
+                                      std::size_t pad_before = 0) {
   std::vector<std::uint8_t> b(24, 0);
   b[0] = 0xE9;
   b[1] = pad_before ? 2 : 1;
@@ -187,7 +192,8 @@ TEST(EspImage, EveryBootloaderRuleNamesTheSegmentAndTheRule) {
        "segment 0 (load 0x3f400024, 64 bytes at file offset 0x20): a flash-mapped segment's load address "
        "and flash offset must agree modulo 64 KiB (0x24 vs 0x20)"},
       {one_segment(0x400D0020, 66, 0x10000 - 8), ImageProblem::misaligned_segment,
-       "segment 1 (load 0x400d0020, 66 bytes at file offset 0x10020): a segment's length must be a multiple of 4"},
+       "segment 1 (load 0x400d0020, 66 bytes at file offset 0x10020): a segment's length must be a multiple "
+       "of 4"},
       {one_segment(0x60000000, 16), ImageProblem::bad_load_address,
        "segment 0 (load 0x60000000, 16 bytes at file offset 0x20): a loaded segment must lie inside the "
        "ESP32's DRAM, IRAM or RTC memory"},
@@ -204,7 +210,8 @@ TEST(EspImage, EveryBootloaderRuleNamesTheSegmentAndTheRule) {
   ImageSpec spec;
   auto img = parse_esp32_image(build_esp32_image(spec, ImageCorruption::bad_load_address));
   ASSERT_TRUE(img.has(ImageProblem::bad_load_address));
-  EXPECT_NE(img.problem_summary().find("overlaps the bootloader's DRAM (0x3fff0000-0x40000000)"), std::string::npos)
+  EXPECT_NE(img.problem_summary().find("overlaps the bootloader's DRAM (0x3fff0000-0x40000000)"),
+            std::string::npos)
       << img.problem_summary();
 }
 

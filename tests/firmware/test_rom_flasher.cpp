@@ -68,8 +68,8 @@ TEST(RomFlasher, WritesAFullImageThatReadsBackIdentical) {
   auto img = image();
   std::vector<std::pair<std::size_t, std::size_t>> progress;
   auto r = f.write_flash(
-      kPycomFactoryOffset, img, [&](std::size_t done, std::size_t total) { progress.emplace_back(done, total); },
-      false);
+      kPycomFactoryOffset, img,
+      [&](std::size_t done, std::size_t total) { progress.emplace_back(done, total); }, false);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r.value().bytes, img.size());
   EXPECT_EQ(r.value().blocks, (img.size() + 0x3FF) / 0x400);
@@ -279,7 +279,7 @@ TEST(RomFlasher, CompressedWriteSendsTheZlibStreamAndReadsBackIdentical) {
 
 TEST(RomFlasher, ConnectReadsTheFlashSizeFromTheJedecIdAndAttachesWithTheEfusePads) {
   RomLoaderConfig cfg;
-  cfg.identity.jedec_id = 0x1740C8;      // an 8 MB GigaDevice part
+  cfg.identity.jedec_id = 0x1740C8;  // an 8 MB GigaDevice part
   // Flash on other pads than the default (CLK 6, Q 7, D 8, CS 11, HD 9), as SPI_ATTACH packs them.
   cfg.identity.spi_pad_config = (9u << 24) | (11u << 18) | (8u << 12) | (7u << 6) | 6u;
   cfg.flash_size = 8u << 20;

@@ -184,7 +184,7 @@ TEST_F(Model, RegistersAnswerAsAnEsp32s) {
     EXPECT_EQ(status_of(one(frame(RomCommand::write_reg, d))), std::make_pair(0, 0));
   };
   // The MAC as esptool's read_mac() unpacks eFuse words 2 and 1.
-  EXPECT_EQ(reg(esp32reg::kEfuseBase + 4) , 0xC4ABCDEFu);
+  EXPECT_EQ(reg(esp32reg::kEfuseBase + 4), 0xC4ABCDEFu);
   EXPECT_EQ(reg(esp32reg::kEfuseBase + 8) & 0xFFFF, 0x240Au);
   // RDID through the SPI controller's user command.
   write(esp32reg::kSpiUser2, (7u << 28) | 0x9F);
@@ -202,12 +202,14 @@ TEST_F(Model, CompressedWritesInflateIntoFlash) {
   for (std::size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<std::uint8_t>(i % 7 == 0 ? i : 0x20);
   const Bytes z = zlib_compress(plain);
   const std::uint32_t blocks = static_cast<std::uint32_t>((z.size() + 0x3FF) / 0x400);
-  EXPECT_EQ(status_of(one(frame(RomCommand::flash_defl_begin, flash_begin_data(0x1400, blocks, 0x400, 0x2000)))),
-            std::make_pair(0, 0));
+  EXPECT_EQ(
+      status_of(one(frame(RomCommand::flash_defl_begin, flash_begin_data(0x1400, blocks, 0x400, 0x2000)))),
+      std::make_pair(0, 0));
   for (std::uint32_t seq = 0; seq < blocks; ++seq) {
     Bytes block(z.begin() + seq * 0x400, z.begin() + std::min<std::size_t>(z.size(), (seq + 1) * 0x400));
-    EXPECT_EQ(status_of(one(frame(RomCommand::flash_defl_data, flash_data_data(block, seq), rom_checksum(block)))),
-              std::make_pair(0, 0));
+    EXPECT_EQ(
+        status_of(one(frame(RomCommand::flash_defl_data, flash_data_data(block, seq), rom_checksum(block)))),
+        std::make_pair(0, 0));
   }
   EXPECT_TRUE(std::equal(plain.begin(), plain.end(), m->flash().begin() + 0x2000));
   // A broken stream: 0x0B.

@@ -228,13 +228,15 @@ TEST(CableFlash, ABundleIsWrittenAsItsScriptSaysWithOtadataErased) {
   ASSERT_TRUE(rig.wait_banner());
   ReplClient repl(rig.uart());
   auto app = image("1.20.9.r0");
-  const LoadedFirmware bundle = load_firmware_bytes(make_pycom_bundle(app, PycomBoard::fipy, "1.20.9.r0"), "FiPy-1.20.9.r0.tar.gz");
+  const LoadedFirmware bundle =
+      load_firmware_bytes(make_pycom_bundle(app, PycomBoard::fipy, "1.20.9.r0"), "FiPy-1.20.9.r0.tar.gz");
   CableFlashOptions o = quick();
   o.bundle = &bundle;
   auto r = cable_flash(wires(rig), repl, bundle.bytes, "FiPy-1.20.9.r0.tar.gz", o);
   ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
-  EXPECT_EQ(r.value().written, (std::vector<std::string>{"bootloader.bin at 0x1000", "partitions.bin at 0x8000",
-                                                         "fipy.bin at 0x10000", "otadata erased at 0x1be000"}));
+  EXPECT_EQ(r.value().written,
+            (std::vector<std::string>{"bootloader.bin at 0x1000", "partitions.bin at 0x8000",
+                                      "fipy.bin at 0x10000", "otadata erased at 0x1be000"}));
   EXPECT_EQ(r.value().flash_size, 4u << 20);
   EXPECT_EQ(r.value().after.version, "1.20.9.r0");
   EXPECT_EQ(rig.module().status().running_slot, "factory");
@@ -263,8 +265,9 @@ TEST(CableFlash, ABundleWhosePartitionTableDoesNotFitTheFlashIsRefusedBeforeAnyt
     (void)cable_flash(wires(rig), repl, bundle.bytes, "FiPy-8MB.tar.gz", o);
     FAIL() << "expected RigError";
   } catch (const RigError& e) {
-    EXPECT_NE(std::string(e.what()).find("FiPy-8MB.tar.gz: partitions.bin does not fit this module's flash (ota_0 at "
-                                         "0x210000 is the 8 MB layout; a 4 MB module has ota_0 at 0x1c0000"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "FiPy-8MB.tar.gz: partitions.bin does not fit this module's flash (ota_0 at "
+                  "0x210000 is the 8 MB layout; a 4 MB module has ota_0 at 0x1c0000"),
               std::string::npos)
         << e.what();
     EXPECT_NE(std::string(e.what()).find("nothing was written"), std::string::npos) << e.what();
@@ -291,12 +294,14 @@ TEST(CableFlash, AnAppThatIsNotPycomsIsRefusedUnlessAllowed) {
     (void)cable_flash(wires(rig), repl, img, "blink.bin", quick());
     FAIL() << "expected RigError";
   } catch (const RigError& e) {
-    EXPECT_NE(std::string(e.what()).find("blink.bin: is blink 2.0 (not a Pycom MicroPython build)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("blink.bin: is blink 2.0 (not a Pycom MicroPython build)"),
+              std::string::npos)
         << e.what();
   }
   EXPECT_EQ(rig.module().status().hard_boots, boots) << "nothing was touched";
   // A bootloader is never an app.
-  EXPECT_THROW((void)cable_flash(wires(rig), repl, build_bootloader_image(), "bootloader.bin", quick()), RigError);
+  EXPECT_THROW((void)cable_flash(wires(rig), repl, build_bootloader_image(), "bootloader.bin", quick()),
+               RigError);
   CableFlashOptions o = quick();
   o.allow_foreign = true;
   auto r = cable_flash(wires(rig), repl, img, "blink.bin", o);

@@ -260,7 +260,8 @@ TEST(SimDownload, TheEfuseMacIsWhatMachineUniqueIdReports) {
   // Without sim.mac two simulated modules still differ.
   SimRig a, b;
   ASSERT_TRUE(a.wait_banner() && b.wait_banner());
-  EXPECT_NE(run(a, "import machine\nprint(machine.unique_id())\n"), run(b, "import machine\nprint(machine.unique_id())\n"));
+  EXPECT_NE(run(a, "import machine\nprint(machine.unique_id())\n"),
+            run(b, "import machine\nprint(machine.unique_id())\n"));
 }
 
 TEST(SimDownload, WithoutAHandlerDownloadModeAnswersNothing) {

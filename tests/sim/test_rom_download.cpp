@@ -59,13 +59,15 @@ class EsptoolOnSim : public ::testing::Test {
   }
   // esptool's usual arguments for a rig that drives download mode itself (as bootrig does).
   std::vector<std::string> args(std::vector<std::string> more, bool no_stub = true) const {
-    std::vector<std::string> a{"--chip", "esp32", "--port", sim_->port(), "--before", "no_reset", "--after",
-                               "no_reset"};
+    std::vector<std::string> a{"--chip",   "esp32",    "--port",  sim_->port(),
+                               "--before", "no_reset", "--after", "no_reset"};
     if (no_stub) a.push_back("--no-stub");
     a.insert(a.end(), more.begin(), more.end());
     return a;
   }
-  std::vector<std::uint8_t> read_file(const std::string& name) const { return read_binary_file((dir_ / name).string()); }
+  std::vector<std::uint8_t> read_file(const std::string& name) const {
+    return read_binary_file((dir_ / name).string());
+  }
   // After a reset with P2 released the module boots what the factory slot holds.
   std::string version_after_reset() const {
     sim_->command("reset");
@@ -96,10 +98,12 @@ TEST_F(EsptoolOnSim, NoStubConnectionReadsTheChipFlashIdAndMacLikeAnEsp32) {
 
 TEST_F(EsptoolOnSim, NoStubCompressedWriteAt921600VerifiesReadsBackAndTheModuleRunsIt) {
   sim_->enter_download_mode();
-  auto w = run_esptool(args({"--baud", "921600", "write_flash", "-z", "0x10000", image_path_, "0x1BE000", blank_path_}));
+  auto w = run_esptool(
+      args({"--baud", "921600", "write_flash", "-z", "0x10000", image_path_, "0x1BE000", blank_path_}));
   ASSERT_EQ(w.exit_code, 0) << w.output;
   EXPECT_NE(w.output.find("Changing baud rate to 921600"), std::string::npos) << w.output;
-  EXPECT_NE(w.output.find("Compressed " + std::to_string(image_.size()) + " bytes to"), std::string::npos) << w.output;
+  EXPECT_NE(w.output.find("Compressed " + std::to_string(image_.size()) + " bytes to"), std::string::npos)
+      << w.output;
   EXPECT_NE(w.output.find("Hash of data verified."), std::string::npos) << w.output;
   // The ROM stayed in the loader (esptool sends it no FLASH_END): verify and read back in the same session.
   auto v = run_esptool(args({"verify_flash", "0x10000", image_path_}));
@@ -117,9 +121,9 @@ TEST_F(EsptoolOnSim, NoStubCompressedWriteAt921600VerifiesReadsBackAndTheModuleR
 
 TEST_F(EsptoolOnSim, DefaultFlowUploadsTheStubAndSpeaksItsProtocol) {
   sim_->enter_download_mode();
-  auto w = run_esptool(args({"--baud", "921600", "write_flash", "-z", "0x10000", image_path_, "0x1BE000", blank_path_},
-                            false),
-                       true);
+  auto w = run_esptool(
+      args({"--baud", "921600", "write_flash", "-z", "0x10000", image_path_, "0x1BE000", blank_path_}, false),
+      true);
   ASSERT_EQ(w.exit_code, 0) << w.output;
   EXPECT_NE(w.output.find("Uploading stub..."), std::string::npos) << w.output;
   EXPECT_NE(w.output.find("Stub running..."), std::string::npos) << w.output;
@@ -131,8 +135,9 @@ TEST_F(EsptoolOnSim, DefaultFlowUploadsTheStubAndSpeaksItsProtocol) {
 
   // The stub's fast read (acknowledged 4 KiB frames, then an MD5), its erase, and a verify.
   sim_->enter_download_mode();
-  auto rd = run_esptool(args({"read_flash", "0x10000", std::to_string(image_.size()), (dir_ / "all.bin").string()}, false),
-                        true);
+  auto rd = run_esptool(
+      args({"read_flash", "0x10000", std::to_string(image_.size()), (dir_ / "all.bin").string()}, false),
+      true);
   ASSERT_EQ(rd.exit_code, 0) << rd.output;
   EXPECT_EQ(read_file("all.bin"), image_);
   sim_->enter_download_mode();

@@ -2,11 +2,11 @@
 // process to run it against: its control socket drives P2 and RESET as a rig's lines would.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +16,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/run_bootrig.hpp"
 
 namespace bootrig::testing {
 
@@ -27,11 +29,12 @@ inline constexpr bool kHaveEsptool = false;
 inline const char* esptool_path() { return ""; }
 #endif
 
-#define BOOTRIG_REQUIRE_ESPTOOL()                                                                              \
-  do {                                                                                                         \
-    if (!::bootrig::testing::kHaveEsptool)                                                                     \
-      GTEST_SKIP() << "the real esptool is not fetched: run cmake/fetch-esptool.sh build/esptool and configure " \
-                      "again (cmake/dev.sh test does both)";                                                   \
+#define BOOTRIG_REQUIRE_ESPTOOL()                                                                       \
+  do {                                                                                                  \
+    if (!::bootrig::testing::kHaveEsptool)                                                              \
+      GTEST_SKIP()                                                                                      \
+          << "the real esptool is not fetched: run cmake/fetch-esptool.sh build/esptool and configure " \
+             "again (cmake/dev.sh test does both)";                                                     \
   } while (0)
 
 struct ToolRun {
@@ -43,7 +46,6 @@ struct ToolRun {
 // Debian's esptool a placeholder ESP32 stub (tests/tools/esptool_with_stub_placeholder.py), so that its
 // default flow uploads a stub and then speaks the stub's protocol.
 inline ToolRun run_esptool(const std::vector<std::string>& args, bool stub = false) {
-  ToolRun r;
   std::string cmd = "timeout 300 ";
 #ifdef BOOTRIG_ESPTOOL
   if (stub)
@@ -53,15 +55,8 @@ inline ToolRun run_esptool(const std::vector<std::string>& args, bool stub = fal
     cmd += std::string("'") + BOOTRIG_ESPTOOL + "'";
 #endif
   for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " 2>&1 </dev/null";
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    int status = ::pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  return r;
+  const CliResult r = run_command(cmd + " 2>&1 </dev/null");
+  return ToolRun{r.exit_code, r.out};
 }
 
 // `bootrig sim RIG --dir DIR` as a separate process, stopped (end of input) when this goes.
@@ -82,7 +77,8 @@ class SimProcess {
       ::dup2(log, STDOUT_FILENO);
       ::dup2(log, STDERR_FILENO);
       const std::string d = (dir_ / "run").string();
-      ::execl(BOOTRIG_BINARY, BOOTRIG_BINARY, "sim", rig_.c_str(), "--dir", d.c_str(), static_cast<char*>(nullptr));
+      ::execl(BOOTRIG_BINARY, BOOTRIG_BINARY, "sim", rig_.c_str(), "--dir", d.c_str(),
+              static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(to_child[0]);

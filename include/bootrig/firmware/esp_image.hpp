@@ -1,6 +1,6 @@
-// The ESP32 image format (esp-idf esp_image_format.h / esp_app_format.h): parsing, validation by the rules the
-// ESP32 bootloader applies, and what a firmware says about itself (a Pycom build's banner in its rodata, an
-// ESP-IDF app description where one is linked).
+// The ESP32 image format (esp-idf esp_image_format.h / esp_app_format.h): parsing, validation by the rules
+// the ESP32 bootloader applies, and what a firmware says about itself (a Pycom build's banner in its rodata,
+// an ESP-IDF app description where one is linked).
 #pragma once
 
 #include <cstddef>
@@ -40,7 +40,7 @@ inline constexpr std::uint32_t kPycomPartitionTableOffset = 0x8000;
 // The ESP32's address ranges an image's segments load to (esptool's ESP32ROM.MEMORY_MAP, esp-idf soc.h).
 inline constexpr std::uint32_t kDromLow = 0x3F400000, kDromHigh = 0x3F800000;  // flash-mapped rodata
 inline constexpr std::uint32_t kIromLow = 0x400C2000, kIromHigh = 0x40C00000;  // flash-mapped code
-inline constexpr std::uint32_t kMmuPageSize = 0x10000;                          // 64 KiB flash MMU pages
+inline constexpr std::uint32_t kMmuPageSize = 0x10000;                         // 64 KiB flash MMU pages
 bool is_flash_mapped(std::uint32_t load_address);
 
 // The Pycom modules bootrig knows (boards/*/mpconfigboard.h MICROPY_HW_BOARD_NAME).
@@ -80,7 +80,7 @@ const char* problem_id(ImageProblem p);  // "checksum_mismatch": for JSON and sc
 
 struct ImageIssue {
   ImageProblem problem;
-  std::string detail;                // one line with the numbers: "stored 0x12, computed 0x34"
+  std::string detail;                 // one line with the numbers: "stored 0x12, computed 0x34"
   std::optional<unsigned> segment{};  // the segment the rule was broken by, when one was
 };
 
@@ -110,14 +110,14 @@ const char* to_string(ImageKind k);
 
 // What the firmware says it is, and which of its own statements bootrig took it from.
 struct FirmwareIdentity {
-  bool pycom = false;        // a Pycom MicroPython build (its banner or version/board strings were found)
-  std::string version;       // "1.20.2.r4"; for other apps the app description's version
-  std::string git_tag;       // "v1.11-a5aa0b8" (the MicroPython base)
-  std::string build_date;    // "2021-01-12"
-  std::string board_name;    // "FiPy"; for other apps the app description's project name
-  std::string mcu;           // "ESP32"
-  std::string source;        // "banner", "version and board strings", "app description" or "" (nothing)
-  std::string note;          // where sources disagree: which won and why
+  bool pycom = false;      // a Pycom MicroPython build (its banner or version/board strings were found)
+  std::string version;     // "1.20.2.r4"; for other apps the app description's version
+  std::string git_tag;     // "v1.11-a5aa0b8" (the MicroPython base)
+  std::string build_date;  // "2021-01-12"
+  std::string board_name;  // "FiPy"; for other apps the app description's project name
+  std::string mcu;         // "ESP32"
+  std::string source;      // "banner", "version and board strings", "app description" or "" (nothing)
+  std::string note;        // where sources disagree: which won and why
 };
 
 // What a parse found. Fields are filled as far as the bytes allowed; valid() says whether nothing is wrong.
@@ -159,11 +159,11 @@ struct ImageLimits {
 
 // Parses and validates an image (an app, or a bootloader) by the ESP32 bootloader's rules: magic, segment
 // count, chip id, each segment's length (a multiple of 4, under 16 MB), each flash-mapped segment's load
-// address congruent with its offset modulo 64 KiB, each loaded segment inside the ESP32's RAM and clear of the
-// second-stage bootloader's own RAM (apps), checksum, appended SHA-256, and the slot's size. Then reads the
-// firmware's identity: the Pycom banner in flash-mapped rodata, else standalone version and board strings;
-// an app description with a non-empty version names it when no Pycom strings do. Never throws on bad bytes:
-// every finding is in problems.
+// address congruent with its offset modulo 64 KiB, each loaded segment inside the ESP32's RAM and clear of
+// the second-stage bootloader's own RAM (apps), checksum, appended SHA-256, and the slot's size. Then reads
+// the firmware's identity: the Pycom banner in flash-mapped rodata, else standalone version and board
+// strings; an app description with a non-empty version names it when no Pycom strings do. Never throws on bad
+// bytes: every finding is in problems.
 Esp32Image parse_esp32_image(std::span<const std::uint8_t> bytes, const ImageLimits& limits = {});
 
 // The Pycom banner literal (lib/utils/pyexec.c) for these parts, without its "\r\n":

@@ -66,8 +66,8 @@ struct Partition {
   std::uint32_t offset = 0, size = 0;
   std::string label;
 };
-// An esp-idf binary partition table (32-byte entries, magic 0x50AA, an MD5 entry). Throws RigError("what: ...")
-// for a table that is not one or whose MD5 does not match.
+// An esp-idf binary partition table (32-byte entries, magic 0x50AA, an MD5 entry). Throws RigError("what:
+// ...") for a table that is not one or whose MD5 does not match.
 std::vector<Partition> parse_partition_table(std::span<const std::uint8_t> bytes, const std::string& what);
 // "" when the table fits a flash of flash_size and is Pycom's layout for it; else one line saying why not
 // (a partition past the end, the 8 MB layout on a 4 MB part, ...).

@@ -1,5 +1,5 @@
-// Builds ESP32 application images of any Pycom version and board, shaped like real builds and valid, or broken
-// in one chosen way: the rig's source of firmware for tests, demos and the simulated module.
+// Builds ESP32 application images of any Pycom version and board, shaped like real builds and valid, or
+// broken in one chosen way: the rig's source of firmware for tests, demos and the simulated module.
 #pragma once
 
 #include <cstddef>

@@ -143,6 +143,8 @@ class RomFlasher {
   RomResult<Reply> command(RomCommand op, const Bytes& data, std::uint32_t checksum, Duration timeout,
                            std::size_t payload_len = 0, const std::string& what = "");
   std::optional<std::string> next_frame(Deadline deadline);
+  // One data block (FLASH_DATA or FLASH_DEFL_DATA), retried up to 3 times where another try can help.
+  RomStatus send_block(RomCommand op, std::span<const std::uint8_t> block, std::uint32_t seq);
   RomError error(RomFailure kind, RomCommand op, std::string detail, std::uint8_t code = 0) const;
 
   SerialLink& link_;

@@ -41,7 +41,7 @@ struct RomLoaderStats {
   std::size_t blocks_written = 0;  // FLASH_DATA / FLASH_DEFL_DATA blocks programmed
   std::size_t bytes_written = 0;   // bytes programmed into flash (after inflating)
   std::size_t erased_bytes = 0;
-  std::size_t stub_starts = 0;     // times the uploaded stub greeted
+  std::size_t stub_starts = 0;  // times the uploaded stub greeted
 };
 
 // How the chip leaves the loader on FLASH_END / FLASH_DEFL_END (the word esptool sends is int(not reboot)).
@@ -105,12 +105,13 @@ class RomLoaderModel {
  private:
   struct Write;  // a FLASH_BEGIN / FLASH_DEFL_BEGIN in progress
   struct Read;   // the stub's READ_FLASH in progress
+  static std::unique_ptr<Write> begin_write(const Bytes& data, bool compressed);
   void handle(const std::string& frame, std::string& out);
   void handle_rom(const RomRequest& req, std::string& out);
   void handle_stub(const RomRequest& req, std::string& out);
   bool common(const RomRequest& req, std::string& out, bool stub);  // commands both speak
-  void reply(std::string& out, std::uint8_t op, std::uint32_t value, std::span<const std::uint8_t> payload = {},
-             std::uint8_t error = 0);
+  void reply(std::string& out, std::uint8_t op, std::uint32_t value,
+             std::span<const std::uint8_t> payload = {}, std::uint8_t error = 0);
   void erase(std::uint32_t offset, std::uint32_t size);
   void program(std::uint32_t at, std::span<const std::uint8_t> data);
   bool attach_ok() const;

@@ -33,13 +33,13 @@ using FlashFailure = OtaFailure;
 struct CableFlashOptions {
   unsigned baud = 0;  // 0: flash at the rig's baud; else CHANGE_BAUDRATE to it first (crystal-compensated)
   RomTimeouts rom;
-  int sync_attempts = 5;  // per reset into download mode
-  int reset_rounds = 4;   // resets into download mode before giving up (esptool: 7 connection attempts)
-  bool compress = true;   // zlib stream through FLASH_DEFL_*, as esptool does by default
-  bool allow_foreign = false;             // flash an app that is not a Pycom MicroPython build
+  int sync_attempts = 5;       // per reset into download mode
+  int reset_rounds = 4;        // resets into download mode before giving up (esptool: 7 connection attempts)
+  bool compress = true;        // zlib stream through FLASH_DEFL_*, as esptool does by default
+  bool allow_foreign = false;  // flash an app that is not a Pycom MicroPython build
   const LoadedFirmware* bundle = nullptr;  // a bundle: write its files as its script says, not the app alone
-  Duration boot_timeout = seconds(30);  // reset to REPL prompt after the write
-  Duration probe_timeout = seconds(5);  // reading what runs before (skipped when it does not answer)
+  Duration boot_timeout = seconds(30);     // reset to REPL prompt after the write
+  Duration probe_timeout = seconds(5);     // reading what runs before (skipped when it does not answer)
   std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
@@ -49,8 +49,8 @@ struct CableFlashReport {
   std::size_t bytes = 0;       // the app image
   std::size_t wire_bytes = 0;  // data bytes that crossed for all writes (compressed stream or padded blocks)
   bool compressed = false;
-  std::uint32_t flash_size = 0;  // what the flash chip's JEDEC id says
-  std::vector<std::string> written;  // "bootloader.bin at 0x1000", ..., "otadata erased at 0x1be000"
+  std::uint32_t flash_size = 0;           // what the flash chip's JEDEC id says
+  std::vector<std::string> written;       // "bootloader.bin at 0x1000", ..., "otadata erased at 0x1be000"
   unsigned baud = 0;                      // the rate the blocks went at
   std::optional<RunningFirmware> before;  // nullopt when the board did not answer before the flash
   RunningFirmware after;
