@@ -70,7 +70,7 @@ void Esp32Registers::write(std::uint32_t address, std::uint32_t value, std::uint
 void Esp32Registers::set_uart_baud(unsigned actual_baud) {
   if (actual_baud == 0) return;
   // The divider the UART runs with, from the real APB clock (the crystal): integer part in bits 0-19.
-  mem_[kUartClkdiv] = static_cast<std::uint32_t>(std::lround(double{kXtalHz} / actual_baud)) & 0xFFFFF;
+  mem_[kUartClkdiv] = static_cast<std::uint32_t>(std::lround(static_cast<double>(kXtalHz) / actual_baud)) & 0xFFFFF;
 }
 
 void Esp32Registers::run_spi_user_command() {

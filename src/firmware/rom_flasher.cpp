@@ -252,7 +252,7 @@ RomStatus RomFlasher::change_baudrate(unsigned baud) {
   auto est = rom_crystal_estimate();
   if (!est) return est.error();
   const double crystal = est.value() > 33e6 ? 40e6 : 26e6;
-  const unsigned ask = est.value() > 0 ? static_cast<unsigned>(double{baud} * est.value() / crystal) : baud;
+  const unsigned ask = est.value() > 0 ? static_cast<unsigned>(static_cast<double>(baud) * est.value() / crystal) : baud;
   // The acknowledgement still comes at the old rate; only then does the link switch.
   auto r = command(RomCommand::change_baudrate, change_baudrate_data(ask, 0), 0, timeouts_.command, 0,
                    " to " + std::to_string(baud));

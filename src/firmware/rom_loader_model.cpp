@@ -265,7 +265,7 @@ void RomLoaderModel::handle_rom(const RomRequest& req, std::string& out) {
       if (asked == 0) return reply(out, op, 0, {}, invalid);
       reply(out, op, 0);
       // The ROM computes the divider from its own crystal estimate; the UART runs off the real crystal.
-      const double actual = double{asked} * esp32reg::kXtalHz / config_.identity.rom_xtal_estimate_hz;
+      const double actual = static_cast<double>(asked) * esp32reg::kXtalHz / config_.identity.rom_xtal_estimate_hz;
       pending_baud_ = static_cast<unsigned>(actual + 0.5);
       regs_.set_uart_baud(*pending_baud_);
       return;
