@@ -13,6 +13,7 @@
 # The test builds are unity builds (about a fifth of the compile time) and go through ccache when it is
 # installed (cmake/install-deps.sh installs it), with its cache outside the clone ($CCACHE_DIR, default
 # ~/.cache/ccache) so that a later run on the same machine reuses it.
+#         The tests run Debian 13's esptool (unpacked into build/esptool) against the simulated module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -89,6 +90,8 @@ case "$cmd" in
     unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
     begin_stage "install Debian packages"
     bash cmake/install-deps.sh
+    # The real esptool the tests run against the simulated module (Debian 13's package, unpacked here).
+    bash cmake/fetch-esptool.sh build/esptool
     end_stage
 
     begin_stage "amd64, libgpiod v1 ($(pkg-config --modversion libgpiodcxx)): build"

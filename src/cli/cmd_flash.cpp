@@ -10,6 +10,8 @@
 #include <memory>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/firmware_file.hpp"
+#include "bootrig/firmware/hash.hpp"
 #include "bootrig/flash/cable_flash.hpp"
 #include "bootrig/flash/ensure.hpp"
 #include "bootrig/flash/external_flash.hpp"
@@ -60,8 +62,22 @@ std::function<void(std::size_t, std::size_t)> progress_printer(const GlobalOptio
 
 int run_flash(const FlashOptions& o, GlobalOptions& g) {
   if (o.ota && o.baud) throw RigError("bootrig flash: --baud is for cable flashing; drop it when using --ota");
-  // The image is checked before the rig is touched.
-  RigImage img = load_image_file("image", o.image, o.image);
+  // The image is checked before the rig is touched. An app that is not a Pycom MicroPython build goes on
+  // only with --force (a Pycom module would then run it instead of MicroPython).
+  const LoadedFirmware file = load_firmware_file(o.image);
+  const bool foreign = file.image.valid() && file.image.kind == ImageKind::app && !file.image.identity.pycom;
+  if (foreign && !o.force)
+    throw RigError(o.image + ": is " + file.image.describe() +
+                   "; a Pycom module would run it instead of MicroPython, so nothing was written (--force "
+                   "flashes it anyway)");
+  if (foreign && o.ota) throw RigError(o.image + ": is not a Pycom MicroPython build; only a cable flash can put it on");
+  RigImage img;
+  if (foreign) {
+    img = RigImage{"image", o.image, file.bytes, file.image.identity.version, file.image.identity.board_name,
+                   to_hex(sha256(std::span<const std::uint8_t>(file.bytes)))};
+  } else {
+    img = load_image_file("image", o.image, o.image);
+  }
   RigConfig rig = load_rig(g);
   auto target = Target::open(rig);
   ReplClient repl(target->serial());
@@ -79,7 +95,7 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   }
   if (before) {
     std::printf("found: %s\n", before->describe().c_str());
-    if (before->running.board != img.board)
+    if (!foreign && before->running.board != img.board)
       throw RigError(o.image + ": built for " + img.board + " but the board is a " + before->running.board +
                      "; nothing was written (use an image for " + before->running.board + ")");
     std::string why;
@@ -124,6 +140,8 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     CableFlashOptions opt;
     opt.baud = o.baud;
     opt.boot_timeout = t.boot_timeout;
+    opt.allow_foreign = foreign;
+    opt.bundle = file.is_bundle() ? &file : nullptr;
     opt.progress = progress_printer(g, "cable");
     auto r = cable_flash({target->reset(), target->bootloader(), target->serial(), t.reset_pulse}, repl, img.bytes,
                          o.image, opt);
@@ -131,14 +149,22 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
       std::printf("cable flash FAILED at %s: %s\n", r.error().step.c_str(), r.error().what.c_str());
       return 1;
     }
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "at 0x%X, %u baud, writing %.1f s", r->offset, r->baud,
-                  to_ms(r->write_time()) / 1000.0);
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%s, %u baud, %zu bytes %s, writing %.1f s",
+                  file.is_bundle() ? "bundle's script" : "at 0x10000", r->baud, r->wire_bytes,
+                  r->compressed ? "compressed on the wire" : "on the wire", to_ms(r->write_time()) / 1000.0);
     how = "cable";
     detail = buf;
   }
   double took = to_ms(now() - start) / 1000.0;
 
+  if (foreign) {
+    std::printf("flashed: %s (%s, %zu bytes) by %s in %.1f s (%s); it is not MicroPython, so bootrig keeps no "
+                "record on the board\n",
+                o.image.c_str(), file.image.describe().c_str(), img.bytes.size(), how.c_str(),
+                to_ms(now() - start) / 1000.0, detail.c_str());
+    return 0;
+  }
   // The record tells the next run what the other slot holds (the board cannot say).
   FirmwareRecord record = how == "OTA" ? record_after_ota(*before, img) : record_after_cable(before ? &*before : nullptr, img);
   channel.forget();  // the flash reset the board: bootrig's helper is gone
@@ -162,7 +188,8 @@ void add_flash_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_option(
       "--baud", o->baud,
       "Cable flashing: write at this baud rate (CHANGE_BAUDRATE), e.g. 921600; default the rig's");
-  cmd->add_flag("--force", o->force, "Flash even when the board already runs this image");
+  cmd->add_flag("--force", o->force,
+                "Flash even when the board already runs this image, or when it is not a Pycom MicroPython build");
   cmd->callback([o, &g] { g.run = [o, &g] { return run_flash(*o, g); }; });
 }
 

@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -291,6 +292,15 @@ void read_sim_wires(TableReader& t, SimWiresConfig& w) {
     t.fail_here("kind = \"gpio-sim\" needs uart = \"/dev/ttyS1\" (the tty the module's UART0 is)");
 }
 
+std::optional<std::uint32_t> parse_hex24(std::string s) {
+  if (s.rfind("0x", 0) == 0 || s.rfind("0X", 0) == 0) s = s.substr(2);
+  if (s.empty() || s.size() > 6) return std::nullopt;
+  char* end = nullptr;
+  unsigned long v = std::strtoul(s.c_str(), &end, 16);
+  if (*end != '\0') return std::nullopt;
+  return static_cast<std::uint32_t>(v);
+}
+
 void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_dir) {
   if (auto v = t.choice<std::string>("profile", {{"pycom", "pycom"}, {"upstream", "upstream"}})) s.profile = *v;
   if (auto v = t.choice<std::string>("board", {{"WiPy", "WiPy"}, {"LoPy", "LoPy"}, {"LoPy4", "LoPy4"},
@@ -304,6 +314,18 @@ void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_di
   if (auto v = t.boolean("photodiode")) s.photodiode = *v;
   if (auto v = t.boolean("sys_exit_quirk")) s.sys_exit_quirk = *v;
   if (auto v = t.integer("fault_seed", 0, 4294967295LL)) s.fault_seed = static_cast<unsigned>(*v);
+  if (auto v = t.str("mac")) {
+    unsigned b[6];
+    char tail = 0;
+    if (std::sscanf(v->c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+      t.fail("mac", "'" + *v + "' is not a MAC address; write six hex bytes, e.g. \"24:0a:c4:12:34:56\"");
+    s.mac = *v;
+  }
+  if (auto v = t.str("flash_id")) {
+    auto id = parse_hex24(*v);
+    if (!id) t.fail("flash_id", "'" + *v + "' is not a JEDEC id; write three hex bytes, e.g. \"0x1640ef\"");
+    s.flash_id = *id;
+  }
   if (auto v = t.str("remote")) s.remote = base_dir / *v;
   if (const toml::table* f = t.table("faults")) {
     TableReader ft(t.file(), *f, t.key_path("faults"));

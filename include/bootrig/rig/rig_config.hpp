@@ -150,6 +150,8 @@ struct SimConfig {
   bool photodiode = true;               // the simulated rig watches the LED; false: a rig without one
   bool sys_exit_quirk = false;          // firmware 1.20: sys.exit() raises SystemExit, no soft reset
   unsigned fault_seed = 1;              // seeds the random garbage/drop/jitter faults (repeatable runs)
+  std::string mac;                      // base MAC "24:0a:c4:12:34:56" (eFuse, machine.unique_id()); "": unique
+  std::uint32_t flash_id = 0x1640EF;    // the flash chip's JEDEC id (RDID): 0x1640EF is a 4 MB Winbond
   std::filesystem::path remote;         // control socket of a running `bootrig sim`: use it, simulate nothing here
   FirmwareTiming timing;                // the simulated firmware's own timings
   SimWiresConfig wires;                 // [sim.wires]
