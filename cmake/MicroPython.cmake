@@ -65,6 +65,9 @@ target_compile_options(bootrig_micropython PRIVATE
   # A chip reset unwinds the interpreter's C frames with a C++ exception (the interpreter is thrown away after).
   -fexceptions
   -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers)
+# The Pycom profile's error wording wraps MicroPython's message constructors (src/sim/micropython/errtext.c).
+set_source_files_properties("${_mp_top}/py/objexcept.c" PROPERTIES COMPILE_DEFINITIONS
+  "mp_obj_new_exception_msg=bootrig_orig_exception_msg;mp_obj_new_exception_msg_varg=bootrig_orig_exception_msg_varg;mp_obj_new_exception_msg_vlist=bootrig_orig_exception_msg_vlist")
 set_source_files_properties("${_mp_top}/shared/readline/readline.c" PROPERTIES
   COMPILE_OPTIONS "-include;${_mp_port}/readline_tls.h")
 if(BOOTRIG_SANITIZE)

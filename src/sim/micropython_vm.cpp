@@ -117,6 +117,12 @@ ExecOutcome MicroPythonVm::exec_file(const std::string& path) {
   return (r & BOOTRIG_MP_FORCED_EXIT) ? ExecOutcome::forced_exit : r ? ExecOutcome::ok : ExecOutcome::error;
 }
 
+ExecOutcome MicroPythonVm::exec_source(const std::string& source) {
+  Held held(vm_);
+  int r = bootrig_mp_exec_str(source.c_str());
+  return (r & BOOTRIG_MP_FORCED_EXIT) ? ExecOutcome::forced_exit : r ? ExecOutcome::ok : ExecOutcome::error;
+}
+
 void MicroPythonVm::repl() {
   Held held(vm_);
   bootrig_mp_repl(&raw_);

@@ -99,6 +99,7 @@ class MicroPythonVm {
   // `stack_top`: a local of the caller's frame, above every call into the interpreter until stop().
   void start(void* stack_top);
   ExecOutcome exec_file(const std::string& path);  // pyexec_file_if_exists
+  ExecOutcome exec_source(const std::string& source);  // in __main__, as a frozen module such as _boot.py
   void repl();                                     // friendly or raw REPL until a soft reset is asked for
   bool raw_mode() const { return raw_ != 0; }
   void stop();  // the end of a soft boot: finalisers close open files

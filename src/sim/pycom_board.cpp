@@ -23,7 +23,12 @@ constexpr std::uint32_t kSdBlockSize = 512, kSdBlockCount = 8192;
 // first WiPy, LoPy and SiPy have none and get 67 KiB.
 constexpr std::size_t kHeapPsram = (2048 + 512) * 1024, kHeapInternal = 67 * 1024;
 // MicroPython's VM hook runs every 64 branches: about as long as an ESP32 at 160 MHz takes for them.
-constexpr std::int64_t kHookModuleUs = 64 * 4;
+// (An estimate: about 12 us per loop iteration of simple statements on Pycom firmware at 160 MHz.)
+constexpr std::int64_t kHookModuleUs = 64 * 12;
+// Frozen _boot.py of each firmware, run in __main__ on every (soft) boot, safe boot included: Pycom's attaches
+// the REPL to UART0.
+constexpr char kPycomBootPy[] = "import os\nfrom machine import UART\nos.dupterm(UART(0, 115200))\n";
+constexpr char kUpstreamBootPy[] = "import gc\nimport os\ngc.collect()\n";
 
 const char* kBoards[] = {"WiPy", "LoPy", "LoPy4", "SiPy", "GPy", "FiPy"};
 
@@ -665,6 +670,7 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
     }
     // mptask_init_sflash_filesystem: mounted (formatted when empty), missing defaults recreated.
     if (restart) vm->start(&stack_top);
+    vm->exec_source(profile_ == Profile::pycom ? kPycomBootPy : kUpstreamBootPy);
 
     bool soft_reset = false;
     bool scripts = !safeboot || f.scripts_in_safeboot;

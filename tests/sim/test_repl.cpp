@@ -1,5 +1,5 @@
 // Behaviour-table tests for the REPL protocols (friendly, paste, raw, raw-paste), byte for byte on the UART.
-#include "sim/repl.hpp"
+#include "sim/micropython_vm.hpp"
 
 #include <gtest/gtest.h>
 

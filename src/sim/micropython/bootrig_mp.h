@@ -34,6 +34,7 @@ void bootrig_mp_init(void *stack_top, size_t stack_limit);
 // board has a card; recreates the firmware's default files. Returns 0 or an errno value.
 int bootrig_mp_mount(int flash_fs_type, int have_sd);
 int bootrig_mp_exec_file(const char *path);  // pyexec_file_if_exists
+int bootrig_mp_exec_str(const char *source);  // pyexec_vstr: source in __main__, as a frozen module runs
 // The friendly or raw REPL until it asks for a soft reset (BOOTRIG_MP_FORCED_EXIT); *raw keeps the mode
 // across calls, as pyexec_mode_kind does across soft resets.
 int bootrig_mp_repl(int *raw);

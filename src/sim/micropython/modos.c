@@ -195,23 +195,27 @@ static mp_vfs_mount_t *mount_named(mp_obj_t path_in) {
   mp_raise_OSError(MP_ENODEV);
 }
 
+static mp_obj_t call_method(mp_obj_t obj, qstr name, size_t n_args, const mp_obj_t *args) {
+  mp_obj_t dest[2 + 2];
+  mp_load_method(obj, name, dest);
+  for (size_t i = 0; i < n_args; ++i) dest[2 + i] = args[i];
+  return mp_call_method_n_kw(n_args, 0, dest);
+}
+
+// mptask's fsformat: a fresh filesystem of the same type on the same device, mounted in the same place (the
+// mount keeps its position in the root folder and the current folder stays valid).
 static mp_obj_t os_fsformat(mp_obj_t path_in) {
   mp_vfs_mount_t *m = mount_named(path_in);
   bool flash = m->len == 6 && memcmp(m->str, "/flash", 6) == 0;
   if (flash && bootrig_host_fs_format_keeps_files()) return mp_const_none;
   const mp_obj_type_t *type = mp_obj_get_type(m->obj);
   mp_obj_t bdev = flash ? MP_OBJ_FROM_PTR(&flash_bdev) : MP_OBJ_FROM_PTR(&sd_bdev);
-  char mount_point[8];
-  memcpy(mount_point, m->str, m->len + 1);
-  mp_obj_t cwd = mp_vfs_getcwd();
-  mp_vfs_umount(mp_obj_new_str(mount_point, strlen(mount_point)));
+  call_method(m->obj, MP_QSTR_umount, 0, NULL);
   mkfs(type, bdev);
-  mount_at(new_vfs(type, bdev), mount_point);
-  nlr_buf_t nlr;
-  if (nlr_push(&nlr) == 0) {
-    mp_vfs_chdir(cwd);
-    nlr_pop();
-  }
+  mp_obj_t vfs = new_vfs(type, bdev);
+  mp_obj_t mount_args[2] = {mp_const_false, mp_const_false};  // readonly, mkfs
+  call_method(vfs, MP_QSTR_mount, 2, mount_args);
+  m->obj = vfs;
   return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(os_fsformat_obj, os_fsformat);

@@ -37,6 +37,9 @@ struct bootrig_mp_vm {
 
 static bootrig_mp_vm *resident;              // whose state the global holds (changed under the lock only)
 static __thread bootrig_mp_vm *current_vm;  // the chip this thread runs
+// The raw REPL's line as pyexec collects it (for the Pycom profile's missing raw-paste, below), a byte held
+// back for the next read, and whether pyexec is running code.
+static __thread int raw_line_len, raw_line_first, pending_char = -1, executing;
 
 void bootrig_mp_swap_in(bootrig_mp_vm *vm) {
   if (resident == vm) return;
@@ -82,6 +85,9 @@ void bootrig_mp_init(void *stack_top, size_t stack_limit) {
   gc_init(current_vm->heap, current_vm->heap + current_vm->heap_size);
   mp_init();
   readline_init0();
+  raw_line_len = 0;
+  pending_char = -1;
+  executing = 0;
   bootrig_mp_set_help_text(current_vm->profile);
   // Pycom's sys.path: the current folder, /flash and /flash/lib.
   mp_obj_list_append(mp_sys_path, MP_OBJ_NEW_QSTR(qstr_from_str("/flash")));
@@ -94,6 +100,15 @@ void bootrig_mp_deinit(void) {
 }
 
 int bootrig_mp_exec_file(const char *path) { return pyexec_file_if_exists(path); }
+
+int bootrig_mp_exec_str(const char *source) {
+  vstr_t v;
+  vstr_init(&v, strlen(source) + 1);
+  vstr_add_str(&v, source);
+  int r = pyexec_vstr(&v, false);
+  vstr_clear(&v);
+  return r;
+}
 
 int bootrig_mp_repl(int *raw) {
   for (;;) {
@@ -109,6 +124,7 @@ int bootrig_mp_repl(int *raw) {
 void bootrig_mp_keyboard_interrupt(void) { mp_sched_keyboard_interrupt(); }
 
 void bootrig_mp_after_exec(void *ret_val, int *ret) {
+  executing = 0;
   bootrig_host_exec(0);
   // Firmware 1.20 (pyexec_system_exit == 0): SystemExit is reported as a failure, not a soft reset.
   if (ret_val && current_vm->sys_exit_quirk &&
@@ -133,7 +149,32 @@ void nlr_jump_fail(void *val) {
 // ---------------------------------------------------------------------------------------------------------
 // HAL: terminal
 
+// Firmware 1.20's raw REPL (MicroPython 1.11) has no raw-paste: "\x05A\x01" is two bytes of code and a Ctrl-A,
+// which restarts the raw REPL. MicroPython 1.25's pyexec would answer the request instead, so the Pycom profile
+// hands it Ctrl-C (clear the line) before that Ctrl-A: the same restart, byte for byte.
+
+static int pycom_raw_repl_filter(int c) {
+  if (bootrig_mp_profile() != BOOTRIG_MP_PROFILE_PYCOM || pyexec_mode_kind != PYEXEC_MODE_RAW_REPL || executing)
+    return c;
+  if (c == CHAR_CTRL_A && raw_line_len == 2 && raw_line_first == CHAR_CTRL_E) {
+    raw_line_len = 0;
+    pending_char = CHAR_CTRL_A;
+    return CHAR_CTRL_C;
+  }
+  if (c == CHAR_CTRL_A || c == CHAR_CTRL_B || c == CHAR_CTRL_C || c == CHAR_CTRL_D) {
+    raw_line_len = 0;
+  } else if (raw_line_len++ == 0) {
+    raw_line_first = c;
+  }
+  return c;
+}
+
 int bootrig_mp_stdin_rx(void) {
+  if (pending_char >= 0) {
+    int c = pending_char;
+    pending_char = -1;
+    return c;
+  }
   for (;;) {
     int64_t wait = bootrig_mp_alarm_wait_us();
     if (wait == 0) {
@@ -141,7 +182,8 @@ int bootrig_mp_stdin_rx(void) {
       return -1;
     }
     int c = bootrig_host_stdin_rx(wait);
-    if (c != -2) return c;
+    if (c >= 0) return pycom_raw_repl_filter(c);
+    if (c == -1) return c;
   }
 }
 
@@ -309,6 +351,7 @@ static void pycom_source(vstr_t *v) {
 #define BOOTRIG_EXEC_FLAG_SOURCE_IS_VSTR (1 << 4)
 
 void bootrig_mp_before_exec(const void *source, unsigned exec_flags) {
+  executing = 1;
   bootrig_host_exec(1);
   if (exec_flags & BOOTRIG_EXEC_FLAG_SOURCE_IS_VSTR) pycom_source((vstr_t *)source);
 }
