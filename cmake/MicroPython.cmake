@@ -14,6 +14,8 @@ if(NOT EXISTS "${BOOTRIG_MICROPYTHON_DIR}/.complete")
     message(FATAL_ERROR "cmake/fetch-micropython.sh failed (see above): the simulator needs MicroPython's sources")
   endif()
 endif()
+# pyboard.py and mpremote, which the tests run against `bootrig sim`.
+set(BOOTRIG_MICROPYTHON_TOOLS "${_mp_top}/tools")
 find_program(BOOTRIG_MAKE NAMES make gmake REQUIRED)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
