@@ -1,4 +1,5 @@
-// Behaviour-table tests for the REPL protocols (friendly, paste, raw, raw-paste), byte for byte on the UART.
+// Behaviour-table tests for the REPL protocols of MicroPython's pyexec as the port runs them (friendly, paste,
+// raw, and raw-paste only in the upstream profile), byte for byte on the UART.
 #include "sim/micropython_vm.hpp"
 
 #include <gtest/gtest.h>

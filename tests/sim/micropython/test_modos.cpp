@@ -1,4 +1,5 @@
-// Behaviour-table tests for the simulated firmware's modules and filesystem, through the REPL on the UART.
+// Behaviour-table tests for uos and the filesystems under it (src/sim/micropython/modos.c), sys.stdin and the
+// namespace the port sets up, through the REPL on the UART.
 #include "sim/micropython_vm.hpp"
 
 #include <gtest/gtest.h>
@@ -172,26 +173,6 @@ TEST(FirmwareModules, UserModulesImportFromFlashLib) {
   EXPECT_EQ(run(rig, "import helper\nprint(helper.twice(21))\n"), "42\r\n");
   auto r = rig.exec_raw("import socket\n");
   EXPECT_NE(r.error.find("ImportError: no module named 'socket'"), std::string::npos);
-}
-
-TEST(FirmwareModules, TimeAndTicks) {
-  SimRig rig;
-  ASSERT_TRUE(rig.wait_banner());
-  EXPECT_EQ(
-      run(rig,
-          "import time\nt0 = time.ticks_ms()\ntime.sleep_ms(120)\nd = time.ticks_diff(time.ticks_ms(), t0)\n"
-          "print(d >= 120, d < 5000)\n"),
-      "True True\r\n");
-}
-
-TEST(FirmwareModules, BusyLoopsTakeModuleTimeNotHostTime) {
-  SimRig rig;
-  ASSERT_TRUE(rig.wait_banner());
-  // 20000 iterations of two statements: at ~8 us each on an ESP32 that is about 0.3 s.
-  EXPECT_EQ(run(rig,
-                "import time\nt0 = time.ticks_ms()\nn = 0\nfor i in range(20000):\n    n += i\n"
-                "print(n, time.ticks_diff(time.ticks_ms(), t0) >= 200)\n"),
-            "199990000 True\r\n");
 }
 
 TEST(FirmwareModules, HelpAndSysModules) {
