@@ -6,6 +6,7 @@ enable_language(C)
 set(BOOTRIG_MICROPYTHON_DIR "${PROJECT_SOURCE_DIR}/build/micropython" CACHE PATH
     "Where cmake/fetch-micropython.sh keeps MicroPython's sources (fetched at configure time when missing)")
 set(_mp_top "${BOOTRIG_MICROPYTHON_DIR}/micropython-1.25.0")
+set(BOOTRIG_MICROPYTHON_SOURCE "${_mp_top}")
 if(NOT EXISTS "${BOOTRIG_MICROPYTHON_DIR}/.complete")
   message(STATUS "Fetching MicroPython 1.25 sources into ${BOOTRIG_MICROPYTHON_DIR}")
   execute_process(COMMAND bash "${PROJECT_SOURCE_DIR}/cmake/fetch-micropython.sh" "${BOOTRIG_MICROPYTHON_DIR}"

@@ -3,10 +3,11 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ pkg-config
+  cmake ninja-build g++ pkg-config make python3 xz-utils   # python3 and make: MicroPython's header generators
   libgpiod-dev libserialport-dev libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  debian-archive-keyring   # verifies the libgpiod 2.x packages cmake/fetch-libgpiod2.sh downloads
+  debian-archive-keyring   # verifies what cmake/fetch-libgpiod2.sh and cmake/fetch-micropython.sh download
+  python3-serial bsdutils  # the tests run MicroPython's pyboard.py and mpremote (script(1) for its REPL)
 )
 
 missing=()

@@ -192,6 +192,7 @@ void bootrig_host_set_rtc_us(int64_t us) { host().set_rtc_us(us); }
 void bootrig_host_fatal(const char* what) {
   bootrig::sim::Released released;
   host().fatal(what);
+  __builtin_unreachable();  // a virtual [[noreturn]] call is not known as one here
 }
 
 const char* bootrig_host_info(int what) {
@@ -250,6 +251,7 @@ int bootrig_host_fs_format_keeps_files(void) { return host().format_keeps_files(
 void bootrig_host_machine_reset(void) {
   bootrig::sim::Released released;
   host().machine_reset();
+  __builtin_unreachable();
 }
 
 int bootrig_host_reset_cause(void) { return static_cast<int>(host().reset_cause()); }
@@ -257,6 +259,7 @@ int bootrig_host_reset_cause(void) { return static_cast<int>(host().reset_cause(
 void bootrig_host_deepsleep(uint64_t ms) {
   bootrig::sim::Released released;
   host().deepsleep(static_cast<std::int64_t>(std::min<uint64_t>(ms, INT64_MAX / 1000)));
+  __builtin_unreachable();
 }
 
 int bootrig_host_wake_reason(void) { return host().wake_reason(); }
