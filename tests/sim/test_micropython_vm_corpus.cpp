@@ -66,7 +66,7 @@ TEST_P(Corpus, PrintsWhatTheFirmwarePrints) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, Corpus, ::testing::ValuesIn(program_names()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& p) { return p.param; });
 
 TEST(CorpusFiles, AtLeastTwentyProgramsEachWithItsOutput) {
   auto names = program_names();
