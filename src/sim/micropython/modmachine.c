@@ -403,13 +403,8 @@ static MP_DEFINE_CONST_DICT(chrono_locals, chrono_locals_table);
 static MP_DEFINE_CONST_OBJ_TYPE(machine_chrono_type, MP_QSTR_Chrono, MP_TYPE_FLAG_NONE, make_new, chrono_make_new,
                                 locals_dict, &chrono_locals);
 
-static mp_obj_t timer_sleep_us(mp_obj_t us) {
-  mp_int_t n = mp_obj_get_int(us);
-  if (n > 0) mp_hal_delay_us((mp_uint_t)n);
-  return mp_const_none;
-}
-static MP_DEFINE_CONST_FUN_OBJ_1(timer_sleep_us_fun_obj, timer_sleep_us);
-static MP_DEFINE_CONST_STATICMETHOD_OBJ(timer_sleep_us_obj, MP_ROM_PTR(&timer_sleep_us_fun_obj));
+extern const mp_obj_fun_builtin_fixed_t bootrig_time_sleep_us_obj;  // utime.sleep_us (modtime.c)
+static MP_DEFINE_CONST_STATICMETHOD_OBJ(timer_sleep_us_obj, MP_ROM_PTR(&bootrig_time_sleep_us_obj));
 
 static const mp_rom_map_elem_t timer_locals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_Alarm), MP_ROM_PTR(&machine_alarm_type)},

@@ -87,7 +87,7 @@ static mp_obj_t time_sleep_us(mp_obj_t us) {
   if (n > 0) mp_hal_delay_us((mp_uint_t)n);
   return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(time_sleep_us_obj, time_sleep_us);
+MP_DEFINE_CONST_FUN_OBJ_1(bootrig_time_sleep_us_obj, time_sleep_us);  // also machine.Timer.sleep_us
 
 static mp_obj_t time_ticks_ms(void) { return MP_OBJ_NEW_SMALL_INT(mp_hal_ticks_ms() & (TICKS_PERIOD - 1)); }
 static MP_DEFINE_CONST_FUN_OBJ_0(time_ticks_ms_obj, time_ticks_ms);
@@ -110,11 +110,12 @@ static mp_obj_t time_ticks_add(mp_obj_t ticks_in, mp_obj_t delta_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(time_ticks_add_obj, time_ticks_add);
 
-static mp_int_t timezone_offset;  // seconds; utime.timezone() is RAM state of the running firmware
+// Seconds; utime.timezone() is RAM state of the running interpreter (0 until set).
+MP_REGISTER_ROOT_POINTER(mp_obj_t bootrig_timezone);
 
 static mp_obj_t time_timezone(size_t n_args, const mp_obj_t *args) {
-  if (n_args == 0) return mp_obj_new_int(timezone_offset);
-  timezone_offset = mp_obj_get_int(args[0]);
+  if (n_args == 0) return MP_STATE_VM(bootrig_timezone) ? MP_STATE_VM(bootrig_timezone) : MP_OBJ_NEW_SMALL_INT(0);
+  MP_STATE_VM(bootrig_timezone) = mp_obj_new_int(mp_obj_get_int(args[0]));
   return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(time_timezone_obj, 0, 1, time_timezone);
@@ -127,7 +128,7 @@ static const mp_rom_map_elem_t time_module_globals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_time), MP_ROM_PTR(&time_time_obj)},
     {MP_ROM_QSTR(MP_QSTR_sleep), MP_ROM_PTR(&time_sleep_obj)},
     {MP_ROM_QSTR(MP_QSTR_sleep_ms), MP_ROM_PTR(&time_sleep_ms_obj)},
-    {MP_ROM_QSTR(MP_QSTR_sleep_us), MP_ROM_PTR(&time_sleep_us_obj)},
+    {MP_ROM_QSTR(MP_QSTR_sleep_us), MP_ROM_PTR(&bootrig_time_sleep_us_obj)},
     {MP_ROM_QSTR(MP_QSTR_ticks_ms), MP_ROM_PTR(&time_ticks_ms_obj)},
     {MP_ROM_QSTR(MP_QSTR_ticks_us), MP_ROM_PTR(&time_ticks_us_obj)},
     {MP_ROM_QSTR(MP_QSTR_ticks_cpu), MP_ROM_PTR(&time_ticks_cpu_obj)},
