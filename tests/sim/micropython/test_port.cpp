@@ -339,3 +339,29 @@ TEST(Repl, BaudRatePacesTheLine) {
 
 }  // namespace
 }  // namespace bootrig::test
+
+namespace bootrig::test {
+namespace {
+
+// The firmware compiles a whole script before running it: a syntax error anywhere runs none of it, and the
+// Pycom profile's syntax is MicroPython 1.11's (no f-strings).
+TEST(Repl, AScriptWithASyntaxErrorAnywhereRunsNoneOfIt) {
+  for (const char* profile : {"pycom", "upstream"}) {
+    SimConfig c;
+    c.profile = profile;
+    SimRig rig(c);
+    ASSERT_TRUE(rig.wait_banner());
+    std::string late_error = std::string(profile) == "pycom" ? "print(f'{1}')\n" : "print(1 +)\n";
+    write_file(rig, "/flash/main.py", "print('first line ran')\n" + late_error);
+    rig.skip_unread();
+    rig.press_reset();
+    ASSERT_TRUE(rig.read_until(kBannerEnd)) << rig.transcript();
+    EXPECT_EQ(rig.transcript().find("first line ran"), std::string::npos) << profile;
+    EXPECT_NE(rig.transcript().find("  File \"main.py\", line 2\r\nSyntaxError: invalid syntax\r\n"),
+              std::string::npos)
+        << profile << ": " << rig.transcript();
+  }
+}
+
+}  // namespace
+}  // namespace bootrig::test
