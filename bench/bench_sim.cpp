@@ -1,6 +1,7 @@
 // Benchmark of the simulated module with the firmware's own timings: host CPU while idle at the REPL, while
-// Python code sleeps or spins, and while blinking the safe-boot windows, LED edge lateness against the firmware's schedule, UART throughput.
-// Usage: bench_sim [idle_seconds]   (default 20). Prints a Markdown table; see bench/results/sim.md.
+// Python code sleeps or spins, and while blinking the safe-boot windows, LED edge lateness against the
+// firmware's schedule, UART throughput. Usage: bench_sim [idle_seconds]   (default 20). Prints a Markdown
+// table; see bench/results/sim.md.
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -149,9 +150,9 @@ int main(int argc, char** argv) {
 
   // 1b. Python code sleeping (time.sleep) and Python code spinning (while True: pass), both at the REPL with
   // the heartbeat running. A sleep blocks the chip's thread; a busy loop runs at about an ESP32's pace.
-  for (const auto& [what, code] : {std::pair<const char*, const char*>{"time.sleep() in Python code",
-                                                                       "import time; time.sleep(600)\r"},
-                                   {"while True: pass (busy Python code)", "while True: pass\r\r\r"}}) {
+  for (const auto& [what, code] :
+       {std::pair<const char*, const char*>{"time.sleep() in Python code", "import time; time.sleep(600)\r"},
+        {"while True: pass (busy Python code)", "while True: pass\r\r\r"}}) {
     uart.send(code);
     std::this_thread::sleep_for(milliseconds(500));
     m.clear_led_history();

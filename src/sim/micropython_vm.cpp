@@ -90,7 +90,8 @@ MicroPythonVm::MicroPythonVm(FirmwareApi& host, Profile profile, bool sys_exit_q
   vm_ = bootrig_mp_vm_new(heap_bytes,
                           profile == Profile::pycom ? BOOTRIG_MP_PROFILE_PYCOM : BOOTRIG_MP_PROFILE_UPSTREAM,
                           sys_exit_quirk ? 1 : 0);
-  if (!vm_) throw RigError("sim: cannot allocate the MicroPython heap (" + std::to_string(heap_bytes) + " bytes)");
+  if (!vm_)
+    throw RigError("sim: cannot allocate the MicroPython heap (" + std::to_string(heap_bytes) + " bytes)");
   t_chip = ThreadChip{&host_, vm_, profile};
   bootrig_mp_vm_enter(vm_);
 }
@@ -141,8 +142,8 @@ void MicroPythonVm::keyboard_interrupt() {
 
 std::string banner_line(const ImageDescriptor& image, Profile profile) {
   if (profile == Profile::pycom)
-    return "Pycom MicroPython " + image.version + " [" + image.micropython + "] on " + image.build_date + "; " +
-           image.board + " with ESP32";
+    return "Pycom MicroPython " + image.version + " [" + image.micropython + "] on " + image.build_date +
+           "; " + image.board + " with ESP32";
   return "MicroPython v" + image.version + " on " + image.build_date + "; " + image.board + " with ESP32";
 }
 
@@ -267,7 +268,8 @@ void bootrig_host_set_main(const char* path) { host().set_main_script(path); }
 int bootrig_host_pin_read(const char* name) { return host().pin_read(name); }
 void bootrig_host_pin_write(const char* name, int level) { host().pin_write(name, level != 0); }
 void bootrig_host_wdt_start(uint64_t timeout_ms) {
-  host().wdt_start(bootrig::milliseconds(static_cast<std::int64_t>(std::min<uint64_t>(timeout_ms, INT32_MAX))));
+  host().wdt_start(
+      bootrig::milliseconds(static_cast<std::int64_t>(std::min<uint64_t>(timeout_ms, INT32_MAX))));
 }
 void bootrig_host_wdt_feed(void) { host().wdt_feed(); }
 

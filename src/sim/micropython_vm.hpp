@@ -1,5 +1,6 @@
-// The seam between the simulated board and the real MicroPython it runs: the chip's services the interpreter's
-// port calls (FirmwareApi, implemented by the board) and the interpreter's life on the chip's thread.
+// The seam between the simulated board and the real MicroPython it runs: the chip's services the
+// interpreter's port calls (FirmwareApi, implemented by the board) and the interpreter's life on the chip's
+// thread.
 #pragma once
 
 #include <cstddef>
@@ -26,8 +27,8 @@ enum class Profile : std::uint8_t { pycom, upstream };
 // pyexec's outcome for a script or REPL input.
 enum class ExecOutcome : std::uint8_t { ok, error, forced_exit };
 
-// What the interpreter's port asks of the chip. Any call may unwind with a chip reset (a C++ exception through
-// the interpreter's C frames); the waits block the chip's thread, never spin.
+// What the interpreter's port asks of the chip. Any call may unwind with a chip reset (a C++ exception
+// through the interpreter's C frames); the waits block the chip's thread, never spin.
 class FirmwareApi {
  public:
   virtual ~FirmwareApi() = default;
@@ -35,8 +36,8 @@ class FirmwareApi {
   virtual int stdin_rx(std::optional<microseconds> wait) = 0;
   virtual void stdout_write(std::string_view bytes) = 0;
   virtual std::size_t stdin_any() = 0;
-  virtual void set_interrupt_char(int c) = 0;  // -1: Ctrl-C is data
-  virtual bool interrupt_armed() = 0;          // Ctrl-C raises KeyboardInterrupt now
+  virtual void set_interrupt_char(int c) = 0;   // -1: Ctrl-C is data
+  virtual bool interrupt_armed() = 0;           // Ctrl-C raises KeyboardInterrupt now
   virtual void exec_running(bool running) = 0;  // pyexec starts or ends running code
   // Time: ticks since the last hard reset; sleeps end early for Ctrl-C.
   virtual std::int64_t ticks_us() = 0;
@@ -51,7 +52,7 @@ class FirmwareApi {
   virtual SlotId running_slot() = 0;
   // Storage: 0 the flash filesystem partition, 1 the SD card; null when the module has none.
   virtual BlockStore* block_store(int dev) = 0;
-  virtual bool format_keeps_files() = 0;  // rule-break fault
+  virtual bool format_keeps_files() = 0;    // rule-break fault
   virtual std::uint8_t boot_fs_type() = 0;  // the config block's byte: 0 FAT, 1 LittleFS, 0xFF erased (FAT)
   virtual void set_boot_fs_type(std::uint8_t t) = 0;
   // machine
@@ -98,9 +99,9 @@ class MicroPythonVm {
   // filesystem of the configured type) with the firmware's defaults, /sd when the module has a card.
   // `stack_top`: a local of the caller's frame, above every call into the interpreter until stop().
   void start(void* stack_top);
-  ExecOutcome exec_file(const std::string& path);  // pyexec_file_if_exists
+  ExecOutcome exec_file(const std::string& path);      // pyexec_file_if_exists
   ExecOutcome exec_source(const std::string& source);  // in __main__, as a frozen module such as _boot.py
-  void repl();                                     // friendly or raw REPL until a soft reset is asked for
+  void repl();                                         // friendly or raw REPL until a soft reset is asked for
   bool raw_mode() const { return raw_ != 0; }
   void stop();  // the end of a soft boot: finalisers close open files
 

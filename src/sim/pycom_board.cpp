@@ -16,7 +16,8 @@ constexpr LedColour kHeartbeatColour = 0x000050;
 constexpr LedColour kFatalColour = 0x500000;
 constexpr std::size_t kTxFifo = 128;     // the ESP32 UART's hardware FIFO
 constexpr std::size_t kRxBuffer = 4096;  // UART0's RX ring buffer in the firmware
-// The filesystem partition under /flash: 1 MiB of 4 KiB flash sectors; an SD card of 4 MiB in 512-byte blocks.
+// The filesystem partition under /flash: 1 MiB of 4 KiB flash sectors; an SD card of 4 MiB in 512-byte
+// blocks.
 constexpr std::uint32_t kFsBlockSize = 4096, kFsBlockCount = 256;
 constexpr std::uint32_t kSdBlockSize = 512, kSdBlockCount = 8192;
 // MicroPython's heap: modules with 4 MB of PSRAM give it 2.5 MiB (mptask.c, GC_POOL_SIZE_BYTES_PSRAM); the
@@ -25,8 +26,8 @@ constexpr std::size_t kHeapPsram = (2048 + 512) * 1024, kHeapInternal = 67 * 102
 // MicroPython's VM hook runs every 64 branches: about as long as an ESP32 at 160 MHz takes for them.
 // (An estimate: about 12 us per loop iteration of simple statements on Pycom firmware at 160 MHz.)
 constexpr std::int64_t kHookModuleUs = 64 * 12;
-// Frozen _boot.py of each firmware, run in __main__ on every (soft) boot, safe boot included: Pycom's attaches
-// the REPL to UART0.
+// Frozen _boot.py of each firmware, run in __main__ on every (soft) boot, safe boot included: Pycom's
+// attaches the REPL to UART0.
 constexpr char kPycomBootPy[] = "import os\nfrom machine import UART\nos.dupterm(UART(0, 115200))\n";
 constexpr char kUpstreamBootPy[] = "import gc\nimport os\ngc.collect()\n";
 
@@ -83,9 +84,9 @@ PycomBoard::PycomBoard(const SimConfig& config, const TimingProfile& timing, uns
   rom_download_ = std::make_shared<RomDownload>(flash_);
   download_handler_ = rom_download_;
 
-  fs_store_ = std::make_unique<BlockStore>(kFsBlockSize, kFsBlockCount, 0xFF,
-                                           config_.flash_dir.empty() ? std::filesystem::path()
-                                                                     : config_.flash_dir / "flash.img");
+  fs_store_ = std::make_unique<BlockStore>(
+      kFsBlockSize, kFsBlockCount, 0xFF,
+      config_.flash_dir.empty() ? std::filesystem::path() : config_.flash_dir / "flash.img");
   if (config_.sd_card) sd_store_ = std::make_unique<BlockStore>(kSdBlockSize, kSdBlockCount, 0x00);
 }
 
@@ -438,8 +439,8 @@ void PycomBoard::rom(ResetCause cause, bool download) {
   std::string rst = cause == ResetCause::wdt         ? "rst:0x7 (TG0WDT_SYS_RESET)"
                     : cause == ResetCause::deepsleep ? "rst:0x5 (DEEPSLEEP_RESET)"
                     : cause == ResetCause::brownout  ? "rst:0xf (RTCWDT_BROWN_OUT_RESET)"
-                    : cause == ResetCause::soft     ? "rst:0xc (SW_CPU_RESET)"
-                                                    : "rst:0x1 (POWERON_RESET)";
+                    : cause == ResetCause::soft      ? "rst:0xc (SW_CPU_RESET)"
+                                                     : "rst:0x1 (POWERON_RESET)";
   std::string text = "ets Jun  8 2016 00:22:57\r\n\r\n" + rst;
   if (download) {
     // The ROM loader listens from the moment it says so.
@@ -640,8 +641,8 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
   cpu_sleep_until(now() + delay);
 
   bool psram = image_.board != "WiPy" && image_.board != "LoPy" && image_.board != "SiPy";
-  auto vm = std::make_shared<MicroPythonVm>(static_cast<FirmwareApi&>(*this), profile_, config_.sys_exit_quirk,
-                                            psram ? kHeapPsram : kHeapInternal);
+  auto vm = std::make_shared<MicroPythonVm>(static_cast<FirmwareApi&>(*this), profile_,
+                                            config_.sys_exit_quirk, psram ? kHeapPsram : kHeapInternal);
   {
     std::lock_guard lk(m_);
     vm_ = vm;
@@ -751,7 +752,8 @@ void PycomBoard::drain_tx() {
 int PycomBoard::stdin_rx(std::optional<microseconds> wait) {
   std::unique_lock lk(m_);
   // The REPL waiting for a line (not code reading sys.stdin) is what the phase reports.
-  if (!executing_ && reset_gen_ == chip_gen_ && vm_) phase_ = vm_->raw_mode() ? SimPhase::raw_repl : SimPhase::repl;
+  if (!executing_ && reset_gen_ == chip_gen_ && vm_)
+    phase_ = vm_->raw_mode() ? SimPhase::raw_repl : SimPhase::repl;
   bool got = cpu_wait(lk, wait ? Deadline::after(*wait) : Deadline::never(),
                       [&] { return kbd_pending_ || (attached_ && !rx_.empty()); });
   if (kbd_pending_) {

@@ -60,7 +60,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi {
   SlotId bootloader();
   std::uint32_t wait_for_safe_boot(const BootInfo& bi, std::uint32_t* active);
   void app(SlotId slot, ResetCause cause);
-  void signal_error();  // after boot.py or main.py failed
+  void signal_error();       // after boot.py or main.py failed
   [[noreturn]] void hang();  // the hang_in_boot fault: only a reset ends it
   [[noreturn]] void halt();  // mperror_fatal_error: solid red until reset
   void drain_tx();           // lets what was printed leave the FIFO before the chip stops
@@ -103,7 +103,9 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi {
   [[noreturn]] void machine_reset() override;
   ResetCause reset_cause() override { return reset_cause_; }
   [[noreturn]] void deepsleep(std::int64_t ms) override;
-  int wake_reason() override { return reset_cause_ == ResetCause::deepsleep ? 2 : 0; }  // RTC_WAKE, PWRON_WAKE
+  int wake_reason() override {
+    return reset_cause_ == ResetCause::deepsleep ? 2 : 0;
+  }  // RTC_WAKE, PWRON_WAKE
   void set_main_script(const std::string& name) override { main_script_ = name; }
   int pin_read(const std::string& name) override;
   void pin_write(const std::string& name, bool high) override;
@@ -157,8 +159,8 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi {
   // The UART ISR saw the reset character (Ctrl-F): a safe-boot reset is due, whatever runs (checked with
   // the reset generation on the chip's thread).
   mutable bool reset_char_pending_ = false;
-  int kbd_char_ = -1;          // MicroPython's interrupt character (-1: Ctrl-C is data)
-  bool kbd_pending_ = false;   // a Ctrl-C was handed to the interpreter: waits end so that it raises
+  int kbd_char_ = -1;                  // MicroPython's interrupt character (-1: Ctrl-C is data)
+  bool kbd_pending_ = false;           // a Ctrl-C was handed to the interpreter: waits end so that it raises
   std::shared_ptr<MicroPythonVm> vm_;  // this boot's interpreter (the UART's thread delivers Ctrl-C to it)
   std::optional<TimePoint> wdt_deadline_;  // machine.WDT: the chip resets when it passes unfed
   milliseconds wdt_timeout_{0};

@@ -1,5 +1,5 @@
-// MicroPython's own tools against `bootrig sim`: pyboard.py and mpremote, run from the MicroPython sources the
-// build fetched (Debian 13's micropython 1.25) with Debian's python3-serial, in both profiles.
+// MicroPython's own tools against `bootrig sim`: pyboard.py and mpremote, run from the MicroPython sources
+// the build fetched (Debian 13's micropython 1.25) with Debian's python3-serial, in both profiles.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -48,7 +48,8 @@ class SimProcess {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     rig_ = dir_ / "rig.toml";
-    std::ofstream(rig_) << "[rig]\nname = \"tools\"\nkind = \"sim\"\n[sim]\nprofile = \"" << profile << "\"\n";
+    std::ofstream(rig_) << "[rig]\nname = \"tools\"\nkind = \"sim\"\n[sim]\nprofile = \"" << profile
+                        << "\"\n";
     int in[2];
     if (::pipe(in) != 0) return;
     pid_ = ::fork();
@@ -98,7 +99,8 @@ class SimProcess {
     std::string path = (dir_ / "run" / "control.sock").string();
     std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
     std::string line;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::write(fd, "status\n", 7) == 7) {
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::write(fd, "status\n", 7) == 7) {
       char c;
       while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
     }
@@ -111,8 +113,8 @@ class SimProcess {
     return sh(kPython + " '" + kTools + "/pyboard.py' --device '" + tty() + "' " + args);
   }
   ToolRun mpremote(const std::string& args) const {
-    return sh("env PYTHONPATH='" + kTools + "/mpremote' " + kPython + " -m mpremote connect '" + tty() + "' " +
-              args);
+    return sh("env PYTHONPATH='" + kTools + "/mpremote' " + kPython + " -m mpremote connect '" + tty() +
+              "' " + args);
   }
 
  private:
@@ -126,8 +128,8 @@ class Tools : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     ASSERT_TRUE(fs::exists(kTools + "/pyboard.py")) << "MicroPython's tools are missing from " << kTools;
     ToolRun serial = sh(kPython + " -c 'import serial'");
-    ASSERT_EQ(serial.exit_code, 0) << "pyboard.py and mpremote need pyserial: apt-get install python3-serial ("
-                                   << serial.out << ")";
+    ASSERT_EQ(serial.exit_code, 0)
+        << "pyboard.py and mpremote need pyserial: apt-get install python3-serial (" << serial.out << ")";
   }
 };
 
@@ -164,7 +166,8 @@ TEST_P(Tools, PyboardFileCommandsExecAndRun) {
 TEST_P(Tools, MpremoteFilesystemExecRunSoftResetAndRepl) {
   SimProcess sim(GetParam());
   ASSERT_NE(sim.status().find("phase=repl"), std::string::npos) << sim.status();
-  std::string local = write_local(sim.dir(), "blink.py", "import pycom\nprint('heartbeat', pycom.heartbeat())\n");
+  std::string local =
+      write_local(sim.dir(), "blink.py", "import pycom\nprint('heartbeat', pycom.heartbeat())\n");
   ToolRun cp = sim.mpremote("fs mkdir :d + fs mkdir :d/e + fs cp '" + local + "' :d/e/blink.py + fs ls :d/e");
   ASSERT_EQ(cp.exit_code, 0) << cp.out;
   EXPECT_NE(cp.out.find("blink.py"), std::string::npos) << cp.out;
@@ -179,11 +182,14 @@ TEST_P(Tools, MpremoteFilesystemExecRunSoftResetAndRepl) {
   EXPECT_EQ(rm.out.find(" d/"), std::string::npos) << rm.out;
   ToolRun exec = sim.mpremote("exec 'x = 6 * 7' + exec 'print(x)'");
   EXPECT_NE(exec.out.find("42"), std::string::npos) << exec.out;
-  ToolRun reset = sim.mpremote("soft-reset + exec 'import machine; print(machine.reset_cause(), \"x\" in dir())'");
+  ToolRun reset =
+      sim.mpremote("soft-reset + exec 'import machine; print(machine.reset_cause(), \"x\" in dir())'");
   EXPECT_NE(reset.out.find("4 False"), std::string::npos) << "SOFT_RESET, names cleared: " << reset.out;
   // The REPL wants a terminal: script(1) gives it one; Ctrl-] leaves it.
-  ToolRun repl = sh("sh -c \"(sleep 1; printf 'print(6*7)\\r'; sleep 1; printf '\\035') | script -qfec \\\"env PYTHONPATH='" +
-                kTools + "/mpremote' " + kPython + " -m mpremote connect '" + sim.tty() + "' repl\\\" /dev/null\"");
+  ToolRun repl =
+      sh("sh -c \"(sleep 1; printf 'print(6*7)\\r'; sleep 1; printf '\\035') | script -qfec \\\"env "
+         "PYTHONPATH='" +
+         kTools + "/mpremote' " + kPython + " -m mpremote connect '" + sim.tty() + "' repl\\\" /dev/null\"");
   EXPECT_NE(repl.out.find("Connected to MicroPython"), std::string::npos) << repl.out;
   EXPECT_NE(repl.out.find("42\r\n>>> "), std::string::npos) << repl.out;
 }

@@ -36,8 +36,10 @@ class OtaClient : public ::testing::TestWithParam<std::string> {};
 // e.g. "ota_write = _bad"): built-in modules are read-only on the firmware, but imports look in sys.modules
 // first.
 std::string stand_in(const std::string& name, const std::string& assignment) {
-  return "import sys, " + name + " as _real\nclass _StandIn:\n    pass\n_s = _StandIn()\nfor _k in dir(_real):\n"
-         "    setattr(_s, _k, getattr(_real, _k))\n_s." + assignment + "\nsys.modules['" + name + "'] = _s\n";
+  return "import sys, " + name +
+         " as _real\nclass _StandIn:\n    pass\n_s = _StandIn()\nfor _k in dir(_real):\n"
+         "    setattr(_s, _k, getattr(_real, _k))\n_s." +
+         assignment + "\nsys.modules['" + name + "'] = _s\n";
 }
 
 TEST_P(OtaClient, UpdatesResetsAndConfirmsTheNewVersion) {
@@ -167,7 +169,8 @@ TEST_P(OtaClient, NoAcknowledgementInTimeStopsTheLoopAndLeavesAPrompt) {
   // The third write hangs far longer than the client waits for an acknowledgement.
   auto patch = repl.exec_raw(
       "import pycom, time\n_w = pycom.ota_write\n_n = [0]\ndef _slow(b):\n    _n[0] += 1\n"
-      "    if _n[0] == 3:\n        time.sleep(8)\n    _w(b)\n" + stand_in("pycom", "ota_write = _slow"),
+      "    if _n[0] == 3:\n        time.sleep(8)\n    _w(b)\n" +
+          stand_in("pycom", "ota_write = _slow"),
       Deadline::after(seconds(10)));
   ASSERT_TRUE(patch && patch.value().ok()) << (patch ? patch.value().error_text : patch.error().describe());
   OtaOptions o;

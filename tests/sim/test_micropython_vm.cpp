@@ -21,9 +21,8 @@ TEST(MicroPythonVm, TwoModulesRunSideBySideWithTheirOwnState) {
   EXPECT_EQ(run(a, "x = 'a'\n"), "");
   EXPECT_EQ(run(b, "x = 'b'\n"), "");
   // One busy, one sleeping, at the same time.
-  std::thread busy([&] {
-    EXPECT_EQ(run(a, "n = 0\nfor i in range(3000):\n    n += i\nprint(x, n)\n"), "a 4498500\r\n");
-  });
+  std::thread busy(
+      [&] { EXPECT_EQ(run(a, "n = 0\nfor i in range(3000):\n    n += i\nprint(x, n)\n"), "a 4498500\r\n"); });
   EXPECT_EQ(run(b, "import time\ntime.sleep_ms(100)\nprint(x)\n"), "b\r\n");
   busy.join();
   EXPECT_EQ(a.eval_line("x"), "'a'\r\n");
@@ -31,7 +30,8 @@ TEST(MicroPythonVm, TwoModulesRunSideBySideWithTheirOwnState) {
   auto err = a.exec_raw("undefined\n");
   EXPECT_NE(err.error.find("name 'undefined' is not defined"), std::string::npos) << "Pycom wording";
   err = b.exec_raw("undefined\n");
-  EXPECT_NE(err.error.find("name 'undefined' isn't defined"), std::string::npos) << "MicroPython 1.25 wording";
+  EXPECT_NE(err.error.find("name 'undefined' isn't defined"), std::string::npos)
+      << "MicroPython 1.25 wording";
 }
 
 TEST(MicroPythonVm, AResetInTheMiddleOfCodeStartsAFreshInterpreter) {

@@ -1,6 +1,6 @@
 // Realistic user programs (tests/data/programs/*.py) run as main.py on the simulated module in the Pycom
-// profile, each after a RESET pulse: what they print between the ROM lines and the banner must be what firmware
-// 1.20 prints (tests/data/programs/*.out).
+// profile, each after a RESET pulse: what they print between the ROM lines and the banner must be what
+// firmware 1.20 prints (tests/data/programs/*.out).
 #include <gtest/gtest.h>
 
 #include <algorithm>

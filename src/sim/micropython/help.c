@@ -8,7 +8,7 @@
 char bootrig_mp_help_text[1024];
 
 void bootrig_mp_set_help_text(int profile) {
-  const char *controls =
+  const char* controls =
       "Control commands:\n"
       "  CTRL-A        -- on a blank line, enter raw REPL mode\n"
       "  CTRL-B        -- on a blank line, enter normal REPL mode\n"

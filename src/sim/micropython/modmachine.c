@@ -10,7 +10,7 @@
 #include "py/stream.h"
 
 int64_t bootrig_days_from_civil(int64_t y, int64_t m, int64_t d);
-void bootrig_civil_from_days(int64_t z, int *y, int *m, int *d);
+void bootrig_civil_from_days(int64_t z, int* y, int* m, int* d);
 mp_obj_t bootrig_mp_sd_bdev(void);
 
 // ---------------------------------------------------------------------------------------------------------
@@ -31,7 +31,7 @@ static mp_obj_t machine_wake_reason(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(machine_wake_reason_obj, machine_wake_reason);
 
-static mp_obj_t machine_deepsleep(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t machine_deepsleep(size_t n_args, const mp_obj_t* args) {
   mp_int_t ms = n_args > 0 ? mp_obj_get_int(args[0]) : 0;
   if (ms < 0) mp_raise_ValueError(MP_ERROR_TEXT("invalid argument(s) value"));
   bootrig_host_deepsleep((uint64_t)ms);
@@ -39,7 +39,9 @@ static mp_obj_t machine_deepsleep(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(machine_deepsleep_obj, 0, 1, machine_deepsleep);
 
-static mp_obj_t machine_unique_id(void) { return mp_obj_new_bytes((const byte *)"\x24\x0a\xc4\x00\x01\x10", 6); }
+static mp_obj_t machine_unique_id(void) {
+  return mp_obj_new_bytes((const byte*)"\x24\x0a\xc4\x00\x01\x10", 6);
+}
 static MP_DEFINE_CONST_FUN_OBJ_0(machine_unique_id_obj, machine_unique_id);
 
 static mp_obj_t machine_freq(void) { return mp_obj_new_int(160000000); }
@@ -59,7 +61,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(machine_main_obj, machine_main);
 
 static mp_obj_t machine_disable_irq(void) { return mp_obj_new_int(0); }
 static MP_DEFINE_CONST_FUN_OBJ_0(machine_disable_irq_obj, machine_disable_irq);
-static mp_obj_t machine_enable_irq(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t machine_enable_irq(size_t n_args, const mp_obj_t* args) {
   (void)n_args;
   (void)args;
   return mp_const_none;
@@ -68,7 +70,7 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(machine_enable_irq_obj, 0, 1, machine
 
 static mp_obj_t machine_rng(void) {
   uint32_t r;
-  bootrig_host_random((uint8_t *)&r, sizeof r);
+  bootrig_host_random((uint8_t*)&r, sizeof r);
   return mp_obj_new_int(r & 0xFFFFFF);
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(machine_rng_obj, machine_rng);
@@ -86,14 +88,14 @@ typedef struct {
 
 enum { PIN_IN = 1, PIN_OUT = 2, PIN_OPEN_DRAIN = 7, PIN_PULL_UP = 1, PIN_PULL_DOWN = 2 };
 
-static int pin_level(machine_pin_obj_t *self) {
+static int pin_level(machine_pin_obj_t* self) {
   if (self->mode == PIN_OUT) return self->value;
   int wire = bootrig_host_pin_read(qstr_str(self->name));
   if (wire >= 0) return wire;
   return self->pull == PIN_PULL_UP ? 1 : 0;
 }
 
-static void pin_init(machine_pin_obj_t *self, size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
+static void pin_init(machine_pin_obj_t* self, size_t n_args, const mp_obj_t* pos, mp_map_t* kw) {
   enum { ARG_mode, ARG_pull, ARG_value, ARG_alt };
   static const mp_arg_t allowed[] = {
       {MP_QSTR_mode, MP_ARG_OBJ, {.u_obj = MP_OBJ_NEW_SMALL_INT(PIN_IN)}},
@@ -112,13 +114,13 @@ static void pin_init(machine_pin_obj_t *self, size_t n_args, const mp_obj_t *pos
   if (self->mode != PIN_IN) bootrig_host_pin_write(qstr_str(self->name), self->value);
 }
 
-static mp_obj_t pin_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+static mp_obj_t pin_make_new(const mp_obj_type_t* type, size_t n_args, size_t n_kw, const mp_obj_t* args) {
   mp_arg_check_num(n_args, n_kw, 1, MP_OBJ_FUN_ARGS_MAX, true);
-  const char *name = mp_obj_str_get_str(args[0]);
+  const char* name = mp_obj_str_get_str(args[0]);
   int n = -1;
   if (name[0] == 'P' && name[1] >= '0' && name[1] <= '9') n = atoi(name + 1);
   if (n < 0 || n > 23) mp_raise_ValueError(MP_ERROR_TEXT("invalid pin"));
-  machine_pin_obj_t *self = mp_obj_malloc(machine_pin_obj_t, type);
+  machine_pin_obj_t* self = mp_obj_malloc(machine_pin_obj_t, type);
   self->name = qstr_from_str(name);
   self->value = 0;
   mp_map_t kw;
@@ -127,8 +129,8 @@ static mp_obj_t pin_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_
   return MP_OBJ_FROM_PTR(self);
 }
 
-static mp_obj_t pin_value(size_t n_args, const mp_obj_t *args) {
-  machine_pin_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+static mp_obj_t pin_value(size_t n_args, const mp_obj_t* args) {
+  machine_pin_obj_t* self = MP_OBJ_TO_PTR(args[0]);
   if (n_args == 1) return MP_OBJ_NEW_SMALL_INT(pin_level(self));
   self->value = mp_obj_is_true(args[1]);
   if (self->mode != PIN_IN) bootrig_host_pin_write(qstr_str(self->name), self->value);
@@ -136,20 +138,20 @@ static mp_obj_t pin_value(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(pin_value_obj, 1, 2, pin_value);
 
-static mp_obj_t pin_call(mp_obj_t self, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+static mp_obj_t pin_call(mp_obj_t self, size_t n_args, size_t n_kw, const mp_obj_t* args) {
   mp_arg_check_num(n_args, n_kw, 0, 1, false);
   mp_obj_t all[2] = {self, n_args ? args[0] : MP_OBJ_NULL};
   return pin_value(n_args + 1, all);
 }
 
-static mp_obj_t pin_init_method(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
+static mp_obj_t pin_init_method(size_t n_args, const mp_obj_t* args, mp_map_t* kw) {
   pin_init(MP_OBJ_TO_PTR(args[0]), n_args - 1, args + 1, kw);
   return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(pin_init_obj, 1, pin_init_method);
 
 static mp_obj_t pin_toggle(mp_obj_t self_in) {
-  machine_pin_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  machine_pin_obj_t* self = MP_OBJ_TO_PTR(self_in);
   self->value = !self->value;
   if (self->mode != PIN_IN) bootrig_host_pin_write(qstr_str(self->name), self->value);
   return mp_const_none;
@@ -157,38 +159,42 @@ static mp_obj_t pin_toggle(mp_obj_t self_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(pin_toggle_obj, pin_toggle);
 
 static mp_obj_t pin_id(mp_obj_t self_in) {
-  machine_pin_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  machine_pin_obj_t* self = MP_OBJ_TO_PTR(self_in);
   return MP_OBJ_NEW_QSTR(self->name);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(pin_id_obj, pin_id);
 
-static mp_obj_t pin_mode(size_t n_args, const mp_obj_t *args) {
-  machine_pin_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+static mp_obj_t pin_mode(size_t n_args, const mp_obj_t* args) {
+  machine_pin_obj_t* self = MP_OBJ_TO_PTR(args[0]);
   if (n_args == 1) return MP_OBJ_NEW_SMALL_INT(self->mode);
   self->mode = mp_obj_get_int(args[1]);
   return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(pin_mode_obj, 1, 2, pin_mode);
 
-static mp_obj_t pin_pull(size_t n_args, const mp_obj_t *args) {
-  machine_pin_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+static mp_obj_t pin_pull(size_t n_args, const mp_obj_t* args) {
+  machine_pin_obj_t* self = MP_OBJ_TO_PTR(args[0]);
   if (n_args == 1) return self->pull ? MP_OBJ_NEW_SMALL_INT(self->pull) : mp_const_none;
   self->pull = args[1] == mp_const_none ? 0 : mp_obj_get_int(args[1]);
   return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(pin_pull_obj, 1, 2, pin_pull);
 
-static mp_obj_t pin_hold(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t pin_hold(size_t n_args, const mp_obj_t* args) {
   (void)args;
   return n_args == 1 ? mp_const_false : mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(pin_hold_obj, 1, 2, pin_hold);
 
-static void pin_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
+static void pin_print(const mp_print_t* print, mp_obj_t self_in, mp_print_kind_t kind) {
   (void)kind;
-  machine_pin_obj_t *self = MP_OBJ_TO_PTR(self_in);
-  const char *mode = self->mode == PIN_OUT ? "Pin.OUT" : self->mode == PIN_OPEN_DRAIN ? "Pin.OPEN_DRAIN" : "Pin.IN";
-  const char *pull = self->pull == PIN_PULL_UP ? "Pin.PULL_UP" : self->pull == PIN_PULL_DOWN ? "Pin.PULL_DOWN" : "None";
+  machine_pin_obj_t* self = MP_OBJ_TO_PTR(self_in);
+  const char* mode = self->mode == PIN_OUT          ? "Pin.OUT"
+                     : self->mode == PIN_OPEN_DRAIN ? "Pin.OPEN_DRAIN"
+                                                    : "Pin.IN";
+  const char* pull = self->pull == PIN_PULL_UP     ? "Pin.PULL_UP"
+                     : self->pull == PIN_PULL_DOWN ? "Pin.PULL_DOWN"
+                                                   : "None";
   mp_printf(print, "Pin('%q', mode=%s, pull=%s, alt=-1)", self->name, mode, pull);
 }
 
@@ -212,8 +218,8 @@ static const mp_rom_map_elem_t pin_locals_table[] = {
 };
 static MP_DEFINE_CONST_DICT(pin_locals, pin_locals_table);
 
-MP_DEFINE_CONST_OBJ_TYPE(machine_pin_type, MP_QSTR_Pin, MP_TYPE_FLAG_NONE, make_new, pin_make_new, print, pin_print,
-                         call, pin_call, locals_dict, &pin_locals);
+MP_DEFINE_CONST_OBJ_TYPE(machine_pin_type, MP_QSTR_Pin, MP_TYPE_FLAG_NONE, make_new, pin_make_new, print,
+                         pin_print, call, pin_call, locals_dict, &pin_locals);
 
 // ---------------------------------------------------------------------------------------------------------
 // Timer (machtimer.c, machtimer_alarm.c, machtimer_chrono.c). Alarms are kept in a root-pointer list and
@@ -242,12 +248,12 @@ static mp_obj_t alarm_list(void) {
 int64_t bootrig_mp_alarm_wait_us(void) {
   if (MP_STATE_VM(bootrig_alarms) == MP_OBJ_NULL) return -1;
   size_t n;
-  mp_obj_t *items;
+  mp_obj_t* items;
   mp_obj_list_get(MP_STATE_VM(bootrig_alarms), &n, &items);
   if (n == 0) return -1;
   uint64_t now = bootrig_host_ticks_us(), next = UINT64_MAX;
   for (size_t i = 0; i < n; ++i) {
-    machine_alarm_obj_t *a = MP_OBJ_TO_PTR(items[i]);
+    machine_alarm_obj_t* a = MP_OBJ_TO_PTR(items[i]);
     if (a->due_us < next) next = a->due_us;
   }
   return next <= now ? 0 : (int64_t)(next - now);
@@ -258,10 +264,10 @@ void bootrig_mp_alarm_fire(void) {
   if (list == MP_OBJ_NULL) return;
   uint64_t now = bootrig_host_ticks_us();
   size_t n;
-  mp_obj_t *items;
+  mp_obj_t* items;
   mp_obj_list_get(list, &n, &items);
   for (size_t i = 0; i < n;) {
-    machine_alarm_obj_t *a = MP_OBJ_TO_PTR(items[i]);
+    machine_alarm_obj_t* a = MP_OBJ_TO_PTR(items[i]);
     if (a->due_us > now) {
       ++i;
       continue;
@@ -282,7 +288,7 @@ void bootrig_mp_alarm_fire(void) {
 
 static const mp_obj_type_t machine_alarm_type;
 
-static mp_obj_t alarm_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+static mp_obj_t alarm_make_new(const mp_obj_type_t* type, size_t n_args, size_t n_kw, const mp_obj_t* args) {
   enum { ARG_handler, ARG_s, ARG_ms, ARG_us, ARG_arg, ARG_periodic };
   static const mp_arg_t allowed[] = {
       {MP_QSTR_handler, MP_ARG_REQUIRED | MP_ARG_OBJ, {.u_obj = mp_const_none}},
@@ -297,11 +303,14 @@ static mp_obj_t alarm_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
   mp_map_init_fixed_table(&kw, n_kw, args + n_args);
   mp_arg_parse_all(n_args, args, &kw, MP_ARRAY_SIZE(allowed), allowed, a);
   mp_float_t us = -1;
-  if (a[ARG_s].u_obj != mp_const_none) us = mp_obj_get_float(a[ARG_s].u_obj) * 1000000;
-  else if (a[ARG_ms].u_obj != mp_const_none) us = mp_obj_get_float(a[ARG_ms].u_obj) * 1000;
-  else if (a[ARG_us].u_obj != mp_const_none) us = mp_obj_get_float(a[ARG_us].u_obj);
+  if (a[ARG_s].u_obj != mp_const_none)
+    us = mp_obj_get_float(a[ARG_s].u_obj) * 1000000;
+  else if (a[ARG_ms].u_obj != mp_const_none)
+    us = mp_obj_get_float(a[ARG_ms].u_obj) * 1000;
+  else if (a[ARG_us].u_obj != mp_const_none)
+    us = mp_obj_get_float(a[ARG_us].u_obj);
   if (us < 0) mp_raise_ValueError(MP_ERROR_TEXT("invalid argument(s) value"));
-  machine_alarm_obj_t *self = mp_obj_malloc(machine_alarm_obj_t, type);
+  machine_alarm_obj_t* self = mp_obj_malloc(machine_alarm_obj_t, type);
   self->interval_us = (uint64_t)us;
   self->due_us = bootrig_host_ticks_us() + self->interval_us;
   self->handler = a[ARG_handler].u_obj;
@@ -312,17 +321,17 @@ static mp_obj_t alarm_make_new(const mp_obj_type_t *type, size_t n_args, size_t 
   return MP_OBJ_FROM_PTR(self);
 }
 
-static mp_obj_t alarm_callback(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
-  machine_alarm_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+static mp_obj_t alarm_callback(size_t n_args, const mp_obj_t* args, mp_map_t* kw) {
+  machine_alarm_obj_t* self = MP_OBJ_TO_PTR(args[0]);
   self->handler = n_args > 1 ? args[1] : mp_const_none;
-  mp_map_elem_t *arg = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(MP_QSTR_arg), MP_MAP_LOOKUP);
+  mp_map_elem_t* arg = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(MP_QSTR_arg), MP_MAP_LOOKUP);
   self->arg = n_args > 2 ? args[2] : arg ? arg->value : mp_const_none;
   return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(alarm_callback_obj, 1, alarm_callback);
 
 static mp_obj_t alarm_cancel(mp_obj_t self_in) {
-  machine_alarm_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  machine_alarm_obj_t* self = MP_OBJ_TO_PTR(self_in);
   if (self->active) {
     self->active = false;
     mp_obj_list_remove(alarm_list(), self_in);
@@ -336,24 +345,24 @@ static const mp_rom_map_elem_t alarm_locals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_cancel), MP_ROM_PTR(&alarm_cancel_obj)},
 };
 static MP_DEFINE_CONST_DICT(alarm_locals, alarm_locals_table);
-static MP_DEFINE_CONST_OBJ_TYPE(machine_alarm_type, MP_QSTR_Alarm, MP_TYPE_FLAG_NONE, make_new, alarm_make_new,
-                                locals_dict, &alarm_locals);
+static MP_DEFINE_CONST_OBJ_TYPE(machine_alarm_type, MP_QSTR_Alarm, MP_TYPE_FLAG_NONE, make_new,
+                                alarm_make_new, locals_dict, &alarm_locals);
 
-static uint64_t chrono_us(machine_chrono_obj_t *self) {
+static uint64_t chrono_us(machine_chrono_obj_t* self) {
   return self->accumulated_us + (self->running ? bootrig_host_ticks_us() - self->started_us : 0);
 }
 
-static mp_obj_t chrono_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+static mp_obj_t chrono_make_new(const mp_obj_type_t* type, size_t n_args, size_t n_kw, const mp_obj_t* args) {
   mp_arg_check_num(n_args, n_kw, 0, 0, false);
   (void)args;
-  machine_chrono_obj_t *self = mp_obj_malloc(machine_chrono_obj_t, type);
+  machine_chrono_obj_t* self = mp_obj_malloc(machine_chrono_obj_t, type);
   self->started_us = self->accumulated_us = 0;
   self->running = false;
   return MP_OBJ_FROM_PTR(self);
 }
 
 static mp_obj_t chrono_start(mp_obj_t self_in) {
-  machine_chrono_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  machine_chrono_obj_t* self = MP_OBJ_TO_PTR(self_in);
   if (!self->running) {
     self->started_us = bootrig_host_ticks_us();
     self->running = true;
@@ -363,7 +372,7 @@ static mp_obj_t chrono_start(mp_obj_t self_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(chrono_start_obj, chrono_start);
 
 static mp_obj_t chrono_stop(mp_obj_t self_in) {
-  machine_chrono_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  machine_chrono_obj_t* self = MP_OBJ_TO_PTR(self_in);
   self->accumulated_us = chrono_us(self);
   self->running = false;
   return mp_const_none;
@@ -371,7 +380,7 @@ static mp_obj_t chrono_stop(mp_obj_t self_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(chrono_stop_obj, chrono_stop);
 
 static mp_obj_t chrono_reset(mp_obj_t self_in) {
-  machine_chrono_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  machine_chrono_obj_t* self = MP_OBJ_TO_PTR(self_in);
   self->accumulated_us = 0;
   self->started_us = bootrig_host_ticks_us();
   return mp_const_none;
@@ -400,8 +409,8 @@ static const mp_rom_map_elem_t chrono_locals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_read_us), MP_ROM_PTR(&chrono_read_us_obj)},
 };
 static MP_DEFINE_CONST_DICT(chrono_locals, chrono_locals_table);
-static MP_DEFINE_CONST_OBJ_TYPE(machine_chrono_type, MP_QSTR_Chrono, MP_TYPE_FLAG_NONE, make_new, chrono_make_new,
-                                locals_dict, &chrono_locals);
+static MP_DEFINE_CONST_OBJ_TYPE(machine_chrono_type, MP_QSTR_Chrono, MP_TYPE_FLAG_NONE, make_new,
+                                chrono_make_new, locals_dict, &chrono_locals);
 
 extern const mp_obj_fun_builtin_fixed_t bootrig_time_sleep_us_obj;  // utime.sleep_us (modtime.c)
 static MP_DEFINE_CONST_STATICMETHOD_OBJ(timer_sleep_us_obj, MP_ROM_PTR(&bootrig_time_sleep_us_obj));
@@ -412,7 +421,8 @@ static const mp_rom_map_elem_t timer_locals_table[] = {
     {MP_ROM_QSTR(MP_QSTR_sleep_us), MP_ROM_PTR(&timer_sleep_us_obj)},
 };
 static MP_DEFINE_CONST_DICT(timer_locals, timer_locals_table);
-static MP_DEFINE_CONST_OBJ_TYPE(machine_timer_type, MP_QSTR_Timer, MP_TYPE_FLAG_NONE, locals_dict, &timer_locals);
+static MP_DEFINE_CONST_OBJ_TYPE(machine_timer_type, MP_QSTR_Timer, MP_TYPE_FLAG_NONE, locals_dict,
+                                &timer_locals);
 
 // ---------------------------------------------------------------------------------------------------------
 // WDT (machwdt.c): once started it cannot be stopped; not fed in time, the chip resets with WDT_RESET.
@@ -421,7 +431,7 @@ typedef struct {
   mp_obj_base_t base;
 } machine_wdt_obj_t;
 
-static mp_obj_t wdt_init_helper(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
+static mp_obj_t wdt_init_helper(size_t n_args, const mp_obj_t* pos, mp_map_t* kw) {
   enum { ARG_id, ARG_timeout };
   static const mp_arg_t allowed[] = {
       {MP_QSTR_id, MP_ARG_INT, {.u_int = 0}},
@@ -435,15 +445,15 @@ static mp_obj_t wdt_init_helper(size_t n_args, const mp_obj_t *pos, mp_map_t *kw
   return mp_const_none;
 }
 
-static mp_obj_t wdt_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+static mp_obj_t wdt_make_new(const mp_obj_type_t* type, size_t n_args, size_t n_kw, const mp_obj_t* args) {
   mp_map_t kw;
   mp_map_init_fixed_table(&kw, n_kw, args + n_args);
   wdt_init_helper(n_args, args, &kw);
-  machine_wdt_obj_t *self = mp_obj_malloc(machine_wdt_obj_t, type);
+  machine_wdt_obj_t* self = mp_obj_malloc(machine_wdt_obj_t, type);
   return MP_OBJ_FROM_PTR(self);
 }
 
-static mp_obj_t wdt_init(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
+static mp_obj_t wdt_init(size_t n_args, const mp_obj_t* args, mp_map_t* kw) {
   return wdt_init_helper(n_args - 1, args + 1, kw);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(wdt_init_obj, 1, wdt_init);
@@ -473,16 +483,16 @@ typedef struct {
 static const mp_obj_type_t machine_rtc_type;
 static const machine_rtc_obj_t rtc_obj = {{&machine_rtc_type}};
 
-static mp_obj_t rtc_init(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
+static mp_obj_t rtc_init(size_t n_args, const mp_obj_t* args, mp_map_t* kw) {
   mp_obj_t datetime = n_args > 1 ? args[1] : mp_const_none;
-  mp_map_elem_t *e = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(MP_QSTR_datetime), MP_MAP_LOOKUP);
+  mp_map_elem_t* e = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(MP_QSTR_datetime), MP_MAP_LOOKUP);
   if (e) datetime = e->value;
   if (datetime == mp_const_none) {
     bootrig_host_set_rtc_us(0);
     return mp_const_none;
   }
   size_t n;
-  mp_obj_t *items;
+  mp_obj_t* items;
   mp_obj_get_array(datetime, &n, &items);
   if (n < 3) mp_raise_ValueError(MP_ERROR_TEXT("invalid argument(s) value"));
   mp_int_t v[7] = {0, 1, 1, 0, 0, 0, 0};
@@ -494,14 +504,14 @@ static mp_obj_t rtc_init(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(rtc_init_obj, 1, rtc_init);
 
-static mp_obj_t rtc_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+static mp_obj_t rtc_make_new(const mp_obj_type_t* type, size_t n_args, size_t n_kw, const mp_obj_t* args) {
   (void)type;
   mp_map_t kw;
   mp_map_init_fixed_table(&kw, n_kw, args + n_args);
-  mp_map_elem_t *e = mp_map_lookup(&kw, MP_OBJ_NEW_QSTR(MP_QSTR_datetime), MP_MAP_LOOKUP);
+  mp_map_elem_t* e = mp_map_lookup(&kw, MP_OBJ_NEW_QSTR(MP_QSTR_datetime), MP_MAP_LOOKUP);
   if (e) {
     mp_obj_t init_args[2] = {MP_OBJ_FROM_PTR(&rtc_obj), e->value};
-    rtc_init(2, init_args, (mp_map_t *)&mp_const_empty_map);
+    rtc_init(2, init_args, (mp_map_t*)&mp_const_empty_map);
   }
   return MP_OBJ_FROM_PTR(&rtc_obj);
 }
@@ -547,7 +557,7 @@ typedef struct {
   mp_int_t id, baudrate;
 } machine_uart_obj_t;
 
-static mp_obj_t uart_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+static mp_obj_t uart_make_new(const mp_obj_type_t* type, size_t n_args, size_t n_kw, const mp_obj_t* args) {
   enum { ARG_id, ARG_baudrate };
   static const mp_arg_t allowed[] = {
       {MP_QSTR_id, MP_ARG_REQUIRED | MP_ARG_INT, {.u_int = 0}},
@@ -557,18 +567,19 @@ static mp_obj_t uart_make_new(const mp_obj_type_t *type, size_t n_args, size_t n
   mp_map_t kw;
   mp_map_init_fixed_table(&kw, n_kw, args + n_args);
   // Other keywords (bits, parity, stop, pins, timeout_chars) are accepted and have no effect here.
-  mp_arg_parse_all(n_args > 2 ? 2 : n_args, args, (mp_map_t *)&mp_const_empty_map, MP_ARRAY_SIZE(allowed), allowed, a);
-  mp_map_elem_t *b = mp_map_lookup(&kw, MP_OBJ_NEW_QSTR(MP_QSTR_baudrate), MP_MAP_LOOKUP);
+  mp_arg_parse_all(n_args > 2 ? 2 : n_args, args, (mp_map_t*)&mp_const_empty_map, MP_ARRAY_SIZE(allowed),
+                   allowed, a);
+  mp_map_elem_t* b = mp_map_lookup(&kw, MP_OBJ_NEW_QSTR(MP_QSTR_baudrate), MP_MAP_LOOKUP);
   if (a[ARG_id].u_int < 0 || a[ARG_id].u_int > 2)
     mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("UART(%d) does not exist"), (int)a[ARG_id].u_int);
-  machine_uart_obj_t *self = mp_obj_malloc(machine_uart_obj_t, type);
+  machine_uart_obj_t* self = mp_obj_malloc(machine_uart_obj_t, type);
   self->id = a[ARG_id].u_int;
   self->baudrate = b ? mp_obj_get_int(b->value) : a[ARG_baudrate].u_int;
   return MP_OBJ_FROM_PTR(self);
 }
 
-static mp_uint_t uart_read(mp_obj_t self_in, void *buf, mp_uint_t size, int *errcode) {
-  machine_uart_obj_t *self = MP_OBJ_TO_PTR(self_in);
+static mp_uint_t uart_read(mp_obj_t self_in, void* buf, mp_uint_t size, int* errcode) {
+  machine_uart_obj_t* self = MP_OBJ_TO_PTR(self_in);
   size_t n = self->id == 0 ? bootrig_host_uart_read(buf, size) : 0;
   if (n == 0) {
     *errcode = MP_EAGAIN;
@@ -577,15 +588,15 @@ static mp_uint_t uart_read(mp_obj_t self_in, void *buf, mp_uint_t size, int *err
   return n;
 }
 
-static mp_uint_t uart_write(mp_obj_t self_in, const void *buf, mp_uint_t size, int *errcode) {
+static mp_uint_t uart_write(mp_obj_t self_in, const void* buf, mp_uint_t size, int* errcode) {
   (void)errcode;
-  machine_uart_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  machine_uart_obj_t* self = MP_OBJ_TO_PTR(self_in);
   if (self->id == 0) bootrig_host_uart_write(buf, size);
   return size;
 }
 
-static mp_uint_t uart_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg, int *errcode) {
-  machine_uart_obj_t *self = MP_OBJ_TO_PTR(self_in);
+static mp_uint_t uart_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg, int* errcode) {
+  machine_uart_obj_t* self = MP_OBJ_TO_PTR(self_in);
   if (request == MP_STREAM_POLL) {
     mp_uint_t ret = 0;
     if ((arg & MP_STREAM_POLL_RD) && self->id == 0 && bootrig_host_stdin_any()) ret |= MP_STREAM_POLL_RD;
@@ -597,7 +608,7 @@ static mp_uint_t uart_ioctl(mp_obj_t self_in, mp_uint_t request, uintptr_t arg, 
 }
 
 static mp_obj_t uart_any(mp_obj_t self_in) {
-  machine_uart_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  machine_uart_obj_t* self = MP_OBJ_TO_PTR(self_in);
   return MP_OBJ_NEW_SMALL_INT(self->id == 0 ? (mp_int_t)bootrig_host_stdin_any() : 0);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(uart_any_obj, uart_any);
@@ -608,9 +619,9 @@ static mp_obj_t uart_deinit(mp_obj_t self_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(uart_deinit_obj, uart_deinit);
 
-static void uart_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
+static void uart_print(const mp_print_t* print, mp_obj_t self_in, mp_print_kind_t kind) {
   (void)kind;
-  machine_uart_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  machine_uart_obj_t* self = MP_OBJ_TO_PTR(self_in);
   mp_printf(print, "UART(%d, baudrate=%d, bits=8, parity=None, stop=1)", (int)self->id, (int)self->baudrate);
 }
 
@@ -631,13 +642,14 @@ static const mp_stream_p_t uart_stream_p = {
     .is_text = false,
 };
 
-MP_DEFINE_CONST_OBJ_TYPE(bootrig_type_uart, MP_QSTR_UART, MP_TYPE_FLAG_ITER_IS_STREAM, make_new, uart_make_new,
-                         print, uart_print, protocol, &uart_stream_p, locals_dict, &uart_locals);
+MP_DEFINE_CONST_OBJ_TYPE(bootrig_type_uart, MP_QSTR_UART, MP_TYPE_FLAG_ITER_IS_STREAM, make_new,
+                         uart_make_new, print, uart_print, protocol, &uart_stream_p, locals_dict,
+                         &uart_locals);
 
 // ---------------------------------------------------------------------------------------------------------
 // SD (pybsd.c): the card as a block device for os.mount(); OSError when the board has none.
 
-static mp_obj_t sd_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+static mp_obj_t sd_make_new(const mp_obj_type_t* type, size_t n_args, size_t n_kw, const mp_obj_t* args) {
   (void)type;
   (void)n_args;
   (void)n_kw;
@@ -685,6 +697,6 @@ static MP_DEFINE_CONST_DICT(machine_module_globals, machine_module_globals_table
 
 const mp_obj_module_t bootrig_module_machine = {
     .base = {&mp_type_module},
-    .globals = (mp_obj_dict_t *)&machine_module_globals,
+    .globals = (mp_obj_dict_t*)&machine_module_globals,
 };
 MP_REGISTER_EXTENSIBLE_MODULE(MP_QSTR_machine, bootrig_module_machine);

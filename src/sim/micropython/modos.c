@@ -21,8 +21,8 @@ typedef struct {
   int dev;
 } bootrig_bdev_obj_t;
 
-static mp_obj_t bdev_rw(size_t n_args, const mp_obj_t *args, bool write) {
-  bootrig_bdev_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+static mp_obj_t bdev_rw(size_t n_args, const mp_obj_t* args, bool write) {
+  bootrig_bdev_obj_t* self = MP_OBJ_TO_PTR(args[0]);
   mp_buffer_info_t buf;
   mp_get_buffer_raise(args[2], &buf, write ? MP_BUFFER_READ : MP_BUFFER_WRITE);
   uint32_t block = (uint32_t)mp_obj_get_int(args[1]);
@@ -32,13 +32,13 @@ static mp_obj_t bdev_rw(size_t n_args, const mp_obj_t *args, bool write) {
   return MP_OBJ_NEW_SMALL_INT(err);
 }
 
-static mp_obj_t bdev_readblocks(size_t n_args, const mp_obj_t *args) { return bdev_rw(n_args, args, false); }
+static mp_obj_t bdev_readblocks(size_t n_args, const mp_obj_t* args) { return bdev_rw(n_args, args, false); }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(bdev_readblocks_obj, 3, 4, bdev_readblocks);
-static mp_obj_t bdev_writeblocks(size_t n_args, const mp_obj_t *args) { return bdev_rw(n_args, args, true); }
+static mp_obj_t bdev_writeblocks(size_t n_args, const mp_obj_t* args) { return bdev_rw(n_args, args, true); }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(bdev_writeblocks_obj, 3, 4, bdev_writeblocks);
 
 static mp_obj_t bdev_ioctl(mp_obj_t self_in, mp_obj_t op_in, mp_obj_t arg_in) {
-  bootrig_bdev_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  bootrig_bdev_obj_t* self = MP_OBJ_TO_PTR(self_in);
   uint32_t count = 0, size = 0;
   bootrig_host_block_count(self->dev, &count, &size);
   switch (mp_obj_get_int(op_in)) {
@@ -61,14 +61,14 @@ static const mp_rom_map_elem_t bdev_locals_table[] = {
 };
 static MP_DEFINE_CONST_DICT(bdev_locals, bdev_locals_table);
 
-static void bdev_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
+static void bdev_print(const mp_print_t* print, mp_obj_t self_in, mp_print_kind_t kind) {
   (void)kind;
-  bootrig_bdev_obj_t *self = MP_OBJ_TO_PTR(self_in);
+  bootrig_bdev_obj_t* self = MP_OBJ_TO_PTR(self_in);
   mp_printf(print, self->dev == 0 ? "<Flash>" : "<SD>");
 }
 
-MP_DEFINE_CONST_OBJ_TYPE(bootrig_type_bdev, MP_QSTR_BlockDevice, MP_TYPE_FLAG_NONE, print, bdev_print, locals_dict,
-                         &bdev_locals);
+MP_DEFINE_CONST_OBJ_TYPE(bootrig_type_bdev, MP_QSTR_BlockDevice, MP_TYPE_FLAG_NONE, print, bdev_print,
+                         locals_dict, &bdev_locals);
 
 static const bootrig_bdev_obj_t flash_bdev = {{&bootrig_type_bdev}, 0};
 static const bootrig_bdev_obj_t sd_bdev = {{&bootrig_type_bdev}, 1};
@@ -78,20 +78,20 @@ mp_obj_t bootrig_mp_sd_bdev(void) { return MP_OBJ_FROM_PTR(&sd_bdev); }
 // ---------------------------------------------------------------------------------------------------------
 // Mounting at boot (mptask_init_sflash_filesystem)
 
-static const mp_obj_type_t *fs_type_of(int fs_type) {
+static const mp_obj_type_t* fs_type_of(int fs_type) {
   return fs_type == BOOTRIG_MP_FS_LFS ? &mp_type_vfs_lfs2 : &mp_fat_vfs_type;
 }
 
-static mp_obj_t new_vfs(const mp_obj_type_t *type, mp_obj_t bdev) {
+static mp_obj_t new_vfs(const mp_obj_type_t* type, mp_obj_t bdev) {
   return MP_OBJ_TYPE_GET_SLOT(type, make_new)(type, 1, 0, &bdev);
 }
 
-static void mount_at(mp_obj_t vfs, const char *path) {
+static void mount_at(mp_obj_t vfs, const char* path) {
   mp_obj_t args[2] = {vfs, mp_obj_new_str(path, strlen(path))};
-  mp_vfs_mount(2, args, (mp_map_t *)&mp_const_empty_map);
+  mp_vfs_mount(2, args, (mp_map_t*)&mp_const_empty_map);
 }
 
-static void mkfs(const mp_obj_type_t *type, mp_obj_t bdev) {
+static void mkfs(const mp_obj_type_t* type, mp_obj_t bdev) {
   mp_obj_t dest[3];
   mp_load_method(MP_OBJ_FROM_PTR(type), MP_QSTR_mkfs, dest);
   dest[2] = bdev;
@@ -99,7 +99,7 @@ static void mkfs(const mp_obj_type_t *type, mp_obj_t bdev) {
 }
 
 // Mounts `bdev` at `path`, making a fresh filesystem when it holds none of this type. True when it did.
-static bool mount_or_format(const mp_obj_type_t *type, mp_obj_t bdev, const char *path) {
+static bool mount_or_format(const mp_obj_type_t* type, mp_obj_t bdev, const char* path) {
   nlr_buf_t nlr;
   if (nlr_push(&nlr) == 0) {
     mount_at(new_vfs(type, bdev), path);
@@ -111,7 +111,7 @@ static bool mount_or_format(const mp_obj_type_t *type, mp_obj_t bdev, const char
   return true;
 }
 
-static bool exists(const char *path) {
+static bool exists(const char* path) {
   nlr_buf_t nlr;
   if (nlr_push(&nlr) == 0) {
     mp_vfs_stat(mp_obj_new_str(path, strlen(path)));
@@ -121,11 +121,11 @@ static bool exists(const char *path) {
   return false;
 }
 
-static void write_file(const char *path, const char *text) {
+static void write_file(const char* path, const char* text) {
   mp_obj_t args[2] = {mp_obj_new_str(path, strlen(path)), MP_OBJ_NEW_QSTR(MP_QSTR_w)};
-  mp_obj_t f = mp_vfs_open(2, args, (mp_map_t *)&mp_const_empty_map);
+  mp_obj_t f = mp_vfs_open(2, args, (mp_map_t*)&mp_const_empty_map);
   int err = 0;
-  mp_stream_rw(f, (void *)text, strlen(text), &err, MP_STREAM_RW_WRITE);
+  mp_stream_rw(f, (void*)text, strlen(text), &err, MP_STREAM_RW_WRITE);
   mp_stream_close(f);
   if (err) mp_raise_OSError(err);
 }
@@ -135,8 +135,9 @@ int bootrig_mp_mount(int flash_fs_type, int have_sd) {
   if (nlr_push(&nlr) == 0) {
     bool fresh = mount_or_format(fs_type_of(flash_fs_type), MP_OBJ_FROM_PTR(&flash_bdev), "/flash");
     // The firmware's defaults, recreated when missing on every boot.
-    if (fresh || !exists("/flash/main.py")) write_file("/flash/main.py", "# main.py -- put your code here!\r\n");
-    static const char *const dirs[] = {"/flash/sys", "/flash/lib", "/flash/cert"};
+    if (fresh || !exists("/flash/main.py"))
+      write_file("/flash/main.py", "# main.py -- put your code here!\r\n");
+    static const char* const dirs[] = {"/flash/sys", "/flash/lib", "/flash/cert"};
     for (size_t i = 0; i < MP_ARRAY_SIZE(dirs); ++i)
       if (!exists(dirs[i])) mp_vfs_mkdir(mp_obj_new_str(dirs[i], strlen(dirs[i])));
     if (!exists("/flash/boot.py")) write_file("/flash/boot.py", "# boot.py -- run on boot-up\r\n");
@@ -153,7 +154,7 @@ int bootrig_mp_mount(int flash_fs_type, int have_sd) {
 // The module
 
 static mp_obj_t info_str(int what) {
-  const char *s = bootrig_host_info(what);  // valid until the next call: copied at once
+  const char* s = bootrig_host_info(what);  // valid until the next call: copied at once
   return mp_obj_new_str(s, strlen(s));
 }
 
@@ -177,7 +178,7 @@ static mp_obj_t os_urandom(mp_obj_t num) {
   if (n < 0) mp_raise_ValueError(MP_ERROR_TEXT("negative count"));
   vstr_t vstr;
   vstr_init_len(&vstr, (size_t)n);
-  bootrig_host_random((uint8_t *)vstr.buf, (size_t)n);
+  bootrig_host_random((uint8_t*)vstr.buf, (size_t)n);
   return mp_obj_new_bytes_from_vstr(&vstr);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(os_urandom_obj, os_urandom);
@@ -186,16 +187,16 @@ static mp_obj_t os_sync(void) { return mp_const_none; }  // blocks are written t
 static MP_DEFINE_CONST_FUN_OBJ_0(os_sync_obj, os_sync);
 
 // The mount a path names exactly ("/flash", "/sd/"), or raise ENODEV as the firmware does.
-static mp_vfs_mount_t *mount_named(mp_obj_t path_in) {
+static mp_vfs_mount_t* mount_named(mp_obj_t path_in) {
   size_t len;
-  const char *path = mp_obj_str_get_data(path_in, &len);
+  const char* path = mp_obj_str_get_data(path_in, &len);
   while (len > 1 && path[len - 1] == '/') --len;
-  for (mp_vfs_mount_t *m = MP_STATE_VM(vfs_mount_table); m; m = m->next)
+  for (mp_vfs_mount_t* m = MP_STATE_VM(vfs_mount_table); m; m = m->next)
     if (m->len == len && memcmp(m->str, path, len) == 0) return m;
   mp_raise_OSError(MP_ENODEV);
 }
 
-static mp_obj_t call_method(mp_obj_t obj, qstr name, size_t n_args, const mp_obj_t *args) {
+static mp_obj_t call_method(mp_obj_t obj, qstr name, size_t n_args, const mp_obj_t* args) {
   mp_obj_t dest[2 + 2];
   mp_load_method(obj, name, dest);
   for (size_t i = 0; i < n_args; ++i) dest[2 + i] = args[i];
@@ -205,10 +206,10 @@ static mp_obj_t call_method(mp_obj_t obj, qstr name, size_t n_args, const mp_obj
 // mptask's fsformat: a fresh filesystem of the same type on the same device, mounted in the same place (the
 // mount keeps its position in the root folder and the current folder stays valid).
 static mp_obj_t os_fsformat(mp_obj_t path_in) {
-  mp_vfs_mount_t *m = mount_named(path_in);
+  mp_vfs_mount_t* m = mount_named(path_in);
   bool flash = m->len == 6 && memcmp(m->str, "/flash", 6) == 0;
   if (flash && bootrig_host_fs_format_keeps_files()) return mp_const_none;
-  const mp_obj_type_t *type = mp_obj_get_type(m->obj);
+  const mp_obj_type_t* type = mp_obj_get_type(m->obj);
   mp_obj_t bdev = flash ? MP_OBJ_FROM_PTR(&flash_bdev) : MP_OBJ_FROM_PTR(&sd_bdev);
   call_method(m->obj, MP_QSTR_umount, 0, NULL);
   mkfs(type, bdev);
@@ -222,7 +223,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(os_fsformat_obj, os_fsformat);
 
 static mp_obj_t os_getfree(mp_obj_t path_in) {
   mp_obj_t st = mp_vfs_statvfs(path_in);
-  mp_obj_t *items;
+  mp_obj_t* items;
   mp_obj_get_array_fixed_n(st, 10, &items);
   uint64_t bytes = (uint64_t)mp_obj_get_int(items[1]) * (uint64_t)mp_obj_get_int(items[4]);
   return mp_obj_new_int_from_ull(bytes / 1024);
@@ -231,7 +232,7 @@ static MP_DEFINE_CONST_FUN_OBJ_1(os_getfree_obj, os_getfree);
 
 extern const mp_obj_type_t bootrig_type_uart;
 
-static mp_obj_t os_dupterm(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t os_dupterm(size_t n_args, const mp_obj_t* args) {
   if (n_args == 0) return bootrig_host_dupterm_attached() ? mp_const_true : mp_const_none;
   if (args[0] == mp_const_none) {
     bootrig_host_dupterm(0);
@@ -272,6 +273,6 @@ static MP_DEFINE_CONST_DICT(os_module_globals, os_module_globals_table);
 
 const mp_obj_module_t bootrig_module_os = {
     .base = {&mp_type_module},
-    .globals = (mp_obj_dict_t *)&os_module_globals,
+    .globals = (mp_obj_dict_t*)&os_module_globals,
 };
 MP_REGISTER_EXTENSIBLE_MODULE(MP_QSTR_os, bootrig_module_os);

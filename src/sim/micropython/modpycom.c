@@ -1,19 +1,19 @@
-// Pycom's pycom module (esp32/mods/modpycom.c): the heartbeat and RGB LED, the boot manager, OTA into the other
-// slot, and the NVS key store that survives resets and updates, all on the board.
+// Pycom's pycom module (esp32/mods/modpycom.c): the heartbeat and RGB LED, the boot manager, OTA into the
+// other slot, and the NVS key store that survives resets and updates, all on the board.
 #include <string.h>
 
 #include "port.h"
 #include "py/mperrno.h"
 #include "py/runtime.h"
 
-static mp_obj_t pycom_heartbeat(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t pycom_heartbeat(size_t n_args, const mp_obj_t* args) {
   if (n_args == 0) return mp_obj_new_bool(bootrig_host_heartbeat(-1));
   bootrig_host_heartbeat(mp_obj_is_true(args[0]));
   return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(pycom_heartbeat_obj, 0, 1, pycom_heartbeat);
 
-static mp_obj_t pycom_heartbeat_on_boot(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t pycom_heartbeat_on_boot(size_t n_args, const mp_obj_t* args) {
   if (n_args == 0) return mp_obj_new_bool(bootrig_host_heartbeat_on_boot(-1));
   bootrig_host_heartbeat_on_boot(mp_obj_is_true(args[0]));
   return mp_const_none;
@@ -27,7 +27,7 @@ static mp_obj_t pycom_rgbled(mp_obj_t colour) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(pycom_rgbled_obj, pycom_rgbled);
 
-static mp_obj_t pycom_bootmgr(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) {
+static mp_obj_t pycom_bootmgr(size_t n_args, const mp_obj_t* pos, mp_map_t* kw) {
   enum { ARG_boot_partition, ARG_fs_type, ARG_safeboot, ARG_reset };
   static const mp_arg_t allowed[] = {
       {MP_QSTR_boot_partition, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 255}},
@@ -44,9 +44,9 @@ static mp_obj_t pycom_bootmgr(size_t n_args, const mp_obj_t *pos, mp_map_t *kw) 
   if (out[0] == '\0') return mp_const_none;
   // The query: four lines, e.g. "Factory\nLittleFS\nSafeBoot: False\nStatus: Ready".
   mp_obj_t items[4];
-  const char *s = out;
+  const char* s = out;
   for (int i = 0; i < 4; ++i) {
-    const char *e = strchr(s, '\n');
+    const char* e = strchr(s, '\n');
     size_t len = e ? (size_t)(e - s) : strlen(s);
     items[i] = mp_obj_new_str(s, len);
     s = e ? e + 1 : s + len;
@@ -93,7 +93,7 @@ static mp_obj_t pycom_nvs_set(mp_obj_t key, mp_obj_t value) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(pycom_nvs_set_obj, pycom_nvs_set);
 
-static mp_obj_t pycom_nvs_get(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t pycom_nvs_get(size_t n_args, const mp_obj_t* args) {
   uint32_t value;
   if (bootrig_host_nvs_get(mp_obj_str_get_str(args[0]), &value) == 0) return mp_obj_new_int_from_uint(value);
   if (n_args > 1) return args[1];
@@ -138,6 +138,6 @@ static MP_DEFINE_CONST_DICT(pycom_module_globals, pycom_module_globals_table);
 
 const mp_obj_module_t bootrig_module_pycom = {
     .base = {&mp_type_module},
-    .globals = (mp_obj_dict_t *)&pycom_module_globals,
+    .globals = (mp_obj_dict_t*)&pycom_module_globals,
 };
 MP_REGISTER_MODULE(MP_QSTR_pycom, bootrig_module_pycom);

@@ -17,7 +17,7 @@ int64_t bootrig_days_from_civil(int64_t y, int64_t m, int64_t d) {
   return era * 146097 + doe - 719468;
 }
 
-void bootrig_civil_from_days(int64_t z, int *y, int *m, int *d) {
+void bootrig_civil_from_days(int64_t z, int* y, int* m, int* d) {
   z += 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   int64_t doe = z - era * 146097;
@@ -47,19 +47,20 @@ static mp_obj_t broken_down(int64_t secs) {
   return mp_obj_new_tuple(8, t);
 }
 
-static mp_obj_t time_localtime(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t time_localtime(size_t n_args, const mp_obj_t* args) {
   int64_t secs = (n_args == 0 || args[0] == mp_const_none) ? bootrig_host_rtc_us() / 1000000
-                                                            : (int64_t)mp_obj_get_int(args[0]);
+                                                           : (int64_t)mp_obj_get_int(args[0]);
   return broken_down(secs);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(time_localtime_obj, 0, 1, time_localtime);
 
 static mp_obj_t time_mktime(mp_obj_t tuple) {
   size_t len;
-  mp_obj_t *elem;
+  mp_obj_t* elem;
   mp_obj_get_array(tuple, &len, &elem);
   if (len < 8 || len > 9) mp_raise_TypeError(MP_ERROR_TEXT("mktime needs a tuple of length 8 or 9"));
-  int64_t days = bootrig_days_from_civil(mp_obj_get_int(elem[0]), mp_obj_get_int(elem[1]), mp_obj_get_int(elem[2]));
+  int64_t days =
+      bootrig_days_from_civil(mp_obj_get_int(elem[0]), mp_obj_get_int(elem[1]), mp_obj_get_int(elem[2]));
   return mp_obj_new_int_from_ll(days * 86400 + mp_obj_get_int(elem[3]) * 3600 + mp_obj_get_int(elem[4]) * 60 +
                                 mp_obj_get_int(elem[5]));
 }
@@ -97,7 +98,8 @@ static mp_obj_t time_ticks_cpu(void) { return MP_OBJ_NEW_SMALL_INT(mp_hal_ticks_
 static MP_DEFINE_CONST_FUN_OBJ_0(time_ticks_cpu_obj, time_ticks_cpu);
 
 static mp_obj_t time_ticks_diff(mp_obj_t end_in, mp_obj_t start_in) {
-  mp_uint_t diff = (mp_obj_get_int_truncated(end_in) - mp_obj_get_int_truncated(start_in)) & (TICKS_PERIOD - 1);
+  mp_uint_t diff =
+      (mp_obj_get_int_truncated(end_in) - mp_obj_get_int_truncated(start_in)) & (TICKS_PERIOD - 1);
   mp_int_t d = (mp_int_t)diff;
   if (d >= TICKS_PERIOD / 2) d -= TICKS_PERIOD;
   return MP_OBJ_NEW_SMALL_INT(d);
@@ -113,8 +115,9 @@ static MP_DEFINE_CONST_FUN_OBJ_2(time_ticks_add_obj, time_ticks_add);
 // Seconds; utime.timezone() is RAM state of the running interpreter (0 until set).
 MP_REGISTER_ROOT_POINTER(mp_obj_t bootrig_timezone);
 
-static mp_obj_t time_timezone(size_t n_args, const mp_obj_t *args) {
-  if (n_args == 0) return MP_STATE_VM(bootrig_timezone) ? MP_STATE_VM(bootrig_timezone) : MP_OBJ_NEW_SMALL_INT(0);
+static mp_obj_t time_timezone(size_t n_args, const mp_obj_t* args) {
+  if (n_args == 0)
+    return MP_STATE_VM(bootrig_timezone) ? MP_STATE_VM(bootrig_timezone) : MP_OBJ_NEW_SMALL_INT(0);
   MP_STATE_VM(bootrig_timezone) = mp_obj_new_int(mp_obj_get_int(args[0]));
   return mp_const_none;
 }
@@ -140,6 +143,6 @@ static MP_DEFINE_CONST_DICT(time_module_globals, time_module_globals_table);
 
 const mp_obj_module_t bootrig_module_time = {
     .base = {&mp_type_module},
-    .globals = (mp_obj_dict_t *)&time_module_globals,
+    .globals = (mp_obj_dict_t*)&time_module_globals,
 };
 MP_REGISTER_EXTENSIBLE_MODULE(MP_QSTR_time, bootrig_module_time);

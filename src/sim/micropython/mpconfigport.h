@@ -66,7 +66,7 @@
 #define MICROPY_PY_BINASCII (1)
 #define MICROPY_PY_BINASCII_CRC32 (1)
 #define MICROPY_PY_HASHLIB (1)
-#define MICROPY_PY_HASHLIB_MD5 (0)   // MD5 and SHA-1 need mbedTLS or axTLS, which the build does not use
+#define MICROPY_PY_HASHLIB_MD5 (0)  // MD5 and SHA-1 need mbedTLS or axTLS, which the build does not use
 #define MICROPY_PY_HASHLIB_SHA1 (0)
 #define MICROPY_PY_HASHLIB_SHA256 (1)
 #define MICROPY_PY_RE (1)
@@ -81,16 +81,16 @@
 #define MICROPY_PY_ARRAY (1)
 #define MICROPY_PY_UCTYPES (1)
 #define MICROPY_PY_FRAMEBUF (0)
-#define MICROPY_PY_DEFLATE (0)    // MicroPython 1.21+
-#define MICROPY_PY_PLATFORM (0)   // MicroPython 1.21+
-#define MICROPY_PY_VFS (0)        // MicroPython 1.23+
-#define MICROPY_PY_ASYNCIO (0)    // not frozen into Pycom 1.20
+#define MICROPY_PY_DEFLATE (0)   // MicroPython 1.21+
+#define MICROPY_PY_PLATFORM (0)  // MicroPython 1.21+
+#define MICROPY_PY_VFS (0)       // MicroPython 1.23+
+#define MICROPY_PY_ASYNCIO (0)   // not frozen into Pycom 1.20
 #define MICROPY_PY_CRYPTOLIB (0)
 #define MICROPY_PY_BTREE (0)
 #define MICROPY_PY_MARSHAL (0)
 #define MICROPY_PY_WEBSOCKET (0)
 #define MICROPY_PY_ONEWIRE (0)
-#define MICROPY_PY_MACHINE (0)    // the simulator's own machine module with Pycom's API (modmachine.c)
+#define MICROPY_PY_MACHINE (0)  // the simulator's own machine module with Pycom's API (modmachine.c)
 #define MICROPY_PY_THREAD (0)
 #define MICROPY_PY_TIME (0)  // Pycom's utime (modtime.c): the RTC starts at 1970 on every hard reset
 #define MICROPY_PY_OS (0)    // Pycom's uos (modos.c): fsformat, getfree, dupterm, uname of the running image
@@ -111,16 +111,17 @@
 // ---- the chip around the interpreter
 #define MICROPY_HW_BOARD_NAME "Pycom module"
 #define MICROPY_HW_MCU_NAME "ESP32"
-#define MICROPY_BANNER_NAME_AND_VERSION "MicroPython v1.25.0 on 2025-04-15"  // replaced by the image's (port.c)
+#define MICROPY_BANNER_NAME_AND_VERSION \
+  "MicroPython v1.25.0 on 2025-04-15"  // replaced by the image's (port.c)
 #define MICROPY_MPHALPORT_H "mphalport.h"
 #define MICROPY_BOARD_BEFORE_PYTHON_EXEC(input_kind, exec_flags) \
   bootrig_mp_before_exec(source, exec_flags)  // pyexec's parse_compile_execute: the source about to compile
 #define MICROPY_VM_HOOK_COUNT (64)
 #define MICROPY_VM_HOOK_INIT static __thread unsigned bootrig_vm_hook_divisor = MICROPY_VM_HOOK_COUNT;
-#define MICROPY_VM_HOOK_POLL                              \
-  if (--bootrig_vm_hook_divisor == 0) {                   \
-    bootrig_vm_hook_divisor = MICROPY_VM_HOOK_COUNT;      \
-    bootrig_mp_vm_hook();                                 \
+#define MICROPY_VM_HOOK_POLL                         \
+  if (--bootrig_vm_hook_divisor == 0) {              \
+    bootrig_vm_hook_divisor = MICROPY_VM_HOOK_COUNT; \
+    bootrig_mp_vm_hook();                            \
   }
 #define MICROPY_VM_HOOK_LOOP MICROPY_VM_HOOK_POLL
 #define MICROPY_VM_HOOK_RETURN MICROPY_VM_HOOK_POLL
@@ -133,7 +134,8 @@ typedef long mp_off_t;
 #define MP_SSIZE_MAX SSIZE_MAX
 
 void bootrig_mp_vm_hook(void);
-void bootrig_mp_before_exec(const void *source, unsigned exec_flags);
+void bootrig_mp_before_exec(const void* source, unsigned exec_flags);
 unsigned bootrig_mp_random_seed(void);
-void bootrig_mp_after_exec(void *ret_val, int *ret);
-#define MICROPY_BOARD_AFTER_PYTHON_EXEC(input_kind, exec_flags, ret_val, ret) bootrig_mp_after_exec(ret_val, ret)
+void bootrig_mp_after_exec(void* ret_val, int* ret);
+#define MICROPY_BOARD_AFTER_PYTHON_EXEC(input_kind, exec_flags, ret_val, ret) \
+  bootrig_mp_after_exec(ret_val, ret)

@@ -6,6 +6,7 @@
 
 #include "extmod/vfs.h"
 #include "lib/oofatfs/ff.h"
+#include "port.h"
 #include "py/builtin.h"
 #include "py/compile.h"
 #include "py/gc.h"
@@ -20,28 +21,27 @@
 #include "shared/readline/readline.h"
 #include "shared/runtime/gchelper.h"
 #include "shared/runtime/pyexec.h"
-#include "port.h"
 
 __thread double bootrig_readline_storage[32];
 
-// MicroPython keeps its state in one global (mp_state_ctx), which static tables point into. Each simulated chip
-// has its own copy here; the interpreter lock (held by the caller of every bootrig_mp_* call) swaps the copy of
-// the chip that takes it into the global.
+// MicroPython keeps its state in one global (mp_state_ctx), which static tables point into. Each simulated
+// chip has its own copy here; the interpreter lock (held by the caller of every bootrig_mp_* call) swaps the
+// copy of the chip that takes it into the global.
 struct bootrig_mp_vm {
   mp_state_ctx_t state;  // while another chip's state is resident
-  uint8_t *heap;
+  uint8_t* heap;
   size_t heap_size;
   int profile;
   int sys_exit_quirk;
 };
 
-static bootrig_mp_vm *resident;              // whose state the global holds (changed under the lock only)
-static __thread bootrig_mp_vm *current_vm;  // the chip this thread runs
+static bootrig_mp_vm* resident;             // whose state the global holds (changed under the lock only)
+static __thread bootrig_mp_vm* current_vm;  // the chip this thread runs
 // The raw REPL's line as pyexec collects it (for the Pycom profile's missing raw-paste, below), a byte held
 // back for the next read, and whether pyexec is running code.
 static __thread int raw_line_len, raw_line_first, pending_char = -1, executing;
 
-void bootrig_mp_swap_in(bootrig_mp_vm *vm) {
+void bootrig_mp_swap_in(bootrig_mp_vm* vm) {
   if (resident == vm) return;
   if (resident) memcpy(&resident->state, &mp_state_ctx, sizeof mp_state_ctx);
   memcpy(&mp_state_ctx, &vm->state, sizeof mp_state_ctx);
@@ -53,8 +53,8 @@ int bootrig_mp_profile(void) { return current_vm ? current_vm->profile : BOOTRIG
 // ---------------------------------------------------------------------------------------------------------
 // Life cycle
 
-bootrig_mp_vm *bootrig_mp_vm_new(size_t heap_bytes, int profile, int sys_exit_quirk) {
-  bootrig_mp_vm *vm = calloc(1, sizeof *vm);
+bootrig_mp_vm* bootrig_mp_vm_new(size_t heap_bytes, int profile, int sys_exit_quirk) {
+  bootrig_mp_vm* vm = calloc(1, sizeof *vm);
   if (!vm) return NULL;
   vm->heap = malloc(heap_bytes);
   if (!vm->heap) {
@@ -67,7 +67,7 @@ bootrig_mp_vm *bootrig_mp_vm_new(size_t heap_bytes, int profile, int sys_exit_qu
   return vm;
 }
 
-void bootrig_mp_vm_free(bootrig_mp_vm *vm) {
+void bootrig_mp_vm_free(bootrig_mp_vm* vm) {
   if (!vm) return;
   if (current_vm == vm) current_vm = NULL;
   if (resident == vm) resident = NULL;
@@ -75,9 +75,9 @@ void bootrig_mp_vm_free(bootrig_mp_vm *vm) {
   free(vm);
 }
 
-void bootrig_mp_vm_enter(bootrig_mp_vm *vm) { current_vm = vm; }
+void bootrig_mp_vm_enter(bootrig_mp_vm* vm) { current_vm = vm; }
 
-void bootrig_mp_init(void *stack_top, size_t stack_limit) {
+void bootrig_mp_init(void* stack_top, size_t stack_limit) {
   // Whatever the last boot left (it may have been cut off anywhere by a reset) is forgotten.
   memset(&mp_state_ctx, 0, sizeof mp_state_ctx);
   mp_stack_set_top(stack_top);
@@ -99,9 +99,9 @@ void bootrig_mp_deinit(void) {
   mp_deinit();
 }
 
-int bootrig_mp_exec_file(const char *path) { return pyexec_file_if_exists(path); }
+int bootrig_mp_exec_file(const char* path) { return pyexec_file_if_exists(path); }
 
-int bootrig_mp_exec_str(const char *source) {
+int bootrig_mp_exec_str(const char* source) {
   vstr_t v;
   vstr_init(&v, strlen(source) + 1);
   vstr_add_str(&v, source);
@@ -110,7 +110,7 @@ int bootrig_mp_exec_str(const char *source) {
   return r;
 }
 
-int bootrig_mp_repl(int *raw) {
+int bootrig_mp_repl(int* raw) {
   for (;;) {
     pyexec_mode_kind = *raw ? PYEXEC_MODE_RAW_REPL : PYEXEC_MODE_FRIENDLY_REPL;
     int ret = *raw ? pyexec_raw_repl() : pyexec_friendly_repl();
@@ -123,12 +123,13 @@ int bootrig_mp_repl(int *raw) {
 
 void bootrig_mp_keyboard_interrupt(void) { mp_sched_keyboard_interrupt(); }
 
-void bootrig_mp_after_exec(void *ret_val, int *ret) {
+void bootrig_mp_after_exec(void* ret_val, int* ret) {
   executing = 0;
   bootrig_host_exec(0);
   // Firmware 1.20 (pyexec_system_exit == 0): SystemExit is reported as a failure, not a soft reset.
   if (ret_val && current_vm->sys_exit_quirk &&
-      mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(((mp_obj_base_t *)ret_val)->type), MP_OBJ_FROM_PTR(&mp_type_SystemExit)))
+      mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(((mp_obj_base_t*)ret_val)->type),
+                              MP_OBJ_FROM_PTR(&mp_type_SystemExit)))
     *ret = 0;
 }
 
@@ -141,7 +142,7 @@ void gc_collect(void) {
   gc_collect_end();
 }
 
-void nlr_jump_fail(void *val) {
+void nlr_jump_fail(void* val) {
   (void)val;
   bootrig_host_fatal("nlr_jump_fail: an exception escaped every handler");
 }
@@ -149,12 +150,13 @@ void nlr_jump_fail(void *val) {
 // ---------------------------------------------------------------------------------------------------------
 // HAL: terminal
 
-// Firmware 1.20's raw REPL (MicroPython 1.11) has no raw-paste: "\x05A\x01" is two bytes of code and a Ctrl-A,
-// which restarts the raw REPL. MicroPython 1.25's pyexec would answer the request instead, so the Pycom profile
-// hands it Ctrl-C (clear the line) before that Ctrl-A: the same restart, byte for byte.
+// Firmware 1.20's raw REPL (MicroPython 1.11) has no raw-paste: "\x05A\x01" is two bytes of code and a
+// Ctrl-A, which restarts the raw REPL. MicroPython 1.25's pyexec would answer the request instead, so the
+// Pycom profile hands it Ctrl-C (clear the line) before that Ctrl-A: the same restart, byte for byte.
 
 static int pycom_raw_repl_filter(int c) {
-  if (bootrig_mp_profile() != BOOTRIG_MP_PROFILE_PYCOM || pyexec_mode_kind != PYEXEC_MODE_RAW_REPL || executing)
+  if (bootrig_mp_profile() != BOOTRIG_MP_PROFILE_PYCOM || pyexec_mode_kind != PYEXEC_MODE_RAW_REPL ||
+      executing)
     return c;
   if (c == CHAR_CTRL_A && raw_line_len == 2 && raw_line_first == CHAR_CTRL_E) {
     raw_line_len = 0;
@@ -195,15 +197,15 @@ int mp_hal_stdin_rx_chr(void) {
   }
 }
 
-mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
+mp_uint_t mp_hal_stdout_tx_strn(const char* str, size_t len) {
   bootrig_host_stdout(str, len);
   return len;
 }
 
-void mp_hal_stdout_tx_strn_cooked(const char *str, size_t len) {
-  const char *end = str + len;
+void mp_hal_stdout_tx_strn_cooked(const char* str, size_t len) {
+  const char* end = str + len;
   while (str < end) {
-    const char *nl = memchr(str, '\n', (size_t)(end - str));
+    const char* nl = memchr(str, '\n', (size_t)(end - str));
     if (!nl) {
       bootrig_host_stdout(str, (size_t)(end - str));
       break;
@@ -214,7 +216,7 @@ void mp_hal_stdout_tx_strn_cooked(const char *str, size_t len) {
   }
 }
 
-void mp_hal_stdout_tx_str(const char *str) {
+void mp_hal_stdout_tx_str(const char* str) {
   // pyexec prints its banner from compile-time strings; the module's comes from the image it runs.
   if (strcmp(str, MICROPY_BANNER_NAME_AND_VERSION) == 0) {
     str = bootrig_host_info(BOOTRIG_INFO_BANNER);
@@ -271,7 +273,7 @@ void bootrig_mp_vm_hook(void) { bootrig_host_vm_hook(); }
 
 unsigned bootrig_mp_random_seed(void) {
   unsigned seed;
-  bootrig_host_random((uint8_t *)&seed, sizeof seed);
+  bootrig_host_random((uint8_t*)&seed, sizeof seed);
   return seed;
 }
 
@@ -284,7 +286,7 @@ static int is_word_char(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
 }
 
-static int is_string_prefix(const char *w, size_t n) {
+static int is_string_prefix(const char* w, size_t n) {
   if (n == 0 || n > 2) return 0;
   for (size_t i = 0; i < n; ++i)
     if (!strchr("rRbBfFuU", w[i])) return 0;
@@ -292,7 +294,7 @@ static int is_string_prefix(const char *w, size_t n) {
 }
 
 // Returns the number of f-string prefixes found; when `out` is given, the text with each one separated.
-static size_t separate_fstring_prefixes(const char *src, size_t len, vstr_t *out) {
+static size_t separate_fstring_prefixes(const char* src, size_t len, vstr_t* out) {
   size_t found = 0, i = 0;
   while (i < len) {
     unsigned char c = (unsigned char)src[i];
@@ -319,7 +321,8 @@ static size_t separate_fstring_prefixes(const char *src, size_t len, vstr_t *out
           j += 2;
           continue;
         }
-        if (src[j] == (char)c && (q == 1 || (j + 2 < len && src[j + 1] == (char)c && src[j + 2] == (char)c))) {
+        if (src[j] == (char)c &&
+            (q == 1 || (j + 2 < len && src[j + 1] == (char)c && src[j + 2] == (char)c))) {
           j += q;
           break;
         }
@@ -337,7 +340,7 @@ static size_t separate_fstring_prefixes(const char *src, size_t len, vstr_t *out
   return found;
 }
 
-static void pycom_source(vstr_t *v) {
+static void pycom_source(vstr_t* v) {
   if (bootrig_mp_profile() != BOOTRIG_MP_PROFILE_PYCOM) return;
   if (separate_fstring_prefixes(v->buf, v->len, NULL) == 0) return;
   vstr_t out;
@@ -350,27 +353,27 @@ static void pycom_source(vstr_t *v) {
 // pyexec's flag for a source held in a vstr (shared/runtime/pyexec.c, EXEC_FLAG_SOURCE_IS_VSTR).
 #define BOOTRIG_EXEC_FLAG_SOURCE_IS_VSTR (1 << 4)
 
-void bootrig_mp_before_exec(const void *source, unsigned exec_flags) {
+void bootrig_mp_before_exec(const void* source, unsigned exec_flags) {
   executing = 1;
   bootrig_host_exec(1);
-  if (exec_flags & BOOTRIG_EXEC_FLAG_SOURCE_IS_VSTR) pycom_source((vstr_t *)source);
+  if (exec_flags & BOOTRIG_EXEC_FLAG_SOURCE_IS_VSTR) pycom_source((vstr_t*)source);
 }
 
-mp_lexer_t *mp_lexer_new_from_file(qstr filename) {
+mp_lexer_t* mp_lexer_new_from_file(qstr filename) {
   mp_reader_t reader;
   mp_reader_new_file(&reader, filename);
   return mp_lexer_new(filename, reader);
 }
 
 // Source files (scripts and imported modules) are read whole, then compiled from memory.
-void mp_reader_new_file(mp_reader_t *reader, qstr filename) {
+void mp_reader_new_file(mp_reader_t* reader, qstr filename) {
   mp_obj_t args[2] = {MP_OBJ_NEW_QSTR(filename), MP_OBJ_NEW_QSTR(MP_QSTR_rb)};
-  mp_obj_t file = mp_vfs_open(MP_ARRAY_SIZE(args), args, (mp_map_t *)&mp_const_empty_map);
+  mp_obj_t file = mp_vfs_open(MP_ARRAY_SIZE(args), args, (mp_map_t*)&mp_const_empty_map);
   vstr_t v;
   vstr_init(&v, 256);
   for (;;) {
     int err = 0;
-    char *buf = vstr_add_len(&v, 256);
+    char* buf = vstr_add_len(&v, 256);
     mp_uint_t n = mp_stream_rw(file, buf, 256, &err, MP_STREAM_RW_READ | MP_STREAM_RW_ONCE);
     v.len -= 256 - (err ? 0 : n);
     if (err) {
@@ -381,13 +384,13 @@ void mp_reader_new_file(mp_reader_t *reader, qstr filename) {
   }
   mp_stream_close(file);
   pycom_source(&v);
-  mp_reader_new_mem(reader, (const byte *)v.buf, v.len, v.alloc);
+  mp_reader_new_mem(reader, (const byte*)v.buf, v.len, v.alloc);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // FAT timestamps
 
-void bootrig_civil_from_days(int64_t z, int *y, int *m, int *d);
+void bootrig_civil_from_days(int64_t z, int* y, int* m, int* d);
 
 // FatFs stamps files with the RTC's local time (FAT dates start in 1980; earlier times read as 1980-01-01).
 DWORD get_fattime(void) {

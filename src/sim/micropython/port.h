@@ -10,7 +10,7 @@ int bootrig_mp_profile(void);  // BOOTRIG_MP_PROFILE_* of the interpreter this t
 int bootrig_mp_stdin_rx(void);
 // Blocks until `end` (bootrig_host_ticks_us time), Ctrl-C or a timer callback falling due.
 void bootrig_mp_sleep_until(uint64_t end);
-void bootrig_mp_after_exec(void *ret_val, int *ret);
+void bootrig_mp_after_exec(void* ret_val, int* ret);
 // machine.Timer alarms (modmachine.c): microseconds until the next one is due (< 0: none), and scheduling
 // the callbacks of those that are due.
 int64_t bootrig_mp_alarm_wait_us(void);

@@ -15,8 +15,9 @@ TEST(Pycom, NvsValuesSurviveSoftAndHardResets) {
   ASSERT_TRUE(rig.read_until(kBannerEnd));
   rig.press_reset();
   ASSERT_TRUE(rig.read_until(kBannerEnd));
-  EXPECT_EQ(run(rig, "import pycom\nprint(pycom.nvs_get('count') + 1)\npycom.nvs_erase('count')\n"
-                     "print(pycom.nvs_get('count', 'gone'))\n"),
+  EXPECT_EQ(run(rig,
+                "import pycom\nprint(pycom.nvs_get('count') + 1)\npycom.nvs_erase('count')\n"
+                "print(pycom.nvs_get('count', 'gone'))\n"),
             "42\r\ngone\r\n");
   auto missing = rig.exec_raw("pycom.nvs_erase('count')\n");
   EXPECT_NE(missing.error.find("KeyError: key not found"), std::string::npos) << missing.error;
@@ -49,7 +50,8 @@ TEST(Pycom, LittleFsOnRequestFormatsFlashAtTheNextBoot) {
   rig.press_reset();
   ASSERT_TRUE(rig.read_until(kBannerEnd));
   EXPECT_EQ(run(rig, "print(open('/flash/lfs.txt').read())\n"), "kept\r\n");
-  EXPECT_EQ(run(rig, "import pycom\npycom.bootmgr(fs_type=pycom.FAT)\nprint(pycom.bootmgr()[1])\n"), "FAT\r\n");
+  EXPECT_EQ(run(rig, "import pycom\npycom.bootmgr(fs_type=pycom.FAT)\nprint(pycom.bootmgr()[1])\n"),
+            "FAT\r\n");
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Tests for utime (src/sim/micropython/modtime.c): ticks, sleeps that block without spinning and end on Ctrl-C,
-// module time for busy code, and the RTC's wall time.
+// Tests for utime (src/sim/micropython/modtime.c): ticks, sleeps that block without spinning and end on
+// Ctrl-C, module time for busy code, and the RTC's wall time.
 #include <gtest/gtest.h>
 
 #include "sim/sim_test_util.hpp"
