@@ -60,7 +60,9 @@ add_custom_command(
   VERBATIM)
 
 add_library(bootrig_micropython STATIC ${_mp_sources} ${_mp_lib_sources} ${_mp_genhdr})
-set_target_properties(bootrig_micropython PROPERTIES C_STANDARD 99 C_EXTENSIONS ON)
+# MicroPython's sources are not written to share one translation unit (two WORD typedefs,
+# the help text declared two ways), so this target never joins a unity build.
+set_target_properties(bootrig_micropython PROPERTIES C_STANDARD 99 C_EXTENSIONS ON UNITY_BUILD OFF)
 target_include_directories(bootrig_micropython
   PRIVATE "${_mp_port}" "${_mp_top}" "${_mp_build}")
 target_compile_definitions(bootrig_micropython PRIVATE ${_mp_defines} FFCONF_H="lib/oofatfs/ffconf.h")
