@@ -16,6 +16,7 @@
 #include "bootrig/flash/ensure.hpp"
 #include "bootrig/flash/external_flash.hpp"
 #include "bootrig/flash/ota.hpp"
+#include "bootrig/flash/slot_proof.hpp"
 #include "bootrig/target/target.hpp"
 #include "cli/commands.hpp"
 
@@ -74,7 +75,7 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   RigImage img;
   if (foreign) {
     img = RigImage{"image", o.image, file.bytes, file.image.identity.version, file.image.identity.board_name,
-                   to_hex(sha256(std::span<const std::uint8_t>(file.bytes)))};
+                   to_hex(sha256(std::span<const std::uint8_t>(file.bytes))), ""};
   } else {
     img = load_image_file("image", o.image, o.image);
   }
@@ -98,6 +99,21 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     if (!foreign && before->running.board != img.board)
       throw RigError(o.image + ": built for " + img.board + " but the board is a " + before->running.board +
                      "; nothing was written (use an image for " + before->running.board + ")");
+    // With P2 wired the ROM's MD5 of the slots is the proof (two resets and about a second); without it,
+    // bootrig's record and the running build, and a flash when in doubt. Another version needs no proof.
+    if (target->bootloader() && !o.force && before->running.version == img.version) {
+      BoardFirmware proven = *before;
+      CableFlashOptions opt;
+      opt.boot_timeout = t.boot_timeout;
+      auto r = prove_slots({target->reset(), target->bootloader(), target->serial(), t.reset_pulse}, proven,
+                           {{img.name, img}}, opt);
+      if (r) before->proven = proven.proven;
+      else std::printf("could not read the slots' MD5 (%s: %s)\n", r.error().step.c_str(), r.error().what.c_str());
+      repl.forget_state();
+      if (auto back = repl.await_prompt(Deadline::after(t.boot_timeout)); !back && o.ota)
+        throw RigError(target->describe() + ": no REPL prompt after reading the slots' MD5 (" +
+                       back.error().describe() + "); nothing was written");
+    }
     std::string why;
     if (runs_image(*before, img, &why) && !o.force) {
       std::printf("nothing flashed: %s (--force flashes anyway)\n", why.c_str());

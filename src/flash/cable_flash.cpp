@@ -219,4 +219,31 @@ Result<Md5Digest, FlashFailure> read_flash_md5(const CableWires& w, std::uint32_
   return digest.value();
 }
 
+Result<FlashDigests, FlashFailure> read_flash_digests(
+    const CableWires& w, const std::function<std::vector<FlashRegion>(std::uint32_t)>& regions,
+    const CableFlashOptions& o) {
+  require_p2(w);
+  RomFlasher rom(w.serial, o.rom);
+  DownloadMode dl(w);
+  if (auto c = dl.enter(rom, o); !c)
+    return FlashFailure{"download mode", "the ROM loader did not answer after a reset with P2 held low (" +
+                                             c.error().message +
+                                             "); is P2 (G23) wired to the rig's bootloader line?"};
+  FlashDigests out;
+  auto id = rom.flash_id();
+  if (!id) return FlashFailure{"flash id", id.error().message};
+  const std::uint32_t size_code = id.value() >> 16 & 0xFF;
+  out.flash_size = size_code >= 18 && size_code <= 26 ? 1u << size_code : 4u << 20;
+  auto pads = rom.efuse_spi_pads();
+  if (!pads) return FlashFailure{"read eFuse", pads.error().message};
+  if (auto a = rom.spi_attach(pads.value()); !a) return FlashFailure{"attach flash", a.error().message};
+  for (const auto& r : regions(out.flash_size)) {
+    auto digest = rom.flash_md5(r.offset, r.length);
+    if (!digest) return FlashFailure{"flash MD5 of " + r.name, digest.error().message};
+    out.md5.push_back(digest.value());
+  }
+  dl.finish();
+  return out;
+}
+
 }  // namespace bootrig

@@ -53,7 +53,7 @@ std::optional<Slot> parse_slot(std::string_view name) {
 std::string FirmwareRecord::encode() const {
   std::string s = "# bootrig's record of this module's firmware slots (bootrig rewrites it after each flash)\n";
   s += std::string("active ") + to_string(active) + "\n";
-  s += std::string("prev ") + to_string(prev) + "\n";
+  s += std::string("prev ") + (prev ? to_string(*prev) : "unknown") + "\n";
   for (const auto& [slot, c] : slots)
     s += std::string("slot ") + to_string(slot) + " " + c.version + " " + (c.sha256.empty() ? "-" : c.sha256) + "\n";
   s += "end\n";
@@ -73,10 +73,14 @@ std::optional<FirmwareRecord> FirmwareRecord::decode(std::string_view text) {
     words >> key >> a >> b >> c;
     if (key == "end") {
       ended = true;
+    } else if (key == "prev" && a == "unknown" && b.empty()) {
+      r.prev = std::nullopt;
+      have_prev = true;
     } else if (key == "active" || key == "prev") {
       auto s = parse_slot(a);
       if (!s || !b.empty()) return std::nullopt;
-      (key == "active" ? r.active : r.prev) = *s;
+      if (key == "active") r.active = *s;
+      else r.prev = *s;
       (key == "active" ? have_active : have_prev) = true;
     } else if (key == "slot") {
       auto s = parse_slot(a);
@@ -86,7 +90,8 @@ std::optional<FirmwareRecord> FirmwareRecord::decode(std::string_view text) {
       return std::nullopt;
     }
   }
-  if (!ended || !have_active || !have_prev || !r.slots.count(r.active) || !r.slots.count(r.prev)) return std::nullopt;
+  if (!ended || !have_active || !have_prev || !r.slots.count(r.active) || (r.prev && !r.slots.count(*r.prev)))
+    return std::nullopt;
   return r;
 }
 
@@ -100,8 +105,8 @@ std::optional<SlotContent> BoardFirmware::slot(Slot s) const {
 }
 
 std::optional<SlotContent> BoardFirmware::previous() const {
-  if (!record) return std::nullopt;
-  return slot(record->prev);
+  if (!record || !record->prev) return std::nullopt;
+  return slot(*record->prev);
 }
 
 std::string BoardFirmware::describe() const {
@@ -110,7 +115,9 @@ std::string BoardFirmware::describe() const {
     if (record->prev == active)
       s += "; window 2 boots the same image (boot_info was reset by a cable flash)";
     else
-      s += std::string("; window 2 boots ") + p->version + " (" + to_string(record->prev) + " slot)";
+      s += std::string("; window 2 boots ") + p->version + " (" + to_string(*record->prev) + " slot)";
+  } else if (record && !record->prev) {
+    s += "; the previous image is unknown (bootrig's record was written from the slots' MD5, not from an OTA)";
   } else {
     s += "; the previous image is unknown (" + record_note + ")";
   }
@@ -208,7 +215,8 @@ FirmwareRecord record_after_cable(const BoardFirmware* before, const RigImage& i
   // The app goes to the factory slot and boot_info is reset: ActiveImg = PrevImg = factory. ota_0 keeps
   // what it held.
   r.slots[Slot::factory] = SlotContent{image.version, image.sha256};
-  r.active = r.prev = Slot::factory;
+  r.active = Slot::factory;
+  r.prev = Slot::factory;
   return r;
 }
 
@@ -257,6 +265,16 @@ Arrangement resolve_arrangement(const Arrangement& wanted, const std::map<std::s
 
 const char* to_string(FlashMethod m) { return m == FlashMethod::cable ? "cable" : "OTA"; }
 
+namespace {
+// The digest the proof read for `slot` over `name`'s length, or "unread" when it did not ask (another version).
+std::string md5_of_slot(const BoardFirmware& board, Slot slot, const std::string& name) {
+  auto s = board.proven->md5.find(slot);
+  if (s == board.proven->md5.end()) return "unread";
+  auto d = s->second.find(name);
+  return d == s->second.end() ? "unread" : d->second;
+}
+}  // namespace
+
 bool runs_image(const BoardFirmware& board, const RigImage& image, std::string* why) {
   auto say = [&](std::string text) {
     if (why) *why = std::move(text);
@@ -269,6 +287,19 @@ bool runs_image(const BoardFirmware& board, const RigImage& image, std::string* 
     say("the board runs " + board.running.version + " built as \"" + board.build + "\"; " + image.name +
         " is " + image.version + " built as \"" + image.build + "\": another build of the same version");
     return false;
+  }
+  if (board.proven) {
+    const std::string slot = to_string(board.active);
+    auto held = board.proven->holds.find(board.active);
+    if (held == board.proven->holds.end() || held->second != image.name) {
+      say("the ROM's MD5 of the " + slot + " slot over " + std::to_string(image.bytes.size()) + " bytes is " +
+          md5_of_slot(board, board.active, image.name).substr(0, 16) + "..., not " + image.name + "'s " +
+          to_hex(md5(image.bytes)).substr(0, 16) + "...: the board runs another build of " + image.version);
+      return false;
+    }
+    say("the ROM's MD5 of the running " + slot + " slot matches " + image.name + " " + image.version + " (" +
+        md5_of_slot(board, board.active, image.name).substr(0, 16) + "...)");
+    return true;
   }
   auto c = board.record ? board.slot(board.active) : std::nullopt;
   if (!c || c->sha256.empty()) {
@@ -290,6 +321,17 @@ bool runs_image(const BoardFirmware& board, const RigImage& image, std::string* 
 }
 
 bool previous_is(const BoardFirmware& board, const RigImage& image, std::string* why) {
+  if (board.proven && board.record && board.record->prev && board.record->prev != board.active) {
+    const Slot prev = *board.record->prev;
+    auto held = board.proven->holds.find(prev);
+    const bool same = held != board.proven->holds.end() && held->second == image.name;
+    if (why)
+      *why = same ? "window 2 boots " + image.name + " " + image.version + " (the ROM's MD5 of the " +
+                        to_string(prev) + " slot matches it)"
+                  : "the ROM's MD5 of the " + std::string(to_string(prev)) + " slot (window 2's) is not " +
+                        image.name + " " + image.version + "'s";
+    return same;
+  }
   auto p = board.previous();
   if (!p || board.record->prev == board.active) {
     if (why) *why = p ? "window 2 would boot the running image (boot_info was reset by a cable flash)"

@@ -105,7 +105,8 @@ TEST(PlanFlashes, AnUnknownPreviousImageIsPutOnByCableThenCurrentByOta) {
 TEST(PlanFlashes, WhenThePreviousImageRunsOnlyCurrentIsFlashed) {
   BoardFirmware b = board_running("1.20.2.r4", Slot::factory);
   FirmwareRecord r;
-  r.active = r.prev = Slot::factory;
+  r.active = Slot::factory;
+  r.prev = Slot::factory;
   r.slots[Slot::factory] = {"1.20.2.r4", kImages.at("previous").sha256};
   b.record = r;
   EXPECT_EQ(plan_text(plan_flashes(b, kWindow2, kImages, true)), "current by OTA; ");
@@ -136,7 +137,8 @@ TEST(PlanFlashes, AfterACableFlashWindow2WouldBootTheSameImage) {
   // A cable flash resets boot_info: PrevImg = ActiveImg = factory, so the previous image must be redone.
   BoardFirmware b = board_running("1.20.2.r6", Slot::factory);
   FirmwareRecord r;
-  r.active = r.prev = Slot::factory;
+  r.active = Slot::factory;
+  r.prev = Slot::factory;
   r.slots[Slot::factory] = {"1.20.2.r6", kImages.at("current").sha256};
   r.slots[Slot::ota0] = {"1.20.2.r4", kImages.at("previous").sha256};
   b.record = r;
