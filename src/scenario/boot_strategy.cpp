@@ -131,6 +131,7 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
       if (seen) {
         r.window_seen = seen->current;
         r.window_observed = true;
+        s_.checked(std::string("LED ") + to_string(window), "seen before P12 was released");
       } else {
         s_.note("the LED never showed " + std::string(to_string(wanted)) + ": " + seen.error().describe() +
                 "; P12 released anyway");
@@ -138,8 +139,8 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
     } else {
       // No photodiode: the middle of the window, where a release is safest from both edges.
       wait_until(Deadline::at(nominal_start + nominal_length / 2));
-      s_.note(std::string(to_string(window)) + " not observed: no photodiode on this rig, P12 released at the "
-              "window's nominal middle");
+      s_.unchecked(std::string("LED ") + to_string(window),
+                   "no photodiode on this rig; P12 released at the window's nominal middle");
     }
     s_.safeboot().set(Level::inactive);
     r.p12_released = s_.safeboot().last_change()->effective;

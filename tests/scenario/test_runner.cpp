@@ -5,12 +5,15 @@
 
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
+#include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/observe/timeline.hpp"
+#include "bootrig/report/writers.hpp"
 #include "bootrig/scenario/board.hpp"
 #include "support/scenario_rig.hpp"
 
@@ -27,6 +30,30 @@ std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
+std::string last_line(const std::string& text) {
+  std::string t = text.substr(0, text.find_last_not_of('\n') + 1);
+  return t.substr(t.rfind('\n') + 1);
+}
+
+// A scenario whose body is the test's: it touches the board only as far as the body does.
+class ScriptedScenario : public Scenario {
+ public:
+  ScriptedScenario(std::string name, std::function<void(Session&)> body, std::string destructive = "")
+      : body_(std::move(body)) {
+    info_.name = std::move(name);
+    info_.purpose = "a test's own scenario";
+    info_.destructive = std::move(destructive);
+  }
+  const ScenarioInfo& info() const override { return info_; }
+  void run(Session& s) override { body_(s); }
+  void restore(Session&) override { ++restored; }
+  int restored = 0;
+
+ private:
+  ScenarioInfo info_;
+  std::function<void(Session&)> body_;
+};
+
 TEST(Runner, LeavesSummaryJsonJunitAndPerAttemptEvidence) {
   auto target = Target::open(half_speed_sim_rig());
   RunFolder folder(fresh_run_dir("runner"));
@@ -41,11 +68,23 @@ TEST(Runner, LeavesSummaryJsonJunitAndPerAttemptEvidence) {
   EXPECT_TRUE(run.simulated);
 
   std::string summary = slurp(folder.path() / "summary.txt");
-  EXPECT_EQ(summary.rfind("PASS   soft-reset-ctrl-d", 0), 0u) << summary;
+  EXPECT_EQ(summary.rfind("bootrig " BOOTRIG_VERSION, 0), 0u) << summary;
+  EXPECT_NE(summary.find("\n\nPASS   soft-reset-ctrl-d"), std::string::npos) << summary;
   EXPECT_NE(summary.find("\nPASS   hard-reset-pin"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("simulator faults: none\n"), std::string::npos) << summary;
+  EXPECT_EQ(last_line(summary), "2 passed, 0 failed, 0 errors, 0 skipped, 0 flaky, 0 not run; exit code 0");
   auto j = nlohmann::json::parse(slurp(folder.path() / "results.json"));
   EXPECT_EQ(j["unit"], "UNIT-7");
   EXPECT_EQ(j["scenarios"].size(), 2u);
+  EXPECT_EQ(j["bootrig_version"], BOOTRIG_VERSION);
+  EXPECT_EQ(j["finished"], true);
+  EXPECT_EQ(j["exit_code"], 0);
+  EXPECT_EQ(j["totals"]["PASS"], 2);
+  EXPECT_EQ(j["rig"]["sha256"], "") << "the built-in rig has no file";
+  // The anchor maps the timeline's monotonic times into the run's wall-clock span.
+  EXPECT_GT(j["started_monotonic_ns"].get<std::int64_t>(), 0);
+  EXPECT_GE(j["ended_monotonic_ns"].get<std::int64_t>(), j["started_monotonic_ns"].get<std::int64_t>());
+  EXPECT_LT(j["started_utc"].get<std::string>(), j["ended_utc"].get<std::string>());
   EXPECT_NE(slurp(folder.path() / "junit.xml").find("tests=\"2\" failures=\"0\" errors=\"0\""), std::string::npos);
 
   // One timeline per attempt, with the pin changes and the serial bytes on it.
@@ -122,13 +161,156 @@ TEST(Runner, InterruptionStopsTheRunReleasesP12AndKeepsTheEvidence) {
                                  RunOptions{}, folder, *progress);
   ctrl_c.join();
   EXPECT_TRUE(run.interrupted);
-  EXPECT_EQ(run.scenarios.size(), 1u) << "the second scenario never started";
+  ASSERT_EQ(run.scenarios.size(), 2u);
   EXPECT_EQ(exit_code_for(run, false), 3);
+  EXPECT_EQ(run.exit_code, 3);
   EXPECT_EQ(target->sim()->line(LineRole::safeboot), Level::inactive) << "released before the run returned";
+
+  // The interrupted scenario: its real duration and its notes, and where it was.
+  const ScenarioResult& first = run.scenarios[0];
+  ASSERT_EQ(first.attempts.size(), 1u);
+  EXPECT_EQ(first.outcome, Outcome::error);
+  EXPECT_GT(first.attempts[0].seconds, 0.1) << "P12 was held, so the attempt had been going for a while";
+  EXPECT_DOUBLE_EQ(first.seconds, first.attempts[0].seconds);
+  EXPECT_FALSE(first.attempts[0].notes.empty()) << "the notes made before the interruption are kept";
+  // Where exactly depends on when the signal came (in the RESET pulse, or waiting for the LED): a step is named.
+  EXPECT_EQ(run.board_state.rfind("P12, RESET and P2 released (bootrig had P12 asserted", 0), 0u) << run.board_state;
+  EXPECT_NE(run.board_state.find("; the board was in '"), std::string::npos) << run.board_state;
+  EXPECT_NE(run.stop_reason.find("during safeboot-factory"), std::string::npos) << run.stop_reason;
+  // The scenario that never started is listed, with why.
+  EXPECT_EQ(run.scenarios[1].outcome, Outcome::not_run);
+  EXPECT_EQ(run.scenarios[1].reason, "not run: the run was interrupted");
+
   auto j = nlohmann::json::parse(slurp(folder.path() / "results.json"));
   EXPECT_EQ(j["interrupted"], true);
+  EXPECT_EQ(j["scenarios"][1]["outcome"], "NOT RUN");
+  EXPECT_GT(j["scenarios"][0]["seconds"].get<double>(), 0.1);
+  std::string summary = slurp(folder.path() / "summary.txt");
+  EXPECT_NE(summary.find("\nNOT RUN normal-boot"), std::string::npos) << summary;
+  EXPECT_EQ(last_line(summary).rfind("INTERRUPTED: interrupted by Interrupt during safeboot-factory (", 0), 0u) << summary;
+  EXPECT_NE(slurp(folder.path() / "junit.xml").find("<skipped message=\"not run: the run was interrupted\"/>"),
+            std::string::npos);
+  // The timeline shows where the run let go of the lines.
+  bool said = false;
+  for (const auto& e : read_events(folder.attempt_dir(0, "safeboot-factory", 1) / "events.jsonl"))
+    said |= e["kind"] == "note" && e.value("text", "").rfind("P12, RESET and P2 released", 0) == 0;
+  EXPECT_TRUE(said);
   interrupt::clear();
   std::filesystem::remove_all(folder.path());
+}
+
+TEST(Runner, RunStopEndsTheRunWithTheRestNotRunAndNoRestore) {
+  auto target = Target::open(half_speed_sim_rig());
+  RunFolder folder(fresh_run_dir("runstop"));
+  auto progress = make_silent_progress();
+  ScriptedScenario stuck("stuck", [](Session& s) {
+    s.note("tried: Ctrl-C, RESET pulse, safe boot");
+    s.safeboot().set(Level::active);
+    throw RunStop("the board could not be recovered (no prompt after Ctrl-C, a RESET pulse and a safe boot)");
+  });
+  ScriptedScenario next("next", [](Session&) {});
+  RunOptions o;
+  o.retries = 2;
+  RunSummary run = run_scenarios(*target, {&stuck, &next}, o, folder, *progress);
+  ASSERT_EQ(run.scenarios.size(), 2u);
+  EXPECT_EQ(run.scenarios[0].outcome, Outcome::error);
+  EXPECT_EQ(run.scenarios[0].attempts.size(), 1u) << "no retry after RunStop";
+  EXPECT_EQ(stuck.restored, 0) << "restore would only try the same recovery again";
+  EXPECT_EQ(target->sim()->line(LineRole::safeboot), Level::inactive);
+  EXPECT_EQ(run.scenarios[0].attempts[0].notes.size(), 1u);
+  EXPECT_EQ(run.scenarios[1].outcome, Outcome::not_run);
+  EXPECT_EQ(run.scenarios[1].reason,
+            "not run: the run stopped after stuck: the board could not be recovered (no prompt after Ctrl-C, a RESET "
+            "pulse and a safe boot)");
+  EXPECT_FALSE(run.interrupted);
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.board_state.find("(bootrig had P12 asserted)"), std::string::npos) << run.board_state;
+  std::string summary = slurp(folder.path() / "summary.txt");
+  EXPECT_EQ(last_line(summary).rfind("STOPPED: the run stopped after stuck: the board could not be recovered", 0), 0u)
+      << summary;
+
+  // A board whose own boot hangs is the board's failure: RunStop carries that verdict.
+  ScriptedScenario hangs("hangs", [](Session&) { throw RunStop("the board's boot hangs", Outcome::fail); });
+  RunFolder folder2(fresh_run_dir("runstop-fail"));
+  RunSummary run2 = run_scenarios(*target, {&hangs, &next}, RunOptions{}, folder2, *progress);
+  EXPECT_EQ(run2.scenarios[0].outcome, Outcome::fail);
+  EXPECT_EQ(run2.exit_code, 1);
+  std::filesystem::remove_all(folder.path());
+  std::filesystem::remove_all(folder2.path());
+}
+
+TEST(Runner, AMeasurementOutsideItsLimitsTurnsAPassIntoAFailNamingIt) {
+  auto target = Target::open(half_speed_sim_rig());
+  RunFolder folder(fresh_run_dir("limits"));
+  auto progress = make_silent_progress();
+  ScriptedScenario sc("measures", [](Session& s) {
+    s.measure({"heartbeat.on_ms", 41, "ms", 28.0, 52.0});
+    s.measure({"heartbeat.period_ms", 2900, "ms", 1400.0, 2600.0});
+  });
+  ScriptedScenario fine("fine", [](Session& s) { s.measure({"heartbeat.on_ms", 41, "ms", 28.0, 52.0}); });
+  RunSummary run = run_scenarios(*target, {&sc, &fine}, RunOptions{}, folder, *progress);
+  EXPECT_EQ(run.scenarios[0].outcome, Outcome::fail);
+  EXPECT_EQ(run.scenarios[0].attempts[0].message,
+            "measured outside the limits: heartbeat.period_ms = 2900 ms, limits 1400 to 2600 ms");
+  EXPECT_FALSE(run.scenarios[0].attempts[0].evidence.empty());
+  EXPECT_EQ(run.scenarios[1].outcome, Outcome::pass);
+  EXPECT_EQ(run.exit_code, 1);
+  std::filesystem::remove_all(folder.path());
+}
+
+TEST(Runner, ExpectationsAreRecordedCheckedUncheckedOrFailed) {
+  auto target = Target::open(half_speed_sim_rig());
+  RunFolder folder(fresh_run_dir("expectations"));
+  auto progress = make_silent_progress();
+  ScriptedScenario ok("ok", [](Session& s) {
+    s.checked("scripts skipped");
+    s.unchecked("SD card untouched", "no SD card mounted at /sd");
+  });
+  ScriptedScenario broken("broken", [](Session& s) {
+    s.failed("LED window 2 (fast blink)", "expected the fast blink while P12 was held; the LED stayed dark");
+  });
+  RunSummary run = run_scenarios(*target, {&ok, &broken}, RunOptions{}, folder, *progress);
+  ASSERT_EQ(run.scenarios[0].outcome, Outcome::pass);
+  const auto& e = run.scenarios[0].attempts[0].expectations;
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].status, ExpectationStatus::passed);
+  EXPECT_EQ(e[1].status, ExpectationStatus::unchecked);
+  EXPECT_EQ(e[1].detail, "no SD card mounted at /sd");
+  EXPECT_EQ(run.scenarios[1].outcome, Outcome::fail);
+  EXPECT_EQ(run.scenarios[1].attempts[0].message, "expected the fast blink while P12 was held; the LED stayed dark");
+  EXPECT_EQ(run.scenarios[1].attempts[0].expectations.at(0).status, ExpectationStatus::failed);
+  std::string summary = slurp(folder.path() / "summary.txt");
+  EXPECT_NE(summary.find("[SD card untouched not checked: no SD card mounted at /sd]"), std::string::npos) << summary;
+  std::filesystem::remove_all(folder.path());
+}
+
+TEST(Runner, ADestructiveScenarioWithoutConsentIsSkippedWithTheReasonAndNeverTouched) {
+  auto target = Target::open(half_speed_sim_rig());
+  RunFolder folder(fresh_run_dir("consent"));
+  auto progress = make_silent_progress();
+  bool ran = false;
+  ScriptedScenario wipe("wipe", [&](Session&) { ran = true; }, "erases /flash");
+  ScriptedScenario fine("fine", [](Session&) {});
+  RunSummary run = run_scenarios(*target, {&wipe, &fine}, RunOptions{}, folder, *progress);
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(run.scenarios[0].outcome, Outcome::skip);
+  EXPECT_TRUE(run.scenarios[0].attempts.empty());
+  EXPECT_EQ(run.scenarios[0].reason, "destructive: erases /flash; name it or pass --destructive");
+  EXPECT_FALSE(std::filesystem::exists(folder.path() / "01-wipe"));
+  EXPECT_EQ(run.scenarios[1].outcome, Outcome::pass);
+  EXPECT_EQ(run.exit_code, 0) << "leaving it out was the user's choice";
+  EXPECT_NE(slurp(folder.path() / "junit.xml")
+                .find("<skipped message=\"destructive: erases /flash; name it or pass --destructive\"/>"),
+            std::string::npos);
+  // The real one is marked, and runs with consent.
+  EXPECT_EQ(find_scenario("factory-reset")->info().destructive, "erases /flash");
+  RunOptions yes;
+  yes.allow_destructive = true;
+  RunFolder folder2(fresh_run_dir("consent-yes"));
+  run_scenarios(*target, {&wipe}, yes, folder2, *progress);
+  EXPECT_TRUE(ran);
+  std::filesystem::remove_all(folder.path());
+  std::filesystem::remove_all(folder2.path());
 }
 
 TEST(Runner, WithoutAPhotodiodeWindowsAreTimedAndSaidToBeUnobserved) {
@@ -137,8 +319,50 @@ TEST(Runner, WithoutAPhotodiodeWindowsAreTimedAndSaidToBeUnobserved) {
   ScenarioResult r = testing::run_one("safeboot-window2", rig);
   ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
   bool said = false;
-  for (const auto& n : r.attempts.back().notes) said |= n.find("not observed: no photodiode") != std::string::npos;
+  for (const auto& e : r.attempts.back().expectations)
+    said |= e.what == "LED window 2 (fast blink)" && e.status == ExpectationStatus::unchecked &&
+            e.detail.rfind("no photodiode on this rig", 0) == 0;
   EXPECT_TRUE(said);
+  EXPECT_NE(summary_line(r).find("[LED window 2 (fast blink) not checked: no photodiode on this rig"), std::string::npos)
+      << summary_line(r);
+}
+
+TEST(RunFolder, AFolderThatHoldsARunIsRefusedUnlessAppendWhichNumbersTheNewRun) {
+  auto dir = fresh_run_dir("append");
+  { RunFolder first(dir); }
+  EXPECT_TRUE(existing_run_in(dir).empty()) << "created but still empty: no run yet";
+  std::ofstream(dir / "summary.txt") << "an earlier run\n";
+  EXPECT_EQ(existing_run_in(dir), "summary.txt");
+  try {
+    RunFolder again(dir);
+    ADD_FAILURE() << "accepted a folder that holds a run";
+  } catch (const RigError& e) {
+    EXPECT_EQ(std::string(e.what()), "--out " + dir.string() +
+                                         ": already holds a run (summary.txt); give a new folder, or add --append to "
+                                         "put this run in a numbered subfolder (" +
+                                         (dir / "run-N").string() + ")");
+  }
+  RunFolder second(dir, true);
+  EXPECT_EQ(second.path(), dir / "run-2");
+  EXPECT_EQ(second.placement(), dir.string() + " already holds a run; --append put this one in " + (dir / "run-2").string());
+  RunFolder third(dir, true);
+  EXPECT_EQ(third.path(), dir / "run-3");
+  EXPECT_EQ(slurp(dir / "summary.txt"), "an earlier run\n") << "the earlier run is untouched";
+
+  // Scenario folders alone mark a run too (a run killed before its first report).
+  auto dir2 = fresh_run_dir("append-dirs");
+  std::filesystem::create_directories(dir2 / "01-normal-boot/attempt-1");
+  std::filesystem::create_directories(dir2 / "notes");
+  EXPECT_EQ(existing_run_in(dir2), "01-normal-boot/");
+  EXPECT_THROW(RunFolder x(dir2), RigError);
+  // A folder of other things is fine.
+  std::filesystem::remove_all(dir2 / "01-normal-boot");
+  EXPECT_NO_THROW(RunFolder y(dir2));
+  // A file is not a folder.
+  std::ofstream(dir2 / "file") << "x";
+  EXPECT_THROW(RunFolder z(dir2 / "file"), RigError);
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(dir2);
 }
 
 TEST(RunFolder, DefaultFoldersAreUniqueUnderBootrigRuns) {

@@ -24,7 +24,9 @@ class FactoryReset : public BootCheck {
                     "the next boot recreates boot.py and main.py with the firmware's default contents and the "
                     "sys, lib and cert folders"},
                    {"DESTRUCTIVE: erases every file in /flash; bootrig puts back only boot.py and main.py"},
-                   "about 4 s"}) {}
+                   "about 4 s"}) {
+    mark_destructive("erases /flash");
+  }
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
@@ -34,7 +36,7 @@ class FactoryReset : public BootCheck {
     ExecResult sd = board.exec("import os\nprint('SD' if 'sd' in os.listdir('/') else 'NOSD')\n", "looking for /sd");
     bool has_sd = sd.output.find("NOSD") == std::string::npos;
     if (has_sd) board.write_file(kSdFile, "sd data");
-    else s.note("no SD card mounted at /sd: the 'SD card untouched' rule was not checked");
+    else s.unchecked("SD card untouched", "no SD card mounted at /sd");
 
     {
       auto step = s.step("os.fsformat('/flash')");
