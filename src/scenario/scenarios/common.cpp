@@ -66,7 +66,9 @@ void measure_window(Session& s, const BootRecord& r, const std::string& name, mi
   const LedMeasurement& m = *r.window_seen;
   double nominal = 2.0 * static_cast<double>(toggle.count());
   double tol = s.timing().led_tolerance_percent / 100.0;
-  if (m.periods > 0)
+  // periods counts whole on+off cycles, which can be seen before two rising edges were (a pattern confirmed
+  // early): a period is measured only from rising edge to rising edge, else period_mean is zero, not a value.
+  if (m.period_mean > Duration::zero())
     s.measure({name + ".period_ms", to_ms(m.period_mean), "ms", nominal * (1 - tol), nominal * (1 + tol)});
   s.measure({name + ".half_periods_seen", static_cast<double>(m.half_periods), "count", std::nullopt, std::nullopt});
   if (r.p12_released)
@@ -95,7 +97,7 @@ void check_heartbeat(Session& s) {
   double tol = t.led_tolerance_percent / 100.0;
   auto on = static_cast<double>(t.heartbeat_on.count());
   s.measure({"heartbeat.on_ms", to_ms(m.on_mean), "ms", on * (1 - tol), on * (1 + tol)});
-  if (m.periods > 0) {
+  if (m.period_mean > Duration::zero()) {
     auto period = static_cast<double>((t.heartbeat_on + t.heartbeat_off).count());
     s.measure({"heartbeat.period_ms", to_ms(m.period_mean), "ms", period * (1 - tol), period * (1 + tol)});
   }
