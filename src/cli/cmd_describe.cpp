@@ -1,5 +1,5 @@
-// `bootrig describe NAME`: a scenario's steps, expectations, preconditions, whether it is destructive, and its
-// typical duration.
+// `bootrig describe NAME`: a scenario's steps, expectations, preconditions, whether it is destructive, and
+// its typical duration.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -39,9 +39,10 @@ void add_describe_command(CLI::App& app, GlobalOptions& g) {
       if (i.destructive.empty())
         std::printf("\nDestructive: no\n");
       else
-        std::printf("\nDestructive: yes, %s; runs only when named on the command line, or with run --all "
-                    "--destructive\n",
-                    i.destructive.c_str());
+        std::printf(
+            "\nDestructive: yes, %s; runs only when named on the command line, or with run --all "
+            "--destructive\n",
+            i.destructive.c_str());
       std::printf("\nTypical duration: %s\n", i.typical_duration.c_str());
       return 0;
     };

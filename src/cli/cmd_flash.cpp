@@ -2,9 +2,9 @@
 // loader through the rig's P2 and RESET lines, or the rig's external flasher) or OTA over the REPL, then
 // confirms the version it runs. Like the step before each check, it flashes nothing when the board already
 // runs that image, and keeps bootrig's record of the slots on the board up to date.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <functional>
@@ -33,8 +33,8 @@ struct FlashOptions {
 // On a terminal a bar redrawn in place with the rate; elsewhere (CI logs) a line every 10 %.
 std::function<void(std::size_t, std::size_t)> progress_printer(const GlobalOptions& g, const char* how) {
   struct State {
-    int last = -1;         // the last percentage drawn
-    int last_tenth = -1;   // the last 10 % step printed as a line
+    int last = -1;        // the last percentage drawn
+    int last_tenth = -1;  // the last 10 % step printed as a line
     TimePoint start = now();
   };
   auto st = std::make_shared<State>();
@@ -90,7 +90,8 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
       throw RigError(o.image + ": built for " + img.board + " but the board is a " + before->running.board +
                      "; nothing was written (use an image for " + before->running.board + ")");
     if (runs_image(*before, img) && !o.force) {
-      say("nothing flashed: the board already runs " + img.board + " " + img.version + " (--force flashes anyway)");
+      say("nothing flashed: the board already runs " + img.board + " " + img.version +
+          " (--force flashes anyway)");
       return 0;
     }
   } else {
@@ -152,7 +153,8 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   FirmwareRecord record = how == "OTA" ? record_after_ota(*before, img) : record_after_cable(before ? &*before : nullptr, img);
   spdlog::debug("writing bootrig's record {} and reading what the board runs now", kFirmwareRecordPath);
   if (auto w = write_firmware_record(repl, record, Deadline::after(t.prompt_timeout * 3)); !w)
-    say(std::string("warning: could not write bootrig's record ") + kFirmwareRecordPath + ": " + w.error().what);
+    say(std::string("warning: could not write bootrig's record ") + kFirmwareRecordPath + ": " +
+        w.error().what);
   auto after = read_board_firmware(repl, Deadline::after(t.prompt_timeout * 3));
   char took_text[32];
   std::snprintf(took_text, sizeof took_text, "%.1f s", took);

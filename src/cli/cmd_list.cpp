@@ -15,7 +15,9 @@ void add_list_command(CLI::App& app, GlobalOptions& g) {
     g.run = [] {
       for (const auto& s : all_scenarios()) {
         const ScenarioInfo& i = s->info();
-        std::string mark = i.destructive.empty() ? "" : "  [DESTRUCTIVE: " + i.destructive + "; not in --all without --destructive]";
+        std::string mark = i.destructive.empty()
+                               ? ""
+                               : "  [DESTRUCTIVE: " + i.destructive + "; not in --all without --destructive]";
         std::printf("%-26s %s%s\n", i.name.c_str(), i.purpose.c_str(), mark.c_str());
       }
       return 0;

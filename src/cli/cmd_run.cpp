@@ -45,7 +45,8 @@ std::vector<Scenario*> chosen_scenarios(const RunCliOptions& o) {
     if (!s) throw RigError("no scenario named '" + n + "'; 'bootrig list' shows the names");
     // JUnit and the run folder know a scenario by its name: two runs of one name would be two cases in one.
     if (std::find(chosen.begin(), chosen.end(), s) != chosen.end())
-      throw RigError("'" + n + "' is named twice; name each scenario once (--retries N gives it more attempts)");
+      throw RigError("'" + n +
+                     "' is named twice; name each scenario once (--retries N gives it more attempts)");
     chosen.push_back(s);
   }
   return chosen;
@@ -75,14 +76,19 @@ int run_run(const RunCliOptions& o, const GlobalOptions& g) {
   ro.command_line = g.command_line;
 
   // The folder holds a record even when the rig does not open: every scenario NOT RUN, and why.
+  auto write_junit = [&](const RunSummary& summary) {
+    if (!o.junit.empty()) write_file_atomically(o.junit, to_junit_xml(summary));
+  };
   std::unique_ptr<Target> target;
   try {
     target = Target::open(rig);
   } catch (const Interrupted& e) {
-    record_unstarted_run(rig, chosen, ro, folder, std::string(e.what()) + " while the rig was opened", true);
+    write_junit(record_unstarted_run(rig, chosen, ro, folder,
+                                     std::string(e.what()) + " while the rig was opened", true));
     throw;
   } catch (const RigError& e) {
-    record_unstarted_run(rig, chosen, ro, folder, std::string("the rig could not be opened: ") + e.what(), false);
+    write_junit(record_unstarted_run(rig, chosen, ro, folder,
+                                     std::string("the rig could not be opened: ") + e.what(), false));
     throw;
   }
 
@@ -92,7 +98,7 @@ int run_run(const RunCliOptions& o, const GlobalOptions& g) {
   auto progress = make_tee_progress(std::move(console), make_line_progress(log_to_file));
   RunSummary summary = run_scenarios(*target, chosen, ro, folder, *progress);
   target.reset();  // lines released, port closed, before the verdict is reported
-  if (!o.junit.empty()) write_file_atomically(o.junit, to_junit_xml(summary));
+  write_junit(summary);
   return summary.exit_code.value_or(exit_code_for(summary, o.allow_skip));
 }
 
@@ -105,17 +111,20 @@ void add_run_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_flag("--all", o->all, "Run every scenario");
   cmd->add_option("--retries", o->retries, "Extra attempts after a FAIL or ERROR; a pass after one is FLAKY")
       ->check(CLI::Range(0, 20));
-  cmd->add_option("--out", o->out,
-                  "Evidence folder (default: a new one under ./bootrig-runs/); one that already holds a run is "
-                  "refused unless --append");
-  cmd->add_flag("--append", o->append,
-                "When --out already holds a run, put this one in a new numbered subfolder (DIR/run-2, run-3...)");
+  cmd->add_option(
+      "--out", o->out,
+      "Evidence folder (default: a new one under ./bootrig-runs/); one that already holds a run is "
+      "refused unless --append");
+  cmd->add_flag(
+      "--append", o->append,
+      "When --out already holds a run, put this one in a new numbered subfolder (DIR/run-2, run-3...)");
   cmd->add_option("--unit", o->unit, "The unit's serial number, recorded in the results (factory lines)");
   cmd->add_option("--junit", o->junit, "Also write JUnit XML here (the run folder always has junit.xml)");
   cmd->add_flag("--allow-skip", o->allow_skip, "Exit 0 even if some scenarios were skipped");
-  cmd->add_flag("--destructive", o->destructive,
-                "With --all, also run the destructive scenarios (factory-reset erases /flash); a scenario named "
-                "on the command line runs without it");
+  cmd->add_flag(
+      "--destructive", o->destructive,
+      "With --all, also run the destructive scenarios (factory-reset erases /flash); a scenario named "
+      "on the command line runs without it");
   cmd->add_flag("--no-progress", o->no_progress, "Plain timestamped lines even on a terminal");
   cmd->callback([o, &g] { g.run = [o, &g] { return run_run(*o, g); }; });
 }

@@ -88,8 +88,9 @@ Timeline::Timeline(const std::filesystem::path& dir)
 
 namespace {
 
-// Which events record() copies to the log (bootrig -v shows them, --log-file keeps them): not step starts, nor
-// notes made through record() (a session's notes: its progress output shows them already); note() logs its own.
+// Which events record() copies to the log (bootrig -v shows them, --log-file keeps them): not step starts,
+// nor notes made through record() (a session's notes: its progress output shows them already); note() logs
+// its own.
 bool logged_by_record(EventKind kind, const nlohmann::json& f) {
   if (kind == EventKind::step_start) return false;
   return kind != EventKind::note || f.contains("measurement") || f.contains("expectation");
@@ -103,11 +104,13 @@ void log_event(EventKind kind, TimePoint t, const nlohmann::json& f) {
   if (!spdlog::should_log(level)) return;
   auto ns = to_ns(t);
   char stamp[40];
-  std::snprintf(stamp, sizeof stamp, "[%" PRId64 ".%06" PRId64 "] ", ns / 1'000'000'000, (ns % 1'000'000'000) / 1000);
+  std::snprintf(stamp, sizeof stamp, "[%" PRId64 ".%06" PRId64 "] ", ns / 1'000'000'000,
+                (ns % 1'000'000'000) / 1000);
   std::string text;
   switch (kind) {
     case EventKind::output:
-      text = "line " + f.value("line", std::string()) + " -> " + (f.value("level", 0) ? "active" : "inactive");
+      text =
+          "line " + f.value("line", std::string()) + " -> " + (f.value("level", 0) ? "active" : "inactive");
       break;
     case EventKind::serial:
       text = f.value("dir", std::string()) + " " + f.value("port", std::string()) + " \"" +
@@ -123,7 +126,8 @@ void log_event(EventKind kind, TimePoint t, const nlohmann::json& f) {
       }
       [[fallthrough]];
     default:
-      text = std::string(to_string(kind)) + " " + f.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      text = std::string(to_string(kind)) + " " +
+             f.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   spdlog::log(level, "{}{}", stamp, text);
 }

@@ -14,16 +14,20 @@ const char* to_string(Outcome o) {
     case Outcome::error: return "ERROR";
     case Outcome::skip: return "SKIP";
     case Outcome::flaky: return "FLAKY";
-    case Outcome::not_run: return "NOT RUN";
+    case Outcome::not_run:
+      return "NOT RUN";
   }
   return "?";
 }
 
 const char* to_string(ExpectationStatus s) {
   switch (s) {
-    case ExpectationStatus::passed: return "checked-pass";
-    case ExpectationStatus::failed: return "checked-fail";
-    case ExpectationStatus::unchecked: return "unchecked";
+    case ExpectationStatus::passed:
+      return "checked-pass";
+    case ExpectationStatus::failed:
+      return "checked-fail";
+    case ExpectationStatus::unchecked:
+      return "unchecked";
   }
   return "?";
 }
@@ -32,18 +36,22 @@ std::string Measurement::describe() const {
   char buf[160];
   std::snprintf(buf, sizeof buf, "%s = %g %s", name.c_str(), value, unit.c_str());
   std::string s = buf;
-  if (low && high) std::snprintf(buf, sizeof buf, ", limits %g to %g %s", *low, *high, unit.c_str());
-  else if (low) std::snprintf(buf, sizeof buf, ", limit at least %g %s", *low, unit.c_str());
-  else if (high) std::snprintf(buf, sizeof buf, ", limit at most %g %s", *high, unit.c_str());
-  else return s;
+  if (low && high)
+    std::snprintf(buf, sizeof buf, ", limits %g to %g %s", *low, *high, unit.c_str());
+  else if (low)
+    std::snprintf(buf, sizeof buf, ", limit at least %g %s", *low, unit.c_str());
+  else if (high)
+    std::snprintf(buf, sizeof buf, ", limit at most %g %s", *high, unit.c_str());
+  else
+    return s;
   return s + buf;
 }
 
 std::string Totals::describe() const {
   char buf[160];
   std::snprintf(buf, sizeof buf, "%d passed, %d failed, %d errors, %d skipped, %d flaky, %d not run",
-                of(Outcome::pass), of(Outcome::fail), of(Outcome::error), of(Outcome::skip), of(Outcome::flaky),
-                of(Outcome::not_run));
+                of(Outcome::pass), of(Outcome::fail), of(Outcome::error), of(Outcome::skip),
+                of(Outcome::flaky), of(Outcome::not_run));
   return buf;
 }
 

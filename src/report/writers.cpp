@@ -15,7 +15,9 @@ namespace bootrig {
 
 namespace {
 
-const Attempt* last_attempt(const ScenarioResult& r) { return r.attempts.empty() ? nullptr : &r.attempts.back(); }
+const Attempt* last_attempt(const ScenarioResult& r) {
+  return r.attempts.empty() ? nullptr : &r.attempts.back();
+}
 
 // "[LED window 1 (slow blink) not checked: no photodiode on this rig]" for each expectation the verdict's
 // attempt could not check: a PASS must not be read as proving them.
@@ -68,18 +70,22 @@ std::string run_end_line(const RunSummary& run) {
   if (run.interrupted) return "INTERRUPTED: " + run.stop_reason + state;
   if (!run.stop_reason.empty()) return "STOPPED: " + run.stop_reason + state;
   if (!run.finished)
-    return "RUNNING: the run had not ended when this file was written (a bootrig that was killed leaves it so); "
+    return "RUNNING: the run had not ended when this file was written (a bootrig that was killed leaves it "
+           "so); "
            "the scenarios not reached are listed NOT RUN";
   return {};
 }
 
 std::string to_summary_text(const RunSummary& run) {
-  std::string s = "bootrig " + run.bootrig_version + (run.command_line.empty() ? "" : ": " + run.command_line) + "\n";
+  std::string s =
+      "bootrig " + run.bootrig_version + (run.command_line.empty() ? "" : ": " + run.command_line) + "\n";
   s += "rig: " + run.rig_name + " (" + run.rig_source +
        (run.rig_sha256.empty() ? "" : ", sha256 " + run.rig_sha256) + ")" +
        (run.simulated ? ", SIMULATED module" : ", hardware") + "\n";
   if (run.simulated)
-    s += "simulator faults: " + (run.sim_faults.empty() ? std::string("none") : joined(run.sim_faults, ", ")) + "\n";
+    s +=
+        "simulator faults: " + (run.sim_faults.empty() ? std::string("none") : joined(run.sim_faults, ", ")) +
+        "\n";
   if (!run.unit.empty()) s += "unit: " + run.unit + "\n";
   s += "started: " + run.started_utc + " (monotonic " + monotonic_seconds(run.started_monotonic_ns) + ")\n";
   if (!run.ended_utc.empty())
@@ -134,8 +140,9 @@ nlohmann::json to_json(const RunSummary& run) {
       for (const auto& n : a.notes) notes.push_back(valid_utf8(n));
       nlohmann::json expectations = nlohmann::json::array();
       for (const auto& e : a.expectations)
-        expectations.push_back(
-            {{"what", valid_utf8(e.what)}, {"status", to_string(e.status)}, {"detail", valid_utf8(e.detail)}});
+        expectations.push_back({{"what", valid_utf8(e.what)},
+                                {"status", to_string(e.status)},
+                                {"detail", valid_utf8(e.detail)}});
       nlohmann::json j = {{"outcome", to_string(a.outcome)},
                           {"message", valid_utf8(a.message)},
                           {"evidence", valid_utf8(a.evidence)},
@@ -153,12 +160,8 @@ nlohmann::json to_json(const RunSummary& run) {
       }
       attempts.push_back(std::move(j));
     }
-    nlohmann::json sj = {{"name", s.name},
-                         {"purpose", s.purpose},
-                         {"outcome", to_string(s.outcome)},
-                         {"seconds", s.seconds},
-                         {"folder", s.folder},
-                         {"attempts", attempts}};
+    nlohmann::json sj = {{"name", s.name},       {"purpose", s.purpose}, {"outcome", to_string(s.outcome)},
+                         {"seconds", s.seconds}, {"folder", s.folder},   {"attempts", attempts}};
     if (!s.reason.empty()) sj["reason"] = valid_utf8(s.reason);
     if (s.consent_withheld) sj["consent_withheld"] = true;
     scenarios.push_back(std::move(sj));
@@ -178,7 +181,8 @@ nlohmann::json to_json(const RunSummary& run) {
           {"started_utc", run.started_utc},
           {"started_monotonic_ns", run.started_monotonic_ns},
           {"ended_utc", run.ended_utc.empty() ? nlohmann::json() : nlohmann::json(run.ended_utc)},
-          {"ended_monotonic_ns", run.ended_utc.empty() ? nlohmann::json() : nlohmann::json(run.ended_monotonic_ns)},
+          {"ended_monotonic_ns",
+           run.ended_utc.empty() ? nlohmann::json() : nlohmann::json(run.ended_monotonic_ns)},
           {"finished", run.finished},
           {"interrupted", run.interrupted},
           {"stop_reason", valid_utf8(run.stop_reason)},
@@ -222,7 +226,8 @@ std::string attempts_text(const ScenarioResult& s) {
     const auto& a = s.attempts[i];
     std::snprintf(buf, sizeof buf, "attempt %zu: %s (%.1f s) ", i + 1, to_string(a.outcome), a.seconds);
     out += buf + a.message + "\n";
-    if (a.firmware) out += "  firmware found: " + a.firmware->found + "; " + a.firmware->describe_flashed() + "\n";
+    if (a.firmware)
+      out += "  firmware found: " + a.firmware->found + "; " + a.firmware->describe_flashed() + "\n";
     if (!a.sim_faults.empty()) out += "  simulator faults: " + joined(a.sim_faults, ", ") + "\n";
     for (const auto& e : a.expectations)
       out += "  expectation " + std::string(to_string(e.status)) + ": " + e.what +
@@ -271,7 +276,8 @@ std::string to_junit_xml(const RunSummary& run) {
   x += property(p, "rig", run.rig_source);
   if (!run.rig_sha256.empty()) x += property(p, "rig_sha256", run.rig_sha256);
   x += property(p, "simulated", run.simulated ? "true" : "false");
-  if (run.simulated) x += property(p, "sim_faults", run.sim_faults.empty() ? "none" : joined(run.sim_faults, ", "));
+  if (run.simulated)
+    x += property(p, "sim_faults", run.sim_faults.empty() ? "none" : joined(run.sim_faults, ", "));
   if (!run.unit.empty()) x += property(p, "unit", run.unit);
   x += property(p, "started_utc", run.started_utc);
   x += property(p, "started_monotonic_ns", std::to_string(run.started_monotonic_ns));
@@ -305,7 +311,9 @@ std::string to_junit_xml(const RunSummary& run) {
         x += "      <error message=\"" + xml_escape(msg) + "\">" + xml_escape(last ? last->evidence : "") + "</error>\n";
         break;
       case Outcome::skip:
-      case Outcome::not_run: x += "      <skipped message=\"" + xml_escape(msg) + "\"/>\n"; break;
+      case Outcome::not_run:
+        x += "      <skipped message=\"" + xml_escape(msg) + "\"/>\n";
+        break;
     }
     x += "      <system-out>" + xml_escape(attempts_text(s)) + "</system-out>\n";
     x += "    </testcase>\n";
@@ -329,7 +337,9 @@ int make_temp_beside(const std::filesystem::path& path, std::string& temp) {
 void write_file_atomically(const std::filesystem::path& path, const std::string& content) {
   std::string tmp;
   int fd = make_temp_beside(path, tmp);
-  if (fd < 0) throw RigError("cannot write " + path.string() + ": " + std::strerror(errno) + " (is its folder writable?)");
+  if (fd < 0)
+    throw RigError("cannot write " + path.string() + ": " + std::strerror(errno) +
+                   " (is its folder writable?)");
   const char* p = content.data();
   std::size_t left = content.size();
   int err = 0;
@@ -347,7 +357,8 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
   if (err == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
   if (err != 0) {
     ::unlink(tmp.c_str());
-    throw RigError("cannot write " + path.string() + ": " + std::strerror(err) + " (disk full, or the folder gone?)");
+    throw RigError("cannot write " + path.string() + ": " + std::strerror(err) +
+                   " (disk full, or the folder gone?)");
   }
 }
 

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <functional>
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -157,7 +157,8 @@ class LiveProgress : public PlainProgress {
 // Each line handed to a sink (the log file's logger, which stamps it itself).
 class LineProgress : public PlainProgress {
  public:
-  explicit LineProgress(std::function<void(const std::string&)> sink) : PlainProgress(nullptr), sink_(std::move(sink)) {}
+  explicit LineProgress(std::function<void(const std::string&)> sink)
+      : PlainProgress(nullptr), sink_(std::move(sink)) {}
 
  private:
   void line(const std::string& s) override { sink_(s); }
@@ -166,8 +167,10 @@ class LineProgress : public PlainProgress {
 
 class TeeProgress : public Progress {
  public:
-  TeeProgress(std::unique_ptr<Progress> a, std::unique_ptr<Progress> b) : a_(std::move(a)), b_(std::move(b)) {}
-  void run_started(const std::string& rig, bool simulated, std::size_t n, const std::string& folder) override {
+  TeeProgress(std::unique_ptr<Progress> a, std::unique_ptr<Progress> b)
+      : a_(std::move(a)), b_(std::move(b)) {}
+  void run_started(const std::string& rig, bool simulated, std::size_t n,
+                   const std::string& folder) override {
     a_->run_started(rig, simulated, n, folder);
     b_->run_started(rig, simulated, n, folder);
   }
@@ -229,7 +232,8 @@ std::unique_ptr<Progress> make_line_progress(std::function<void(const std::strin
   return std::make_unique<LineProgress>(std::move(sink));
 }
 
-std::unique_ptr<Progress> make_tee_progress(std::unique_ptr<Progress> first, std::unique_ptr<Progress> second) {
+std::unique_ptr<Progress> make_tee_progress(std::unique_ptr<Progress> first,
+                                            std::unique_ptr<Progress> second) {
   return std::make_unique<TeeProgress>(std::move(first), std::move(second));
 }
 

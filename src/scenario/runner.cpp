@@ -70,8 +70,10 @@ RunFolder::RunFolder(std::filesystem::path out, bool append) {
     for (int i = 2; !std::filesystem::create_directory(out, ec) && !ec; ++i)
       out = base.string() + "-" + std::to_string(i);
   } else if (std::filesystem::exists(out, ec) && !std::filesystem::is_directory(out, ec)) {
-    throw RigError("--out " + out.string() + ": is a file, not a folder; give a folder for the run's evidence");
-  } else if (std::string found = std::filesystem::exists(out, ec) ? existing_run_in(out) : ""; !found.empty()) {
+    throw RigError("--out " + out.string() +
+                   ": is a file, not a folder; give a folder for the run's evidence");
+  } else if (std::string found = std::filesystem::exists(out, ec) ? existing_run_in(out) : "";
+             !found.empty()) {
     if (!append)
       throw RigError("--out " + out.string() + ": already holds a run (" + found +
                      "); give a new folder, or add --append to put this run in a numbered subfolder (" +
@@ -289,7 +291,8 @@ AttemptEnd run_scenario(Target& target, Scenario& sc, std::size_t index, const R
     progress.scenario_started(r.name, k, attempts);
     Attempt& a = r.attempts.emplace_back();
     if (run.simulated)
-      if (auto f = faults_now(target); f != run.sim_faults) a.sim_faults = f.empty() ? std::vector<std::string>{"none"} : f;
+      if (auto f = faults_now(target); f != run.sim_faults)
+        a.sim_faults = f.empty() ? std::vector<std::string>{"none"} : f;
     AttemptEnd end = run_attempt(target, sc, folder.attempt_dir(index, r.name, k), progress, a);
     r.seconds += a.seconds;
     progress.attempt_finished(r.name, a);
@@ -376,7 +379,8 @@ RunSummary record_unstarted_run(const RigConfig& rig, const std::vector<Scenario
                                 const RunOptions& options, RunFolder& folder, const std::string& why,
                                 bool interrupted) {
   std::vector<std::string> faults;
-  if (rig.kind == RigKind::sim && rig.sim.remote.empty()) faults = active_faults(rig.sim.faults, rig.sim.fault_seed);
+  if (rig.kind == RigKind::sim && rig.sim.remote.empty())
+    faults = active_faults(rig.sim.faults, rig.sim.fault_seed);
   RunSummary run = begin_summary(rig, std::move(faults), scenarios, options);
   run.interrupted = interrupted;
   run.stop_reason = why;

@@ -91,7 +91,8 @@ void Session::measure(Measurement m) {
 
 namespace {
 void add_expectation(Attempt& a, Timeline& t, Expectation e) {
-  t.record(EventKind::note, now(), {{"expectation", e.what}, {"status", to_string(e.status)}, {"detail", e.detail}});
+  t.record(EventKind::note, now(),
+           {{"expectation", e.what}, {"status", to_string(e.status)}, {"detail", e.detail}});
   a.expectations.push_back(std::move(e));
 }
 }  // namespace

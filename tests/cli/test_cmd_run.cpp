@@ -47,7 +47,8 @@ std::vector<int> p12_levels(const std::filesystem::path& events) {
   std::istringstream in(slurp(events));
   for (std::string line; std::getline(in, line);) {
     auto e = nlohmann::json::parse(line, nullptr, false);
-    if (!e.is_discarded() && e["kind"] == "output" && e["line"] == "safeboot") levels.push_back(e["level"].get<int>());
+    if (!e.is_discarded() && e["kind"] == "output" && e["line"] == "safeboot")
+      levels.push_back(e["level"].get<int>());
   }
   return levels;
 }
@@ -153,8 +154,9 @@ TEST_F(CmdRun, BadNamesAndMissingNamesAreUsageErrors) {
 
 TEST_F(CmdRun, SigtermEndsTheRunWithExitThreeAndKeepsTheResults) {
   auto out = dir / "run";
-  Child bootrig({"-q", "--rig", rig.string(), "run", "--no-progress", "safeboot-factory", "--out", out.string()},
-                dir / "output.txt");
+  Child bootrig(
+      {"-q", "--rig", rig.string(), "run", "--no-progress", "safeboot-factory", "--out", out.string()},
+      dir / "output.txt");
   // -q hides progress; wait until the run's timeline shows P12 asserted instead.
   Deadline d = Deadline::after(seconds(60));
   auto events = out / "01-safeboot-factory/attempt-1/events.jsonl";
@@ -171,13 +173,14 @@ TEST_F(CmdRun, SigtermEndsTheRunWithExitThreeAndKeepsTheResults) {
   EXPECT_EQ(levels.back(), 0);
 }
 
-// Ctrl-C or SIGTERM wherever it comes: exit 3, every scenario asked for in every report (those that did not run
-// as NOT RUN), and summary.txt ending with the INTERRUPTED line.
+// Ctrl-C or SIGTERM wherever it comes: exit 3, every scenario asked for in every report (those that did not
+// run as NOT RUN), and summary.txt ending with the INTERRUPTED line.
 class CmdRunInterrupted : public CmdRun {
  protected:
   const std::vector<std::string> names{"safeboot-window1", "safeboot-factory", "normal-boot"};
 
-  // Starts the run, waits for `ready` (given the run folder), sends `sig`, and checks what every run must leave.
+  // Starts the run, waits for `ready` (given the run folder), sends `sig`, and checks what every run must
+  // leave.
   nlohmann::json interrupt_when(const std::function<bool(const std::filesystem::path&)>& ready, int sig) {
     out = dir / "run";
     std::vector<std::string> args{"--rig", rig.string(), "run"};
@@ -199,7 +202,8 @@ class CmdRunInterrupted : public CmdRun {
       // Once among the scenario lines, the block between the header and the totals.
       auto from = summary.find("\n\n") + 1;
       EXPECT_EQ(count_of(summary.substr(from, summary.find("\n\n", from) - from), " " + n + " "), 1u)
-          << n << "\n" << summary;
+          << n << "\n"
+          << summary;
       EXPECT_EQ(count_of(junit, "name=\"" + n + "\""), 1u) << n;
     }
     // What the console showed ends the same way.
@@ -218,16 +222,19 @@ class CmdRunInterrupted : public CmdRun {
 };
 
 TEST_F(CmdRunInterrupted, AsSoonAsTheRunHasBegun) {
-  auto j = interrupt_when([](const std::filesystem::path& o) { return std::filesystem::exists(o / "results.json"); },
-                          SIGTERM);
+  auto j = interrupt_when(
+      [](const std::filesystem::path& o) { return std::filesystem::exists(o / "results.json"); }, SIGTERM);
   EXPECT_EQ(j["scenarios"][2]["outcome"], "NOT RUN");
   EXPECT_NE(summary.find("\nNOT RUN normal-boot"), std::string::npos) << summary;
-  EXPECT_NE(junit.find("<skipped message=\"not run: the run was interrupted\"/>"), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<skipped message=\"not run: the run was interrupted\"/>"), std::string::npos)
+      << junit;
 }
 
 TEST_F(CmdRunInterrupted, WhileTheSecondScenarioHoldsP12) {
   auto j = interrupt_when(
-      [](const std::filesystem::path& o) { return !p12_levels(o / "02-safeboot-factory/attempt-1/events.jsonl").empty(); },
+      [](const std::filesystem::path& o) {
+        return !p12_levels(o / "02-safeboot-factory/attempt-1/events.jsonl").empty();
+      },
       SIGINT);
   EXPECT_EQ(j["scenarios"][0]["outcome"], "PASS");
   // The interrupted scenario keeps its real duration and its notes, and the record says where the board was.
@@ -235,8 +242,10 @@ TEST_F(CmdRunInterrupted, WhileTheSecondScenarioHoldsP12) {
   EXPECT_EQ(second["outcome"], "ERROR");
   EXPECT_GT(second["seconds"].get<double>(), 0.0);
   EXPECT_FALSE(second["attempts"][0]["notes"].empty());
-  EXPECT_NE(j["board_state"].get<std::string>().find("(bootrig had P12 asserted"), std::string::npos) << j["board_state"];
-  EXPECT_NE(j["board_state"].get<std::string>().find("the board was in '"), std::string::npos) << j["board_state"];
+  EXPECT_NE(j["board_state"].get<std::string>().find("(bootrig had P12 asserted"), std::string::npos)
+      << j["board_state"];
+  EXPECT_NE(j["board_state"].get<std::string>().find("the board was in '"), std::string::npos)
+      << j["board_state"];
   EXPECT_NE(j["stop_reason"].get<std::string>().find("during safeboot-factory"), std::string::npos);
   EXPECT_EQ(j["scenarios"][2]["outcome"], "NOT RUN");
   EXPECT_EQ(j["scenarios"][2]["reason"], "not run: the run was interrupted");
@@ -262,10 +271,11 @@ TEST_F(CmdRun, AnOutFolderThatHoldsARunIsRefusedBeforeTheBoardIsTouchedAndAppend
   std::ofstream(out / "summary.txt") << "the first run\n";
   auto r = run_bootrig("--rig " + rig.string() + " run safeboot-window1 --out " + out.string());
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_EQ(last_line(r.err), "bootrig: --out " + out.string() +
-                                   ": already holds a run (summary.txt); give a new folder, or add --append to put "
-                                   "this run in a numbered subfolder (" +
-                                   (out / "run-N").string() + ")");
+  EXPECT_EQ(last_line(r.err),
+            "bootrig: --out " + out.string() +
+                ": already holds a run (summary.txt); give a new folder, or add --append to put "
+                "this run in a numbered subfolder (" +
+                (out / "run-N").string() + ")");
   EXPECT_EQ(r.out, "") << "nothing ran";
   EXPECT_EQ(slurp(out / "summary.txt"), "the first run\n");
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(out), {}), 1) << "nothing added";
@@ -292,7 +302,8 @@ TEST_F(CmdRun, OutputPathsAreCheckedBeforeAnythingTouchesTheBoard) {
     std::string option, path, error;
   };
   for (const Case& c : std::vector<Case>{
-           {"--junit", "/proc/bootrig-junit.xml", "--junit /proc/bootrig-junit.xml: cannot create files in /proc ("},
+           {"--junit", "/proc/bootrig-junit.xml",
+            "--junit /proc/bootrig-junit.xml: cannot create files in /proc ("},
            {"--junit", dir.string(), "--junit " + dir.string() + ": is a folder; give a file name in it"},
            {"--junit", (dir / "no/such/junit.xml").string(),
             "--junit " + (dir / "no/such/junit.xml").string() + ": the folder " + (dir / "no/such").string() +
@@ -313,10 +324,12 @@ TEST_F(CmdRun, OutputPathsAreCheckedBeforeAnythingTouchesTheBoard) {
 }
 
 TEST_F(CmdRun, ANameGivenTwiceIsRefused) {
-  auto r = run_bootrig("--rig " + rig.string() + " run normal-boot hard-reset-pin normal-boot --out " + (dir / "run").string());
+  auto r = run_bootrig("--rig " + rig.string() + " run normal-boot hard-reset-pin normal-boot --out " +
+                       (dir / "run").string());
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(last_line(r.err),
-            "bootrig: 'normal-boot' is named twice; name each scenario once (--retries N gives it more attempts)");
+  EXPECT_EQ(
+      last_line(r.err),
+      "bootrig: 'normal-boot' is named twice; name each scenario once (--retries N gives it more attempts)");
   EXPECT_FALSE(std::filesystem::exists(dir / "run"));
 }
 
@@ -330,13 +343,15 @@ TEST_F(CmdRun, TheLogFileGetsWhatTheConsoleShowedAndTheDetailWithBothClocks) {
   std::istringstream in(text);
   int lines = 0;
   for (std::string line; std::getline(in, line); ++lines)
-    EXPECT_TRUE(std::regex_search(line, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d \d+\.\d{6} \w+: )")))
+    EXPECT_TRUE(std::regex_search(
+        line, std::regex(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d \d+\.\d{6} \w+: )")))
         << line;
   EXPECT_GT(lines, 20);
   // What the console showed ...
   EXPECT_NE(text.find("info: PASS   hard-reset-pin"), std::string::npos);
   EXPECT_NE(text.find("info: hard-reset-pin: RESET pulse (50 ms)"), std::string::npos);
-  EXPECT_NE(text.find("info: 1 passed, 0 failed, 0 errors, 0 skipped, 0 flaky, 0 not run (SIMULATED module); exit code 0"),
+  EXPECT_NE(text.find("info: 1 passed, 0 failed, 0 errors, 0 skipped, 0 flaky, 0 not run (SIMULATED module); "
+                      "exit code 0"),
             std::string::npos);
   // ... and what it did not: pin changes, boot events, the REPL's bytes.
   EXPECT_NE(text.find("debug: ["), std::string::npos);
@@ -358,7 +373,8 @@ TEST_F(CmdRun, AllLeavesTheDestructiveScenarioOutUnlessConsentedAndSaysWhy) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string why = "destructive: erases /flash; name it or pass --destructive";
   EXPECT_NE(r.out.find("SKIP   factory-reset                    -  " + why), std::string::npos) << r.out;
-  EXPECT_NE(slurp(dir / "run/summary.txt").find("\nSKIP   factory-reset                    -  " + why), std::string::npos);
+  EXPECT_NE(slurp(dir / "run/summary.txt").find("\nSKIP   factory-reset                    -  " + why),
+            std::string::npos);
   EXPECT_NE(slurp(dir / "run/junit.xml").find("<skipped message=\"" + why + "\"/>"), std::string::npos);
   EXPECT_FALSE(std::filesystem::exists(dir / "run/10-factory-reset")) << "never touched";
   EXPECT_TRUE(std::filesystem::exists(dir / "run/11-recover-stuck-main"));
@@ -384,7 +400,8 @@ TEST(CmdList, MarksTheDestructiveScenario) {
   std::istringstream in(r.out);
   int marked = 0;
   for (std::string line; std::getline(in, line);) {
-    bool mark = line.find("[DESTRUCTIVE: erases /flash; not in --all without --destructive]") != std::string::npos;
+    bool mark =
+        line.find("[DESTRUCTIVE: erases /flash; not in --all without --destructive]") != std::string::npos;
     EXPECT_EQ(mark, line.rfind("factory-reset ", 0) == 0) << line;
     marked += mark;
   }
@@ -392,10 +409,12 @@ TEST(CmdList, MarksTheDestructiveScenario) {
 }
 
 TEST(CmdDescribe, SaysWhetherAScenarioIsDestructive) {
-  EXPECT_NE(run_bootrig("describe factory-reset")
-                .out.find("\nDestructive: yes, erases /flash; runs only when named on the command line, or with run "
-                          "--all --destructive\n"),
-            std::string::npos);
+  EXPECT_NE(
+      run_bootrig("describe factory-reset")
+          .out.find(
+              "\nDestructive: yes, erases /flash; runs only when named on the command line, or with run "
+              "--all --destructive\n"),
+      std::string::npos);
   EXPECT_NE(run_bootrig("describe normal-boot").out.find("\nDestructive: no\n"), std::string::npos);
 }
 

@@ -76,7 +76,8 @@ TEST(Measurement, DescribesValueAndLimits) {
   EXPECT_EQ((Measurement{"heartbeat.on_ms", 130, "ms", 28.0, 52.0}.describe()),
             "heartbeat.on_ms = 130 ms, limits 28 to 52 ms");
   EXPECT_EQ((Measurement{"x", 3, "count", std::nullopt, std::nullopt}.describe()), "x = 3 count");
-  EXPECT_EQ((Measurement{"p12_ms", -2, "ms", 0.0, std::nullopt}.describe()), "p12_ms = -2 ms, limit at least 0 ms");
+  EXPECT_EQ((Measurement{"p12_ms", -2, "ms", 0.0, std::nullopt}.describe()),
+            "p12_ms = -2 ms, limit at least 0 ms");
   EXPECT_EQ((Measurement{"boot_ms", 9000, "ms", std::nullopt, 8000.0}.describe()),
             "boot_ms = 9000 ms, limit at most 8000 ms");
 }

@@ -57,7 +57,8 @@ RunSummary interrupted_run() {
   run.interrupted = true;
   run.finished = true;
   run.stop_reason = "interrupted by Interrupt during safeboot-window2 (2.5 s in)";
-  run.board_state = "P12 and RESET released (bootrig had P12 asserted); the board was in 'release P12 in window 2'";
+  run.board_state =
+      "P12 and RESET released (bootrig had P12 asserted); the board was in 'release P12 in window 2'";
   run.ended_utc = "2026-11-29T00:00:09.000Z";
   run.exit_code = 3;
   return run;
@@ -77,10 +78,12 @@ TEST(SummaryLine, ShowsOutcomeNameTimeAndMessage) {
 
 TEST(SummaryLine, SaysWhatThePassDidNotCheckAndWhyAScenarioDidNotRun) {
   auto run = interrupted_run();
-  EXPECT_EQ(summary_line(run.scenarios[0]),
-            "PASS   safeboot-window1               4.1 s  [LED window 1 (slow blink) not checked: no photodiode on "
-            "this rig]");
-  EXPECT_EQ(summary_line(run.scenarios[2]), "NOT RUN normal-boot                      -  not run: the run was interrupted");
+  EXPECT_EQ(
+      summary_line(run.scenarios[0]),
+      "PASS   safeboot-window1               4.1 s  [LED window 1 (slow blink) not checked: no photodiode on "
+      "this rig]");
+  EXPECT_EQ(summary_line(run.scenarios[2]),
+            "NOT RUN normal-boot                      -  not run: the run was interrupted");
 }
 
 TEST(SummaryText, AFinishedRunEndsWithItsTotals) {
@@ -102,10 +105,13 @@ TEST(SummaryText, AFinishedRunEndsWithItsTotals) {
 TEST(SummaryText, AnInterruptedRunListsWhatDidNotRunAndEndsWithTheInterruption) {
   std::string t = to_summary_text(interrupted_run());
   EXPECT_NE(t.find("\nNOT RUN normal-boot"), std::string::npos) << t;
-  EXPECT_NE(t.find("1 passed, 0 failed, 1 errors, 0 skipped, 0 flaky, 1 not run; exit code 3\n"), std::string::npos) << t;
-  EXPECT_EQ(last_line(t),
-            "INTERRUPTED: interrupted by Interrupt during safeboot-window2 (2.5 s in); P12 and RESET released "
-            "(bootrig had P12 asserted); the board was in 'release P12 in window 2'")
+  EXPECT_NE(t.find("1 passed, 0 failed, 1 errors, 0 skipped, 0 flaky, 1 not run; exit code 3\n"),
+            std::string::npos)
+      << t;
+  EXPECT_EQ(
+      last_line(t),
+      "INTERRUPTED: interrupted by Interrupt during safeboot-window2 (2.5 s in); P12 and RESET released "
+      "(bootrig had P12 asserted); the board was in 'release P12 in window 2'")
       << t;
 }
 
@@ -114,7 +120,8 @@ TEST(SummaryText, AReportWrittenWhileTheRunGoesSaysSo) {
   EXPECT_EQ(last_line(to_summary_text(run)).rfind("RUNNING: ", 0), 0u);
   run.finished = true;
   run.stop_reason = "the run stopped after normal-boot: the board could not be recovered";
-  EXPECT_EQ(last_line(to_summary_text(run)), "STOPPED: the run stopped after normal-boot: the board could not be recovered");
+  EXPECT_EQ(last_line(to_summary_text(run)),
+            "STOPPED: the run stopped after normal-boot: the board could not be recovered");
 }
 
 TEST(JUnit, CountsAndKinds) {
@@ -138,20 +145,27 @@ TEST(JUnit, ScenariosThatDidNotRunAreSkippedWithTheReasonAndUncheckedExpectation
                    "      <skipped message=\"not run: the run was interrupted\"/>"),
             std::string::npos)
       << x;
-  EXPECT_NE(x.find("<property name=\"expectation unchecked\" value=\"LED window 1 (slow blink): no photodiode on "
-                   "this rig\"/>"),
-            std::string::npos)
+  EXPECT_NE(
+      x.find("<property name=\"expectation unchecked\" value=\"LED window 1 (slow blink): no photodiode on "
+             "this rig\"/>"),
+      std::string::npos)
       << x;
-  EXPECT_NE(x.find("<property name=\"expectation checked-pass\" value=\"scripts skipped\"/>"), std::string::npos);
-  EXPECT_NE(x.find("  expectation unchecked: LED window 1 (slow blink) (no photodiode on this rig)\n"), std::string::npos);
-  EXPECT_NE(x.find("<property name=\"run_end\" value=\"INTERRUPTED: interrupted by Interrupt"), std::string::npos);
-  EXPECT_NE(x.find("<property name=\"exit_code\" value=\"3\"/>"), std::string::npos);
-  EXPECT_NE(x.find("<property name=\"command_line\" value=\"bootrig run --all --out &apos;records/A B&apos;\"/>"),
+  EXPECT_NE(x.find("<property name=\"expectation checked-pass\" value=\"scripts skipped\"/>"),
             std::string::npos);
+  EXPECT_NE(x.find("  expectation unchecked: LED window 1 (slow blink) (no photodiode on this rig)\n"),
+            std::string::npos);
+  EXPECT_NE(x.find("<property name=\"run_end\" value=\"INTERRUPTED: interrupted by Interrupt"),
+            std::string::npos);
+  EXPECT_NE(x.find("<property name=\"exit_code\" value=\"3\"/>"), std::string::npos);
+  EXPECT_NE(
+      x.find("<property name=\"command_line\" value=\"bootrig run --all --out &apos;records/A B&apos;\"/>"),
+      std::string::npos);
   EXPECT_NE(x.find("<property name=\"rig_sha256\" value=\"ab12\"/>"), std::string::npos);
-  EXPECT_NE(x.find("<property name=\"sim_faults\" value=\"garbage_rate=0.001, fault_seed=1\"/>"), std::string::npos);
+  EXPECT_NE(x.find("<property name=\"sim_faults\" value=\"garbage_rate=0.001, fault_seed=1\"/>"),
+            std::string::npos);
   // The interrupted attempt keeps its notes.
-  EXPECT_NE(x.find("attempt 1: ERROR (2.5 s) interrupted by Interrupt\n  note: firmware found: ...\n"), std::string::npos);
+  EXPECT_NE(x.find("attempt 1: ERROR (2.5 s) interrupted by Interrupt\n  note: firmware found: ...\n"),
+            std::string::npos);
 }
 
 TEST(JUnit, SerialGarbageNeverBreaksTheXml) {
@@ -213,7 +227,8 @@ TEST(WriteFileAtomically, ReplacesContentAndLeavesNoTemporary) {
   ss << in.rdbuf();
   EXPECT_EQ(ss.str(), "two");
   int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) files += e.path().filename() == "junit.xml" ? 1 : 100;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    files += e.path().filename() == "junit.xml" ? 1 : 100;
   EXPECT_EQ(files, 1) << "no temporary left behind";
   std::filesystem::remove_all(dir);
 }
@@ -238,11 +253,13 @@ TEST(CheckOutputFile, RefusesFoldersMissingFoldersAndPlacesNothingCanBeCreated) 
   EXPECT_FALSE(std::filesystem::exists(dir / "report.xml")) << "checking writes nothing";
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 0) << "and leaves nothing behind";
   EXPECT_EQ(message(dir), "--junit " + dir.string() + ": is a folder; give a file name in it");
-  EXPECT_EQ(message(dir / "missing/report.xml"),
-            "--junit " + (dir / "missing/report.xml").string() + ": the folder " + (dir / "missing").string() +
-                " does not exist; create it first");
+  EXPECT_EQ(message(dir / "missing/report.xml"), "--junit " + (dir / "missing/report.xml").string() +
+                                                     ": the folder " + (dir / "missing").string() +
+                                                     " does not exist; create it first");
   EXPECT_FALSE(std::filesystem::exists(dir / "missing")) << "never created";
-  EXPECT_EQ(message("/proc/bootrig-report.xml").rfind("--junit /proc/bootrig-report.xml: cannot create files in /proc (", 0), 0u)
+  EXPECT_EQ(message("/proc/bootrig-report.xml")
+                .rfind("--junit /proc/bootrig-report.xml: cannot create files in /proc (", 0),
+            0u)
       << message("/proc/bootrig-report.xml");
   std::filesystem::remove_all(dir);
 }

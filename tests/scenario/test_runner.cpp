@@ -173,8 +173,10 @@ TEST(Runner, InterruptionStopsTheRunReleasesP12AndKeepsTheEvidence) {
   EXPECT_GT(first.attempts[0].seconds, 0.1) << "P12 was held, so the attempt had been going for a while";
   EXPECT_DOUBLE_EQ(first.seconds, first.attempts[0].seconds);
   EXPECT_FALSE(first.attempts[0].notes.empty()) << "the notes made before the interruption are kept";
-  // Where exactly depends on when the signal came (in the RESET pulse, or waiting for the LED): a step is named.
-  EXPECT_EQ(run.board_state.rfind("P12, RESET and P2 released (bootrig had P12 asserted", 0), 0u) << run.board_state;
+  // Where exactly depends on when the signal came (in the RESET pulse, or waiting for the LED): a step is
+  // named.
+  EXPECT_EQ(run.board_state.rfind("P12, RESET and P2 released (bootrig had P12 asserted", 0), 0u)
+      << run.board_state;
   EXPECT_NE(run.board_state.find("; the board was in '"), std::string::npos) << run.board_state;
   EXPECT_NE(run.stop_reason.find("during safeboot-factory"), std::string::npos) << run.stop_reason;
   // The scenario that never started is listed, with why.
@@ -187,9 +189,12 @@ TEST(Runner, InterruptionStopsTheRunReleasesP12AndKeepsTheEvidence) {
   EXPECT_GT(j["scenarios"][0]["seconds"].get<double>(), 0.1);
   std::string summary = slurp(folder.path() / "summary.txt");
   EXPECT_NE(summary.find("\nNOT RUN normal-boot"), std::string::npos) << summary;
-  EXPECT_EQ(last_line(summary).rfind("INTERRUPTED: interrupted by Interrupt during safeboot-factory (", 0), 0u) << summary;
-  EXPECT_NE(slurp(folder.path() / "junit.xml").find("<skipped message=\"not run: the run was interrupted\"/>"),
-            std::string::npos);
+  EXPECT_EQ(last_line(summary).rfind("INTERRUPTED: interrupted by Interrupt during safeboot-factory (", 0),
+            0u)
+      << summary;
+  EXPECT_NE(
+      slurp(folder.path() / "junit.xml").find("<skipped message=\"not run: the run was interrupted\"/>"),
+      std::string::npos);
   // The timeline shows where the run let go of the lines.
   bool said = false;
   for (const auto& e : read_events(folder.attempt_dir(0, "safeboot-factory", 1) / "events.jsonl"))
@@ -220,13 +225,16 @@ TEST(Runner, RunStopEndsTheRunWithTheRestNotRunAndNoRestore) {
   EXPECT_EQ(run.scenarios[0].attempts[0].notes.size(), 1u);
   EXPECT_EQ(run.scenarios[1].outcome, Outcome::not_run);
   EXPECT_EQ(run.scenarios[1].reason,
-            "not run: the run stopped after stuck: the board could not be recovered (no prompt after Ctrl-C, a RESET "
+            "not run: the run stopped after stuck: the board could not be recovered (no prompt after Ctrl-C, "
+            "a RESET "
             "pulse and a safe boot)");
   EXPECT_FALSE(run.interrupted);
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.board_state.find("(bootrig had P12 asserted)"), std::string::npos) << run.board_state;
   std::string summary = slurp(folder.path() / "summary.txt");
-  EXPECT_EQ(last_line(summary).rfind("STOPPED: the run stopped after stuck: the board could not be recovered", 0), 0u)
+  EXPECT_EQ(
+      last_line(summary).rfind("STOPPED: the run stopped after stuck: the board could not be recovered", 0),
+      0u)
       << summary;
 
   // A board whose own boot hangs is the board's failure: RunStop carries that verdict.
@@ -277,10 +285,12 @@ TEST(Runner, ExpectationsAreRecordedCheckedUncheckedOrFailed) {
   EXPECT_EQ(e[1].status, ExpectationStatus::unchecked);
   EXPECT_EQ(e[1].detail, "no SD card mounted at /sd");
   EXPECT_EQ(run.scenarios[1].outcome, Outcome::fail);
-  EXPECT_EQ(run.scenarios[1].attempts[0].message, "expected the fast blink while P12 was held; the LED stayed dark");
+  EXPECT_EQ(run.scenarios[1].attempts[0].message,
+            "expected the fast blink while P12 was held; the LED stayed dark");
   EXPECT_EQ(run.scenarios[1].attempts[0].expectations.at(0).status, ExpectationStatus::failed);
   std::string summary = slurp(folder.path() / "summary.txt");
-  EXPECT_NE(summary.find("[SD card untouched not checked: no SD card mounted at /sd]"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("[SD card untouched not checked: no SD card mounted at /sd]"), std::string::npos)
+      << summary;
   std::filesystem::remove_all(folder.path());
 }
 
@@ -289,7 +299,8 @@ TEST(Runner, ADestructiveScenarioWithoutConsentIsSkippedWithTheReasonAndNeverTou
   RunFolder folder(fresh_run_dir("consent"));
   auto progress = make_silent_progress();
   bool ran = false;
-  ScriptedScenario wipe("wipe", [&](Session&) { ran = true; }, "erases /flash");
+  ScriptedScenario wipe(
+      "wipe", [&](Session&) { ran = true; }, "erases /flash");
   ScriptedScenario fine("fine", [](Session&) {});
   RunSummary run = run_scenarios(*target, {&wipe, &fine}, RunOptions{}, folder, *progress);
   EXPECT_FALSE(ran);
@@ -323,7 +334,8 @@ TEST(Runner, WithoutAPhotodiodeWindowsAreTimedAndSaidToBeUnobserved) {
     said |= e.what == "LED window 2 (fast blink)" && e.status == ExpectationStatus::unchecked &&
             e.detail.rfind("no photodiode on this rig", 0) == 0;
   EXPECT_TRUE(said);
-  EXPECT_NE(summary_line(r).find("[LED window 2 (fast blink) not checked: no photodiode on this rig"), std::string::npos)
+  EXPECT_NE(summary_line(r).find("[LED window 2 (fast blink) not checked: no photodiode on this rig"),
+            std::string::npos)
       << summary_line(r);
 }
 
@@ -337,14 +349,16 @@ TEST(RunFolder, AFolderThatHoldsARunIsRefusedUnlessAppendWhichNumbersTheNewRun) 
     RunFolder again(dir);
     ADD_FAILURE() << "accepted a folder that holds a run";
   } catch (const RigError& e) {
-    EXPECT_EQ(std::string(e.what()), "--out " + dir.string() +
-                                         ": already holds a run (summary.txt); give a new folder, or add --append to "
-                                         "put this run in a numbered subfolder (" +
-                                         (dir / "run-N").string() + ")");
+    EXPECT_EQ(std::string(e.what()),
+              "--out " + dir.string() +
+                  ": already holds a run (summary.txt); give a new folder, or add --append to "
+                  "put this run in a numbered subfolder (" +
+                  (dir / "run-N").string() + ")");
   }
   RunFolder second(dir, true);
   EXPECT_EQ(second.path(), dir / "run-2");
-  EXPECT_EQ(second.placement(), dir.string() + " already holds a run; --append put this one in " + (dir / "run-2").string());
+  EXPECT_EQ(second.placement(),
+            dir.string() + " already holds a run; --append put this one in " + (dir / "run-2").string());
   RunFolder third(dir, true);
   EXPECT_EQ(third.path(), dir / "run-3");
   EXPECT_EQ(slurp(dir / "summary.txt"), "an earlier run\n") << "the earlier run is untouched";

@@ -10,10 +10,11 @@
 
 namespace bootrig {
 
-// PASS: the board kept every rule. FAIL: the board broke one. ERROR: the rig could not do its job (port missing,
-// line busy, no prompt ever), which says nothing about the board. SKIP: a precondition is unmet (with the reason).
-// FLAKY: passed only after failing, which is never reported as PASS. NOT RUN: the run ended (interrupted, or
-// stopped because the board could not be recovered) before the scenario's turn; no attempt was made.
+// PASS: the board kept every rule. FAIL: the board broke one. ERROR: the rig could not do its job (port
+// missing, line busy, no prompt ever), which says nothing about the board. SKIP: a precondition is unmet
+// (with the reason). FLAKY: passed only after failing, which is never reported as PASS. NOT RUN: the run
+// ended (interrupted, or stopped because the board could not be recovered) before the scenario's turn; no
+// attempt was made.
 enum class Outcome { pass, fail, error, skip, flaky, not_run };
 const char* to_string(Outcome o);  // "PASS", "FAIL", ..., "NOT RUN"
 inline constexpr int kOutcomeCount = 6;
@@ -63,7 +64,7 @@ struct Attempt {
   std::vector<Measurement> measurements;
   std::vector<std::string> notes;  // e.g. "window 2 not observed: no photodiode, released at the nominal time"
   std::optional<FirmwarePrep> firmware = std::nullopt;  // when the check needed (or checked) images on the board
-  std::vector<Expectation> expectations = {};  // in the order the scenario judged them
+  std::vector<Expectation> expectations = {};           // in the order the scenario judged them
   // The simulated module's faults when the attempt began ("garbage_rate=0.001"), when they differ from the
   // run's (a test or the fault matrix changed them); empty otherwise.
   std::vector<std::string> sim_faults = {};
@@ -113,8 +114,8 @@ struct RunSummary {
   std::vector<ScenarioResult> scenarios;  // every scenario asked for, in order; NOT RUN until its turn
   bool finished = false;     // false in the reports written while the run goes (or left by a killed bootrig)
   bool interrupted = false;  // Ctrl-C, SIGTERM
-  // Why the run ended before its last scenario: "interrupted by Terminated during safeboot-window2 (3.2 s in)"
-  // or "the run stopped after normal-boot: the board could not be recovered ..."; empty otherwise.
+  // Why the run ended before its last scenario: "interrupted by Terminated during safeboot-window2 (3.2 s
+  // in)" or "the run stopped after normal-boot: the board could not be recovered ..."; empty otherwise.
   std::string stop_reason;
   // What bootrig knows of the board when the run was interrupted or stopped: "P12 and RESET released; the
   // board was in 'release P12 in window 2 (fast blink)', waiting for window 2 (fast blink)".
@@ -124,9 +125,9 @@ struct RunSummary {
   Totals totals() const;
 };
 
-// 0 when everything passed; 2 when any scenario could not be run by the rig (ERROR) or was NOT RUN; 1 when the
-// board failed a check, was FLAKY, or (unless skips are allowed) a scenario was skipped; 3 when interrupted.
-// A destructive scenario skipped for want of consent does not count.
+// 0 when everything passed; 2 when any scenario could not be run by the rig (ERROR) or was NOT RUN; 1 when
+// the board failed a check, was FLAKY, or (unless skips are allowed) a scenario was skipped; 3 when
+// interrupted. A destructive scenario skipped for want of consent does not count.
 int exit_code_for(const RunSummary& run, bool allow_skip);
 
 }  // namespace bootrig

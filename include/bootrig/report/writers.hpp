@@ -10,8 +10,8 @@
 
 namespace bootrig {
 
-// "PASS   safeboot-window2        9.8 s  previous image 1.20.2.r4 ran  [LED window 2 (fast blink) not checked: no
-// photodiode on this rig]"; "NOT RUN normal-boot  -  not run: the run was interrupted".
+// "PASS   safeboot-window2        9.8 s  previous image 1.20.2.r4 ran  [LED window 2 (fast blink) not
+// checked: no photodiode on this rig]"; "NOT RUN normal-boot  -  not run: the run was interrupted".
 std::string summary_line(const ScenarioResult& r);
 
 // summary.txt: what ran and how (version, command line, rig and its hash, simulator faults, start and end

@@ -34,7 +34,8 @@ std::unique_ptr<Progress> make_silent_progress();
 // Every line plain progress would print, without its timestamp, handed to `sink` (the log file's logger).
 std::unique_ptr<Progress> make_line_progress(std::function<void(const std::string&)> sink);
 // Both at once: the console's progress and the log file's copy.
-std::unique_ptr<Progress> make_tee_progress(std::unique_ptr<Progress> first, std::unique_ptr<Progress> second);
+std::unique_ptr<Progress> make_tee_progress(std::unique_ptr<Progress> first,
+                                            std::unique_ptr<Progress> second);
 // Whether `out` should get live progress: a terminal, and NO_COLOR unset and TERM not "dumb".
 bool wants_live_progress(std::FILE* out);
 

@@ -16,9 +16,9 @@ namespace bootrig {
 struct RunOptions {
   int retries = 0;          // extra attempts after a FAIL or ERROR; every attempt is kept
   std::string unit;         // the unit's serial number (factory stations), recorded in every result file
-  // Consent for scenarios marked destructive (ScenarioInfo::destructive). Without it they are SKIPped with the
-  // reason and listed in every report. `bootrig run` gives it for scenarios named on the command line and with
-  // --destructive.
+  // Consent for scenarios marked destructive (ScenarioInfo::destructive). Without it they are SKIPped with
+  // the reason and listed in every report. `bootrig run` gives it for scenarios named on the command line,
+  // and with --destructive.
   bool allow_destructive = false;
   bool allow_skip = false;   // for the exit code recorded in the results, as `run --allow-skip`
   std::string command_line;  // recorded in the result files
@@ -46,7 +46,8 @@ class RunFolder {
   std::string placement_;
 };
 
-// What in `dir` shows that it holds a run ("summary.txt", "01-normal-boot/", "run-2/"); empty when nothing does.
+// What in `dir` shows that it holds a run ("summary.txt", "01-normal-boot/", "run-2/"); empty when nothing
+// does.
 std::string existing_run_in(const std::filesystem::path& dir);
 
 // Runs `scenarios` in order on `target`. Returns when all ran, or when the run was interrupted or stopped

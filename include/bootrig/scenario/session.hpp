@@ -2,9 +2,9 @@
 // REPL client, the live LED decoder, the boot-log reader, progress, and the attempt's verdict material.
 #pragma once
 
-#include <filesystem>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,8 +82,8 @@ class Session {
   // `expectation` is short ("LED window 1 (slow blink)", "SD card untouched").
   // Checked and held:
   void checked(const std::string& expectation, const std::string& detail = "");
-  // Could not be checked on this rig: listed as "[<expectation> not checked: <reason>]" next to the verdict, so
-  // that a PASS never claims it. `reason` says why ("no photodiode on this rig").
+  // Could not be checked on this rig: listed as "[<expectation> not checked: <reason>]" next to the verdict,
+  // so that a PASS never claims it. `reason` says why ("no photodiode on this rig").
   void unchecked(const std::string& expectation, const std::string& reason);
   // Checked and broken: recorded, then the attempt ends as fail(what) does.
   [[noreturn]] void failed(const std::string& expectation, const std::string& what);

@@ -50,7 +50,8 @@ class FactoryReset : public BootCheck {
     if (!left.empty()) s.fail("expected os.fsformat('/flash') to remove every file, but /flash still holds " + left);
     if (has_sd) {
       auto content = board.read_file(kSdFile);
-      if (!content) s.failed("SD card untouched", std::string("expected the SD card to be untouched, but ") + kSdFile + " is gone");
+      if (!content)
+        s.failed("SD card untouched", std::string("expected the SD card to be untouched, but ") + kSdFile + " is gone");
       s.checked("SD card untouched");
       board.exec(std::string("import os\nos.remove('") + kSdFile + "')\n", "removing the SD test file");
     }
