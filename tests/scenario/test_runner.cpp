@@ -54,6 +54,27 @@ class ScriptedScenario : public Scenario {
   std::function<void(Session&)> body_;
 };
 
+// Runs the tests' own scenarios on one simulated target, each run in a folder of its own (removed
+// afterwards).
+class RunnerScripted : public ::testing::Test {
+ protected:
+  RunSummary execute(const std::vector<Scenario*>& scenarios, const RunOptions& options = {}) {
+    folders_.push_back(std::make_unique<RunFolder>(fresh_run_dir("scripted")));
+    return run_scenarios(*target, scenarios, options, *folders_.back(), *progress);
+  }
+  // The last run's folder.
+  const std::filesystem::path& folder() const { return folders_.back()->path(); }
+  void TearDown() override {
+    for (const auto& f : folders_) std::filesystem::remove_all(f->path());
+  }
+
+  std::unique_ptr<Target> target = Target::open(half_speed_sim_rig());
+  std::unique_ptr<Progress> progress = make_silent_progress();
+
+ private:
+  std::vector<std::unique_ptr<RunFolder>> folders_;
+};
+
 TEST(Runner, LeavesSummaryJsonJunitAndPerAttemptEvidence) {
   auto target = Target::open(half_speed_sim_rig());
   RunFolder folder(fresh_run_dir("runner"));
@@ -204,10 +225,7 @@ TEST(Runner, InterruptionStopsTheRunReleasesP12AndKeepsTheEvidence) {
   std::filesystem::remove_all(folder.path());
 }
 
-TEST(Runner, RunStopEndsTheRunWithTheRestNotRunAndNoRestore) {
-  auto target = Target::open(half_speed_sim_rig());
-  RunFolder folder(fresh_run_dir("runstop"));
-  auto progress = make_silent_progress();
+TEST_F(RunnerScripted, RunStopEndsTheRunWithTheRestNotRunAndNoRestore) {
   ScriptedScenario stuck("stuck", [](Session& s) {
     s.note("tried: Ctrl-C, RESET pulse, safe boot");
     s.safeboot().set(Level::active);
@@ -216,7 +234,7 @@ TEST(Runner, RunStopEndsTheRunWithTheRestNotRunAndNoRestore) {
   ScriptedScenario next("next", [](Session&) {});
   RunOptions o;
   o.retries = 2;
-  RunSummary run = run_scenarios(*target, {&stuck, &next}, o, folder, *progress);
+  RunSummary run = execute({&stuck, &next}, o);
   ASSERT_EQ(run.scenarios.size(), 2u);
   EXPECT_EQ(run.scenarios[0].outcome, Outcome::error);
   EXPECT_EQ(run.scenarios[0].attempts.size(), 1u) << "no retry after RunStop";
@@ -226,12 +244,11 @@ TEST(Runner, RunStopEndsTheRunWithTheRestNotRunAndNoRestore) {
   EXPECT_EQ(run.scenarios[1].outcome, Outcome::not_run);
   EXPECT_EQ(run.scenarios[1].reason,
             "not run: the run stopped after stuck: the board could not be recovered (no prompt after Ctrl-C, "
-            "a RESET "
-            "pulse and a safe boot)");
+            "a RESET pulse and a safe boot)");
   EXPECT_FALSE(run.interrupted);
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.board_state.find("(bootrig had P12 asserted)"), std::string::npos) << run.board_state;
-  std::string summary = slurp(folder.path() / "summary.txt");
+  std::string summary = slurp(folder() / "summary.txt");
   EXPECT_EQ(
       last_line(summary).rfind("STOPPED: the run stopped after stuck: the board could not be recovered", 0),
       0u)
@@ -239,37 +256,27 @@ TEST(Runner, RunStopEndsTheRunWithTheRestNotRunAndNoRestore) {
 
   // A board whose own boot hangs is the board's failure: RunStop carries that verdict.
   ScriptedScenario hangs("hangs", [](Session&) { throw RunStop("the board's boot hangs", Outcome::fail); });
-  RunFolder folder2(fresh_run_dir("runstop-fail"));
-  RunSummary run2 = run_scenarios(*target, {&hangs, &next}, RunOptions{}, folder2, *progress);
+  RunSummary run2 = execute({&hangs, &next});
   EXPECT_EQ(run2.scenarios[0].outcome, Outcome::fail);
   EXPECT_EQ(run2.exit_code, 1);
-  std::filesystem::remove_all(folder.path());
-  std::filesystem::remove_all(folder2.path());
 }
 
-TEST(Runner, AMeasurementOutsideItsLimitsTurnsAPassIntoAFailNamingIt) {
-  auto target = Target::open(half_speed_sim_rig());
-  RunFolder folder(fresh_run_dir("limits"));
-  auto progress = make_silent_progress();
+TEST_F(RunnerScripted, AMeasurementOutsideItsLimitsTurnsAPassIntoAFailNamingIt) {
   ScriptedScenario sc("measures", [](Session& s) {
     s.measure({"heartbeat.on_ms", 41, "ms", 28.0, 52.0});
     s.measure({"heartbeat.period_ms", 2900, "ms", 1400.0, 2600.0});
   });
   ScriptedScenario fine("fine", [](Session& s) { s.measure({"heartbeat.on_ms", 41, "ms", 28.0, 52.0}); });
-  RunSummary run = run_scenarios(*target, {&sc, &fine}, RunOptions{}, folder, *progress);
+  RunSummary run = execute({&sc, &fine});
   EXPECT_EQ(run.scenarios[0].outcome, Outcome::fail);
   EXPECT_EQ(run.scenarios[0].attempts[0].message,
             "measured outside the limits: heartbeat.period_ms = 2900 ms, limits 1400 to 2600 ms");
   EXPECT_FALSE(run.scenarios[0].attempts[0].evidence.empty());
   EXPECT_EQ(run.scenarios[1].outcome, Outcome::pass);
   EXPECT_EQ(run.exit_code, 1);
-  std::filesystem::remove_all(folder.path());
 }
 
-TEST(Runner, ExpectationsAreRecordedCheckedUncheckedOrFailed) {
-  auto target = Target::open(half_speed_sim_rig());
-  RunFolder folder(fresh_run_dir("expectations"));
-  auto progress = make_silent_progress();
+TEST_F(RunnerScripted, ExpectationsAreRecordedCheckedUncheckedOrFailed) {
   ScriptedScenario ok("ok", [](Session& s) {
     s.checked("scripts skipped");
     s.unchecked("SD card untouched", "no SD card mounted at /sd");
@@ -277,7 +284,7 @@ TEST(Runner, ExpectationsAreRecordedCheckedUncheckedOrFailed) {
   ScriptedScenario broken("broken", [](Session& s) {
     s.failed("LED window 2 (fast blink)", "expected the fast blink while P12 was held; the LED stayed dark");
   });
-  RunSummary run = run_scenarios(*target, {&ok, &broken}, RunOptions{}, folder, *progress);
+  RunSummary run = execute({&ok, &broken});
   ASSERT_EQ(run.scenarios[0].outcome, Outcome::pass);
   const auto& e = run.scenarios[0].attempts[0].expectations;
   ASSERT_EQ(e.size(), 2u);
@@ -288,40 +295,33 @@ TEST(Runner, ExpectationsAreRecordedCheckedUncheckedOrFailed) {
   EXPECT_EQ(run.scenarios[1].attempts[0].message,
             "expected the fast blink while P12 was held; the LED stayed dark");
   EXPECT_EQ(run.scenarios[1].attempts[0].expectations.at(0).status, ExpectationStatus::failed);
-  std::string summary = slurp(folder.path() / "summary.txt");
+  std::string summary = slurp(folder() / "summary.txt");
   EXPECT_NE(summary.find("[SD card untouched not checked: no SD card mounted at /sd]"), std::string::npos)
       << summary;
-  std::filesystem::remove_all(folder.path());
 }
 
-TEST(Runner, ADestructiveScenarioWithoutConsentIsSkippedWithTheReasonAndNeverTouched) {
-  auto target = Target::open(half_speed_sim_rig());
-  RunFolder folder(fresh_run_dir("consent"));
-  auto progress = make_silent_progress();
+TEST_F(RunnerScripted, ADestructiveScenarioWithoutConsentIsSkippedWithTheReasonAndNeverTouched) {
   bool ran = false;
   ScriptedScenario wipe(
       "wipe", [&](Session&) { ran = true; }, "erases /flash");
   ScriptedScenario fine("fine", [](Session&) {});
-  RunSummary run = run_scenarios(*target, {&wipe, &fine}, RunOptions{}, folder, *progress);
+  RunSummary run = execute({&wipe, &fine});
   EXPECT_FALSE(ran);
   EXPECT_EQ(run.scenarios[0].outcome, Outcome::skip);
   EXPECT_TRUE(run.scenarios[0].attempts.empty());
   EXPECT_EQ(run.scenarios[0].reason, "destructive: erases /flash; name it or pass --destructive");
-  EXPECT_FALSE(std::filesystem::exists(folder.path() / "01-wipe"));
+  EXPECT_FALSE(std::filesystem::exists(folder() / "01-wipe"));
   EXPECT_EQ(run.scenarios[1].outcome, Outcome::pass);
   EXPECT_EQ(run.exit_code, 0) << "leaving it out was the user's choice";
-  EXPECT_NE(slurp(folder.path() / "junit.xml")
+  EXPECT_NE(slurp(folder() / "junit.xml")
                 .find("<skipped message=\"destructive: erases /flash; name it or pass --destructive\"/>"),
             std::string::npos);
   // The real one is marked, and runs with consent.
   EXPECT_EQ(find_scenario("factory-reset")->info().destructive, "erases /flash");
   RunOptions yes;
   yes.allow_destructive = true;
-  RunFolder folder2(fresh_run_dir("consent-yes"));
-  run_scenarios(*target, {&wipe}, yes, folder2, *progress);
+  execute({&wipe}, yes);
   EXPECT_TRUE(ran);
-  std::filesystem::remove_all(folder.path());
-  std::filesystem::remove_all(folder2.path());
 }
 
 TEST(Runner, WithoutAPhotodiodeWindowsAreTimedAndSaidToBeUnobserved) {
