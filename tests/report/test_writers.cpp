@@ -233,7 +233,7 @@ TEST(WriteFileAtomically, ReplacesContentAndLeavesNoTemporary) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(WriteFileAtomically, AFailedWriteLeavesTheOldFileWhole) {
+TEST(WriteFileAtomically, AFolderThatIsGoneIsAnErrorNamingTheFile) {
   auto dir = std::filesystem::temp_directory_path() / ("bootrig-writers-gone-" + std::to_string(::getpid()));
   EXPECT_THROW(write_file_atomically(dir / "results.json", "{}"), RigError) << "its folder does not exist";
 }
