@@ -99,6 +99,9 @@ int run_run(const RunCliOptions& o, const GlobalOptions& g) {
   RunSummary summary = run_scenarios(*target, chosen, ro, folder, *progress);
   target.reset();  // lines released, port closed, before the verdict is reported
   write_junit(summary);
+  // -q shows warnings: a run that did not end normally is one (progress, which says it otherwise, is silent).
+  if (std::string end = run_end_line(summary); g.quiet && !end.empty())
+    std::fprintf(stderr, "bootrig: %s\n", end.c_str());
   return summary.exit_code.value_or(exit_code_for(summary, o.allow_skip));
 }
 

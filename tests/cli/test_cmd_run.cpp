@@ -166,6 +166,11 @@ TEST_F(CmdRun, SigtermEndsTheRunWithExitThreeAndKeepsTheResults) {
   EXPECT_EQ(bootrig.wait(), 3) << slurp(dir / "output.txt");
   auto j = nlohmann::json::parse(slurp(out / "results.json"));
   EXPECT_EQ(j["interrupted"], true);
+  // -q still says it: the interruption is a warning.
+  EXPECT_EQ(last_line(slurp(dir / "output.txt"))
+                .rfind("bootrig: INTERRUPTED: interrupted by Terminated during safeboot-factory", 0),
+            0u)
+      << slurp(dir / "output.txt");
   // P12 was asserted, and its last change on the timeline is the release.
   auto levels = p12_levels(events);
   ASSERT_GE(levels.size(), 2u);
