@@ -328,6 +328,32 @@ TEST_F(CmdRun, OutputPathsAreCheckedBeforeAnythingTouchesTheBoard) {
   }
 }
 
+TEST_F(CmdRun, ARigThatWillNotOpenStillLeavesARecordOfWhatDidNotRun) {
+  auto hw = dir / "hw.toml";
+  std::ofstream(hw) << "[rig]\nname = \"bench\"\nkind = \"hardware\"\n"
+                       "[lines.safeboot]\nname = \"BOOTRIG_NO_SUCH_LINE\"\nactive = \"high\"\n"
+                       "[lines.reset]\nname = \"BOOTRIG_NO_SUCH_LINE_2\"\nactive = \"low\"\n"
+                       "[serial]\nport = \"/dev/bootrig-no-such-port\"\n";
+  auto out = dir / "run";
+  auto junit = dir / "junit.xml";
+  auto r = run_bootrig("--rig " + hw.string() + " run normal-boot hard-reset-pin --out " + out.string() +
+                       " --junit " + junit.string());
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(last_line(r.err).find("BOOTRIG_NO_SUCH_LINE"), std::string::npos) << r.err;
+  auto j = nlohmann::json::parse(slurp(out / "results.json"));
+  EXPECT_EQ(j["exit_code"], 2);
+  ASSERT_EQ(j["scenarios"].size(), 2u);
+  for (const auto& s : j["scenarios"]) {
+    EXPECT_EQ(s["outcome"], "NOT RUN");
+    EXPECT_EQ(s["reason"].get<std::string>().rfind("not run: the rig could not be opened: ", 0), 0u)
+        << s["reason"];
+  }
+  EXPECT_EQ(j["rig"]["simulated"], false);
+  EXPECT_EQ(j["rig"]["sha256"].get<std::string>().size(), 64u);
+  EXPECT_EQ(last_line(slurp(out / "summary.txt")).rfind("STOPPED: the rig could not be opened: ", 0), 0u);
+  EXPECT_EQ(slurp(junit), slurp(out / "junit.xml"));
+}
+
 TEST_F(CmdRun, ANameGivenTwiceIsRefused) {
   auto r = run_bootrig("--rig " + rig.string() + " run normal-boot hard-reset-pin normal-boot --out " +
                        (dir / "run").string());
