@@ -76,9 +76,12 @@ void measure_window(Session& s, const BootRecord& r, const std::string& name, mi
 }
 
 void measure_boot(Session& s, const BootRecord& r, const std::string& name) {
+  // Recorded without limits: an out-of-limits measurement fails the check, and the only bound at hand is
+  // bootrig's own wait (boot_timeout, counted from the P12 release in a safe boot), not the device's: a safe
+  // boot held to the factory phase takes longer from the reset than a rig's boot_timeout may allow.
   if (r.prompt_at)
     s.measure({name + ".reset_to_prompt_ms", to_ms(*r.prompt_at - r.reset_released), "ms", std::nullopt,
-               static_cast<double>(s.timing().boot_timeout.count())});
+               std::nullopt});
 }
 
 void check_heartbeat(Session& s) {
