@@ -65,8 +65,31 @@ TimingProfile fast() {
 }
 
 // Holds P12 through a reset until the factory phase, recording when each change was reported.
+// The simulated firmware at the timings the decoder expects (here both sides are meant to agree: the bench
+// measures the decoder's latency, not a disagreement).
+FirmwareTiming firmware_like(const TimingProfile& t) {
+  FirmwareTiming f;
+  f.safeboot_recheck = t.safeboot_recheck;
+  f.window1_toggle = t.window1_toggle;
+  f.window1_iterations = t.window1_iterations;
+  f.window2_toggle = t.window2_toggle;
+  f.window2_iterations = t.window2_iterations;
+  f.final_toggle = t.final_toggle;
+  f.final_duration = t.final_duration;
+  f.heartbeat_on = t.heartbeat_on;
+  f.heartbeat_off = t.heartbeat_off;
+  f.error_toggle = t.error_toggle;
+  f.error_duration = t.error_duration;
+  f.rom_boot = t.rom_boot;
+  f.app_start = t.app_start;
+  f.banner_delay = t.banner_delay;
+  return f;
+}
+
 void safe_boot_runs(const TimingProfile& timing, int runs, Row& w2, Row& fin) {
-  SimModule m(SimConfig{}, timing, 115200);
+  SimConfig c;
+  c.timing = firmware_like(timing);
+  SimModule m(c, 115200);
   m.start();
   auto safeboot = m.make_output(LineRole::safeboot);
   auto reset = m.make_output(LineRole::reset);

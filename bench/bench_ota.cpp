@@ -20,8 +20,8 @@ using namespace bootrig;
 
 namespace {
 
-TimingProfile quick_boot() {
-  TimingProfile t;
+FirmwareTiming quick_boot() {
+  FirmwareTiming t;
   t.rom_boot = milliseconds(10);
   t.app_start = milliseconds(30);
   t.banner_delay = milliseconds(10);
@@ -31,7 +31,8 @@ TimingProfile quick_boot() {
 void run(const std::string& profile, unsigned baud, std::size_t kib, bool binary) {
   SimConfig c;
   c.profile = profile;
-  SimModule m(c, quick_boot(), baud);
+  c.timing = quick_boot();
+  SimModule m(c, baud);
   m.start();
   SerialSettings s;
   s.baud = baud;

@@ -35,8 +35,8 @@ Stats stats(std::vector<double> v) {
 }
 
 // The firmware's own boot is not what is measured: a quick profile gets the module to its prompt fast.
-TimingProfile quick_boot() {
-  TimingProfile t;
+FirmwareTiming quick_boot() {
+  FirmwareTiming t;
   t.rom_boot = milliseconds(10);
   t.app_start = milliseconds(30);
   t.banner_delay = milliseconds(10);
@@ -48,10 +48,11 @@ struct Board {
   std::unique_ptr<SerialLink> link;
   ReplClient repl;
   Board(const std::string& profile, unsigned baud)
-      : module(config(profile), quick_boot(), baud), link(open(module, baud)), repl(*link) {}
+      : module(config(profile), baud), link(open(module, baud)), repl(*link) {}
   static SimConfig config(const std::string& profile) {
     SimConfig c;
     c.profile = profile;
+    c.timing = quick_boot();
     return c;
   }
   static std::unique_ptr<SerialLink> open(SimModule& m, unsigned baud) {

@@ -121,8 +121,7 @@ int main(int argc, char** argv) {
   cfg.factory_version = "1.20.2.r4";
   cfg.ota0_version = "1.20.2.r6";
   cfg.active_slot = "ota_0";
-  TimingProfile timing;  // the firmware's
-  SimModule m(cfg, timing, 115200);
+  SimModule m(cfg, 115200);  // the firmware's own timings
   auto p12 = m.make_output(LineRole::safeboot, Level::inactive);
   auto reset = m.make_output(LineRole::reset, Level::inactive);
   m.start();

@@ -72,13 +72,14 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   // -vv shows (and --log-file keeps) every byte of the exchanges with the board.
   LoggingSerialLink link(target->serial());
   ReplClient repl(link);
+  CheckedChannel channel(repl);  // what bootrig asks the board arrives intact or not at all
   const TimingProfile& t = rig.timing;
 
   // What the board holds, when it answers; a cable flash does not need it to (a board that does not boot).
   std::optional<BoardFirmware> before;
   spdlog::debug("asking the board for a REPL prompt, then what it runs");
   if (auto p = repl.get_prompt(Deadline::after(t.boot_timeout + t.prompt_timeout)); p) {
-    auto b = read_board_firmware(repl, Deadline::after(t.prompt_timeout * 3));
+    auto b = read_board_firmware(channel, Deadline::after(t.prompt_timeout * 10));
     if (!b) throw RigError(target->describe() + ": could not read what the board runs: " + b.error().what);
     before = b.value();
   } else if (o.ota) {
@@ -89,11 +90,12 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     if (before->running.board != img.board)
       throw RigError(o.image + ": built for " + img.board + " but the board is a " + before->running.board +
                      "; nothing was written (use an image for " + before->running.board + ")");
-    if (runs_image(*before, img) && !o.force) {
-      say("nothing flashed: the board already runs " + img.board + " " + img.version +
-          " (--force flashes anyway)");
+    std::string why;
+    if (runs_image(*before, img, &why) && !o.force) {
+      say("nothing flashed: " + why + " (--force flashes anyway)");
       return 0;
     }
+    say("compared: " + why);
   } else {
     say("found: no REPL answer before the flash (nothing bootable, or busy)");
   }
@@ -151,11 +153,12 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
 
   // The record tells the next run what the other slot holds (the board cannot say).
   FirmwareRecord record = how == "OTA" ? record_after_ota(*before, img) : record_after_cable(before ? &*before : nullptr, img);
+  channel.forget();  // the flash reset the board: bootrig's helper is gone
   spdlog::debug("writing bootrig's record {} and reading what the board runs now", kFirmwareRecordPath);
-  if (auto w = write_firmware_record(repl, record, Deadline::after(t.prompt_timeout * 3)); !w)
+  if (auto w = write_firmware_record(channel, record, Deadline::after(t.prompt_timeout * 10)); !w)
     say(std::string("warning: could not write bootrig's record ") + kFirmwareRecordPath + ": " +
         w.error().what);
-  auto after = read_board_firmware(repl, Deadline::after(t.prompt_timeout * 3));
+  auto after = read_board_firmware(channel, Deadline::after(t.prompt_timeout * 10));
   char took_text[32];
   std::snprintf(took_text, sizeof took_text, "%.1f s", took);
   say("flashed: " + o.image + " (" + img.board + " " + img.version + ", " + std::to_string(img.bytes.size()) +

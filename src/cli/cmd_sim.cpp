@@ -46,7 +46,7 @@ int run_sim(const SimOptions& o, const GlobalOptions& g) {
 
   std::filesystem::path dir =
       ensure_private_dir(o.dir.empty() ? default_sim_dir() : std::filesystem::path(o.dir));
-  SimModule module(rig.sim, rig.timing, rig.serial.settings.baud);
+  SimModule module(rig.sim, rig.serial.settings.baud);
   module.set_uart_link(dir / "tty");
   module.start();
   SimControlServer server(module, dir / "control.sock");

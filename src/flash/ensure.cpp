@@ -136,23 +136,42 @@ constexpr const char* kNoRecord = "BOOTRIG-NO-RECORD";
 
 }  // namespace
 
-Result<BoardFirmware, OtaFailure> read_board_firmware(ReplClient& repl, Deadline deadline) {
-  auto running = read_running_firmware(repl, deadline);
-  if (!running) return running.error();
+Result<BoardFirmware, OtaFailure> read_board_firmware(CheckedChannel& channel, Deadline deadline) {
+  auto a = channel.run(std::string("import os, pycom\n"
+                                   "u = os.uname()\n"
+                                   "l = [u[2], u[4].split()[0], str(pycom.ota_slot()), repr(pycom.bootmgr()), u[3]]\n"
+                                   "try:\n"
+                                   "    f = open('") +
+                           kFirmwareRecordPath +
+                           "')\n"
+                           "    l.append(f.read())\n"
+                           "    f.close()\n"
+                           "except OSError:\n"
+                           "    l.append('" + kNoRecord + "')\n"
+                           "_r = '\\n'.join(l)\n",
+                       milliseconds(0), deadline);
+  if (!a) return OtaFailure{"read running firmware", a.error().what};
+  if (a->raised()) return OtaFailure{"read running firmware", *a->exc_type + ": " + a->exc_message};
+  std::istringstream in(a->value);
   BoardFirmware b;
-  b.running = running.value();
+  std::string slot_addr;
+  std::getline(in, b.running.version);
+  std::getline(in, b.running.board);
+  std::getline(in, slot_addr);
+  std::getline(in, b.running.bootmgr);
+  std::getline(in, b.build);
+  try {
+    b.running.ota_slot = static_cast<std::uint32_t>(std::stoul(slot_addr));
+  } catch (const std::exception&) {
+    return OtaFailure{"read running firmware", "pycom.ota_slot() gave '" + slot_addr + "', not an address"};
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text = trim(text);
   auto slot = parse_slot(first_item(b.running.bootmgr));
   if (!slot)
     return OtaFailure{"read running firmware",
-                      "pycom.bootmgr() printed " + b.running.bootmgr + ", which names no slot bootrig knows"};
+                      "pycom.bootmgr() gave " + b.running.bootmgr + ", which names no slot bootrig knows"};
   b.active = *slot;
-  auto r = repl.exec_raw(std::string("try:\n    f = open('") + kFirmwareRecordPath +
-                             "')\n    print(f.read())\n    f.close()\nexcept OSError:\n    print('" + kNoRecord +
-                             "')\n",
-                         deadline);
-  if (!r) return OtaFailure{"read the firmware record", r.error().describe()};
-  if (r.value().exception) return OtaFailure{"read the firmware record", r.value().exception->describe()};
-  std::string text = trim(r.value().output);
   if (text == kNoRecord) {
     b.record_note = std::string("no bootrig record on the board (") + kFirmwareRecordPath + ")";
     return b;
@@ -193,11 +212,13 @@ FirmwareRecord record_after_cable(const BoardFirmware* before, const RigImage& i
   return r;
 }
 
-Result<std::monostate, OtaFailure> write_firmware_record(ReplClient& repl, const FirmwareRecord& record,
+Result<std::monostate, OtaFailure> write_firmware_record(CheckedChannel& channel, const FirmwareRecord& record,
                                                          Deadline deadline) {
-  auto w = repl.write_file(kFirmwareRecordPath, record.encode(), deadline);
-  if (!w) return OtaFailure{"write the firmware record", w.error().describe()};
-  if (w.value().exception) return OtaFailure{"write the firmware record", w.value().exception->describe()};
+  auto w = channel.run(std::string("f = open('") + kFirmwareRecordPath + "', 'w')\nf.write(" +
+                           py_str_literal(record.encode()) + ")\nf.close()\n",
+                       milliseconds(500), deadline);
+  if (!w) return OtaFailure{"write the firmware record", w.error().what};
+  if (w->raised()) return OtaFailure{"write the firmware record", *w->exc_type + ": " + w->exc_message};
   return std::monostate{};
 }
 
@@ -236,10 +257,54 @@ Arrangement resolve_arrangement(const Arrangement& wanted, const std::map<std::s
 
 const char* to_string(FlashMethod m) { return m == FlashMethod::cable ? "cable" : "OTA"; }
 
-bool runs_image(const BoardFirmware& board, const RigImage& image) {
-  if (board.running.version != image.version) return false;
-  auto c = board.slot(board.active);
-  return !c || c->sha256.empty() || c->sha256 == image.sha256;
+bool runs_image(const BoardFirmware& board, const RigImage& image, std::string* why) {
+  auto say = [&](std::string text) {
+    if (why) *why = std::move(text);
+  };
+  if (board.running.version != image.version) {
+    say("the board runs " + board.running.version + ", not " + image.version);
+    return false;
+  }
+  if (!image.build.empty() && !board.build.empty() && board.build != image.build) {
+    say("the board runs " + board.running.version + " built as \"" + board.build + "\"; " + image.name +
+        " is " + image.version + " built as \"" + image.build + "\": another build of the same version");
+    return false;
+  }
+  auto c = board.record ? board.slot(board.active) : std::nullopt;
+  if (!c || c->sha256.empty()) {
+    say("the board runs " + board.running.version + ", but nothing proves it is this build of it (" +
+        (board.record ? std::string("bootrig's record has no digest for the running slot")
+                      : board.record_note) +
+        "): flashing again rather than trusting the version string");
+    return false;
+  }
+  if (c->sha256 != image.sha256) {
+    say("the board runs " + board.running.version + " with SHA-256 " + c->sha256.substr(0, 16) + "... (bootrig's "
+        "record), not " + image.name + "'s " + image.sha256.substr(0, 16) + "...: another build of the same version");
+    return false;
+  }
+  say("the board runs " + image.name + " " + image.version + ": bootrig's record holds its SHA-256 " +
+      image.sha256.substr(0, 16) + "... for the running slot" +
+      (image.build.empty() ? std::string() : " and the running build is \"" + board.build + "\""));
+  return true;
+}
+
+bool previous_is(const BoardFirmware& board, const RigImage& image, std::string* why) {
+  auto p = board.previous();
+  if (!p || board.record->prev == board.active) {
+    if (why) *why = p ? "window 2 would boot the running image (boot_info was reset by a cable flash)"
+                      : "the previous image is unknown (" + board.record_note + ")";
+    return false;
+  }
+  if (p->version != image.version || p->sha256.empty() || p->sha256 != image.sha256) {
+    if (why)
+      *why = "window 2 would boot " + p->version + (p->sha256.empty() ? std::string(" (no digest recorded)")
+                                                                      : " with SHA-256 " + p->sha256.substr(0, 16) + "...") +
+             ", not " + image.name + " " + image.version;
+    return false;
+  }
+  if (why) *why = "window 2 boots " + image.name + " " + image.version + " (SHA-256 in bootrig's record)";
+  return true;
 }
 
 std::vector<PlannedFlash> plan_flashes(const BoardFirmware& board, const Arrangement& a,
@@ -247,26 +312,22 @@ std::vector<PlannedFlash> plan_flashes(const BoardFirmware& board, const Arrange
   std::vector<PlannedFlash> plan;
   if (a.running.empty()) return plan;
   const RigImage& run = images.at(a.running);
+  std::string run_why;
+  const bool runs = runs_image(board, run, &run_why);
   if (a.previous.empty()) {
-    if (!runs_image(board, run))
-      plan.push_back({run.name, FlashMethod::ota, "the board runs " + board.running.version + ", not " + run.version});
+    if (!runs) plan.push_back({run.name, FlashMethod::ota, run_why});
     return plan;
   }
   const RigImage& prev = images.at(a.previous);
-  auto p = board.previous();
-  bool prev_ok = p && board.record->prev != board.active && p->version == prev.version &&
-                 (p->sha256.empty() || p->sha256 == prev.sha256);
-  if (runs_image(board, run) && prev_ok) return plan;
-  if (runs_image(board, prev)) {
+  std::string prev_why;
+  if (runs && previous_is(board, prev, &prev_why)) return plan;
+  std::string runs_prev_why;
+  if (runs_image(board, prev, &runs_prev_why)) {
     plan.push_back({run.name, FlashMethod::ota,
                     "the board runs " + prev.version + "; an OTA of " + run.version + " makes it the previous image"});
     return plan;
   }
-  std::string why = runs_image(board, run)
-                        ? "window 2 must boot " + prev.version + " but " +
-                              (p ? "would boot " + p->version : std::string("the board's previous image is unknown"))
-                        : "the board runs " + board.running.version + ", neither " + prev.version + " nor " +
-                              run.version;
+  std::string why = runs ? prev_why : run_why;
   plan.push_back({prev.name, cable_available ? FlashMethod::cable : FlashMethod::ota, why});
   plan.push_back({run.name, FlashMethod::ota, "an OTA on top of " + prev.version + " makes it the previous image"});
   return plan;

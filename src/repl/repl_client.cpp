@@ -309,13 +309,32 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
   r.code_bytes = code.size();
   r.sent = now();
   std::string line(code);
-  send(line + "\r", deadline);
-  // The echo first: a prompt before it cannot be the one that ends this line's output.
-  std::string echo = line + "\r\n";
+  // Typed without Enter first: the line editor echoes what it received, so the line runs only once its echo
+  // came back exactly. A byte garbled on the way in (the line would run as something else) is caught here,
+  // the line cleared with Ctrl-C and typed again.
+  const auto line_time = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double>(static_cast<double>(line.size() * 2 + 16) * 10.0 / std::max(baud(), 1200u)));
+  for (int typed = 1;; ++typed) {
+    send(line, deadline);
+    if (wait_for(line, Deadline::after(2 * line_time + milliseconds(300)).min(deadline))) break;
+    if (typed >= options_.echo_attempts || deadline.expired()) {
+      send("\x03", deadline);
+      mode_ = ReplMode::unknown;
+      return failure(ReplFault::protocol, "the REPL's echo of the line never came back intact (" +
+                                              std::to_string(typed) + " tries); the line was not run");
+    }
+    send("\x03", deadline);  // clears the line at the friendly prompt: nothing runs
+    wait_for_tail(kPrompt, Deadline::after(2 * line_time + milliseconds(300)).min(deadline));
+    rx_.clear();
+  }
+  rx_.clear();
+  send("\r", deadline);
+  // The line's end echoed first: a prompt before it cannot be the one that ends this line's output.
+  std::string echo = "\r\n";
   auto echoed = wait_for(echo, deadline);
   if (!echoed) {
     mode_ = ReplMode::unknown;
-    return failure(ReplFault::timeout, "the REPL did not echo the line");
+    return failure(ReplFault::timeout, "the REPL did not echo the line's end");
   }
   bool finished_block = false;
   std::size_t answered = *echoed;  // rx_ size when the last continuation prompt was answered
@@ -437,7 +456,20 @@ ReplResult<ExecResult> ReplClient::exec_paste(std::string_view code, Deadline de
 
 ReplResult<Sent> ReplClient::enter_raw(Deadline deadline) {
   if (mode_ == ReplMode::raw) return Sent{now()};
-  if (mode_ != ReplMode::friendly) {
+  if (mode_ == ReplMode::unknown) {
+    // The quick way back after an exchange the line spoiled: Ctrl-C clears a half-received raw line (or
+    // interrupts), Ctrl-A (re)enters the raw REPL from either mode, which answers with its banner. Only when
+    // that banner does not come is the full friendly-prompt search worth its time.
+    rx_.clear();
+    send("\x03\x03\x01", deadline);
+    if (auto end = wait_for(kRawBanner, Deadline::after(options_.interrupt_interval).min(deadline))) {
+      // Later banners may still come (a Ctrl-A the board saw twice): settle on the last one.
+      fill(Deadline::after(milliseconds(5)).min(deadline));
+      auto last = rx_.rfind(kRawBanner);
+      take(last + kRawBanner.size());
+      mode_ = ReplMode::raw;
+      return Sent{now()};
+    }
     auto p = get_prompt(deadline);
     if (!p) return p.error();
   }

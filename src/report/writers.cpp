@@ -19,8 +19,8 @@ const Attempt* last_attempt(const ScenarioResult& r) {
   return r.attempts.empty() ? nullptr : &r.attempts.back();
 }
 
-// "[LED window 1 (slow blink) not checked: no photodiode on this rig]" for each expectation the verdict's
-// attempt could not check: a PASS must not be read as proving them.
+// "[LED shows window 1 (slow blink) not checked: no photodiode on this rig]" for each expectation the
+// verdict's attempt could not check: a PASS must not be read as proving them.
 std::string unchecked_brackets(const Attempt& a) {
   std::string s;
   for (const auto& e : a.expectations)

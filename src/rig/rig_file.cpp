@@ -229,6 +229,25 @@ void read_timing(TableReader& t, TimingProfile& p) {
     t.fail("final_toggle_ms", "must be shorter than window2_toggle_ms: the final phase blinks fastest");
 }
 
+// [sim.timing]: the simulated firmware's own constants (the same keys as [timing]'s firmware part).
+void read_firmware_timing(TableReader& t, FirmwareTiming& p) {
+  t.set_ms("safeboot_recheck_ms", p.safeboot_recheck);
+  t.set_ms("window1_toggle_ms", p.window1_toggle);
+  if (auto v = t.integer("window1_iterations", 1, 100)) p.window1_iterations = static_cast<int>(*v);
+  t.set_ms("window2_toggle_ms", p.window2_toggle);
+  if (auto v = t.integer("window2_iterations", 1, 100)) p.window2_iterations = static_cast<int>(*v);
+  t.set_ms("final_toggle_ms", p.final_toggle);
+  t.set_ms("final_duration_ms", p.final_duration);
+  t.set_ms("heartbeat_on_ms", p.heartbeat_on);
+  t.set_ms("heartbeat_off_ms", p.heartbeat_off);
+  t.set_ms("error_toggle_ms", p.error_toggle);
+  t.set_ms("error_duration_ms", p.error_duration);
+  t.set_ms("rom_boot_ms", p.rom_boot, 0);
+  t.set_ms("app_start_ms", p.app_start, 0);
+  t.set_ms("banner_delay_ms", p.banner_delay, 0);
+  t.finish();
+}
+
 void read_faults(TableReader& t, SimFaults& f) {
   auto flag = [&](const char* key, bool& out) {
     if (auto v = t.boolean(key)) out = *v;
@@ -248,6 +267,10 @@ void read_faults(TableReader& t, SimFaults& f) {
   flag("format_keeps_files", f.format_keeps_files);
   if (auto v = t.number("brownout_after_bytes", 0.0, 16.0 * 1024 * 1024))
     f.brownout_after_bytes = static_cast<std::uint64_t>(*v);
+  if (auto v = t.integer("led_period_percent", -50, 200)) f.led_period_percent = static_cast<int>(*v);
+  flag("led_missing_blink", f.led_missing_blink);
+  if (auto v = t.choice<std::string>("led_stuck", {{"on", "on"}, {"off", "off"}})) f.led_stuck = *v;
+  if (auto v = t.number("photodiode_miss_rate", 0.0, 1.0)) f.photodiode_miss_rate = *v;
   t.finish();
 }
 
@@ -269,6 +292,10 @@ void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_di
     TableReader ft(t.file(), *f, t.key_path("faults"));
     read_faults(ft, s.faults);
   }
+  if (const toml::table* tt = t.table("timing")) {
+    TableReader ft(t.file(), *tt, t.key_path("timing"));
+    read_firmware_timing(ft, s.timing);
+  }
   t.finish();
   if (s.factory_version.empty()) t.fail("factory_version", "the factory slot needs a version");
   if (s.active_slot == "ota_0" && s.ota0_version.empty())
@@ -285,6 +312,7 @@ std::optional<std::uint16_t> parse_hex16(const std::string& s) {
 
 void read_serial(TableReader& t, SerialConfig& sc, RigKind kind) {
   if (auto v = t.integer("baud", 300, 4000000)) sc.settings.baud = static_cast<unsigned>(*v);
+  t.set_ms("reappear_ms", sc.reappear, 0);
   if (kind == RigKind::sim) {
     t.finish();  // the simulated module's UART is its own pty: only the baud rate is a choice
     return;

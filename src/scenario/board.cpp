@@ -1,4 +1,4 @@
-// Board facts, evidence scripts and script restore, all over the raw REPL.
+// Board facts, evidence scripts and script restore, all through the checked channel.
 #include "bootrig/scenario/board.hpp"
 
 #include <algorithm>
@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/scenario/recovery.hpp"
 #include "bootrig/scenario/scenario.hpp"
 
 namespace bootrig {
@@ -32,104 +33,93 @@ std::string BoardFacts::describe() const {
   return s;
 }
 
-std::string evidence_boot_py() {
-  return std::string("# bootrig evidence: proves boot.py ran (restored after the check)\n") + "print('" +
-         kBootMarker + "')\n" + "f = open('/flash/" + kBootEvidenceFile + "', 'w')\nf.write('boot.py')\nf.close()\n";
-}
-
-std::string evidence_main_py(const std::string& extra) {
-  return std::string("# bootrig evidence: proves main.py ran (restored after the check)\n") + "print('" +
-         kMainMarker + "')\n" + "f = open('/flash/" + kMainEvidenceFile + "', 'w')\nf.write('main.py')\nf.close()\n" +
-         extra;
-}
-
-ScriptsSeen scripts_seen(const std::string& transcript) {
-  ScriptsSeen s;
-  auto b = transcript.find(kBootMarker);
-  auto m = transcript.find(kMainMarker);
-  s.boot = b != std::string::npos;
-  s.main = m != std::string::npos;
-  s.in_order = !(s.boot && s.main) || b < m;
-  return s;
-}
-
 namespace {
 
-// Undoes Python's repr() of a str: the quotes, and the escapes MicroPython's repr produces.
-std::optional<std::string> unrepr(const std::string& r) {
-  if (r.size() < 2 || (r.front() != '\'' && r.front() != '"') || r.back() != r.front()) return std::nullopt;
+// The evidence scripts append one letter to the log each time they run; the marker line is for people.
+std::string evidence_script(const char* what, const char* marker, char letter) {
+  return std::string("# bootrig evidence: proves ") + what + " ran (restored after the check)\n" + "print('" +
+         marker + "')\n" + "f = open('/flash/" + kEvidenceLog + "', 'a')\nf.write('" + letter + "')\nf.close()\n";
+}
+
+std::string hex_decode(const std::string& hex) {
+  auto val = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
   std::string out;
-  for (std::size_t i = 1; i + 1 < r.size(); ++i) {
-    char c = r[i];
-    if (c != '\\') {
-      out += c;
-      continue;
-    }
-    if (++i + 1 > r.size() - 1) return std::nullopt;
-    char e = r[i];
-    switch (e) {
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case '\\': out += '\\'; break;
-      case '\'': out += '\''; break;
-      case '"': out += '"'; break;
-      case 'x': {
-        if (i + 2 >= r.size()) return std::nullopt;
-        out += static_cast<char>(std::strtol(r.substr(i + 1, 2).c_str(), nullptr, 16));
-        i += 2;
-        break;
-      }
-      default: return std::nullopt;
-    }
-  }
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(val(hex[i]) << 4 | val(hex[i + 1]));
   return out;
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
+}  // namespace
+
+std::string evidence_boot_py() { return evidence_script("boot.py", kBootMarker, 'B'); }
+
+std::string evidence_main_py(const std::string& extra) {
+  return evidence_script("main.py", kMainMarker, 'M') + extra;
 }
 
-}  // namespace
+ScriptsSeen scripts_seen(const std::string& log) {
+  ScriptsSeen s;
+  auto b = log.find('B');
+  auto m = log.find('M');
+  s.boot = b != std::string::npos;
+  s.main = m != std::string::npos;
+  s.in_order = !(s.boot && s.main) || b < m;
+  s.boots = static_cast<int>(std::count(log.begin(), log.end(), 'B'));
+  return s;
+}
 
 void Board::need_prompt(const std::string& why) {
   auto step = s_.step("reach the REPL");
   s_.waiting("a >>> prompt (Ctrl-C)");
   // A board still booting answers only after its boot: allow for that, not just an interrupt's round trip.
   auto p = s_.repl().get_prompt(Deadline::after(s_.timing().prompt_timeout + s_.timing().boot_timeout));
-  if (!p) s_.fail("no REPL prompt " + why + ": " + p.error().describe());
+  if (!p) {
+    RecoveryReport r = recover_board(s_, "no REPL prompt " + why + ": " + p.error().describe());
+    if (!r.recovered) throw BoardLost(r);
+  }
   step.ok();
 }
 
-ExecResult Board::exec(const std::string& code, const std::string& what, bool allow_exception) {
-  auto r = s_.repl().exec_raw(code, Deadline::after(s_.timing().prompt_timeout * 3));
-  if (!r) s_.fail("the board did not run " + what + ": " + r.error().describe());
-  if (r->exception && !allow_exception)
-    s_.fail(what + " raised " + r->exception->type + ": " + r->exception->message);
+ChannelAnswer Board::exec(const std::string& code, const std::string& what, bool allow_exception, Duration work) {
+  auto r = s_.channel().run(code, work, Deadline::after(s_.timing().prompt_timeout * 10 + work));
+  if (!r) throw RigError("bootrig could not run " + what + " on the board: " + r.error().what);
+  if (r->retries > 0) s_.note_line_trouble(what, r->retries);
+  if (r->raised() && !allow_exception)
+    throw RigError(what + " raised " + *r->exc_type + ": " + r->exc_message +
+                   " on the board (bootrig's own command; the board state is not what bootrig expected)");
   return std::move(r).value();
 }
 
 BoardFacts Board::facts() {
-  const std::string code =
-      "import os, machine\n"
-      "print('BR', os.uname().release)\n"
-      "print('BC', machine.reset_cause())\n"
-      "print('BF', ' '.join(os.listdir('/flash')))\n"
-      "try:\n"
-      "    import pycom\n"
-      "    b = pycom.bootmgr()\n"
-      "    print('BS', b[0], b[2])\n"
-      "except ImportError:\n"
-      "    print('BS')\n";
-  ExecResult r = exec(code, "the board query (os.uname, machine.reset_cause, os.listdir, pycom.bootmgr)");
+  const std::string code = std::string(
+                               "import os, machine\n"
+                               "u = os.uname()\n"
+                               "l = ['BR ' + u.release, 'BV ' + u.version, 'BN ' + u.sysname, "
+                               "'BC %d' % machine.reset_cause(), 'BF ' + ' '.join(os.listdir('/flash'))]\n"
+                               "try:\n"
+                               "    import pycom\n"
+                               "    b = pycom.bootmgr()\n"
+                               "    l.append('BS ' + b[0] + ' ' + b[2])\n"
+                               "except ImportError:\n"
+                               "    l.append('BS')\n"
+                               "try:\n"
+                               "    f = open('/flash/") +
+                           kEvidenceLog +
+                           "')\n"
+                           "    l.append('BE ' + f.read())\n"
+                           "    f.close()\n"
+                           "except OSError:\n"
+                           "    l.append('BE ')\n"
+                           "_r = '\\n'.join(l)\n";
+  ChannelAnswer a = exec(code, "the board query (os.uname, machine.reset_cause, os.listdir, pycom.bootmgr)");
   BoardFacts f;
-  std::istringstream in(r.output);
+  std::istringstream in(a.value);
   for (std::string line; std::getline(in, line);) {
-    line = trim(line);
     auto rest = [&](std::size_t n) { return line.size() > n ? line.substr(n) : std::string(); };
     if (line.rfind("BR", 0) == 0) f.release = rest(3);
+    else if (line.rfind("BV", 0) == 0) f.version = rest(3);
+    else if (line.rfind("BN", 0) == 0) f.board = rest(3);
     else if (line.rfind("BC", 0) == 0) f.reset_cause = std::atoi(rest(3).c_str());
+    else if (line.rfind("BE", 0) == 0) f.evidence = rest(3);
     else if (line.rfind("BF", 0) == 0) {
       std::istringstream names(rest(3));
       for (std::string n; names >> n;) f.flash_files.push_back(n);
@@ -140,29 +130,32 @@ BoardFacts Board::facts() {
       f.safeboot_flag = s.find("SafeBoot: True") != std::string::npos;
     }
   }
-  if (f.release.empty()) s_.fail("the board query printed no version: " + r.output);
+  // The answer arrived intact: a board that gives no version is a board that broke the MicroPython API.
+  if (f.release.empty()) s_.fail("os.uname() on the board gave no release: " + a.value);
   return f;
 }
 
 std::optional<std::string> Board::read_file(const std::string& path) {
-  ExecResult r = exec("f = open('" + path + "')\nprint(repr(f.read()))\nf.close()\n", "reading " + path, true);
-  if (r.exception) return std::nullopt;
-  return unrepr(trim(r.output));
+  // Hex on the board: any bytes the file holds come back exactly (text or not).
+  ChannelAnswer a = exec("f = open(" + py_str_literal(path) +
+                             ", 'rb')\n_r = _bB.hexlify(f.read()).decode()\nf.close()\n",
+                         "reading " + path, true);
+  if (a.raised()) return std::nullopt;
+  return hex_decode(a.value);
 }
 
 void Board::write_file(const std::string& path, const std::string& content) {
-  auto w = s_.repl().write_file(path, content, Deadline::after(s_.timing().prompt_timeout * 5));
-  if (!w) s_.fail("could not write " + path + ": " + w.error().describe());
-  if (w->exception) s_.fail("writing " + path + " raised " + w->exception->type + ": " + w->exception->message);
+  exec("f = open(" + py_str_literal(path) + ", 'wb')\nf.write(" + py_bytes_literal(content) + ")\nf.close()\n",
+       "writing " + path, false, milliseconds(500));
 }
 
 void Board::remove_if_present(const std::vector<std::string>& names) {
   std::string code = "import os\nl = os.listdir('/flash')\n";
   for (const auto& n : names) code += "if '" + n + "' in l:\n    os.remove('/flash/" + n + "')\n";
-  exec(code, "removing old evidence files");
+  exec(code, "removing old evidence files", false, milliseconds(500));
 }
 
-void Board::clear_evidence() { remove_if_present({kBootEvidenceFile, kMainEvidenceFile, kExitOnceFile}); }
+void Board::clear_evidence() { remove_if_present({kEvidenceLog, kExitOnceFile}); }
 
 void Board::install_evidence(const std::string& main_extra) {
   if (!installed_) {
@@ -188,15 +181,29 @@ void Board::plant_state() {
 }
 
 bool Board::name_survived() {
-  ExecResult r = exec("print(" + std::string(kPlantedName) + ")\n", "looking up the planted name", true);
-  if (r.exception && r.exception->type == "NameError") return false;
-  if (r.exception) s_.fail("looking up a name raised " + r.exception->type + ": " + r.exception->message);
+  ChannelAnswer a = exec("_r = str(" + std::string(kPlantedName) + ")\n", "looking up the planted name", true);
+  if (a.raised() && *a.exc_type == "NameError") return false;
+  if (a.raised()) throw RigError("looking up a name raised " + *a.exc_type + ": " + a.exc_message);
   return true;
 }
 
 int Board::rtc_year() {
-  ExecResult r = exec("import machine\nprint(machine.RTC().now()[0])\n", "reading the RTC");
-  return std::atoi(trim(r.output).c_str());
+  ChannelAnswer a = exec("import machine\n_r = str(machine.RTC().now()[0])\n", "reading the RTC");
+  return std::atoi(a.value.c_str());
+}
+
+bool Board::clear_safeboot_flag() {
+  ChannelAnswer a = exec(
+      "try:\n"
+      "    import pycom\n"
+      "    s = pycom.bootmgr()[2] == 'SafeBoot: True'\n"
+      "    if s:\n"
+      "        pycom.bootmgr(safeboot=False)\n"
+      "    _r = 'set' if s else 'clear'\n"
+      "except ImportError:\n"
+      "    _r = 'none'\n",
+      "clearing the safe-boot flag");
+  return a.value == "set";
 }
 
 }  // namespace bootrig

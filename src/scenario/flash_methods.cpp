@@ -31,6 +31,7 @@ void FlashMethods::ota(const RigImage& image) {
   opt.hard_reset = [this] { pulse(s_.reset(), s_.timing().reset_pulse); };
   opt.progress = [&](std::size_t done, std::size_t total) { progress(image, "OTA", done, total); };
   auto r = ota_update(s_.repl(), image.bytes, image.path, opt);
+  s_.forget_board_state();
   if (!r) {
     // Until ota_finish() the board keeps booting what it ran; after it, the bootloader checks the new image.
     const bool finished = r.error().step == "reset" || r.error().step == "confirm";
@@ -49,6 +50,7 @@ void FlashMethods::cable(const RigImage& image) {
     // The tool's own output is the evidence of what it did: every line on the timeline.
     auto r = external_flash(s_.target(), {s_.reset(), s_.bootloader()}, s_.repl(), image.path, image.version,
                             [this](std::string_view line) { s_.timeline().note("flasher: " + std::string(line)); });
+    s_.forget_board_state();
     if (!r) throw RigError("cable flash of " + image.describe() + " failed at " + r.error().step + ": " + r.error().what);
     step.ok();
     return;
@@ -59,6 +61,7 @@ void FlashMethods::cable(const RigImage& image) {
   opt.progress = [&](std::size_t done, std::size_t total) { progress(image, "cable", done, total); };
   auto r = cable_flash({s_.reset(), s_.bootloader(), s_.serial(), s_.timing().reset_pulse}, s_.repl(), image.bytes,
                        image.path, opt);
+  s_.forget_board_state();
   if (!r) throw RigError("cable flash of " + image.describe() + " failed at " + r.error().step + ": " + r.error().what);
   step.ok();
 }

@@ -6,6 +6,7 @@
 #include "bootrig/core/errors.hpp"
 #include "bootrig/flash/ota.hpp"
 #include "bootrig/scenario/flash_methods.hpp"
+#include "bootrig/scenario/recovery.hpp"
 #include "bootrig/scenario/session.hpp"
 
 namespace bootrig {
@@ -13,7 +14,7 @@ namespace bootrig {
 namespace {
 
 BoardFirmware read_board(Session& s, const std::string& when) {
-  auto r = read_board_firmware(s.repl(), Deadline::after(s.timing().prompt_timeout * 3));
+  auto r = read_board_firmware(s.channel(), Deadline::after(s.timing().prompt_timeout * 10));
   if (!r) throw RigError("could not read the board's firmware " + when + ": " + r.error().step + ": " + r.error().what);
   return r.value();
 }
@@ -23,8 +24,10 @@ BoardFirmware read_board(Session& s, const std::string& when) {
 void prepare_firmware(Session& s, const Arrangement& wanted) {
   auto step = s.step("check the firmware on the board");
   s.waiting("a >>> prompt (Ctrl-C)");
-  if (auto p = s.repl().get_prompt(Deadline::after(s.timing().prompt_timeout + s.timing().boot_timeout)); !p)
-    throw RigError("no REPL prompt to read the board's firmware: " + p.error().describe());
+  if (auto p = s.repl().get_prompt(Deadline::after(s.timing().prompt_timeout + s.timing().boot_timeout)); !p) {
+    RecoveryReport r = recover_board(s, "no REPL prompt to read the board's firmware: " + p.error().describe());
+    if (!r.recovered) throw BoardLost(r);
+  }
 
   // The images were validated when the run began; reading them again is cheap and sees the same files.
   auto images = load_rig_images(s.target().rig());
@@ -58,7 +61,7 @@ void prepare_firmware(Session& s, const Arrangement& wanted) {
     double took = to_ms(now() - start) / 1000.0;
     prep.flashed.push_back({img.name, img.version, to_string(f.method), took});
     // Written at once: an interruption before the next flash must not leave the board with a stale record.
-    if (auto w = write_firmware_record(s.repl(), record, Deadline::after(s.timing().prompt_timeout * 3)); !w)
+    if (auto w = write_firmware_record(s.channel(), record, Deadline::after(s.timing().prompt_timeout * 10)); !w)
       throw RigError(img.describe() + " was flashed, but bootrig could not write its record to " +
                      kFirmwareRecordPath + ": " + w.error().what);
     board = read_board(s, "after flashing " + img.name);
@@ -71,7 +74,9 @@ void prepare_firmware(Session& s, const Arrangement& wanted) {
   if (!plan.empty()) {
     s.note("firmware now: " + board.describe());
   } else if (!a.any()) {
-    s.note("firmware: the board already has " + a.describe() + "; nothing flashed");
+    std::string why;
+    runs_image(board, images.at(a.running), &why);
+    s.note("firmware: the board already has " + a.describe() + "; nothing flashed (" + why + ")");
   }
   s.attempt().firmware = prep;
   s.set_firmware(board);

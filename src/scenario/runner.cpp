@@ -14,6 +14,7 @@
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/firmware/hash.hpp"
 #include "bootrig/report/writers.hpp"
+#include "bootrig/scenario/recovery.hpp"
 #include "bootrig/scenario/session.hpp"
 #include "bootrig/sim/sim_module.hpp"
 
@@ -178,7 +179,7 @@ void end_summary(RunSummary& run, const RunOptions& options, const std::string& 
 // How an attempt ended the run early, if it did.
 struct AttemptEnd {
   enum How { done, interrupted, stopped } how = done;
-  std::string why;          // the Interrupted or RunStop message
+  std::string why;          // the Interrupted or BoardLost message, or the check that stopped the run
   std::string board_state;  // what bootrig knows of the board then
 };
 
@@ -230,13 +231,20 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
       a.outcome = Outcome::fail;
       a.message = e.what();
       a.evidence = s.evidence();
+      a.stops_run = e.stops_run();
+      // A broken rule that leaves nothing else checkable (the board's own boot hangs) ends the run.
+      if (a.stops_run) end = {AttemptEnd::stopped, e.what(), release_and_describe(target, s)};
     } catch (const Skipped& e) {
       a.outcome = Outcome::skip;
       a.message = e.what();
-    } catch (const RunStop& e) {
-      a.outcome = e.verdict();
+    } catch (const BoardLost& e) {
+      // One verdict for a board that cannot be brought back, by cause: a rig that reaches nothing is the
+      // rig's (ERROR); a board whose own firmware never offers a REPL is the board's (FAIL). No restore (the
+      // ladder already did all it could), no retry, and the run stops.
+      a.outcome = e.report().cause == LostCause::board_boot ? Outcome::fail : Outcome::error;
       a.message = e.what();
       a.evidence = s.evidence();
+      a.stops_run = true;
       end = {AttemptEnd::stopped, e.what(), release_and_describe(target, s)};
     } catch (const Interrupted& e) {
       a.outcome = Outcome::error;
@@ -258,9 +266,12 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
       } catch (const Interrupted& e) {
         // The verdict stands: the check was over when the restore was interrupted.
         end = {AttemptEnd::interrupted, e.what(), release_and_describe(target, s)};
-      } catch (const RunStop& e) {
-        s.note(std::string("restore gave up: ") + e.what());
-        end = {AttemptEnd::stopped, e.what(), release_and_describe(target, s)};
+      } catch (const BoardLost& e) {
+        // The check's verdict stands; a board lost while putting it back ends the run after this scenario.
+        s.note(std::string("restore failed, the board could not be recovered: ") + e.what());
+        a.stops_run = true;
+        end = {AttemptEnd::stopped, std::string("restoring the board failed: ") + e.what(),
+               release_and_describe(target, s)};
       } catch (const std::exception& e) {
         // A board left changed is worth knowing, but it does not change what this attempt proved.
         s.note(std::string("restore failed: ") + e.what());
@@ -328,23 +339,11 @@ RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios
     TimePoint started = now();
     AttemptEnd end;
     try {
-      // The board's recovery belongs here: before the first scenario, and after one that ended in ERROR,
-      // bring the board to a known state; when it cannot be, throw RunStop (handled below: this scenario
-      // gets the verdict, the rest is NOT RUN).
       end = run_scenario(target, sc, i, options, folder, progress, run, r);
     } catch (const Interrupted& e) {
-      // Outside any attempt (between attempts, or in the step before the scenario).
+      // Outside any attempt (between attempts).
       target.release_lines();
-      end = {AttemptEnd::interrupted, e.what(), "P12 and RESET released; the board was between scenarios"};
-    } catch (const RunStop& e) {
-      target.release_lines();
-      Attempt a;
-      a.outcome = e.verdict();
-      a.message = e.what();
-      a.seconds = to_ms(now() - started) / 1000.0;
-      r.seconds += a.seconds;
-      r.attempts.push_back(std::move(a));
-      end = {AttemptEnd::stopped, e.what(), "P12 and RESET released"};
+      end = {AttemptEnd::interrupted, e.what(), "P12 and RESET released; the board was between attempts"};
     }
     r.outcome = r.attempts.empty() ? Outcome::not_run : combine_attempts(r.attempts);
     if (r.attempts.empty()) r.folder.clear();

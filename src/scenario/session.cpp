@@ -30,6 +30,7 @@ Session::Session(Target& target, const std::filesystem::path& dir, Progress& pro
     tail_cv_.notify_all();
   });
   repl_ = std::make_unique<ReplClient>(*pump_);
+  channel_ = std::make_unique<CheckedChannel>(*repl_);
   if (DigitalInput* led = target.led()) {
     led_decoder_ = std::make_unique<LedDecoder>(timing());
     led_watcher_ = std::make_unique<LedWatcher>(*led, *led_decoder_, &timeline_);
@@ -71,6 +72,16 @@ std::string Session::activity() const {
   if (!unwound_from_.empty()) return unwound_from_;
   if (open_steps_.empty()) return {};
   return "'" + open_steps_.back() + "'" + (waiting_for_.empty() ? "" : ", waiting for " + waiting_for_);
+}
+
+void Session::forget_board_state() {
+  repl_->forget_state();
+  channel_->forget();
+}
+
+void Session::note_line_trouble(const std::string& what, int retries) {
+  timeline_.note("line trouble: " + what + " took " + std::to_string(retries) + " repeated round trips (" +
+                 channel_->stats().describe() + ")");
 }
 
 void Session::note(const std::string& text) {

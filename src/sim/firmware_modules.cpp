@@ -5,6 +5,8 @@
 #include <memory>
 #include <random>
 
+#include "bootrig/firmware/hash.hpp"
+
 namespace bootrig::sim {
 
 using namespace py;
@@ -617,6 +619,62 @@ Value micropython_module(Interp& in, FirmwareApi& fw) {
   return m;
 }
 
+// uhashlib as the firmware has it (Pycom's is the ESP32's hardware SHA): sha256([data]) with update() and
+// digest().
+Value hashlib_module(Interp& in, FirmwareApi&) {
+  auto m = module("uhashlib");
+  fn(*m, "sha256", [](Interp& i, Args& a) {
+    i.check_args(a, 0, 1, "sha256");
+    auto h = std::make_shared<Sha256>();
+    if (!a.pos.empty()) h->update(i.as_buffer(a.pos[0]));
+    auto o = std::make_shared<AttrObj>(Kind::object, "sha256");
+    fn(*o, "update", [h](Interp& j, Args& b) {
+      j.check_args(b, 1, 1, "update");
+      h->update(j.as_buffer(b.pos[0]));
+      return none();
+    });
+    fn(*o, "digest", [h](Interp& j, Args& b) {
+      j.check_args(b, 0, 0, "digest");
+      auto d = h->finish();
+      return bytes(std::string(d.begin(), d.end()));
+    });
+    return Value(o);
+  });
+  (void)in;
+  return m;
+}
+
+Value binascii_module(Interp& in, FirmwareApi&) {
+  auto m = module("ubinascii");
+  fn(*m, "hexlify", [](Interp& i, Args& a) {
+    i.check_args(a, 1, 1, "hexlify");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (char ch : i.as_buffer(a.pos[0])) {
+      auto c = static_cast<unsigned char>(ch);
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+    return bytes(out);
+  });
+  fn(*m, "unhexlify", [](Interp& i, Args& a) {
+    i.check_args(a, 1, 1, "unhexlify");
+    const std::string& hex = i.as_buffer(a.pos[0]);
+    if (hex.size() % 2) i.raise("ValueError", "odd-length string");
+    auto val = [&](char c) {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      i.raise("ValueError", "non-hex digit found");
+    };
+    std::string out;
+    for (std::size_t k = 0; k < hex.size(); k += 2) out += static_cast<char>(val(hex[k]) << 4 | val(hex[k + 1]));
+    return bytes(out);
+  });
+  (void)in;
+  return m;
+}
+
 Value gc_module(Interp& in, FirmwareApi&) {
   auto m = module("gc");
   for (const char* n : {"collect", "enable", "disable"}) fn(*m, n, [](Interp&, Args&) { return none(); });
@@ -672,6 +730,13 @@ void install_firmware_modules(Interp& interp, FirmwareApi& fw) {
   });
   interp.add_native_module(
       "gc", [&fw](Interp& in) { return std::static_pointer_cast<ModuleObj>(gc_module(in, fw)); });
+  // Both spellings: Pycom 1.20 has uhashlib/ubinascii with hashlib/binascii as weak links (mpconfigport.h).
+  for (const char* name : {"uhashlib", "hashlib"})
+    interp.add_native_module(
+        name, [&fw](Interp& in) { return std::static_pointer_cast<ModuleObj>(hashlib_module(in, fw)); });
+  for (const char* name : {"ubinascii", "binascii"})
+    interp.add_native_module(
+        name, [&fw](Interp& in) { return std::static_pointer_cast<ModuleObj>(binascii_module(in, fw)); });
   interp.set_builtin("open",
                      interp.make_fn("open", [&fw](Interp& in, Args& a) { return open_file(in, fw, a); }));
   interp.set_builtin("help", interp.make_fn("help", [](Interp& in, Args& a) {

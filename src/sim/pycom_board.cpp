@@ -13,6 +13,7 @@ namespace {
 
 constexpr LedColour kSafeBootColour = 0x2C1200;  // BOOTMGR_SAFEBOOT_COLOR
 constexpr LedColour kHeartbeatColour = 0x000050;
+constexpr LedColour kStuckOnColour = 0x202020;  // the led_stuck = "on" fault: lit whatever is written
 constexpr LedColour kFatalColour = 0x500000;
 constexpr std::size_t kTxFifo = 128;     // the ESP32 UART's hardware FIFO
 constexpr std::size_t kRxBuffer = 4096;  // UART0's RX ring buffer in the firmware
@@ -26,13 +27,14 @@ const char* kBoards[] = {"WiPy", "LoPy", "LoPy4", "SiPy", "GPy", "FiPy"};
 
 }  // namespace
 
-PycomBoard::PycomBoard(const SimConfig& config, const TimingProfile& timing, unsigned baud, SimWires& wires)
+PycomBoard::PycomBoard(const SimConfig& config, const FirmwareTiming& timing, unsigned baud, SimWires& wires)
     : config_(config),
       timing_(timing),
       baud_(baud),
       wires_(wires),
       faults_(config.faults),
-      rng_(config.fault_seed) {
+      rng_(config.fault_seed),
+      led_stuck_(config.faults.led_stuck) {
   if (config_.profile == "pycom")
     dialect_ = py::Dialect::pycom;
   else if (config_.profile == "upstream")
@@ -89,6 +91,8 @@ void PycomBoard::start(bool powered, bool en_high, bool p12_high, bool p2_low) {
   powered_ = powered;
   en_high_ = en_high;
   p12_high_ = p12_high;
+  p12_changes_.clear();
+  p12_before_changes_ = p12_high;
   p2_low_ = p2_low;
   phase_ = !powered ? SimPhase::off : !en_high ? SimPhase::in_reset : SimPhase::rom;
   hb_stop_ = false;
@@ -122,6 +126,11 @@ void PycomBoard::pin_changed(ModulePin pin, bool high, TimePoint when) {
   switch (pin) {
     case ModulePin::p12:
       p12_high_ = high;
+      p12_changes_.emplace_back(when, high);
+      if (p12_changes_.size() > 64) {
+        p12_before_changes_ = p12_changes_.front().second;
+        p12_changes_.pop_front();
+      }
       break;
     case ModulePin::p2:
       p2_low_ = !high;
@@ -129,6 +138,7 @@ void PycomBoard::pin_changed(ModulePin pin, bool high, TimePoint when) {
     case ModulePin::en:
       if (en_high_ == high) break;
       en_high_ = high;
+      if (high) run_requested_ = when;
       if (!high) {
         // The chip stops at once: timers, UART and CPU. The WS2812 keeps the colour it was last sent.
         ++reset_gen_;
@@ -145,6 +155,7 @@ void PycomBoard::pin_changed(ModulePin pin, bool high, TimePoint when) {
     case ModulePin::power:
       if (powered_ == high) break;
       powered_ = high;
+      if (high) run_requested_ = when;
       if (!high) {
         ++reset_gen_;
         uart_ready_ = false;
@@ -206,8 +217,12 @@ void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
 // Controls
 
 void PycomBoard::set_faults(const SimFaults& f) {
-  std::lock_guard lk(m_);
-  faults_ = f;
+  {
+    std::lock_guard lk(m_);
+    faults_ = f;
+  }
+  std::lock_guard ll(led_m_);
+  led_stuck_ = f.led_stuck;
 }
 
 SimFaults PycomBoard::faults() const {
@@ -272,10 +287,15 @@ void PycomBoard::cpu_sleep_until(TimePoint t) {
   cpu_wait(lk, Deadline::at(t), [] { return false; });
 }
 
-bool PycomBoard::p12_high() {
+bool PycomBoard::p12_high_at(TimePoint t) {
   std::lock_guard lk(m_);
   check_reset_locked();
-  return p12_high_;
+  bool level = p12_before_changes_;
+  for (const auto& [when, high] : p12_changes_) {
+    if (when > t) break;
+    level = high;
+  }
+  return level;
 }
 
 void PycomBoard::set_phase(SimPhase p) {
@@ -343,6 +363,10 @@ void PycomBoard::cpu_main() {
       cv_.wait(lk, [&] { return stopping_ || (powered_ && en_high_); });
       if (stopping_) return;
       chip_gen_ = reset_gen_;
+      // An external reset or power-up starts the chip when the wire changed; an internal one (machine.reset(),
+      // a brown-out) now.
+      hard_boot_time_ = run_requested_.value_or(now());
+      run_requested_.reset();
       ++hard_boots_;
       soft_boots_ = 0;
       rx_.clear();
@@ -393,7 +417,6 @@ void PycomBoard::run_chip(ResetCause cause) {
     std::lock_guard lk(m_);
     download = p2_low_;  // strapping pins are latched when the chip comes out of reset
   }
-  hard_boot_time_ = now();
   rom(cause, download);
   if (download) {
     if (!download_mode()) return;
@@ -517,7 +540,7 @@ void PycomBoard::set_uart_baud(unsigned baud) {
 
 SlotId PycomBoard::bootloader() {
   set_phase(SimPhase::bootloader);
-  led_set(0, now());  // mperror_init0: the bootloader takes over the LED
+  led_set(0, hard_boot_time_ + timing_.rom_boot);  // mperror_init0: the bootloader takes over the LED
   SimFaults f = faults();
   BootInfo bi = flash_.read_boot_info();
   std::uint32_t active;
@@ -563,25 +586,35 @@ SlotId PycomBoard::bootloader() {
 }
 
 std::uint32_t PycomBoard::wait_for_safe_boot(const BootInfo& bi, std::uint32_t* active) {
-  // bootmgr.c: P12 read at start and once more after the re-check delay.
-  if (p12_high()) cpu_sleep_until(now() + timing_.safeboot_recheck);
-  if (!p12_high()) return 0;
+  // bootmgr.c: P12 read at start and once more after the re-check delay. Every point of this loop is on the
+  // chip's own schedule from the bootloader's start, so the pin is sampled and the LED switched when the
+  // firmware would, even when this host thread wakes late.
+  TimePoint t = hard_boot_time_ + timing_.rom_boot;
+  if (!p12_high_at(t)) return 0;
+  t += timing_.safeboot_recheck;
+  cpu_sleep_until(t);
+  if (!p12_high_at(t)) return 0;
 
   bool toggle = true;  // static in the firmware: the LED phase carries on from window to window
-  TimePoint t = now();
+  // LED faults: a firmware whose blink runs slower or faster (every iteration, so the window's length
+  // too), and window 1's second blink never lit.
+  const SimFaults f = faults();
+  auto scaled = [&](milliseconds p) { return p * (100 + f.led_period_percent) / 100; };
   // wait_while_blinking: the pin is read only at the start of each iteration, so a release is noticed up
   // to one period late; the schedule is absolute so that edges do not drift.
-  auto blink = [&](int iterations, milliseconds period, bool force) {
-    for (int count = 0; (force || p12_high()) && count < iterations; ++count) {
-      led_set(toggle ? kSafeBootColour : 0, t);
+  auto blink = [&](int iterations, milliseconds nominal, bool force, bool window1 = false) {
+    const milliseconds period = scaled(nominal);
+    for (int count = 0; (force || p12_high_at(t)) && count < iterations; ++count) {
+      bool dark = window1 && f.led_missing_blink && count == 2;
+      if (!dark) led_set(toggle ? kSafeBootColour : 0, t);
       toggle = !toggle;
       t += period;
       cpu_sleep_until(t);
     }
-    return p12_high();
+    return p12_high_at(t);
   };
   set_phase(SimPhase::safeboot_window1);
-  if (blink(timing_.window1_iterations, timing_.window1_toggle, false)) {
+  if (blink(timing_.window1_iterations, timing_.window1_toggle, false, true)) {
     if (!faults().window2_keeps_image) *active = bi.prev_img;
     set_phase(SimPhase::safeboot_window2);
     if (blink(timing_.window2_iterations, timing_.window2_toggle, false)) {
@@ -717,8 +750,8 @@ void PycomBoard::signal_error() {
   // but flips its flag with `toggle = ~toggle` on a bool, which leaves it true: every step writes "off".
   // What the module shows is therefore the heartbeat pausing, the LED dark, for error_duration.
   bool hb = heartbeat();
-  heartbeat_enable(false);
   TimePoint t = now();
+  heartbeat_enable(false, t);
   int steps =
       timing_.error_toggle.count() > 0 ? static_cast<int>(timing_.error_duration / timing_.error_toggle) : 0;
   for (int i = 0; i < steps; ++i) {
@@ -726,7 +759,7 @@ void PycomBoard::signal_error() {
     t += timing_.error_toggle;
     cpu_sleep_until(t);
   }
-  heartbeat_enable(hb);
+  heartbeat_enable(hb, t);  // the pause ends on the firmware's schedule, however late this thread woke
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1025,21 +1058,24 @@ bool PycomBoard::ota_verify() {
 
 void PycomBoard::led_set(LedColour c, TimePoint scheduled) {
   std::lock_guard lk(led_m_);
+  // A stuck LED (a dead driver, a short) shows one state whatever the firmware writes.
+  if (led_stuck_ == "on") c = kStuckOnColour;
+  if (led_stuck_ == "off") c = 0;
   if (c == led_) return;
   led_ = c;
   wires_.led(c, scheduled);
 }
 
-void PycomBoard::heartbeat_enable(bool on) {
+void PycomBoard::heartbeat_enable(bool on, std::optional<TimePoint> at) {
   std::lock_guard lk(hb_m_);
   if (on == hb_enabled_) return;
   hb_enabled_ = on;
   hb_changed_ = true;
   if (on) {
-    hb_next_ = now();
+    hb_next_ = at.value_or(now());
     hb_next_on_ = true;
   } else {
-    led_set(0, now());
+    led_set(0, at.value_or(now()));
   }
   hb_cv_.notify_all();
 }

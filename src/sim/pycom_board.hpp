@@ -26,7 +26,7 @@ namespace bootrig::sim {
 class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplIo {
  public:
   // Throws RigError for a config the module could not have (e.g. the active slot is empty).
-  PycomBoard(const SimConfig& config, const TimingProfile& timing, unsigned baud, SimWires& wires);
+  PycomBoard(const SimConfig& config, const FirmwareTiming& timing, unsigned baud, SimWires& wires);
   ~PycomBoard() override;
   PycomBoard(const PycomBoard&) = delete;
   PycomBoard& operator=(const PycomBoard&) = delete;
@@ -78,12 +78,15 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   void tx(std::string_view bytes);          // UART0 TX with line faults and FIFO back-pressure
   void stdout_text(std::string_view text);  // REPL output: cooked line ends, only while attached
   void set_phase(SimPhase p);
-  bool p12_high();
+  // P12's level at `t` on the chip's own schedule. The bootloader samples the pin at fixed points of its
+  // loop; a host thread that wakes late must not see a release that happened after that point.
+  bool p12_high_at(TimePoint t);
 
   // ---- LED ----
   void led_set(LedColour c, TimePoint scheduled);
   void heartbeat_main();
-  void heartbeat_enable(bool on);
+  // `at`: when the firmware switches it, on the chip's schedule (default now).
+  void heartbeat_enable(bool on, std::optional<TimePoint> at = std::nullopt);
 
   // ---- FirmwareApi ----
   void sleep_us(std::int64_t us) override;
@@ -127,7 +130,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
 
   // ---- configuration ----
   SimConfig config_;
-  TimingProfile timing_;
+  FirmwareTiming timing_;
   unsigned baud_;
   Duration byte_time_;  // UART0's rate now (the ROM loader may change it until the next reset)
   SimWires& wires_;
@@ -142,6 +145,11 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   bool stopping_ = false;
   bool started_ = false;
   bool powered_ = true, en_high_ = true, p12_high_ = false, p2_low_ = false;
+  // P12's recent changes (when, level) and the level before the oldest one kept: p12_high_at().
+  std::deque<std::pair<TimePoint, bool>> p12_changes_;
+  bool p12_before_changes_ = false;
+  // When EN (or power) last came up: the chip's clock starts there, however late its thread wakes.
+  std::optional<TimePoint> run_requested_;
   std::uint64_t reset_gen_ = 0;  // bumped by every external reset or power loss
   std::uint64_t chip_gen_ = 0;   // the generation the running chip belongs to
   bool power_lost_ = false;
@@ -168,6 +176,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   // ---- LED and heartbeat ----
   mutable std::mutex led_m_;
   LedColour led_ = 0;
+  std::string led_stuck_;  // SimFaults::led_stuck, under led_m_ (led_set may run with m_ held)
   std::mutex hb_m_;
   std::condition_variable hb_cv_;
   bool hb_enabled_ = false;

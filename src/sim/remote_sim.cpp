@@ -182,7 +182,7 @@ class RemoteLedInput final : public DigitalInput {
 
 class LocalSim final : public SimRigWires {
  public:
-  explicit LocalSim(const RigConfig& rig) : m_(rig.sim, rig.timing, rig.serial.settings.baud) { m_.start(); }
+  explicit LocalSim(const RigConfig& rig) : m_(rig.sim, rig.serial.settings.baud) { m_.start(); }
   std::unique_ptr<DigitalOutput> make_output(LineRole role, Level initial) override {
     return m_.make_output(role, initial);
   }

@@ -26,6 +26,9 @@ namespace bootrig {
 
 namespace {
 
+// RESET from the control socket or stdin: a person's press of the reset button.
+constexpr milliseconds kButtonPress{100};
+
 std::vector<std::string> words(std::string_view line) {
   std::vector<std::string> out;
   std::istringstream ss{std::string(line)};
@@ -84,7 +87,7 @@ SimCommandReply run_sim_command(SimModule& m, std::string_view line) {
     }
     if (cmd == "reset") {
       if (want_args(0)) {
-        m.press_reset(m.timing().reset_pulse);
+        m.press_reset(kButtonPress);
         return ok();
       }
       if (want_args(1) && (arg(1) == "hold" || arg(1) == "release")) {

@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -13,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <random>
 #include <system_error>
 
 #include "bootrig/core/errors.hpp"
@@ -81,6 +83,9 @@ struct FaultAccess {
   double SimFaults::*ratio = nullptr;
   milliseconds SimFaults::*ms = nullptr;
   std::uint64_t SimFaults::*count = nullptr;
+  int SimFaults::*percent = nullptr;
+  std::string SimFaults::*choice = nullptr;
+  std::vector<std::string> choices{};
 };
 
 const std::vector<FaultAccess>& fault_table() {
@@ -148,6 +153,15 @@ const std::vector<FaultAccess>& fault_table() {
        nullptr,
        nullptr,
        &SimFaults::brownout_after_bytes},
+      {{"led_period_percent", "percent",
+        "the safe-boot blinks run this much slower (positive) or faster (negative), -50..200"},
+       nullptr, nullptr, nullptr, nullptr, &SimFaults::led_period_percent},
+      {{"led_missing_blink", "bool", "window 1's second blink never lights the LED"},
+       &SimFaults::led_missing_blink},
+      {{"led_stuck", "choice", "the LED is stuck: on, off, or none (works)"},
+       nullptr, nullptr, nullptr, nullptr, nullptr, &SimFaults::led_stuck, {"on", "off", "none"}},
+      {{"photodiode_miss_rate", "ratio", "fraction of blinks the photodiode does not see, 0..1"},
+       nullptr, &SimFaults::photodiode_miss_rate},
   };
   return t;
 }
@@ -184,6 +198,23 @@ std::string set_sim_fault(SimFaults& f, std::string_view name, std::string_view 
       f.*a.ratio = d;
       return {};
     }
+    if (a.percent) {
+      int n = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || p != v.data() + v.size() || n < -50 || n > 200)
+        return std::string(a.field.name) + " takes a percentage from -50 to 200, not '" + v + "'";
+      f.*a.percent = n;
+      return {};
+    }
+    if (a.choice) {
+      if (std::find(a.choices.begin(), a.choices.end(), v) == a.choices.end()) {
+        std::string list;
+        for (const auto& c : a.choices) list += (list.empty() ? "" : ", ") + c;
+        return std::string(a.field.name) + " takes one of " + list + ", not '" + v + "'";
+      }
+      f.*a.choice = v == "none" ? "" : v;
+      return {};
+    }
     if (a.count) {
       std::uint64_t n = 0;
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -214,6 +245,8 @@ std::string get_sim_fault(const SimFaults& f, std::string_view name) {
       return b;
     }
     if (a.count) return std::to_string(f.*a.count);
+    if (a.percent) return std::to_string(f.*a.percent);
+    if (a.choice) return (f.*a.choice).empty() ? "none" : f.*a.choice;
     return std::to_string((f.*a.ms).count());
   }
   return {};
@@ -291,7 +324,9 @@ std::filesystem::path private_link_dir() {
 }  // namespace
 
 struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
-  Impl(SimConfig c, TimingProfile t, unsigned b) : config(std::move(c)), timing(t), baud(b) {
+  Impl(SimConfig c, unsigned b) : config(std::move(c)), timing(config.timing), baud(b) {
+    miss_rate = config.faults.photodiode_miss_rate;
+    miss_rng.seed(config.fault_seed);
     lines[LineRole::safeboot] = Level::inactive;
     lines[LineRole::reset] = Level::inactive;
     lines[LineRole::bootloader] = Level::inactive;
@@ -353,14 +388,28 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   void led(LedColour c, TimePoint scheduled) override {
     TimePoint t = now();
     std::vector<std::function<void(LedColour, TimePoint)>> call;
+    TimePoint stamp;
     {
       std::lock_guard lk(m);
       bool was_lit = colour != 0;
       colour = c;
       history.push_back(LedChange{c, scheduled, t});
       if (history.size() > 4096) history.pop_front();
+      // The photodiode's edge carries the time the firmware switched the LED, as a kernel's interrupt
+      // timestamp would on a Pi: the real module's LED runs on its own timer, and this host thread waking
+      // late (a loaded machine) must not move it. Edges stay in order whichever thread switched the LED.
+      stamp = std::max(std::min(scheduled, t), last_stamp);
+      last_stamp = stamp;
+      // The photodiode_miss_rate fault: a blink too dim or short for the comparator is neither edge.
+      bool seen = true;
       if ((c != 0) != was_lit) {
-        LineEvent e{c != 0 ? Edge::rising : Edge::falling, t};
+        if (c != 0 && miss_rate > 0 && std::uniform_real_distribution<double>(0.0, 1.0)(miss_rng) < miss_rate)
+          missing_blink = true;
+        seen = !missing_blink;
+        if (c == 0) missing_blink = false;
+      }
+      if ((c != 0) != was_lit && seen) {
+        LineEvent e{c != 0 ? Edge::rising : Edge::falling, stamp};
         for (auto it = subscribers.begin(); it != subscribers.end();) {
           if (auto q = it->lock()) {
             q->push(e);
@@ -372,7 +421,7 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
       }
       for (auto& [id, fn] : watchers) call.push_back(fn);
     }
-    for (auto& fn : call) fn(c, t);
+    for (auto& fn : call) fn(c, stamp);
   }
   void uart_tx(std::string_view bytes) override {
     if (uart) uart->send(bytes);
@@ -393,7 +442,7 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   }
 
   SimConfig config;
-  TimingProfile timing;
+  FirmwareTiming timing;
   unsigned baud;
   std::mutex life_m;
   bool started = false;
@@ -405,6 +454,10 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   mutable std::mutex m;
   std::map<LineRole, Level> lines;
   LedColour colour = 0;
+  TimePoint last_stamp{};
+  double miss_rate = 0;      // SimFaults::photodiode_miss_rate, under m
+  bool missing_blink = false;
+  std::mt19937 miss_rng{1};
   std::vector<std::weak_ptr<LedQueue>> subscribers;
   std::deque<LedChange> history;
   std::map<int, std::function<void(LedColour, TimePoint)>> watchers;
@@ -497,8 +550,8 @@ class SimLedInput final : public DigitalInput {
 
 // ---------------------------------------------------------------------------------------------------
 
-SimModule::SimModule(SimConfig config, TimingProfile timing, unsigned baud)
-    : impl_(std::make_shared<Impl>(std::move(config), timing, baud)) {}
+SimModule::SimModule(SimConfig config, unsigned baud)
+    : impl_(std::make_shared<Impl>(std::move(config), baud)) {}
 
 SimModule::~SimModule() { impl_->stop(); }
 
@@ -559,12 +612,16 @@ LedColour SimModule::led() const {
 }
 
 SimFaults SimModule::faults() const { return impl_->board->faults(); }
-void SimModule::set_faults(const SimFaults& f) { impl_->board->set_faults(f); }
+void SimModule::set_faults(const SimFaults& f) {
+  impl_->board->set_faults(f);
+  std::lock_guard lk(impl_->m);
+  impl_->miss_rate = f.photodiode_miss_rate;
+}
 void SimModule::set_download_handler(std::shared_ptr<SimDownloadHandler> h) {
   impl_->board->set_download_handler(std::move(h));
 }
 const SimConfig& SimModule::config() const { return impl_->config; }
-const TimingProfile& SimModule::timing() const { return impl_->timing; }
+const FirmwareTiming& SimModule::timing() const { return impl_->timing; }
 unsigned SimModule::baud() const { return impl_->baud; }
 
 std::vector<SimModule::LedChange> SimModule::led_history() const {

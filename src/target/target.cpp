@@ -48,7 +48,7 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
 
   if (rig.kind == RigKind::sim) {
     // In this process, or a standalone `bootrig sim` reached through its control socket.
-    if (rig.sim.remote.empty()) t->sim_ = std::make_unique<SimModule>(rig.sim, rig.timing, rig.serial.settings.baud);
+    if (rig.sim.remote.empty()) t->sim_ = std::make_unique<SimModule>(rig.sim, rig.serial.settings.baud);
     else t->remote_ = open_sim_wires(rig);
     auto output = [&](LineRole r) {
       return t->sim_ ? t->sim_->make_output(r, Level::inactive) : t->remote_->make_output(r, Level::inactive);

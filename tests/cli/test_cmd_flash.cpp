@@ -5,7 +5,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "bootrig/core/errors.hpp"
 #include "bootrig/firmware/image_builder.hpp"
+#include "bootrig/sim/sim_control.hpp"
+#include "bootrig/sim/sim_module.hpp"
+#include "support/sim_fixture.hpp"
+#include "sim/sim_test_util.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/scenario_rig.hpp"
 
@@ -65,15 +70,32 @@ TEST_F(CmdFlash, CableFlashWritesTheFactorySlotAndSaysWhatItFoundAndDid) {
   EXPECT_NE(r.err.find("writing by cable:"), std::string::npos) << "a progress line on stderr: " << r.err;
 }
 
+// The version string is not the build: with no record of what bootrig flashed, the same version is flashed
+// (and said why); once bootrig flashed it, the next run on the same module finds its digest and writes
+// nothing; --force writes anyway. Two runs on one module: a simulator served on a socket, as `bootrig sim`.
 TEST_F(CmdFlash, TheImageTheBoardRunsIsNotFlashedAgainUnlessForced) {
+  auto sock_dir = dir / "sim";
+  ensure_private_dir(sock_dir);
+  SimModule module(test::fast_sim(test::ota_active()), 921600);
+  module.set_uart_link(sock_dir / "tty");
+  module.start();
+  SimControlServer server(module, sock_dir / "control.sock");
+  auto remote_rig = dir / "remote.toml";
+  std::ofstream(remote_rig) << "[rig]\nkind = \"sim\"\nname = \"served\"\n[serial]\nbaud = 921600\n"
+                            << "[timing]\nreset_pulse_ms = 20\nboot_timeout_ms = 5000\n"
+                            << "[sim]\nremote = \"" << (sock_dir / "control.sock").string() << "\"\n";
   auto img = write_image("same.bin", PycomBoard::fipy, ImageCorruption::none, "1.20.2.r6");
-  auto r = run_bootrig("-q --rig " + rig.string() + " flash --ota " + img.string());
+  auto r = run_bootrig("-q --rig " + remote_rig.string() + " flash --ota " + img.string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("nothing flashed: the board already runs FiPy 1.20.2.r6 (--force flashes anyway)"),
+  EXPECT_NE(r.out.find("nothing proves it is this build of it"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.2.r6"), std::string::npos) << r.out;
+  r = run_bootrig("-q --rig " + remote_rig.string() + " flash --ota " + img.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("nothing flashed: the board runs image 1.20.2.r6: bootrig's record holds its SHA-256"),
             std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("flashed: " + img.string()), std::string::npos) << r.out;
-  r = run_bootrig("-q --rig " + rig.string() + " flash --force " + img.string());
+  r = run_bootrig("-q --rig " + remote_rig.string() + " flash --ota --force " + img.string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.2.r6"), std::string::npos) << r.out;
 }

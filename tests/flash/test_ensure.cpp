@@ -97,14 +97,39 @@ TEST(PlanFlashes, AnUnknownPreviousImageIsPutOnByCableThenCurrentByOta) {
   BoardFirmware b = board_running("1.20.2.r6", Slot::ota0);
   auto plan = plan_flashes(b, kWindow2, kImages, true);
   EXPECT_EQ(plan_text(plan), "previous by cable; current by OTA; ");
-  EXPECT_NE(plan[0].why.find("previous image is unknown"), std::string::npos) << plan[0].why;
+  EXPECT_NE(plan[0].why.find("nothing proves it is this build"), std::string::npos) << plan[0].why;
   EXPECT_EQ(plan_text(plan_flashes(b, kWindow2, kImages, false)), "previous by OTA; current by OTA; ")
       << "without a P2 line the previous image goes on by OTA too";
 }
 
 TEST(PlanFlashes, WhenThePreviousImageRunsOnlyCurrentIsFlashed) {
   BoardFirmware b = board_running("1.20.2.r4", Slot::factory);
+  FirmwareRecord r;
+  r.active = r.prev = Slot::factory;
+  r.slots[Slot::factory] = {"1.20.2.r4", kImages.at("previous").sha256};
+  b.record = r;
   EXPECT_EQ(plan_text(plan_flashes(b, kWindow2, kImages, true)), "current by OTA; ");
+}
+
+// The version string is not the firmware: without bootrig's record of what it flashed, a board that reports
+// the right version may hold another build of it, so bootrig flashes again.
+TEST(PlanFlashes, TheRightVersionWithoutProofOfItsContentIsFlashedAgain) {
+  BoardFirmware b = board_running("1.20.2.r6", Slot::ota0);
+  auto plan = plan_flashes(b, Arrangement{"current", ""}, kImages, true);
+  EXPECT_EQ(plan_text(plan), "current by OTA; ");
+  EXPECT_NE(plan[0].why.find("nothing proves it is this build"), std::string::npos) << plan[0].why;
+  std::string why;
+  EXPECT_FALSE(runs_image(b, kImages.at("current"), &why));
+  // The running build differs from the image's: said in those words.
+  RigImage built = kImages.at("current");
+  built.build = "v1.11-a5aa0b8 on 2021-01-12";
+  b = arranged_board();
+  b.build = "v1.11-ffffff0 on 2021-02-01";
+  EXPECT_FALSE(runs_image(b, built, &why));
+  EXPECT_NE(why.find("another build of the same version"), std::string::npos) << why;
+  b.build = built.build;
+  EXPECT_TRUE(runs_image(b, built, &why)) << why;
+  EXPECT_NE(why.find("SHA-256"), std::string::npos) << why;
 }
 
 TEST(PlanFlashes, AfterACableFlashWindow2WouldBootTheSameImage) {
@@ -240,12 +265,13 @@ class BoardReading : public ::testing::Test {
  protected:
   test::SimRig rig_{test::ota_active()};
   ReplClient repl_{rig_.uart()};
+  CheckedChannel channel_{repl_};
   Deadline soon() { return Deadline::after(seconds(20)); }
 };
 
 TEST_F(BoardReading, WithoutARecordThePreviousImageIsUnknown) {
   ASSERT_TRUE(repl_.get_prompt(soon()));
-  auto b = read_board_firmware(repl_, soon());
+  auto b = read_board_firmware(channel_, soon());
   ASSERT_TRUE(b) << b.error().what;
   EXPECT_EQ(b->running.version, "1.20.2.r6");
   EXPECT_EQ(b->active, Slot::ota0);
@@ -259,8 +285,8 @@ TEST_F(BoardReading, WithoutARecordThePreviousImageIsUnknown) {
 TEST_F(BoardReading, AMatchingRecordIsTrustedAndAStaleOneIsNot) {
   ASSERT_TRUE(repl_.get_prompt(soon()));
   FirmwareRecord r = *arranged_board().record;
-  ASSERT_TRUE(write_firmware_record(repl_, r, soon()));
-  auto b = read_board_firmware(repl_, soon());
+  ASSERT_TRUE(write_firmware_record(channel_, r, soon()));
+  auto b = read_board_firmware(channel_, soon());
   ASSERT_TRUE(b) << b.error().what;
   ASSERT_TRUE(b->record);
   EXPECT_EQ(*b->record, r);
@@ -269,8 +295,8 @@ TEST_F(BoardReading, AMatchingRecordIsTrustedAndAStaleOneIsNot) {
 
   // Another tool flashed the board: the record's version for the active slot no longer matches.
   r.slots[Slot::ota0].version = "1.20.2.r5";
-  ASSERT_TRUE(write_firmware_record(repl_, r, soon()));
-  b = read_board_firmware(repl_, soon());
+  ASSERT_TRUE(write_firmware_record(channel_, r, soon()));
+  b = read_board_firmware(channel_, soon());
   ASSERT_TRUE(b);
   EXPECT_FALSE(b->record);
   EXPECT_NE(b->record_note.find("the board was changed since bootrig last flashed it"), std::string::npos)
@@ -279,9 +305,10 @@ TEST_F(BoardReading, AMatchingRecordIsTrustedAndAStaleOneIsNot) {
 
 TEST_F(BoardReading, AFileThatIsNotARecordIsIgnored) {
   ASSERT_TRUE(repl_.get_prompt(soon()));
-  auto w = repl_.write_file(kFirmwareRecordPath, "my notes\n", soon());
+  auto w = channel_.run("f = open('/flash/bootrig_firmware.txt', 'w')\nf.write('my notes\\n')\nf.close()",
+                       milliseconds(0), soon());
   ASSERT_TRUE(w);
-  auto b = read_board_firmware(repl_, soon());
+  auto b = read_board_firmware(channel_, soon());
   ASSERT_TRUE(b);
   EXPECT_FALSE(b->record);
   EXPECT_EQ(b->record_note, "/flash/bootrig_firmware.txt on the board is not a bootrig record");

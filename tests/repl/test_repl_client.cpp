@@ -145,7 +145,8 @@ TEST(ReplFriendly, OneLineOutputWithoutEcho) {
   FakeSerial fake;
   ReplClient repl(fake, fast());
   to_prompt(fake, repl);
-  fake.expect("print(1+1)\r").reply("print(1+1)\r\n2\r\n>>> ");
+  // Typed first, Enter only once the echo came back exactly.
+  fake.expect("print(1+1)").reply("print(1+1)").expect("\r").reply("\r\n2\r\n>>> ");
   auto r = repl.exec_friendly("print(1+1)", Deadline::after(seconds(5)));
   ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_EQ(r->output, "2\n");
@@ -153,13 +154,32 @@ TEST(ReplFriendly, OneLineOutputWithoutEcho) {
   EXPECT_EQ(r->mode, TransferMode::friendly);
 }
 
+// A byte garbled on the way to the board shows in its echo: the line is cleared with Ctrl-C and typed again,
+// so the board never runs what it did not receive intact.
+TEST(ReplFriendly, AGarbledEchoIsClearedAndTypedAgain) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("machine.reset()")
+      .reply("machine.reswt()")
+      .expect("\x03")
+      .reply("\r\n>>> ")
+      .expect("machine.reset()")
+      .reply("machine.reset()")
+      .expect("\r")
+      .reply("\r\n>>> ");
+  auto r = repl.exec_friendly("machine.reset()", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_TRUE(fake.script_done());
+}
+
 TEST(ReplFriendly, ExceptionBecomesStructured) {
   FakeSerial fake;
   fake.random_chunks(3, 5);
   ReplClient repl(fake, fast());
   to_prompt(fake, repl);
-  fake.expect("1/0\r").reply(
-      "1/0\r\nTraceback (most recent call last):\r\n  File \"<stdin>\", line 1, in <module>\r\n"
+  fake.expect("1/0").reply("1/0").expect("\r").reply(
+      "\r\nTraceback (most recent call last):\r\n  File \"<stdin>\", line 1, in <module>\r\n"
       "ZeroDivisionError: divide by zero\r\n>>> ");
   auto r = repl.exec_friendly("1/0", Deadline::after(seconds(5)));
   ASSERT_TRUE(r.ok()) << r.error().describe();
@@ -175,8 +195,10 @@ TEST(ReplFriendly, CompoundOneLinerIsFinishedWithAnEmptyLine) {
   FakeSerial fake;
   ReplClient repl(fake, fast());
   to_prompt(fake, repl);
-  fake.expect("for i in range(2): print(i)\r")
-      .reply("for i in range(2): print(i)\r\n... ")
+  fake.expect("for i in range(2): print(i)")
+      .reply("for i in range(2): print(i)")
+      .expect("\r")
+      .reply("\r\n... ")
       .expect("\r")
       .reply("\r\n0\r\n1\r\n>>> ");
   auto r = repl.exec_friendly("for i in range(2): print(i)", Deadline::after(seconds(5)));
@@ -188,8 +210,10 @@ TEST(ReplFriendly, IncompleteStatementIsReportedNotHung) {
   FakeSerial fake;
   ReplClient repl(fake, fast());
   to_prompt(fake, repl);
-  fake.expect("print((1\r")
-      .reply("print((1\r\n... ")
+  fake.expect("print((1")
+      .reply("print((1")
+      .expect("\r")
+      .reply("\r\n... ")
       .expect("\r")
       .reply("\r\n... ")
       .expect("\x03")
@@ -220,7 +244,12 @@ TEST(ReplFriendly, TimesOutWhileCodeRuns) {
   FakeSerial fake;
   ReplClient repl(fake, fast());
   to_prompt(fake, repl);
-  fake.expect("while True: pass\r").reply("while True: pass\r\n... ").expect("\r").reply("\r\n");
+  fake.expect("while True: pass")
+      .reply("while True: pass")
+      .expect("\r")
+      .reply("\r\n... ")
+      .expect("\r")
+      .reply("\r\n");
   auto r = repl.exec_friendly("while True: pass", Deadline::after(milliseconds(200)));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().fault, ReplFault::timeout);

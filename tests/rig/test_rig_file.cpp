@@ -229,7 +229,7 @@ TEST(RigFileErrors, SectionsThatDoNotApplyToTheKind) {
             "rig.toml:3: lines: the simulated module is wired internally; remove [lines] or set rig.kind = "
             "\"hardware\"");
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[serial]\nport = \"/dev/ttyUSB0\"\n"),
-            "rig.toml:4: serial.port: unknown key (expected one of: baud)");
+            "rig.toml:4: serial.port: unknown key (expected one of: baud, reappear_ms)");
   std::string text = kHardwareRig;
   text += "[sim]\nboard = \"FiPy\"\n";
   EXPECT_EQ(error_of(text), "rig.toml:13: sim: [sim] only applies to rig.kind = \"sim\"");

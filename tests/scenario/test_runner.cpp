@@ -15,6 +15,7 @@
 #include "bootrig/observe/timeline.hpp"
 #include "bootrig/report/writers.hpp"
 #include "bootrig/scenario/board.hpp"
+#include "bootrig/scenario/recovery.hpp"
 #include "support/scenario_rig.hpp"
 
 namespace bootrig {
@@ -162,7 +163,7 @@ TEST(Runner, AFailedCheckStillRestoresTheBoardsScripts) {
   EXPECT_EQ(board.read_file("/flash/boot.py"), std::optional<std::string>(kDefaultBootPy));
   EXPECT_EQ(board.read_file("/flash/main.py"), std::optional<std::string>(kDefaultMainPy));
   BoardFacts facts = board.facts();
-  EXPECT_FALSE(facts.has(kBootEvidenceFile));
+  EXPECT_FALSE(facts.has(kEvidenceLog));
   EXPECT_EQ(target->sim()->line(LineRole::safeboot), Level::inactive);
   std::filesystem::remove_all(folder.path());
 }
@@ -225,40 +226,60 @@ TEST(Runner, InterruptionStopsTheRunReleasesP12AndKeepsTheEvidence) {
   std::filesystem::remove_all(folder.path());
 }
 
-TEST_F(RunnerScripted, RunStopEndsTheRunWithTheRestNotRunAndNoRestore) {
+// A board the ladder could not bring back, as the lead's recovery reports it.
+BoardLost lost(LostCause cause) {
+  RecoveryReport r;
+  r.tried = {"Ctrl-C: no prompt", "RESET pulse: no prompt within 8.0 s", "safe boot: no prompt"};
+  r.state = "silent";
+  r.cause = cause;
+  return BoardLost(r);
+}
+
+TEST_F(RunnerScripted, ALostBoardEndsTheRunWithTheRestNotRunAndNoRestore) {
   ScriptedScenario stuck("stuck", [](Session& s) {
-    s.note("tried: Ctrl-C, RESET pulse, safe boot");
+    s.note("a note made before the board was lost");
     s.safeboot().set(Level::active);
-    throw RunStop("the board could not be recovered (no prompt after Ctrl-C, a RESET pulse and a safe boot)");
+    throw lost(LostCause::rig);
   });
   ScriptedScenario next("next", [](Session&) {});
   RunOptions o;
   o.retries = 2;
   RunSummary run = execute({&stuck, &next}, o);
   ASSERT_EQ(run.scenarios.size(), 2u);
-  EXPECT_EQ(run.scenarios[0].outcome, Outcome::error);
-  EXPECT_EQ(run.scenarios[0].attempts.size(), 1u) << "no retry after RunStop";
-  EXPECT_EQ(stuck.restored, 0) << "restore would only try the same recovery again";
+  EXPECT_EQ(run.scenarios[0].outcome, Outcome::error) << "nothing arrived: the rig's trouble";
+  EXPECT_EQ(run.scenarios[0].attempts.size(), 1u) << "no retry after a lost board";
+  EXPECT_TRUE(run.scenarios[0].attempts[0].stops_run);
+  EXPECT_EQ(stuck.restored, 0) << "restore would only climb the same ladder again";
   EXPECT_EQ(target->sim()->line(LineRole::safeboot), Level::inactive);
   EXPECT_EQ(run.scenarios[0].attempts[0].notes.size(), 1u);
   EXPECT_EQ(run.scenarios[1].outcome, Outcome::not_run);
-  EXPECT_EQ(run.scenarios[1].reason,
-            "not run: the run stopped after stuck: the board could not be recovered (no prompt after Ctrl-C, "
-            "a RESET pulse and a safe boot)");
+  EXPECT_EQ(run.scenarios[1].reason.rfind(
+                "not run: the run stopped after stuck: the rig cannot reach the board", 0),
+            0u)
+      << run.scenarios[1].reason;
+  EXPECT_NE(run.scenarios[1].reason.find("tried: Ctrl-C: no prompt; RESET pulse"), std::string::npos);
   EXPECT_FALSE(run.interrupted);
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.board_state.find("(bootrig had P12 asserted)"), std::string::npos) << run.board_state;
   std::string summary = slurp(folder() / "summary.txt");
   EXPECT_EQ(
-      last_line(summary).rfind("STOPPED: the run stopped after stuck: the board could not be recovered", 0),
-      0u)
+      last_line(summary).rfind("STOPPED: the run stopped after stuck: the rig cannot reach the board", 0), 0u)
       << summary;
+  EXPECT_NE(summary.find("\nNOT RUN next"), std::string::npos) << summary;
 
-  // A board whose own boot hangs is the board's failure: RunStop carries that verdict.
-  ScriptedScenario hangs("hangs", [](Session&) { throw RunStop("the board's boot hangs", Outcome::fail); });
+  // A board whose own firmware never reaches the REPL is the board's failure.
+  ScriptedScenario hangs("hangs", [](Session&) { throw lost(LostCause::board_boot); });
   RunSummary run2 = execute({&hangs, &next});
   EXPECT_EQ(run2.scenarios[0].outcome, Outcome::fail);
+  EXPECT_EQ(run2.scenarios[1].outcome, Outcome::not_run);
   EXPECT_EQ(run2.exit_code, 1);
+
+  // So does a broken rule that leaves nothing else checkable.
+  ScriptedScenario broken("broken", [](Session&) { throw CheckFailed("the normal boot hangs", true); });
+  RunSummary run3 = execute({&broken, &next});
+  EXPECT_EQ(run3.scenarios[0].outcome, Outcome::fail);
+  EXPECT_EQ(run3.scenarios[1].reason, "not run: the run stopped after broken: the normal boot hangs");
+  EXPECT_EQ(broken.restored, 0);
 }
 
 TEST_F(RunnerScripted, AMeasurementOutsideItsLimitsTurnsAPassIntoAFailNamingIt) {
@@ -331,10 +352,10 @@ TEST(Runner, WithoutAPhotodiodeWindowsAreTimedAndSaidToBeUnobserved) {
   ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
   bool said = false;
   for (const auto& e : r.attempts.back().expectations)
-    said |= e.what == "LED window 2 (fast blink)" && e.status == ExpectationStatus::unchecked &&
-            e.detail.rfind("no photodiode on this rig", 0) == 0;
+    said |= e.what == "LED shows window 2 (fast blink)" && e.status == ExpectationStatus::unchecked &&
+            e.detail == "no photodiode on this rig";
   EXPECT_TRUE(said);
-  EXPECT_NE(summary_line(r).find("[LED window 2 (fast blink) not checked: no photodiode on this rig"),
+  EXPECT_NE(summary_line(r).find("[LED shows window 2 (fast blink) not checked: no photodiode on this rig]"),
             std::string::npos)
       << summary_line(r);
 }

@@ -162,32 +162,33 @@ TEST(PycomBoard, U4_BootPyExceptionPrintsTracebackAndMainStillRuns) {
 }
 
 TEST(PycomBoard, U4_AFailingScriptPausesTheHeartbeat) {
-  SimRig rig;
+  // A heartbeat that stays dark for a minute after each blink: any blink within seconds of the failure can
+  // only be the heartbeat restarting after mperror_signal_error's pause.
+  SimConfig c = fast_sim();
+  c.timing.heartbeat_off = milliseconds(60000);
+  const FirmwareTiming& t = c.timing;
+  SimRig rig(c);
   ASSERT_TRUE(rig.wait_banner());
   write_file(rig, "/flash/boot.py", "raise ValueError('boom')\n");
   write_file(rig, "/flash/main.py", evidence_script(kMainMarker, "bootrig_main.txt"));
+  drain_led(rig);
+  rig.module().clear_led_history();
   rig.press_reset();
-  TimePoint released = now();
-  // mperror_signal_error runs on the MicroPython task: main.py starts only after error_duration (240 ms).
+  // mperror_signal_error runs on the MicroPython task: main.py starts only after the pause.
   ASSERT_TRUE(rig.read_until("ValueError: boom\r\n"));
-  TimePoint traceback = now();
   ASSERT_TRUE(rig.read_until(kMainMarker));
-  EXPECT_GE(now() - traceback, milliseconds(230));
-  // Meanwhile the LED is held dark: a dark span of about error_duration, much shorter than the heartbeat's
-  // 784 ms off-time. No red: see docs/simulator.md.
-  bool paused = false;
-  auto h = rig.module().led_history();
-  for (std::size_t i = 1; i < h.size(); ++i) {
-    EXPECT_NE(h[i].colour, 0x500000u);
-    if (h[i - 1].colour != 0 || h[i].colour == 0 || h[i].actual < released) continue;
-    auto dark = h[i].actual - std::max(h[i - 1].actual, released);
-    if (dark >= milliseconds(230) && dark <= milliseconds(700)) paused = true;
-  }
-  std::string trace;
-  for (const auto& c : h)
-    trace += std::to_string(std::chrono::duration_cast<milliseconds>(c.actual - released).count()) +
-             "ms:" + std::to_string(c.colour) + " ";
-  EXPECT_TRUE(paused) << trace;
+  // The photodiode's edges carry the firmware's own times: the app's first blink, then (boot.py failed)
+  // the LED held dark for error_duration, then the heartbeat again. No red: see docs/simulator.md.
+  auto e = rig.led_edges(3, seconds(10));
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e[0].edge, Edge::rising);
+  EXPECT_EQ(e[1].edge, Edge::falling);
+  EXPECT_EQ(e[2].edge, Edge::rising);
+  // The first blink starts with the app and is cut short when boot.py fails; the pause is error_duration
+  // to the millisecond on the firmware's own schedule.
+  EXPECT_LE(e[1].time - e[0].time, t.heartbeat_on);
+  EXPECT_EQ(e[2].time - e[1].time, t.error_duration);
+  for (const auto& c : rig.module().led_history()) EXPECT_NE(c.colour, 0x500000u);
 }
 
 TEST(PycomBoard, U5_BannerAndUnameCarryTheRunningImage) {
@@ -223,9 +224,9 @@ TEST(SafeBoot, S1_P12LowIsANormalBootWithoutBlinking) {
 }
 
 TEST(SafeBoot, S1_ReleasedBeforeTheRecheckIsANormalBoot) {
-  TimingProfile t = fast_timing();
-  t.safeboot_recheck = milliseconds(3000);  // room to release between the two reads
-  SimRig rig(ota_active(), t);
+  SimConfig c = fast_sim(ota_active());
+  c.timing.safeboot_recheck = milliseconds(3000);  // room to release between the two reads
+  SimRig rig(c);
   ASSERT_TRUE(rig.wait_banner());
   install_evidence_scripts(rig);
   drain_led(rig);
@@ -248,11 +249,7 @@ TEST(SafeBoot, S2_Window1Blinks500msPeriodDimOrangeStartingOn) {
   auto e = safeboot_edges(rig, 6);
   ASSERT_EQ(e.size(), 6u);
   for (std::size_t i = 0; i < e.size(); ++i) EXPECT_EQ(e[i].edge, i % 2 == 0 ? Edge::rising : Edge::falling);
-  for (std::size_t i = 1; i < e.size(); ++i) {
-    auto d = e[i].time - e[i - 1].time;
-    EXPECT_GE(d, milliseconds(90));    // never faster than the window-1 toggle (100 ms here)
-    EXPECT_LE(d, milliseconds(1000));  // generous: loaded machine
-  }
+  for (std::size_t i = 1; i < e.size(); ++i) EXPECT_EQ(e[i].time - e[i - 1].time, rig.timing().window1_toggle);
   bool orange = false;
   for (const auto& c : rig.module().led_history()) orange |= c.colour == 0x2C1200;
   EXPECT_TRUE(orange);
@@ -270,8 +267,8 @@ TEST(SafeBoot, S3_Window2BlinksFasterAndChoosesThePreviousImage) {
   auto e = safeboot_edges(rig, 9);
   ASSERT_EQ(e.size(), 9u);
   rig.safeboot().set(Level::inactive);
-  EXPECT_GE(e[7].time - e[6].time, milliseconds(45));
-  EXPECT_LT(e[7].time - e[6].time, e[5].time - e[4].time);  // 50 ms toggles after 100 ms ones
+  EXPECT_EQ(e[6].time - e[5].time, rig.timing().window1_toggle);
+  EXPECT_EQ(e[7].time - e[6].time, rig.timing().window2_toggle);  // 50 ms toggles after 100 ms ones
   auto text = rig.read_until(kBannerEnd);
   ASSERT_TRUE(text);
   EXPECT_EQ(banner_version(*text), "1.20.2.r4") << "previous image (factory slot)";
@@ -291,7 +288,7 @@ TEST(SafeBoot, S4_HeldPastWindow2BootsFactoryAfterAForced1500msBlink) {
   auto rest = rig.led_edges(15, seconds(5));
   ASSERT_EQ(rest.size(), 15u);
   EXPECT_EQ(rest.back().edge, Edge::falling);
-  EXPECT_GE(rest.back().time - e.back().time, milliseconds(280));  // 15 x 20 ms, whatever the pin did
+  EXPECT_EQ(rest.back().time - e.back().time, 15 * rig.timing().final_toggle);  // whatever the pin did
   auto text = rig.read_until(kBannerEnd);
   ASSERT_TRUE(text);
   EXPECT_EQ(banner_version(*text), "1.20.2.r6") << "factory slot";
@@ -336,7 +333,7 @@ TEST(SafeBoot, S6_ReleaseIsNoticedOnlyAtTheNextIteration) {
   ASSERT_TRUE(off);
   EXPECT_EQ(off->edge, Edge::falling);
   // The pin is read at the start of the next 100 ms iteration, not at once.
-  EXPECT_GE(off->time - e[0].time, milliseconds(90));
+  EXPECT_EQ(off->time - e[0].time, rig.timing().window1_toggle);
 }
 
 TEST(SafeBoot, S7_ReleaseInWindow2BootsThePreviousImage) {
@@ -493,13 +490,10 @@ TEST(Heartbeat, U7_BlinksShortlyOnceAPeriodInDimBlue) {
   auto e = rig.led_edges(5, seconds(5));
   ASSERT_EQ(e.size(), 5u);
   std::size_t r = e[0].edge == Edge::rising ? 0 : 1;
-  auto on = e[r + 1].time - e[r].time;
-  auto period = e[r + 2].time - e[r].time;
+  // The photodiode's edges carry the firmware's times, so a loaded host does not bend the pattern.
   EXPECT_EQ(e[r + 1].edge, Edge::falling);
-  EXPECT_GE(on, milliseconds(14));
-  EXPECT_LE(on, milliseconds(300));
-  EXPECT_GE(period, milliseconds(700));
-  EXPECT_LE(period, milliseconds(2000));
+  EXPECT_EQ(e[r + 1].time - e[r].time, rig.timing().heartbeat_on);
+  EXPECT_EQ(e[r + 2].time - e[r].time, rig.timing().heartbeat_on + rig.timing().heartbeat_off);
   for (std::size_t i = 1; i < e.size(); ++i) EXPECT_GT(e[i].time, e[i - 1].time) << "monotonic timestamps";
   for (const auto& c : rig.module().led_history()) EXPECT_TRUE(c.colour == 0 || c.colour == 0x000050);
 }
@@ -659,6 +653,40 @@ TEST(Power, R1_PowerCycleIsAFullBoot) {
 }
 
 // ---- faults ----
+
+TEST(Faults, LedMissingBlinkLeavesAGapInWindow1) {
+  SimConfig c = fast_sim(ota_active());
+  c.faults.led_missing_blink = true;
+  SimRig rig(c, fast_timing(), kFastBaud, false);
+  rig.safeboot().set(Level::active);  // held from power-up
+  rig.start();
+  auto e = safeboot_edges(rig, 4);
+  ASSERT_EQ(e.size(), 4u);
+  // on, off, (the second blink stays dark), on, off: the gap is three toggles long.
+  EXPECT_EQ(e[1].time - e[0].time, c.timing.window1_toggle);
+  EXPECT_EQ(e[2].time - e[1].time, 3 * c.timing.window1_toggle);
+  EXPECT_EQ(e[2].edge, Edge::rising);
+}
+
+TEST(Faults, LedPeriodPercentStretchesTheBlink) {
+  SimConfig c = fast_sim(ota_active());
+  c.faults.led_period_percent = 50;
+  SimRig rig(c, fast_timing(), kFastBaud, false);
+  rig.safeboot().set(Level::active);
+  rig.start();
+  auto e = safeboot_edges(rig, 3);
+  ASSERT_EQ(e.size(), 3u);
+  EXPECT_EQ(e[1].time - e[0].time, c.timing.window1_toggle * 3 / 2);
+}
+
+TEST(Faults, LedStuckOffShowsNothing) {
+  SimConfig c = fast_sim(ota_active());
+  c.faults.led_stuck = "off";
+  SimRig rig(c, fast_timing(), kFastBaud, false);
+  rig.safeboot().set(Level::active);
+  rig.start();
+  EXPECT_TRUE(safeboot_edges(rig, 1, milliseconds(800)).empty());
+}
 
 TEST(Faults, HangInBootNeverReachesThePromptUntilSafeBoot) {
   SimConfig c;

@@ -18,7 +18,7 @@ struct Served {
   Served() : dir(std::filesystem::temp_directory_path() / ("bootrig-remote-" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(dir);
     ensure_private_dir(dir);
-    module = std::make_unique<SimModule>(ota_active(), fast_timing(), kFastBaud);
+    module = std::make_unique<SimModule>(fast_sim(ota_active()), kFastBaud);
     module->set_uart_link(dir / "tty");
     module->start();
     server = std::make_unique<SimControlServer>(*module, dir / "control.sock");
@@ -92,7 +92,7 @@ TEST(RemoteSim, OpenSimWiresPicksLocalOrRemote) {
   EXPECT_EQ(w->uart_path(), (s.dir / "tty").string());
   RigConfig local;
   local.kind = RigKind::sim;
-  local.timing = fast_timing();
+  local.sim.timing = fast_firmware();
   auto l = open_sim_wires(local);
   EXPECT_NE(l->describe().find("in-process"), std::string::npos);
   EXPECT_TRUE(std::filesystem::is_symlink(l->uart_path()));

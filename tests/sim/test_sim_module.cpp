@@ -15,7 +15,7 @@ namespace bootrig::test {
 namespace {
 
 TEST(SimModule, OutputsDescribeTheirPinAndKeepTheirLevel) {
-  SimModule m(SimConfig{}, fast_timing(), kFastBaud);
+  SimModule m(fast_sim(), kFastBaud);
   auto p12 = m.make_output(LineRole::safeboot, Level::active);
   EXPECT_EQ(p12->describe(), "safeboot (simulated P12)");
   EXPECT_EQ(p12->get(), Level::active);
@@ -37,7 +37,7 @@ TEST(SimModule, ResetHeldBeforeStartKeepsTheModuleQuiet) {
 }
 
 TEST(SimModule, ADestroyedOutputReleasesItsPin) {
-  SimModule m(SimConfig{}, fast_timing(), kFastBaud);
+  SimModule m(fast_sim(), kFastBaud);
   auto hold = m.make_output(LineRole::reset, Level::active);
   m.start();
   EXPECT_TRUE(m.status().in_reset);
@@ -68,7 +68,7 @@ TEST(SimModule, LedInputSeesEdgesFromItsCreationAndTimesOut) {
 }
 
 TEST(SimModule, InterruptionWakesALedWaitAtOnce) {
-  SimModule dark(SimConfig{}, fast_timing(), kFastBaud);  // never started: the LED stays dark
+  SimModule dark(fast_sim(), kFastBaud);  // never started: the LED stays dark
   interrupt::clear();
   auto led = dark.make_led_input();
   std::thread t([] {
@@ -93,22 +93,25 @@ TEST(SimModule, UartPathIsALinkToThePty) {
 TEST(SimModule, ImpossibleArrangementsAreRigErrors) {
   SimConfig c;
   c.active_slot = "ota_0";
-  EXPECT_THROW(SimModule(c, fast_timing(), kFastBaud), RigError);
+  EXPECT_THROW(SimModule(c, kFastBaud), RigError);
   c = SimConfig{};
   c.board = "Fipy";
-  EXPECT_THROW(SimModule(c, fast_timing(), kFastBaud), RigError);
+  EXPECT_THROW(SimModule(c, kFastBaud), RigError);
   c = SimConfig{};
   c.profile = "circuitpython";
-  EXPECT_THROW(SimModule(c, fast_timing(), kFastBaud), RigError);
+  EXPECT_THROW(SimModule(c, kFastBaud), RigError);
 }
 
 TEST(SimModule, FaultNamesRoundTrip) {
   SimFaults f;
   ASSERT_FALSE(sim_fault_fields().empty());
   for (const auto& field : sim_fault_fields()) {
-    std::string value = std::string(field.type) == "bool"    ? "true"
-                        : std::string(field.type) == "ratio" ? "0.25"
-                                                             : "150";
+    std::string type = field.type;
+    std::string value = type == "bool"      ? "true"
+                        : type == "ratio"   ? "0.25"
+                        : type == "choice"  ? "on"
+                        : type == "percent" ? "-20"
+                                            : "150";
     EXPECT_EQ(set_sim_fault(f, field.name, value), "") << field.name;
     EXPECT_EQ(get_sim_fault(f, field.name), value) << field.name;
   }

@@ -29,10 +29,30 @@ inline TimingProfile half_timing() {
   return t;
 }
 
+// The simulated firmware at half speed: the same numbers as half_timing(), kept apart so that what the
+// module does and what the rig expects come from separate sources.
+inline FirmwareTiming half_firmware() {
+  FirmwareTiming t;
+  t.safeboot_recheck = milliseconds(50);
+  t.window1_toggle = milliseconds(250);
+  t.window2_toggle = milliseconds(125);
+  t.final_toggle = milliseconds(50);
+  t.final_duration = milliseconds(750);
+  t.heartbeat_on = milliseconds(40);
+  t.heartbeat_off = milliseconds(1960);
+  t.error_toggle = milliseconds(25);
+  t.error_duration = milliseconds(600);
+  t.rom_boot = milliseconds(30);
+  t.app_start = milliseconds(100);
+  t.banner_delay = milliseconds(40);
+  return t;
+}
+
 inline RigConfig half_speed_sim_rig() {
   RigConfig rig = builtin_sim_rig();
   rig.name = "test sim (half timings)";
   rig.timing = half_timing();
+  rig.sim.timing = half_firmware();
   rig.serial.settings.baud = 921600;
   return rig;
 }
@@ -53,7 +73,12 @@ inline std::string half_speed_sim_rig_toml() {
          "final_toggle_ms = 50\nfinal_duration_ms = 750\nheartbeat_on_ms = 40\nheartbeat_off_ms = 1960\n"
          "rom_boot_ms = 30\napp_start_ms = 100\nbanner_delay_ms = 40\nreset_pulse_ms = 50\n"
          "boot_timeout_ms = 8000\nprompt_timeout_ms = 2000\nled_tolerance_percent = 30\n"
-         "[sim]\nfactory_version = \"1.20.2.r4\"\nota0_version = \"1.20.2.r6\"\nactive_slot = \"ota_0\"\n";
+         // [sim] stays the last table open (tests append [sim] keys): its firmware timings as an inline table.
+         "[sim]\nfactory_version = \"1.20.2.r4\"\nota0_version = \"1.20.2.r6\"\nactive_slot = \"ota_0\"\n"
+         "timing = { safeboot_recheck_ms = 50, window1_toggle_ms = 250, window2_toggle_ms = 125, "
+         "final_toggle_ms = 50, final_duration_ms = 750, heartbeat_on_ms = 40, heartbeat_off_ms = 1960, "
+         "error_toggle_ms = 25, error_duration_ms = 600, rom_boot_ms = 30, app_start_ms = 100, "
+         "banner_delay_ms = 40 }\n";
 }
 
 }  // namespace bootrig::testing

@@ -26,9 +26,32 @@ TimingProfile fast_timing() {
   return t;
 }
 
+FirmwareTiming fast_firmware() {
+  FirmwareTiming t;
+  t.safeboot_recheck = milliseconds(20);
+  t.window1_toggle = milliseconds(100);
+  t.window2_toggle = milliseconds(50);
+  t.final_toggle = milliseconds(20);
+  t.final_duration = milliseconds(300);
+  t.heartbeat_on = milliseconds(16);
+  t.heartbeat_off = milliseconds(784);
+  t.error_toggle = milliseconds(10);
+  t.error_duration = milliseconds(240);
+  t.rom_boot = milliseconds(10);
+  t.app_start = milliseconds(30);
+  t.banner_delay = milliseconds(10);
+  return t;
+}
+
+SimConfig fast_sim(SimConfig c) {
+  c.timing = fast_firmware();
+  return c;
+}
+
 SimRig::SimRig(SimConfig config, TimingProfile timing, unsigned baud, bool start_now)
     : timing_(timing), baud_(baud) {
-  module_ = std::make_unique<SimModule>(std::move(config), timing, baud);
+  if (config.timing == FirmwareTiming{}) config.timing = fast_firmware();
+  module_ = std::make_unique<SimModule>(std::move(config), baud);
   safeboot_ = module_->make_output(LineRole::safeboot, Level::inactive);
   reset_ = module_->make_output(LineRole::reset, Level::inactive);
   bootloader_ = module_->make_output(LineRole::bootloader, Level::inactive);

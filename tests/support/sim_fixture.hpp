@@ -19,6 +19,11 @@ namespace bootrig::test {
 // 100 ms, window 2 every 50 ms, the factory phase every 20 ms for 300 ms; heartbeat 16 ms on, 784 ms off;
 // the error signal after a failing script 240 ms.
 TimingProfile fast_timing();
+// The firmware the fast rig expects, as the simulated module runs it: the same numbers, written down apart so
+// that the module and the rig's expectations come from separate sources (a test may make them differ).
+FirmwareTiming fast_firmware();
+// `c` with the fast firmware.
+SimConfig fast_sim(SimConfig c = {});
 inline constexpr unsigned kFastBaud = 921600;
 
 struct RawResult {
@@ -36,7 +41,9 @@ struct LedEdge {
 class SimRig {
  public:
   // Starts the module with the rig's lines at rest (P12 low, RESET released, P2 high, power on) and opens
-  // the UART. `start = false` leaves starting to the test (call start()).
+  // the UART. `start = false` leaves starting to the test (call start()). The module runs config.timing;
+  // a config with the firmware's own (default) timings runs fast_firmware() instead, the suite's speed.
+  // `timing` is what the rig expects (timing()).
   explicit SimRig(SimConfig config = {}, TimingProfile timing = fast_timing(), unsigned baud = kFastBaud,
                   bool start = true);
   ~SimRig();

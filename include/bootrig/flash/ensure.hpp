@@ -12,6 +12,7 @@
 #include "bootrig/core/result.hpp"
 #include "bootrig/core/time.hpp"
 #include "bootrig/flash/ota.hpp"
+#include "bootrig/repl/checked_channel.hpp"
 #include "bootrig/repl/repl_client.hpp"
 #include "bootrig/rig/rig_config.hpp"
 
@@ -25,6 +26,9 @@ struct RigImage {
   std::string version;              // from the image's app description
   std::string board;                // "FiPy"
   std::string sha256;               // of `bytes`, lower-case hex
+  // The build as the firmware reports it in os.uname().version ("v1.11-a5aa0b8 on 2021-01-12"), when the
+  // image says (its banner); empty when it does not.
+  std::string build;
   std::string describe() const;     // "current (FiPy 1.20.2.r6, rigs/images/fipy-1.20.2.r6.bin)"
 };
 
@@ -67,6 +71,7 @@ struct FirmwareRecord {
 // What the board runs and what bootrig knows besides.
 struct BoardFirmware {
   RunningFirmware running;
+  std::string build;                     // os.uname().version: the running build's git tag and date
   Slot active = Slot::factory;          // pycom.bootmgr()[0]
   std::optional<FirmwareRecord> record;  // only when it agrees with the board
   std::string record_note;               // why there is no trusted record, for the run's notes
@@ -79,12 +84,12 @@ struct BoardFirmware {
   std::string describe() const;
 };
 
-// Reads os.uname(), pycom.bootmgr(), pycom.ota_slot() and the record, over the raw REPL.
-Result<BoardFirmware, OtaFailure> read_board_firmware(ReplClient& repl, Deadline deadline);
+// Reads os.uname(), pycom.bootmgr(), pycom.ota_slot() and the record, through the checked channel.
+Result<BoardFirmware, OtaFailure> read_board_firmware(CheckedChannel& channel, Deadline deadline);
 // The record as it is after a flash of `image` by OTA or by cable, from what was known before.
 FirmwareRecord record_after_ota(const BoardFirmware& before, const RigImage& image);
 FirmwareRecord record_after_cable(const BoardFirmware* before, const RigImage& image);
-Result<std::monostate, OtaFailure> write_firmware_record(ReplClient& repl, const FirmwareRecord& record,
+Result<std::monostate, OtaFailure> write_firmware_record(CheckedChannel& channel, const FirmwareRecord& record,
                                                          Deadline deadline);
 
 // What a check needs on the board: the [firmware] image that must run, and the one window 2 must boot
@@ -116,8 +121,13 @@ struct PlannedFlash {
 std::vector<PlannedFlash> plan_flashes(const BoardFirmware& board, const Arrangement& a,
                                        const std::map<std::string, RigImage>& images, bool cable_available);
 
-// Whether the board runs exactly this image: the version matches, and so does the digest when the record
-// has one.
-bool runs_image(const BoardFirmware& board, const RigImage& image);
+// Whether the board runs exactly this image, judged by content, never by the version string alone: bootrig's
+// record (trusted only while the board agrees with it) must hold this image's SHA-256 for the running slot,
+// and the running build (os.uname().version) must be the image's when the image names its build. Without a
+// record the answer is no: a build of the same version may differ, and flashing again is the safe side.
+// `why` (optional) says what was compared, for the run's notes.
+bool runs_image(const BoardFirmware& board, const RigImage& image, std::string* why = nullptr);
+// The same for the previous slot (window 2's image): the record's digest for it.
+bool previous_is(const BoardFirmware& board, const RigImage& image, std::string* why = nullptr);
 
 }  // namespace bootrig

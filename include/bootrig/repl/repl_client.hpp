@@ -104,6 +104,8 @@ struct ReplOptions {
   // write_file() sends payload in blocks of this many bytes, one exec each.
   std::size_t file_block = 2048;
   std::size_t last_seen_bytes = 200;
+  // exec_friendly types a line and waits for its exact echo before pressing Enter, this many times at most.
+  int echo_attempts = 5;
 };
 
 // A bytes literal that survives any REPL: b'...' with printable ASCII as is and everything else as
@@ -163,6 +165,7 @@ class ReplClient {
   void forget_state();
 
   ReplMode mode() const { return mode_; }
+  unsigned baud() const { return link_.baud(); }
   RawPasteSupport raw_paste() const { return raw_paste_; }
   const ReplOptions& options() const { return options_; }
   // Everything received and not consumed by the last exchange, plus what was seen last.

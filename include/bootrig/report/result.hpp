@@ -64,7 +64,10 @@ struct Attempt {
   std::vector<Measurement> measurements;
   std::vector<std::string> notes;  // e.g. "window 2 not observed: no photodiode, released at the nominal time"
   std::optional<FirmwarePrep> firmware = std::nullopt;  // when the check needed (or checked) images on the board
-  std::vector<Expectation> expectations = {};           // in the order the scenario judged them
+  // The board could not be brought back (the recovery ladder failed, or a broken rule left nothing else
+  // checkable): no retry, and the run stops here.
+  bool stops_run = false;
+  std::vector<Expectation> expectations = {};  // in the order the scenario judged them
   // The simulated module's faults when the attempt began ("garbage_rate=0.001"), when they differ from the
   // run's (a test or the fault matrix changed them); empty otherwise.
   std::vector<std::string> sim_faults = {};

@@ -34,10 +34,15 @@ const char* role_purpose(LineRole r);  // "P12 safe-boot request", ...
 struct SerialConfig {
   PortSelector port;
   SerialSettings settings;
+  // How long a USB adapter may stay away after a reset (re-enumerating) before bootrig gives up on it.
+  milliseconds reappear{3000};
 };
 
-// How the module behaves in time. Defaults are firmware 1.20's (pycom-boot-behaviour.md); a test rig may
-// make everything faster. Durations in milliseconds in the rig file.
+// What the rig expects of the module in time, and the rig's own allowances ([timing] in the rig file).
+// Defaults are firmware 1.20's (pycom-boot-behaviour.md); a test rig may expect everything faster. The
+// simulated module does not read this: it runs its own firmware timings (SimConfig::timing, [sim.timing]),
+// so a rig whose expectations are wrong fails against it as it would against a board. Durations in
+// milliseconds in the rig file.
 struct TimingProfile {
   // Second-stage bootloader (bootmgr.c wait_for_safe_boot).
   milliseconds safeboot_recheck{100};   // P12 read at start and again this much later
@@ -69,6 +74,26 @@ struct TimingProfile {
   milliseconds window2_length() const { return window2_toggle * window2_iterations; }
 };
 
+// How the simulated firmware itself behaves in time: the constants of bootmgr.c, mperror.c and the boot,
+// firmware 1.20's by default ([sim.timing] in the rig file; tests run a faster firmware).
+struct FirmwareTiming {
+  milliseconds safeboot_recheck{100};
+  milliseconds window1_toggle{500};
+  int window1_iterations = 6;
+  milliseconds window2_toggle{250};
+  int window2_iterations = 12;
+  milliseconds final_toggle{100};
+  milliseconds final_duration{1500};
+  milliseconds heartbeat_on{80};
+  milliseconds heartbeat_off{3920};
+  milliseconds error_toggle{50};
+  milliseconds error_duration{1200};
+  milliseconds rom_boot{60};
+  milliseconds app_start{400};
+  milliseconds banner_delay{150};
+  bool operator==(const FirmwareTiming&) const = default;
+};
+
 struct FirmwareImage {
   std::string name;              // the key under [firmware], e.g. "previous"
   std::filesystem::path path;    // resolved against the rig file's folder
@@ -93,6 +118,11 @@ struct SimFaults {
   // A brown-out once this many bytes of an OTA update have been written (0: never). One-shot: the module
   // resets with BROWN_OUT_RESET, the half-written slot stays invalid, and the fault clears itself.
   std::uint64_t brownout_after_bytes = 0;
+  // The LED and the photodiode: faults a rig must judge, not ride out.
+  int led_period_percent = 0;       // the safe-boot blinks run this much slower (+) or faster (-)
+  bool led_missing_blink = false;   // window 1's second blink never lights
+  std::string led_stuck;            // "on" or "off": the LED never changes ("" = works)
+  double photodiode_miss_rate = 0;  // fraction of blinks the photodiode does not see
 };
 
 struct SimConfig {
@@ -107,6 +137,7 @@ struct SimConfig {
   bool sys_exit_quirk = false;          // firmware 1.20: sys.exit() raises SystemExit, no soft reset
   unsigned fault_seed = 1;              // seeds the random garbage/drop/jitter faults (repeatable runs)
   std::filesystem::path remote;         // control socket of a running `bootrig sim`: use it, simulate nothing here
+  FirmwareTiming timing;                // the simulated firmware's own timings
   SimFaults faults;
 };
 

@@ -30,6 +30,7 @@ struct BootRecord {
   // Safe boot only.
   std::optional<LedMeasurement> window_seen;  // the pattern P12 was released in (LED rigs)
   bool window_observed = false;               // false: released at the nominal time, LED not used
+  std::string window_failure;                 // LED rigs: why the LED never proved the window
   std::optional<TimePoint> p12_released;
 
   bool printed(const std::string& text) const { return transcript.find(text) != std::string::npos; }
@@ -58,6 +59,12 @@ class BootStrategy {
   void release_pins();
 
  private:
+  // A name in the interpreter that any reset clears: planted before an action through the checked channel,
+  // looked up after it when the UART's own account of the reset did not arrive intact.
+  static constexpr const char* kSentinel = "_bootrig_sentinel";
+  void plant_sentinel();
+  // false: gone (the board was reset); true: still there; nullopt: the board could not be asked.
+  std::optional<bool> sentinel_alive();
   void pulse_reset(BootRecord& r);
   void finish(BootRecord& r, std::size_t boot_log_from);
   void collect_events(BootRecord& r, std::size_t boot_log_from);

@@ -51,7 +51,8 @@ class RunFolder {
 std::string existing_run_in(const std::filesystem::path& dir);
 
 // Runs `scenarios` in order on `target`. Returns when all ran, or when the run was interrupted or stopped
-// (RunStop): the summary then says so, with the board's state, and lists the rest as NOT RUN.
+// (a BoardLost, or a CheckFailed that stops the run): the summary then says so, with the board's state, and
+// lists the rest as NOT RUN.
 RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios, const RunOptions& options,
                          RunFolder& folder, Progress& progress);
 

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "bootrig/flash/ensure.hpp"
-#include "bootrig/report/result.hpp"
 
 namespace bootrig {
 
@@ -29,33 +28,25 @@ struct ScenarioInfo {
 };
 
 // How a scenario body ends other than by returning (PASS):
-// the board broke a rule (FAIL),
+// the board broke a rule (FAIL); `stops_run` when the broken rule leaves nothing else checkable (its normal
+// boot hangs even with bootrig's own scripts): one FAIL, the rest of the run not run,
 class CheckFailed : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit CheckFailed(const std::string& what, bool stops_run = false)
+      : std::runtime_error(what), stops_run_(stops_run) {}
+  bool stops_run() const { return stops_run_; }
+
+ private:
+  bool stops_run_;
 };
 // or a precondition is unmet, said with its reason (SKIP).
 class Skipped : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-// Rig trouble is a RigError (ERROR); Ctrl-C an Interrupted.
-//
-// RunStop ends the attempt and the whole run: the board cannot be brought back to a state any later scenario
-// could start from (the recovery ladder failed). Scenario code, or the runner's recovery step before a
-// scenario, throws it with what was tried. The attempt gets `verdict` (ERROR when the rig or the line is the
-// cause; FAIL when the board's own boot hangs) and the message; the board is not restored (restore would try
-// the same recovery again) but P12 and RESET are released; the run records the board's state, and every later
-// scenario is NOT RUN, "not run: the run stopped after NAME: <message>". No retry follows.
-class RunStop : public std::runtime_error {
- public:
-  explicit RunStop(const std::string& why, Outcome verdict = Outcome::error)
-      : std::runtime_error(why), verdict_(verdict) {}
-  Outcome verdict() const { return verdict_; }
-
- private:
-  Outcome verdict_;
-};
+// Rig trouble is a RigError (ERROR); a board the recovery ladder could not bring back a BoardLost
+// (recovery.hpp); Ctrl-C an Interrupted. A CheckFailed with stops_run or a BoardLost ends the run after this
+// scenario: no restore, no retry, the board's state recorded, every later scenario NOT RUN with the reason.
 
 class Scenario {
  public:

@@ -17,6 +17,7 @@
 #include "bootrig/observe/recording.hpp"
 #include "bootrig/observe/serial_pump.hpp"
 #include "bootrig/observe/timeline.hpp"
+#include "bootrig/repl/checked_channel.hpp"
 #include "bootrig/repl/repl_client.hpp"
 #include "bootrig/report/result.hpp"
 #include "bootrig/scenario/progress.hpp"
@@ -44,6 +45,14 @@ class Session {
   RecordingOutput* bootloader() { return bootloader_.get(); }
   SerialLink& serial() { return *pump_; }
   ReplClient& repl() { return *repl_; }
+  // Everything bootrig asks the board goes through this: code checked before it runs, answers checked.
+  CheckedChannel& channel() { return *channel_; }
+  // After anything that reset the board behind the REPL client's back: its mode and the channel's helper
+  // are gone.
+  void forget_board_state();
+  // A command of bootrig's needed `retries` repeated round trips: noted on the timeline, counted for the
+  // attempt's line report.
+  void note_line_trouble(const std::string& what, int retries);
   BootLogRecorder& boot_log() { return boot_log_; }
   // nullptr when the rig has no photodiode.
   LedDecoder* led() { return led_decoder_.get(); }
@@ -110,6 +119,7 @@ class Session {
   std::unique_ptr<RecordingSerialLink> recording_link_;
   std::unique_ptr<SerialPump> pump_;
   std::unique_ptr<ReplClient> repl_;
+  std::unique_ptr<CheckedChannel> channel_;
   std::unique_ptr<RecordingOutput> safeboot_, reset_, bootloader_;
   std::unique_ptr<LedDecoder> led_decoder_;
   std::unique_ptr<LedWatcher> led_watcher_;

@@ -80,8 +80,9 @@ std::string get_sim_fault(const SimFaults& f, std::string_view name);
 // pseudo-terminal that the rig opens with open_termios(uart_path()).
 class SimModule {
  public:
-  // Throws RigError for an impossible arrangement (e.g. the active slot holds no image).
-  SimModule(SimConfig config, TimingProfile timing, unsigned baud = 115200);
+  // Throws RigError for an impossible arrangement (e.g. the active slot holds no image). The firmware runs
+  // on config.timing, never on what a rig expects.
+  explicit SimModule(SimConfig config, unsigned baud = 115200);
   ~SimModule();
   SimModule(const SimModule&) = delete;
   SimModule& operator=(const SimModule&) = delete;
@@ -117,10 +118,12 @@ class SimModule {
   // Replaces the built-in ROM loader; nullptr: download mode answers nothing.
   void set_download_handler(std::shared_ptr<SimDownloadHandler> h);
   const SimConfig& config() const;
-  const TimingProfile& timing() const;
+  const FirmwareTiming& timing() const;
   unsigned baud() const;
 
-  // Every LED change with when the firmware scheduled it and when it happened (benchmarks, latency).
+  // Every LED change with when the firmware scheduled it and when the host thread made it (benchmarks,
+  // latency). The photodiode input's edges carry the scheduled time, as a real module's LED keeps its own
+  // timer: see docs/simulator.md.
   struct LedChange {
     LedColour colour;
     TimePoint scheduled;
@@ -128,7 +131,8 @@ class SimModule {
   };
   std::vector<LedChange> led_history() const;  // the most recent 4096
   void clear_led_history();
-  // Subscribes to LED changes (colour, time), called on the module's threads; returns an id for unwatch.
+  // Subscribes to LED changes (colour, the photodiode's edge time), called on the module's threads; returns
+  // an id for unwatch.
   int watch_led(std::function<void(LedColour, TimePoint)> fn);
   void unwatch_led(int id);
 

@@ -30,17 +30,18 @@ class FactoryReset : public BootCheck {
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
-    board.need_prompt("before the check");
     board.install_evidence();
     board.write_file(std::string("/flash/") + kUserFile, "user data");
-    ExecResult sd = board.exec("import os\nprint('SD' if 'sd' in os.listdir('/') else 'NOSD')\n", "looking for /sd");
-    bool has_sd = sd.output.find("NOSD") == std::string::npos;
+    ChannelAnswer sd = board.exec("import os\n_r = 'SD' if 'sd' in os.listdir('/') else 'NOSD'\n", "looking for /sd");
+    bool has_sd = sd.value == "SD";
     if (has_sd) board.write_file(kSdFile, "sd data");
     else s.unchecked("SD card untouched", "no SD card mounted at /sd");
 
     {
       auto step = s.step("os.fsformat('/flash')");
-      board.exec("import os\nos.fsformat('/flash')\n", "os.fsformat('/flash')");
+      // What the board answers is the thing judged here: an exception from the format is the board's.
+      ChannelAnswer a = board.exec("import os\nos.fsformat('/flash')\n", "os.fsformat('/flash')", true, seconds(20));
+      if (a.raised()) s.fail("os.fsformat('/flash') raised " + *a.exc_type + ": " + a.exc_message);
       step.ok();
     }
     BoardFacts f = board.facts();

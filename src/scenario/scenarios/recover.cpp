@@ -35,7 +35,6 @@ class RecoverStuckMain : public BootCheck {
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
-    board.need_prompt("before the check");
     for (const StuckScript& stuck : kStuckScripts) {
       board.install_evidence(stuck.code);
       std::uint64_t mark = s.serial_mark();
@@ -43,8 +42,10 @@ class RecoverStuckMain : public BootCheck {
       {
         auto step = s.step("wait for " + std::string(stuck.label) + " to start");
         s.waiting("main.py's marker line");
+        // The marker line is only a cue: if noise garbles it, the evidence log read after the safe boot
+        // still says whether main.py started.
         if (!s.wait_for_serial(kMainMarker, mark, Deadline::after(s.timing().boot_timeout)))
-          s.fail("expected " + std::string(stuck.label) + " to start after RESET, its marker line never came");
+          s.timeline().note("main.py's marker line did not arrive intact; judged from the evidence log later");
         step.ok();
       }
       {
@@ -56,11 +57,18 @@ class RecoverStuckMain : public BootCheck {
       BootRecord r = boot.safe_boot(SafeBootWindow::window1);
       if (!r.prompt)
         s.fail("expected a safe boot to reach the REPL past " + std::string(stuck.label) + ": " + r.failure);
+      BoardFacts stuck_boot = board.facts();
+      if (!scripts_seen(stuck_boot.evidence).main)
+        s.fail("expected " + std::string(stuck.label) + " to have started before the safe boot, but the evidence "
+               "log shows no main.py run (\"" + stuck_boot.evidence + "\")");
       board.exec("import os\nos.remove('/flash/main.py')\n", "removing the stuck main.py");
+      board.clear_evidence();
       BootRecord healthy = boot.hard_reset();
       require_prompt(s, healthy, "removing the stuck main.py and resetting");
-      if (!scripts_seen(healthy.transcript).boot)
-        s.fail("expected boot.py to run on the healthy boot after the recovery, its marker never came");
+      BoardFacts after = board.facts();
+      if (!scripts_seen(after.evidence).boot)
+        s.fail("expected boot.py to run on the healthy boot after the recovery, but the evidence log shows no run "
+               "(\"" + after.evidence + "\")");
       s.note("recovered from " + std::string(stuck.label));
     }
   }

@@ -443,10 +443,12 @@ Value Interp::get_attr(const Value& obj, const std::string& name) {
     raise("AttributeError", "'" + type_name(obj) + "' object has no attribute '" + name + "'");
   }
   if (auto* e = as<ExcObj>(obj)) {
+    if (name == "__class__") return e->type;
     if (name == "args") return tuple(e->args);
     if (name == "errno" && e->type->name == "OSError") return e->args.empty() ? none() : e->args[0];
     if (name == "value" && e->type->name == "SystemExit") return e->args.empty() ? none() : e->args[0];
   }
+  if (auto* t = as<ExcTypeObj>(obj); t && name == "__name__") return str(t->name);
   return method(obj, name);
 }
 
@@ -1462,6 +1464,11 @@ void Interp::install_builtins() {
         if (k.rfind("__", 0) != 0) out.push_back(str(k));
     }
     return list(std::move(out));
+  });
+  def("exec", [](Interp& in, Args& a) {
+    in.check_args(a, 1, 1, "exec");
+    in.exec_nested(in.as_buffer(a.pos[0]));
+    return none();
   });
   def("isinstance", [](Interp& in, Args& a) {
     in.check_args(a, 2, 2, "isinstance");

@@ -165,6 +165,16 @@ PyException Interp::syntax_error(const std::string& file, int line, const std::s
   return e;
 }
 
+void Interp::exec_nested(std::string_view source) {
+  int depth = depth_;
+  struct Restore {
+    Interp& in;
+    int depth;
+    ~Restore() { in.depth_ = depth; }
+  } restore{*this, depth};
+  exec(source, "<string>", false);
+}
+
 void Interp::exec(std::string_view source, const std::string& file, bool single) {
   Block parsed;
   try {

@@ -58,6 +58,9 @@ class Interp {
   // Runs source text. `single`: the friendly REPL's mode, where a top-level expression statement prints its
   // repr. Throws PyException for any uncaught Python exception, SyntaxError included.
   void exec(std::string_view source, const std::string& file, bool single);
+  // The builtin exec(source): runs in the module's globals from inside running code, keeping the caller's
+  // recursion depth (MicroPython's exec with no dictionaries).
+  void exec_nested(std::string_view source);
 
   // "Traceback (most recent call last):\n  File ..., line N, in <module>\nType: message\n"
   std::string format_exception(const ExcObj& e) const;

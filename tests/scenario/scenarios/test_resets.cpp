@@ -45,7 +45,8 @@ TEST(HardResetPin, Passes) {
 TEST(HardResetPin, FailsWhenTheBootNeverReachesTheRepl) {
   ScenarioResult r = run_one("hard-reset-pin", testing::hang_rig(), [](SimFaults& f) { f.hang_in_boot = true; });
   ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
-  EXPECT_NE(r.attempts.back().message.find("the REPL did not answer after a RESET pulse"), std::string::npos)
+  EXPECT_NE(r.attempts.back().message.find("the board's normal boot never reached the REPL after a RESET pulse"),
+            std::string::npos)
       << outcome_text(r);
 }
 

@@ -1,6 +1,7 @@
 // Tests for the safe-boot scenarios on the simulated module: each passes, and each rule break fails it.
 #include <gtest/gtest.h>
 
+#include "bootrig/report/writers.hpp"
 #include "support/scenario_rig.hpp"
 
 namespace bootrig {
@@ -36,7 +37,7 @@ TEST(SafeBootWindow1, PassesAndMeasuresTheSlowBlink) {
 TEST(SafeBootWindow1, FailsWhenScriptsRunDuringSafeBoot) {
   ScenarioResult r = run_one("safeboot-window1", half_speed_sim_rig(), [](SimFaults& f) { f.scripts_in_safeboot = true; });
   ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
-  EXPECT_NE(r.attempts.back().message.find("expected boot.py to be skipped in a safe boot released in window 1"),
+  EXPECT_NE(r.attempts.back().message.find("expected boot.py and main.py to be skipped in a safe boot released in window 1"),
             std::string::npos)
       << outcome_text(r);
 }
@@ -74,7 +75,7 @@ TEST(SafeBootFactory, PassesWithTheFactoryImage) {
 TEST(SafeBootFactory, FailsWhenScriptsRunDuringSafeBoot) {
   ScenarioResult r = run_one("safeboot-factory", half_speed_sim_rig(), [](SimFaults& f) { f.scripts_in_safeboot = true; });
   ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
-  EXPECT_NE(r.attempts.back().message.find("expected boot.py to be skipped in a safe boot held past window 2"),
+  EXPECT_NE(r.attempts.back().message.find("expected boot.py and main.py to be skipped in a safe boot held past window 2"),
             std::string::npos)
       << outcome_text(r);
 }
@@ -88,6 +89,89 @@ TEST(SafeBootNotPersistent, FailsWhenTheSafeBootPersists) {
   ScenarioResult r = run_one("safeboot-not-persistent", half_speed_sim_rig(), [](SimFaults& f) { f.safeboot_persists = true; });
   ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
   EXPECT_NE(r.attempts.back().message.find("persisted"), std::string::npos) << outcome_text(r);
+}
+
+// ---- the board and the rig's expectation from separate sources ----
+// The simulated firmware runs its own timings ([sim.timing] and its LED faults); the rig judges with its
+// [timing]. Where the two differ, the verdict must follow the difference, not the rig's own assumptions.
+
+std::string message_of(const ScenarioResult& r) { return r.attempts.empty() ? "" : r.attempts.back().message; }
+
+TEST(SafeBootLed, ABlinkSlowerWithinTheToleranceStillPasses) {
+  RigConfig rig = half_speed_sim_rig();
+  rig.sim.faults.led_period_percent = 10;  // the rig allows 30 %
+  ScenarioResult r = run_one("safeboot-window1", rig);
+  EXPECT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+}
+
+TEST(SafeBootLed, ABlinkFarSlowerThanExpectedFails) {
+  RigConfig rig = half_speed_sim_rig();
+  rig.sim.faults.led_period_percent = 80;
+  // Window 1 then blinks every 450 ms, out of the rig's 250 ms +- 30 %; window 2's 225 ms falls inside it, so
+  // the rig releases P12 in the board's window 2 and the wrong image boots: a FAIL either way.
+  ScenarioResult r = run_one("safeboot-window1", rig);
+  ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
+}
+
+TEST(SafeBootLed, AFirmwareThatBlinksTooFastIsReleasedInTheWrongWindowAndFails) {
+  // Window 1 at 60 % of its period looks like window 2 to a rig that expects the firmware's timings: P12 goes
+  // in the board's window 1, the current image boots, and the check says so.
+  RigConfig rig = half_speed_sim_rig();
+  rig.sim.faults.led_period_percent = -45;
+  ScenarioResult r = run_one("safeboot-window2", rig);
+  EXPECT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
+}
+
+TEST(SafeBootLed, AnLedStuckOffFailsWithThePhotodiodeWired) {
+  RigConfig rig = half_speed_sim_rig();
+  rig.sim.faults.led_stuck = "off";
+  ScenarioResult r = run_one("safeboot-window1", rig);
+  ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
+  EXPECT_NE(message_of(r).find("never did"), std::string::npos) << outcome_text(r);
+  ASSERT_FALSE(r.attempts.back().expectations.empty());
+  EXPECT_EQ(r.attempts.back().expectations.back().status, ExpectationStatus::failed);
+}
+
+TEST(SafeBootLed, AnLedStuckOnFails) {
+  RigConfig rig = half_speed_sim_rig();
+  rig.sim.faults.led_stuck = "on";
+  ScenarioResult r = run_one("safeboot-window2", rig);
+  EXPECT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
+}
+
+TEST(SafeBootLed, WithoutAPhotodiodeTheLedIsSaidToBeUnchecked) {
+  RigConfig rig = half_speed_sim_rig();
+  rig.sim.photodiode = false;
+  ScenarioResult r = run_one("safeboot-window1", rig);
+  ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+  // In every report as an unchecked expectation, next to the verdict, not only in a note.
+  bool said = false;
+  for (const auto& e : r.attempts.back().expectations)
+    said |= e.what == "LED shows window 1 (slow blink)" && e.status == ExpectationStatus::unchecked &&
+            e.detail == "no photodiode on this rig";
+  EXPECT_TRUE(said) << outcome_text(r);
+  EXPECT_NE(summary_line(r).find("[LED shows window 1 (slow blink) not checked: no photodiode on this rig]"),
+            std::string::npos)
+      << summary_line(r);
+}
+
+TEST(SafeBootLed, APhotodiodeMissingAFewBlinksStillFindsTheWindow) {
+  RigConfig rig = half_speed_sim_rig();
+  rig.sim.faults.photodiode_miss_rate = 0.1;
+  rig.sim.fault_seed = 3;
+  ScenarioResult r = run_one("safeboot-window2", rig);
+  EXPECT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+}
+
+TEST(SafeBootLed, ARigExpectingOtherTimingsThanTheBoardHasFails) {
+  // The expectation is wrong (the rig file says window 1 blinks every 100 ms), the board is right: a board
+  // that does not match what the rig expects is judged against the expectation, as on hardware.
+  RigConfig rig = half_speed_sim_rig();
+  rig.timing.window1_toggle = milliseconds(100);
+  rig.timing.window2_toggle = milliseconds(60);
+  rig.timing.final_toggle = milliseconds(30);
+  ScenarioResult r = run_one("safeboot-window1", rig);
+  EXPECT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
 }
 
 }  // namespace

@@ -1,0 +1,418 @@
+// The checked channel: a helper installed on the board in verified pieces, code sent in verified pieces and
+// run once by sequence number, answers fetched in checksummed frames, all sized down while the line garbles.
+#include "bootrig/repl/checked_channel.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+#include "bootrig/firmware/hash.hpp"
+
+namespace bootrig {
+
+namespace {
+
+// The helper, written for MicroPython 1.11: no f-strings, no generators, one-letter-free global names that a
+// user's program is unlikely to share (`_b` prefix). `_bH` and `_bB` (hashlib, binascii) come from the
+// installer. Frames start a line:
+//   BRA q i +|-               a piece arrived intact (+) or not (-)
+//   BRM q *|i,j,...           run refused: pieces missing or the whole did not check out
+//   BRF q off total dall dframe hex   a chunk of the answer ('O' + str(_r), or 'E' + type ':' + message);
+//                                    dframe covers "q off total dall " and the chunk, so no field of the
+//                                    frame can be garbled unnoticed
+constexpr const char* kHelper =
+    "_bq=-1\n"
+    "_bk=-1\n"
+    "_bp={}\n"
+    "_bv=b''\n"
+    "def _bd(s):\n"
+    " return _bB.hexlify(_bH.sha256(s).digest()[:4]).decode()\n"
+    "def _bf(q,o,n):\n"
+    " c=_bv[o:o+n]\n"
+    " h='%d %d %d %s '%(q,o,len(_bv),_bd(_bv))\n"
+    " print('\\nBRF '+h+_bd(h.encode()+c)+' '+_bB.hexlify(c).decode())\n"
+    "def _ba(q,i,h,s):\n"
+    " global _bk,_bp\n"
+    " if q!=_bk:\n"
+    "  _bk=q\n"
+    "  _bp={}\n"
+    " if _bd(('%d/%d/%s'%(q,i,s)).encode())==h:\n"
+    "  _bp[i]=s\n"
+    "  print('\\nBRA %d %d +'%(q,i))\n"
+    " else:\n"
+    "  print('\\nBRA %d %d -'%(q,i))\n"
+    "def _bx(q,n,h,z):\n"
+    " global _bq,_bv,_bp,_r\n"
+    " if q!=_bq:\n"
+    "  if q!=_bk:\n"
+    "   print('\\nBRM %d *'%q)\n"
+    "   return\n"
+    "  m=[str(i) for i in range(n) if i not in _bp]\n"
+    "  if m:\n"
+    "   print('\\nBRM %d %s'%(q,','.join(m)))\n"
+    "   return\n"
+    "  c=''.join([_bp[i] for i in range(n)])\n"
+    "  if _bd(('%d:%s'%(q,c)).encode())!=h:\n"
+    "   print('\\nBRM %d *'%q)\n"
+    "   return\n"
+    "  _bp={}\n"
+    "  _r=''\n"
+    "  _bq=q\n"
+    "  try:\n"
+    "   import micropython\n"
+    "   micropython.kbd_intr(-1)\n"
+    "  except:\n"
+    "   pass\n"
+    "  try:\n"
+    "   exec(c)\n"
+    "   _bv=('O'+str(_r)).encode()\n"
+    "  except Exception as e:\n"
+    "   _bv=('E'+e.__class__.__name__+':'+str(e)).encode()\n"
+    "  try:\n"
+    "   micropython.kbd_intr(3)\n"
+    "  except:\n"
+    "   pass\n"
+    " _bf(q,0,z)\n"
+    "def _bg(q,o,n):\n"
+    " if q==_bq:\n"
+    "  _bf(q,o,n)\n"
+    " else:\n"
+    "  print('\\nBRM %d *'%q)\n";
+
+// The installer's first exchange: the modules the helper and the installer's own checks need, under names
+// of bootrig's, and the dictionary the helper's pieces collect in.
+constexpr const char* kInstallPrologue =
+    "try:import uhashlib as _bH\n"
+    "except ImportError:import hashlib as _bH\n"
+    "try:import ubinascii as _bB\n"
+    "except ImportError:import binascii as _bB\n"
+    "_bZ={}\n"
+    "print('\\nBRI 0')\n";
+
+std::string hex_of(const std::string& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char ch : bytes) {
+    auto c = static_cast<unsigned char>(ch);
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
+}
+
+std::optional<std::string> unhex(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  auto val = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    int hi = val(hex[i]), lo = val(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+std::vector<std::string> lines_starting(const std::string& text, std::string_view prefix) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.rfind(prefix, 0) == 0) out.push_back(line);
+  }
+  return out;
+}
+
+std::vector<std::string> words(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// A frame of the answer, parsed and checked: nullopt when any part of it was garbled.
+struct Frame {
+  std::size_t offset = 0;
+  std::size_t total = 0;
+  std::string whole_digest;
+  std::string bytes;
+};
+
+std::optional<Frame> find_frame(const std::string& output, std::uint64_t seq, std::size_t offset) {
+  for (const auto& line : lines_starting(output, "BRF ")) {
+    auto w = words(line);
+    if (w.size() != 6 && w.size() != 7) continue;
+    if (w[1] != std::to_string(seq) || w[2] != std::to_string(offset)) continue;
+    std::string hex = w.size() == 7 ? w[6] : "";
+    auto bytes = unhex(hex);
+    if (!bytes) continue;
+    const std::string head = w[1] + " " + w[2] + " " + w[3] + " " + w[4] + " ";
+    if (channel_digest(head + *bytes) != w[5]) continue;
+    Frame f;
+    f.offset = offset;
+    try {
+      f.total = std::stoul(w[3]);
+    } catch (const std::exception&) {
+      continue;
+    }
+    f.whole_digest = w[4];
+    f.bytes = std::move(*bytes);
+    return f;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string channel_helper_source() { return kHelper; }
+
+std::string channel_digest(std::string_view bytes) {
+  Sha256 h;
+  h.update(bytes);
+  auto d = h.finish();
+  std::string out;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 4; ++i) {
+    out += kHex[d[i] >> 4];
+    out += kHex[d[i] & 0xf];
+  }
+  return out;
+}
+
+std::string ChannelStats::describe() const {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%llu of %llu round trips garbled or lost (%.0f %%)",
+                static_cast<unsigned long long>(failed), static_cast<unsigned long long>(round_trips),
+                100.0 * failure_rate());
+  return buf;
+}
+
+CheckedChannel::CheckedChannel(ReplClient& repl, ChannelOptions options)
+    : repl_(repl),
+      options_(options),
+      // Sequence numbers from the clock: a new process never reuses the number of an exchange an earlier
+      // process left on the board's helper.
+      seq_(static_cast<std::uint64_t>(now().time_since_epoch().count() / 1000) % 1000000000ULL),
+      piece_bytes_(options.piece_bytes),
+      chunk_bytes_(options.chunk_bytes) {}
+
+void CheckedChannel::forget() { installed_ = false; }
+
+ChannelFailure CheckedChannel::failure(std::string what) const { return ChannelFailure{std::move(what), stats_}; }
+
+std::optional<std::string> CheckedChannel::round_trip(const std::string& code, std::size_t expect_bytes,
+                                                      Duration work, Deadline deadline) {
+  ++stats_.round_trips;
+  stats_.bytes_sent += code.size();
+  // The line time of what crosses, twice over, plus the board's own time: a lost byte is found out in about
+  // the time a good exchange takes, not at a fixed long timeout.
+  unsigned baud = std::max(repl_.baud(), 1200u);
+  auto line = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double>(static_cast<double>(code.size() + expect_bytes + 64) * 10.0 / baud));
+  Deadline d = Deadline::after(2 * line + options_.slack + work).min(deadline);
+  auto r = repl_.exec_raw(code, d);
+  if (!r) {
+    ++stats_.failed;
+    return std::nullopt;
+  }
+  stats_.bytes_received += r->output.size() + r->error_text.size();
+  if (r->exception) {
+    // The helper is gone (a reset the channel was not told of) or the line turned the call into something
+    // else: either way the board ran nothing of ours.
+    if (r->exception->type == "NameError" && r->error_text.find("_b") != std::string::npos) installed_ = false;
+    ++stats_.failed;
+    return std::nullopt;
+  }
+  return r->output;
+}
+
+bool CheckedChannel::install(Deadline deadline) {
+  ++stats_.installs;
+  const std::string src = kHelper;
+  // The installer runs unverified code, so every line of it is small: a line garbled on the way is a
+  // SyntaxError or NameError far more often than anything else, and it is repeated until its answer comes.
+  auto until_acked = [&](const std::string& code, const std::string& ack, int attempts) {
+    for (int a = 0; a < attempts && !deadline.expired(); ++a) {
+      auto out = round_trip(code, ack.size() + 8, milliseconds(0), deadline);
+      if (!out) continue;
+      for (const auto& l : lines_starting(*out, "BR"))
+        if (l == ack) return true;
+      ++stats_.failed;
+    }
+    return false;
+  };
+  // The helper's text in pieces, each stored only when it checks out; then all of it run when the whole
+  // checks out. Re-running a definition is harmless, so a lost acknowledgement only costs a repeat. Pieces
+  // that do not get through are made smaller, and the collection starts again.
+  std::size_t piece = std::min<std::size_t>(std::max(piece_bytes_, options_.min_piece_bytes), 192);
+  for (;;) {
+    if (!until_acked(kInstallPrologue, "BRI 0", options_.attempts)) return false;
+    const std::size_t count = (src.size() + piece - 1) / piece;
+    bool all = true;
+    for (std::size_t i = 0; i < count && all; ++i) {
+      std::string s = src.substr(i * piece, piece);
+      std::string code = "_bs=" + py_str_literal(s) + "\nif _bB.hexlify(_bH.sha256(_bs.encode()).digest()[:4])==b'" +
+                         channel_digest(s) + "':_bZ[" + std::to_string(i) + "]=_bs;print('\\nBRP %d'%" +
+                         std::to_string(i) + ")\n";
+      const int tries = piece > options_.min_piece_bytes ? 3 : options_.attempts;
+      all = until_acked(code, "BRP " + std::to_string(i), tries);
+    }
+    if (all) {
+      std::string run = "_bs=''.join([_bZ[i] for i in range(" + std::to_string(count) +
+                        ")])\nif _bB.hexlify(_bH.sha256(_bs.encode()).digest()[:4])==b'" + channel_digest(src) +
+                        "':exec(_bs);print('\\nBRI 1')\n";
+      if (until_acked(run, "BRI 1", options_.attempts)) break;
+    }
+    if (deadline.expired()) return false;
+    piece = std::max(options_.min_piece_bytes, piece / 2);
+  }
+  installed_ = true;
+  return true;
+}
+
+bool CheckedChannel::send_piece(std::uint64_t seq, std::size_t index, std::string_view piece, Deadline deadline) {
+  std::string head = std::to_string(seq) + "/" + std::to_string(index) + "/";
+  std::string code = "_ba(" + std::to_string(seq) + "," + std::to_string(index) + ",'" +
+                     channel_digest(head + std::string(piece)) + "'," + py_str_literal(piece) + ")";
+  std::string ack = "BRA " + std::to_string(seq) + " " + std::to_string(index) + " +";
+  auto out = round_trip(code, ack.size() + 4, milliseconds(0), deadline);
+  if (!out) return false;
+  for (const auto& l : lines_starting(*out, "BRA "))
+    if (l == ack) return true;
+  ++stats_.failed;
+  return false;
+}
+
+Result<ChannelAnswer, ChannelFailure> CheckedChannel::run(std::string_view code, Duration work, Deadline deadline) {
+  ChannelAnswer answer;
+  const std::uint64_t failed_before = stats_.failed;
+  auto retries = [&] { return static_cast<int>(stats_.failed - failed_before); };
+
+  if (!installed_ && !install(deadline))
+    return failure("could not install bootrig's REPL helper on the board: " + stats_.describe());
+
+  // Attempts at one exchange: each restart splits the code into smaller pieces under a new number.
+  for (int restart = 0; restart < 8 && !deadline.expired(); ++restart) {
+    const std::uint64_t seq = ++seq_;
+    const std::string full(code);
+    std::vector<std::string> pieces;
+    for (std::size_t off = 0; off < full.size() || pieces.empty(); off += piece_bytes_) {
+      pieces.push_back(full.substr(off, piece_bytes_));
+      if (full.empty()) break;
+    }
+    const std::string whole = channel_digest(std::to_string(seq) + ":" + full);
+
+    // The pieces, each until it is acknowledged intact.
+    bool pieces_ok = true;
+    for (std::size_t i = 0; i < pieces.size() && pieces_ok; ++i) {
+      int fails = 0;
+      while (!send_piece(seq, i, pieces[i], deadline)) {
+        if (!installed_ && !install(deadline))
+          return failure("the board lost bootrig's REPL helper and it could not be put back: " + stats_.describe());
+        if (deadline.expired()) return failure("the deadline passed while sending code: " + stats_.describe());
+        if (++fails >= 3 && piece_bytes_ > options_.min_piece_bytes) {
+          // This size does not get through: smaller pieces, from the start under a new number.
+          piece_bytes_ = std::max(options_.min_piece_bytes, piece_bytes_ / 2);
+          pieces_ok = false;
+          break;
+        }
+        if (fails >= options_.attempts)
+          return failure("a piece of code never arrived intact after " + std::to_string(fails) + " tries: " +
+                         stats_.describe());
+      }
+    }
+    if (!pieces_ok) continue;
+
+    // Run it: the first answer chunk comes with the run. From the first _bx() on, the code may have run, so
+    // nothing is ever sent again under a new number: a lost or garbled answer is asked for again (_bx again,
+    // or _bg), and the helper, remembering the last number it ran, never runs it twice.
+    std::string value;
+    std::size_t total = 0;
+    std::string total_digest;
+    bool have_first = false;
+    bool resend_pieces = false;
+    for (int a = 0; a < options_.attempts * 2 && !have_first; ++a) {
+      if (deadline.expired()) return failure("the deadline passed waiting for an answer: " + stats_.describe());
+      std::string call = "_bx(" + std::to_string(seq) + "," + std::to_string(pieces.size()) + ",'" + whole + "'," +
+                         std::to_string(chunk_bytes_) + ")";
+      auto out = round_trip(call, 2 * chunk_bytes_ + 80, work, deadline);
+      if (!out) {
+        if (!installed_)
+          return failure("the board lost bootrig's REPL helper during an exchange (was it reset?); the code may "
+                         "or may not have run");
+        chunk_bytes_ = std::max(options_.min_chunk_bytes, chunk_bytes_ / 2);
+        continue;
+      }
+      if (auto f = find_frame(*out, seq, 0)) {
+        value = f->bytes;
+        total = f->total;
+        total_digest = f->whole_digest;
+        have_first = true;
+        break;
+      }
+      // A refusal names this number only when the helper has not run it: then new pieces are safe.
+      for (const auto& l : lines_starting(*out, "BRM ")) {
+        auto w = words(l);
+        if (w.size() >= 2 && w[1] == std::to_string(seq)) resend_pieces = true;
+      }
+      ++stats_.failed;
+      if (resend_pieces) break;
+      chunk_bytes_ = std::max(options_.min_chunk_bytes, chunk_bytes_ / 2);
+    }
+    if (resend_pieces) continue;
+    if (!have_first) return failure("the board's answer never arrived intact: " + stats_.describe());
+
+    // The rest of the answer, chunk by chunk; each frame is checked whole, so the assembled answer matches
+    // its digest unless the board changed the answer underneath (then it is fetched again from the start).
+    for (int whole_tries = 0;; ++whole_tries) {
+      int chunk_fails = 0;
+      while (value.size() < total) {
+        if (deadline.expired()) return failure("the deadline passed while reading an answer: " + stats_.describe());
+        std::string call = "_bg(" + std::to_string(seq) + "," + std::to_string(value.size()) + "," +
+                           std::to_string(chunk_bytes_) + ")";
+        auto out = round_trip(call, 2 * chunk_bytes_ + 80, milliseconds(0), deadline);
+        std::optional<Frame> f;
+        if (out) f = find_frame(*out, seq, value.size());
+        if (!f || f->bytes.empty() || f->total != total || f->whole_digest != total_digest) {
+          if (out) ++stats_.failed;
+          if (!installed_)
+            return failure("the board lost bootrig's REPL helper while answering (was it reset?); the code ran");
+          chunk_bytes_ = std::max(options_.min_chunk_bytes, chunk_bytes_ / 2);
+          if (++chunk_fails >= options_.attempts * 2)
+            return failure("a chunk of the board's answer never arrived intact: " + stats_.describe());
+          continue;
+        }
+        value += f->bytes;
+      }
+      if (channel_digest(value) == total_digest) break;
+      ++stats_.failed;
+      if (whole_tries >= 2) return failure("the board's answer changed while it was read: " + stats_.describe());
+      value.clear();
+    }
+    // Sizes creep back up on a line that behaves.
+    if (retries() == 0) {
+      piece_bytes_ = std::min(options_.piece_bytes, piece_bytes_ * 2);
+      chunk_bytes_ = std::min(options_.chunk_bytes, chunk_bytes_ * 2);
+    }
+    answer.retries = retries();
+    if (value.empty()) return failure("the board's answer was empty (neither a value nor an exception)");
+    if (value[0] == 'O') {
+      answer.value = value.substr(1);
+    } else {
+      std::string rest = value.substr(1);
+      auto colon = rest.find(':');
+      answer.exc_type = rest.substr(0, colon);
+      answer.exc_message = colon == std::string::npos ? "" : rest.substr(colon + 1);
+    }
+    return answer;
+  }
+  return failure("the code never arrived intact: " + stats_.describe());
+}
+
+}  // namespace bootrig
