@@ -151,6 +151,7 @@ nlohmann::json to_json(const RunSummary& run) {
                           {"expectations", expectations},
                           {"notes", notes}};
       if (!a.sim_faults.empty()) j["sim_faults"] = a.sim_faults;
+      if (a.stops_run) j["stops_run"] = true;
       if (a.firmware) {
         nlohmann::json flashed = nlohmann::json::array();
         for (const auto& f : a.firmware->flashed)

@@ -214,6 +214,10 @@ TEST(Json, CarriesTheRunsProvenanceTotalsExpectationsAndHowItEnded) {
   EXPECT_EQ(e[0]["status"], "unchecked");
   EXPECT_EQ(e[0]["detail"], "no photodiode on this rig");
   EXPECT_EQ(e[1]["status"], "checked-pass");
+  EXPECT_FALSE(j["scenarios"][1]["attempts"][0].contains("stops_run"));
+  auto stopped = interrupted_run();
+  stopped.scenarios[1].attempts[0].stops_run = true;
+  EXPECT_EQ(to_json(stopped)["scenarios"][1]["attempts"][0]["stops_run"], true);
 }
 
 TEST(WriteFileAtomically, ReplacesContentAndLeavesNoTemporary) {
