@@ -2,11 +2,18 @@
 # The two commands of README.md: `cmake/dev.sh demo` and `cmake/dev.sh test`. Each installs what it needs first.
 #   demo: builds bootrig and runs `bootrig run safeboot-window2` on the built-in simulated module.
 #   test: the whole test suite, in stages whose times are printed at the end:
-#         amd64 + libgpiod v1 (warnings as errors, benchmarks compiled), and amd64 + libgpiod v2 (libgpiod 2.x from
-#         bookworm-backports, unpacked into the build tree) under ASan+UBSan: one build serves both the v2 API
-#         and the sanitizers, so CI compiles the code twice, not three times.
-# Compiles go through ccache when it is installed (cmake/install-deps.sh installs it), with its cache outside the
-# clone ($CCACHE_DIR, default ~/.cache/ccache) so that a later run on the same machine reuses it.
+#         - amd64 + libgpiod v1 (warnings as errors, benchmarks compiled): every unit and simulator test;
+#         - amd64 + libgpiod v2 (libgpiod 2.x from bookworm-backports, unpacked into the build tree): the tests
+#           that differ by libgpiod API (drivers, rigs, CLI);
+#         - amd64 ASan+UBSan: every unit and simulator test under the sanitizers;
+#         - the kernel tier (tests/kernel/run-tier.sh): both libgpiod drivers on a gpio-sim chip and the
+#           libserialport driver on a 16550 UART in Debian's kernel under qemu, with the plain v1 and v2 builds.
+#           A machine where qemu cannot run reports the tier SKIPPED, never passed; BOOTRIG_REQUIRE_KERNEL_TIER=1
+#           (CI) makes that a failure.
+# The test builds are unity builds (about a fifth of the compile time) and go through ccache when it is
+# installed (cmake/install-deps.sh installs it), with its cache outside the clone ($CCACHE_DIR, default
+# ~/.cache/ccache) so that a later run on the same machine reuses it.
+#         The tests run Debian 13's esptool (unpacked into build/esptool) against the simulated module.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -31,10 +38,10 @@ print_stage_times() {
   local total=0 i
   echo "== stage times"
   for i in "${!stage_names[@]}"; do
-    printf '   %-58s %4d s\n' "${stage_names[$i]}" "${stage_secs[$i]}"
+    printf '   %-62s %4d s\n' "${stage_names[$i]}" "${stage_secs[$i]}"
     total=$((total + stage_secs[i]))
   done
-  printf '   %-58s %4d s (%d min %d s)\n' "total" "$total" $((total / 60)) $((total % 60))
+  printf '   %-62s %4d s (%d min %d s)\n' "total" "$total" $((total / 60)) $((total % 60))
 }
 
 launcher=()
@@ -54,9 +61,20 @@ configure_and_build() {  # dir, extra cmake args...
   cmake --build "$dir" -j "$jobs"
 }
 
-run_tests() {  # dir, label
-  echo "== tests: $2"
-  (cd "$1" && ctest -j "$jobs" --output-on-failure --timeout 600)
+# Counted for the closing line. ctest counts a skipped test (one that needs gpio-sim or a real UART, which
+# the kernel tier runs) among the passed ones; here it is counted as skipped.
+passed=0
+skipped=0
+run_tests() {  # dir, label, extra ctest args...
+  local dir=$1 label=$2
+  shift 2
+  echo "== tests: $label"
+  (cd "$dir" && ctest -j "$jobs" --output-on-failure --timeout 600 "$@") | tee "$dir.ctest.log"
+  local n s
+  n=$(sed -n 's/.* tests passed, 0 tests failed out of \([0-9]*\)$/\1/p' "$dir.ctest.log" | tail -n 1)
+  s=$(grep -c '(Skipped)$' "$dir.ctest.log" || true)
+  passed=$((passed + ${n:-0} - s))
+  skipped=$((skipped + s))
 }
 
 cmd=${1:-}
@@ -69,27 +87,58 @@ case "$cmd" in
     ;;
   test)
     trap print_stage_times EXIT
+    unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
     begin_stage "install Debian packages"
     bash cmake/install-deps.sh
+    # The real esptool the tests run against the simulated module (Debian 13's package, unpacked here).
+    bash cmake/fetch-esptool.sh build/esptool
     end_stage
 
     begin_stage "amd64, libgpiod v1 ($(pkg-config --modversion libgpiodcxx)): build"
-    configure_and_build build/test-v1
+    configure_and_build build/test-v1 "${unity[@]}"
     end_stage
-    begin_stage "amd64, libgpiod v1: tests"
+    begin_stage "amd64, libgpiod v1: all tests"
     run_tests build/test-v1 "libgpiod v1 API ($(pkg-config --modversion libgpiodcxx))"
     end_stage
 
-    begin_stage "amd64, libgpiod v2 + ASan/UBSan: fetch libgpiod 2.x, build"
+    begin_stage "amd64, libgpiod v2: fetch libgpiod 2.x, build"
     bash cmake/fetch-libgpiod2.sh build/gpiod2
-    configure_and_build build/test-v2-asan -DBOOTRIG_GPIOD_ROOT="$root/build/gpiod2/root" \
-      -DBOOTRIG_SANITIZE=ON -DBOOTRIG_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug
+    configure_and_build build/test-v2 "${unity[@]}" -DBOOTRIG_GPIOD_ROOT="$root/build/gpiod2/root" \
+      -DBOOTRIG_BUILD_BENCH=OFF
     end_stage
-    begin_stage "amd64, libgpiod v2 + ASan/UBSan: tests"
+    begin_stage "amd64, libgpiod v2: the tests that differ by libgpiod API"
+    # The rest of the suite runs the same code in both builds; the kernel tier runs this build's driver for real.
+    run_tests build/test-v2 "libgpiod v2 API (from build/gpiod2)" \
+      -R '^(Gpio|Gpiochip|WaitReadable|EdgeQueue|MonotonicEventTime|DescribeApi|ErrorCodeOf|ChipErrors|RequestErrors|SettingsSummary|ResolveLine|FindChip|Lines|CmdCheck|CmdPorts|RigFile|Target|Cli)'
+    end_stage
+
+    begin_stage "amd64 ASan+UBSan: build"
+    configure_and_build build/test-asan "${unity[@]}" -DBOOTRIG_SANITIZE=ON -DBOOTRIG_BUILD_BENCH=OFF \
+      -DCMAKE_BUILD_TYPE=Debug
+    end_stage
+    begin_stage "amd64 ASan+UBSan: all tests"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-      run_tests build/test-v2-asan "libgpiod v2 API (from build/gpiod2), ASan + UBSan"
+      run_tests build/test-asan "ASan + UBSan"
     end_stage
-    echo "== all stages passed"
+
+    begin_stage "kernel tier (qemu): libgpiod v1 and v2 on gpio-sim, libserialport on a 16550"
+    set +e
+    bash tests/kernel/run-tier.sh --v1 build/test-v1 --v2 build/test-v2 | tee build/kernel-tier.log
+    tier_rc=${PIPESTATUS[0]}
+    set -e
+    end_stage
+    tier_passed=$(sed -n 's/^kernel tier: \([0-9]*\) passed, [0-9]* failed$/\1/p' build/kernel-tier.log)
+    case "$tier_rc" in
+      0) passed=$((passed + ${tier_passed:-0})) ;;
+      77)
+        echo "== KERNEL TIER SKIPPED: the drivers were NOT tested against the kernel on this machine (see above)"
+        [ "${BOOTRIG_REQUIRE_KERNEL_TIER:-0}" = 1 ] && exit 1
+        skipped=$((skipped + 1))
+        ;;
+      *) exit 1 ;;
+    esac
+    echo "== the skipped tests are the host builds' gpio-sim and UART tests, which the kernel tier ran"
+    echo "tests: $passed passed, 0 failed, $skipped skipped"
     ;;
   *)
     echo "usage: cmake/dev.sh demo|test" >&2

@@ -6,7 +6,10 @@ packages=(
   cmake ninja-build g++ pkg-config ccache
   libgpiod-dev libserialport-dev libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  debian-archive-keyring   # verifies the libgpiod 2.x packages cmake/fetch-libgpiod2.sh downloads
+  debian-archive-keyring   # verifies the packages cmake/fetch-libgpiod2.sh and cmake/fetch-esptool.sh download
+  # esptool's dependencies (Debian 13's esptool, fetched by cmake/fetch-esptool.sh; python3-reedsolo, which
+  # only espefuse needs, is not in Debian 12); the tests run the real esptool against the simulated module.
+  python3 python3-serial python3-intelhex python3-bitstring python3-cryptography python3-ecdsa python3-yaml
 )
 
 missing=()

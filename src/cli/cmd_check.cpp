@@ -64,7 +64,16 @@ int run_check(const CheckOptions& o, const GlobalOptions& g) {
       if (!o.offline) {
         out << "  -> ";
         try {
-          out << resolve_line(chips, lc->where).describe();
+          ResolvedLine where = resolve_line(chips, lc->where);
+          out << where.describe();
+          // A line someone else holds would stop `bootrig run` at its start: say who, now.
+          const ChipInfo* chip = find_chip(chips, where.chip_path);
+          if (chip && where.offset < chip->lines.size() && chip->lines[where.offset].used) {
+            const std::string& who = chip->lines[where.offset].consumer;
+            out << "  BUSY: " << (who.empty() ? std::string("another user") : "'" + who + "'")
+                << " holds it; stop that user or choose another line";
+            ++problems;
+          }
         } catch (const RigError& e) {
           out << "NOT FOUND: " << e.what();
           ++problems;

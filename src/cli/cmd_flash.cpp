@@ -11,6 +11,8 @@
 #include <memory>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/firmware_file.hpp"
+#include "bootrig/firmware/hash.hpp"
 #include "bootrig/flash/cable_flash.hpp"
 #include "bootrig/flash/ensure.hpp"
 #include "bootrig/flash/external_flash.hpp"
@@ -65,8 +67,27 @@ std::function<void(std::size_t, std::size_t)> progress_printer(const GlobalOptio
 
 int run_flash(const FlashOptions& o, GlobalOptions& g) {
   if (o.ota && o.baud) throw RigError("bootrig flash: --baud is for cable flashing; drop it when using --ota");
-  // The image is checked before the rig is touched.
-  RigImage img = load_image_file("image", o.image, o.image);
+  // The image is checked before the rig is touched. An app that is not a Pycom MicroPython build goes on
+  // only with --force (a Pycom module would then run it instead of MicroPython).
+  const LoadedFirmware file = load_firmware_file(o.image);
+  const bool foreign = file.image.valid() && file.image.kind == ImageKind::app && !file.image.identity.pycom;
+  if (foreign && !o.force)
+    throw RigError(o.image + ": is " + file.image.describe() +
+                   "; a Pycom module would run it instead of MicroPython, so nothing was written (--force "
+                   "flashes it anyway)");
+  if (foreign && o.ota)
+    throw RigError(o.image + ": is not a Pycom MicroPython build; only a cable flash can put it on");
+  RigImage img;
+  if (foreign) {
+    img = RigImage{"image",
+                   o.image,
+                   file.bytes,
+                   file.image.identity.version,
+                   file.image.identity.board_name,
+                   to_hex(sha256(std::span<const std::uint8_t>(file.bytes)))};
+  } else {
+    img = load_image_file("image", o.image, o.image);
+  }
   RigConfig rig = load_rig(g);
   auto target = Target::open(rig);
   // -vv shows (and --log-file keeps) every byte of the exchanges with the board.
@@ -87,7 +108,7 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   }
   if (before) {
     say("found: " + before->describe());
-    if (before->running.board != img.board)
+    if (!foreign && before->running.board != img.board)
       throw RigError(o.image + ": built for " + img.board + " but the board is a " + before->running.board +
                      "; nothing was written (use an image for " + before->running.board + ")");
     std::string why;
@@ -136,6 +157,8 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     CableFlashOptions opt;
     opt.baud = o.baud;
     opt.boot_timeout = t.boot_timeout;
+    opt.allow_foreign = foreign;
+    opt.bundle = file.is_bundle() ? &file : nullptr;
     opt.progress = progress_printer(g, "cable");
     auto r = cable_flash({target->reset(), target->bootloader(), link, t.reset_pulse}, repl, img.bytes,
                          o.image, opt);
@@ -143,14 +166,23 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
       say("cable flash FAILED at " + r.error().step + ": " + r.error().what);
       return 1;
     }
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "at 0x%X, %u baud, writing %.1f s", r->offset, r->baud,
-                  to_ms(r->write_time()) / 1000.0);
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%s, %u baud, %zu bytes %s, writing %.1f s",
+                  file.is_bundle() ? "bundle's script" : "at 0x10000", r->baud, r->wire_bytes,
+                  r->compressed ? "compressed on the wire" : "on the wire", to_ms(r->write_time()) / 1000.0);
     how = "cable";
     detail = buf;
   }
   double took = to_ms(now() - start) / 1000.0;
 
+  char took_text[32];
+  std::snprintf(took_text, sizeof took_text, "%.1f s", took);
+  if (foreign) {
+    say("flashed: " + o.image + " (" + file.image.describe() + ", " + std::to_string(img.bytes.size()) +
+        " bytes) by " + how + " in " + took_text + " (" + detail +
+        "); it is not MicroPython, so bootrig keeps no record on the board");
+    return 0;
+  }
   // The record tells the next run what the other slot holds (the board cannot say).
   FirmwareRecord record = how == "OTA" ? record_after_ota(*before, img) : record_after_cable(before ? &*before : nullptr, img);
   channel.forget();  // the flash reset the board: bootrig's helper is gone
@@ -159,8 +191,6 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     say(std::string("warning: could not write bootrig's record ") + kFirmwareRecordPath + ": " +
         w.error().what);
   auto after = read_board_firmware(channel, Deadline::after(t.prompt_timeout * 10));
-  char took_text[32];
-  std::snprintf(took_text, sizeof took_text, "%.1f s", took);
   say("flashed: " + o.image + " (" + img.board + " " + img.version + ", " + std::to_string(img.bytes.size()) +
       " bytes) by " + how + " in " + took_text + " (" + detail + ")");
   if (after) say("now runs: " + after->describe());
@@ -178,7 +208,9 @@ void add_flash_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_option(
       "--baud", o->baud,
       "Cable flashing: write at this baud rate (CHANGE_BAUDRATE), e.g. 921600; default the rig's");
-  cmd->add_flag("--force", o->force, "Flash even when the board already runs this image");
+  cmd->add_flag(
+      "--force", o->force,
+      "Flash even when the board already runs this image, or when it is not a Pycom MicroPython build");
   cmd->callback([o, &g] { g.run = [o, &g] { return run_flash(*o, g); }; });
 }
 

@@ -33,6 +33,8 @@ struct MakeOptions {
   bool no_sha256 = false;
   std::uint64_t seed = 0;
   std::string corrupt = "none";
+  std::string style = "pycom";
+  std::string project;
   std::string output;
 };
 
@@ -61,6 +63,7 @@ std::uint64_t parse_size(const std::string& option, const std::string& text) {
 }
 
 const char* segment_region(std::uint32_t a) {
+  if (a < 0x10000000) return "padding";
   if (a >= 0x3F400000 && a < 0x3F800000) return "DROM";
   if (a >= 0x3FF80000 && a < 0x40000000) return "DRAM";
   if (a >= 0x40070000 && a < 0x400C0000) return "IRAM";
@@ -78,22 +81,31 @@ nlohmann::json to_json(const LoadedFirmware& f) {
       {"rule", f.source.rule},
       {"flash_offset", f.source.flash_offset},
       {"partition_size", f.source.partition_size ? nlohmann::json(*f.source.partition_size) : nullptr}};
-  j["format"] = "esp32-app-image";
+  j["format"] = img.kind == ImageKind::bootloader ? "esp32-bootloader-image" : "esp32-app-image";
+  j["kind"] = to_string(img.kind);
   j["valid"] = img.valid();
   j["file_size"] = f.bytes.size();
   j["chip"] = {{"id", img.chip_id}, {"name", chip_name(img.chip_id)}};
+  const FirmwareIdentity& id = img.identity;
+  auto or_null = [](const std::string& v) { return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); };
+  j["pycom"] = id.pycom;
+  j["version"] = or_null(id.version);
+  j["board"] =
+      img.board == PycomBoard::unknown ? nlohmann::json(nullptr) : nlohmann::json(to_string(img.board));
+  j["identity"] = {{"source", or_null(id.source)},    {"version", or_null(id.version)},
+                   {"git_tag", or_null(id.git_tag)},  {"build_date", or_null(id.build_date)},
+                   {"board", or_null(id.board_name)}, {"mcu", or_null(id.mcu)},
+                   {"note", or_null(id.note)}};
   if (img.app) {
-    j["version"] = img.app->version;
-    j["board"] =
-        img.board == PycomBoard::unknown ? nlohmann::json(nullptr) : nlohmann::json(to_string(img.board));
-    j["project_name"] = img.app->project_name;
-    j["idf_version"] = img.app->idf_version;
-    j["build_date"] = img.app->date;
-    j["build_time"] = img.app->time;
-    j["secure_version"] = img.app->secure_version;
+    j["app_description"] = {
+        {"version", img.app->version},         {"project_name", img.app->project_name},
+        {"idf_version", img.app->idf_version}, {"build_date", img.app->date},
+        {"build_time", img.app->time},         {"secure_version", img.app->secure_version}};
   } else {
-    j["version"] = nullptr;
-    j["board"] = nullptr;
+    j["app_description"] = nullptr;
+  }
+  if (f.is_bundle()) {
+    j["bundle"] = {{"version", or_null(f.source.bundle_version)}, {"board", or_null(f.source.bundle_board)}};
   }
   j["entry"] = hex32(img.entry_address);
   j["flash"] = {{"mode", to_string(img.spi_mode)},
@@ -120,8 +132,10 @@ nlohmann::json to_json(const LoadedFirmware& f) {
   j["slot"] = {{"size", img.slot_size}, {"fits", img.image_size <= img.slot_size}};
   j["problems"] = nlohmann::json::array();
   for (const auto& p : img.problems) {
-    j["problems"].push_back(
-        {{"kind", problem_id(p.problem)}, {"what", to_string(p.problem)}, {"detail", p.detail}});
+    j["problems"].push_back({{"kind", problem_id(p.problem)},
+                             {"what", to_string(p.problem)},
+                             {"detail", p.detail},
+                             {"segment", p.segment ? nlohmann::json(*p.segment) : nlohmann::json(nullptr)}});
   }
   return j;
 }
@@ -129,16 +143,25 @@ nlohmann::json to_json(const LoadedFirmware& f) {
 void print_text(const LoadedFirmware& f, std::ostream& out) {
   const Esp32Image& img = f.image;
   out << "file:      " << f.source.describe() << "\n";
-  out << "format:    ESP32 application image\n";
+  out << "format:    ESP32 "
+      << (img.kind == ImageKind::bootloader ? "second-stage bootloader" : "application") << " image\n";
   out << "chip:      " << chip_name(img.chip_id) << " (id " << img.chip_id << ")\n";
-  if (img.app) {
-    out << "version:   " << img.app->version << "\n";
-    out << "board:     "
-        << (img.board == PycomBoard::unknown ? "unknown (project_name '" + img.app->project_name + "')"
-                                             : std::string(to_string(img.board)))
-        << "\n";
-    out << "built:     " << img.app->date << " " << img.app->time << ", esp-idf " << img.app->idf_version
-        << "\n";
+  const FirmwareIdentity& id = img.identity;
+  if (img.kind == ImageKind::app) {
+    out << "firmware:  " << img.describe() << "\n";
+    if (id.pycom) {
+      if (!id.git_tag.empty()) out << "micropy:   " << id.git_tag << ", built " << id.build_date << "\n";
+      out << "read from: " << id.source << "\n";
+    } else if (!id.source.empty()) {
+      out << "read from: " << id.source << "\n";
+    }
+    if (!id.note.empty()) out << "note:      " << id.note << "\n";
+    if (img.app)
+      out << "app desc:  version '" << img.app->version << "', project '" << img.app->project_name
+          << "', built " << img.app->date << " " << img.app->time << ", esp-idf " << img.app->idf_version
+          << "\n";
+    else
+      out << "app desc:  none (as in Pycom's builds)\n";
   }
   out << "entry:     " << hex32(img.entry_address) << "\n";
   out << "flash:     " << to_string(img.spi_mode) << ", " << flash_mhz_from_code(img.spi_speed_code)
@@ -162,8 +185,9 @@ void print_text(const LoadedFirmware& f, std::ostream& out) {
   std::ostringstream slot;
   slot.precision(1);
   slot << std::fixed << pct;
-  out << "slot:      fits (" << img.image_size << " of " << img.slot_size << " bytes, " << slot.str()
-      << "%)\n";
+  if (img.kind == ImageKind::app)
+    out << "slot:      fits (" << img.image_size << " of " << img.slot_size << " bytes, " << slot.str()
+        << "%)\n";
 }
 
 int run_info(const InfoOptions& o) {
@@ -177,7 +201,7 @@ int run_info(const InfoOptions& o) {
   if (!f.image.valid()) {
     const std::string where =
         f.source.member.empty() ? f.source.file : f.source.file + ": " + f.source.member;
-    throw RigError(where + ": invalid ESP32 image: " + f.image.problem_summary());
+    throw RigError(where + ": the ESP32 bootloader would refuse it: " + f.image.problem_summary());
   }
   if (!o.json) print_text(f, std::cout);
   return static_cast<int>(ExitCode::ok);
@@ -213,8 +237,20 @@ int run_make(const MakeOptions& o) {
   }
   spec.payload_size = static_cast<std::size_t>(parse_size("--size", o.size));
   if (spec.payload_size > 16u << 20) throw RigError("--size " + o.size + ": at most 16M");
-  if (o.segments == 0 || o.segments > kEspMaxSegments) {
-    throw RigError("--segments " + std::to_string(o.segments) + ": expected 1 to 16");
+  if (o.segments == 0 || o.segments > kEspMaxSegments - 1) {
+    throw RigError("--segments " + std::to_string(o.segments) +
+                   ": expected 1 to 15 (a padding segment is added)");
+  }
+  if (o.style == "pycom") {
+    spec.style = ImageStyle::pycom;
+    if (!o.project.empty())
+      throw RigError("--project is for --style idf (a Pycom build has no app description)");
+  } else if (o.style == "idf") {
+    spec.style = ImageStyle::idf;
+    if (o.project.size() > 31) throw RigError("--project '" + o.project + "': at most 31 characters");
+    spec.project = o.project;
+  } else {
+    throw RigError("--style '" + o.style + "': expected pycom or idf");
   }
   spec.segments = o.segments;
   spec.append_sha256 = !o.no_sha256;
@@ -225,10 +261,11 @@ int run_make(const MakeOptions& o) {
 
   auto image = build_esp32_image(spec, *corruption);
   const bool bundle = ends_with(o.output, ".tar.gz") || ends_with(o.output, ".tgz");
-  write_binary_file(o.output, bundle ? make_pycom_bundle(image, spec.board) : image);
+  write_binary_file(o.output, bundle ? make_pycom_bundle(image, spec.board, spec.version) : image);
 
   std::cout << "wrote " << o.output << ": " << (bundle ? "Pycom bundle with " : "") << to_string(spec.board)
-            << " " << spec.version << ", " << image.size() << "-byte image";
+            << " " << spec.version << ", " << image.size() << "-byte " << to_string(spec.style)
+            << "-style image";
   if (*corruption == ImageCorruption::none) {
     std::cout << ", valid\n";
   } else {
@@ -246,9 +283,11 @@ void add_image_command(CLI::App& app, GlobalOptions& g) {
   image->require_subcommand(1);
 
   auto info_opts = std::make_shared<InfoOptions>();
-  auto* info = image->add_subcommand(
-      "info",
-      "Show an image's chip, version, board, segments, checksum, SHA-256 and slot fit; exit 2 if invalid");
+  auto* info =
+      image->add_subcommand("info",
+                            "Show an image's (app or bootloader) chip, what the firmware says it is and "
+                            "where that was read, segments, "
+                            "checksum, SHA-256 and slot fit; exit 2 if the ESP32 bootloader would refuse it");
   info->add_option("FILE", info_opts->file, "Image (.bin) or Pycom firmware bundle (.tar.gz)")->required();
   info->add_flag("--json", info_opts->json, "Print JSON (also for an invalid image, which still exits 2)");
   info->add_option(
@@ -261,9 +300,21 @@ void add_image_command(CLI::App& app, GlobalOptions& g) {
       image->add_subcommand("make", "Make a valid or deliberately corrupt image for tests and demos");
   make->add_option("--version", make_opts->version, "Firmware version, e.g. 1.20.2.r4")->required();
   make->add_option("--board", make_opts->board, "Board: " + board_list())->required();
-  make->add_option("--size", make_opts->size, "Pseudo-random payload bytes (16384, 0x4000, 16k, 1M)")
+  make->add_option(
+          "--size", make_opts->size,
+          "Rodata, data and code bytes, shaped like a real build's (16384, 0x4000, 16k, 1M); the padding "
+          "before the code segment comes on top")
       ->capture_default_str();
-  make->add_option("--segments", make_opts->segments, "Number of segments (1-16)")->capture_default_str();
+  make->add_option("--segments", make_opts->segments,
+                   "Payload segments: DROM, IROM, DRAM, IRAM, more DRAM (1-15)")
+      ->capture_default_str();
+  make->add_option(
+          "--style", make_opts->style,
+          "pycom: as Pycom builds (banner and version in rodata, no app description); idf: an ESP-IDF "
+          "app description first in rodata, no Pycom strings")
+      ->capture_default_str();
+  make->add_option("--project", make_opts->project,
+                   "--style idf: the app description's project name (default the board)");
   make->add_flag("--no-sha256", make_opts->no_sha256, "Do not append the SHA-256 digest");
   make->add_option("--seed", make_opts->seed, "Payload seed (default: derived from version and board)");
   make->add_option("--corrupt", make_opts->corrupt, "Break the image one way: " + corruption_list())

@@ -23,6 +23,8 @@ namespace {
 struct SimOptions {
   std::string rig;
   std::string dir;
+  std::string wires;  // "internal" or "gpio-sim": overrides [sim.wires] kind
+  std::string uart;   // overrides [sim.wires] uart
 };
 
 std::mutex g_out_m;
@@ -44,6 +46,14 @@ int run_sim(const SimOptions& o, const GlobalOptions& g) {
                    " uses a remote simulator (sim.remote); run `bootrig sim` with a rig "
                    "that simulates the module itself");
 
+  if (o.wires == "gpio-sim") rig.sim.wires.kind = SimWiresKind::gpio_sim;
+  if (o.wires == "internal") rig.sim.wires.kind = SimWiresKind::internal;
+  if (!o.uart.empty()) rig.sim.wires.uart = o.uart;
+  if (rig.sim.wires.kind == SimWiresKind::gpio_sim && rig.sim.wires.uart.empty())
+    throw RigError(
+        "`bootrig sim --wires gpio-sim` needs the module's UART: --uart /dev/ttyS1 or [sim.wires] uart in " +
+        rig.source.string());
+
   std::filesystem::path dir =
       ensure_private_dir(o.dir.empty() ? default_sim_dir() : std::filesystem::path(o.dir));
   SimModule module(rig.sim, rig.serial.settings.baud);
@@ -56,8 +66,12 @@ int run_sim(const SimOptions& o, const GlobalOptions& g) {
       ", ota_0 " + (s.ota0_version.empty() ? std::string("(empty)") : s.ota0_version) + ", active " +
       s.active_slot);
   say("UART:     " + module.uart_device() + " at " + std::to_string(rig.serial.settings.baud) + " baud 8N1");
-  say("link:     " + module.uart_path() + "   (e.g. picocom -b " + std::to_string(rig.serial.settings.baud) +
-      " " + module.uart_path() + ")");
+  if (s.wires.kind == SimWiresKind::gpio_sim)
+    say("wires:    gpio-sim lines: P12 " + s.wires.safeboot + ", RESET " + s.wires.reset + ", P2 " +
+        s.wires.bootloader + ", photodiode " + s.wires.led + " (drive them with a hardware rig file)");
+  else
+    say("link:     " + module.uart_path() + "   (e.g. picocom -b " +
+        std::to_string(rig.serial.settings.baud) + " " + module.uart_path() + ")");
   say("control:  " + server.path().string() + "   (rig files: [sim] remote = \"" + server.path().string() +
       "\")");
   say(sim_command_summary());
@@ -113,6 +127,13 @@ void add_sim_command(CLI::App& app, GlobalOptions& g) {
       "--dir", opts->dir,
       "Folder for the UART link (tty) and control socket (default $XDG_RUNTIME_DIR/bootrig-sim or "
       "/tmp/bootrig-sim-UID; created owner-only)");
+  sub->add_option(
+         "--wires", opts->wires,
+         "How the module is attached: internal (a pty, pins by command) or gpio-sim (pins on gpio-sim "
+         "lines named in [sim.wires], UART on a real tty; default: the rig file's [sim.wires] kind)")
+      ->check(CLI::IsMember({"internal", "gpio-sim"}));
+  sub->add_option("--uart", opts->uart,
+                  "With --wires gpio-sim: the tty that is the module's UART0 (e.g. /dev/ttyS1)");
   sub->footer("One command per line on stdin or the control socket; " + sim_command_summary() +
               ". End of input on stdin, quit, Ctrl-C or SIGTERM stop the simulator. See docs/simulator.md.");
   sub->callback([opts, &g] { g.run = [opts, &g] { return run_sim(*opts, g); }; });

@@ -16,6 +16,17 @@
 
 namespace bootrig::gpiod_detail {
 
+// True only in the kernel tier's self-test binary (tests/CMakeLists.txt, gpiod_broken_driver_tests), whose
+// driver is compiled with BOOTRIG_TEST_BROKEN_ACTIVE_LOW: a driver that gets the wiring polarity wrong, which
+// the tier must catch. No bootrig binary is built with it. (constexpr: each translation unit has its own.)
+#ifdef BOOTRIG_TEST_BROKEN_ACTIVE_LOW
+constexpr bool kBrokenActiveLow = true;
+#else
+constexpr bool kBrokenActiveLow = false;
+#endif
+// The active-low flag the kernel is asked for (static: it must stay per translation unit too).
+static constexpr bool requested_active_low(const LineSettings& s) { return s.active_low != kBrokenActiveLow; }
+
 // The GPIO character devices in dev_dir (gpiochipN), sorted by N as a number so gpiochip10 follows
 // gpiochip9. A missing or unreadable dev_dir yields an empty list: a machine without GPIO is normal.
 std::vector<std::string> gpiochip_paths(const std::filesystem::path& dev_dir = "/dev");

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <libserialport.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 
 #include <cerrno>
@@ -147,6 +149,7 @@ class SerialPortLink final : public detail::PolledLink {
     if (sp_set_baudrate(port_.get(), static_cast<int>(baud)) != SP_OK)
       throw RigError("serial port " + describe() + " refuses " + std::to_string(baud) + " baud (" +
                      last_error() + "); pick a standard rate such as 115200");
+    check_baud(baud);
   }
 
  private:
@@ -160,6 +163,13 @@ class SerialPortLink final : public detail::PolledLink {
     if (fd_ < 0) throw RigError("serial port " + describe() + ": libserialport gave no file descriptor");
     // libserialport 0.1.1 opens without O_CLOEXEC; a child process must not inherit the port.
     ::fcntl(fd_, F_SETFD, ::fcntl(fd_, F_GETFD) | FD_CLOEXEC);
+    // Nor does it claim the port. Two programs reading one UART each get half the bytes, so bootrig takes
+    // the lock pyserial's exclusive mode takes (flock), which refuses a second bootrig or such a tool even
+    // as root, and sets TIOCEXCL, which the kernel uses to refuse any other opener without CAP_SYS_ADMIN.
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) detail::throw_open_error(path(), EBUSY);
+    if (::ioctl(fd_, TIOCEXCL) != 0)
+      throw RigError("cannot claim serial port " + describe() +
+                     " for exclusive use: " + std::strerror(errno));
 
     sp_port_config* raw = nullptr;
     if (sp_new_config(&raw) != SP_OK) throw std::bad_alloc();
@@ -187,14 +197,33 @@ class SerialPortLink final : public detail::PolledLink {
       check(sp_set_config_dtr(config.get(), *settings().dtr ? SP_DTR_ON : SP_DTR_OFF), "the DTR level");
     check(sp_set_config(port_.get(), config.get()), "the settings");
 
-    // sp_open sets HUPCL, which drops DTR (and so may reset the module) when the port is closed.
+    // Two things libserialport 0.1.1 leaves wrong on Linux, both seen on a 16550 in the kernel tier: sp_open
+    // sets HUPCL, which drops DTR (and so may reset the module) when the port is closed, and asking for
+    // RTS/CTS flow control leaves CRTSCTS clear. Both bits are set here directly.
     termios t{};
-    if (::tcgetattr(fd_, &t) == 0 && (t.c_cflag & HUPCL) != 0) {
-      t.c_cflag &= ~static_cast<tcflag_t>(HUPCL);
-      if (::tcsetattr(fd_, TCSANOW, &t) != 0)
-        throw RigError("cannot clear hang-up-on-close on serial port " + describe() + ": " +
-                       std::strerror(errno));
-    }
+    if (::tcgetattr(fd_, &t) != 0)
+      throw RigError("cannot read the settings of serial port " + describe() + ": " + std::strerror(errno));
+    t.c_cflag &= ~static_cast<tcflag_t>(HUPCL | CRTSCTS);
+    if (rtscts) t.c_cflag |= CRTSCTS;
+    if (::tcsetattr(fd_, TCSANOW, &t) != 0)
+      throw RigError("cannot apply the settings of serial port " + describe() + ": " + std::strerror(errno));
+    check_baud(settings().baud);
+  }
+
+  // A UART whose clock cannot make a rate keeps the one it had and the kernel says so in termios (a 16550 on
+  // its usual 1.8432 MHz clock stops at 115200); libserialport reports success regardless, so read it back.
+  void check_baud(unsigned wanted) {
+    sp_port_config* raw = nullptr;
+    if (sp_new_config(&raw) != SP_OK) throw std::bad_alloc();
+    ConfigPtr config(raw);
+    int actual = -1;
+    if (sp_get_config(port_.get(), config.get()) != SP_OK ||
+        sp_get_config_baudrate(config.get(), &actual) != SP_OK)
+      throw RigError("cannot read back the baud rate of serial port " + describe() + ": " + last_error());
+    if (actual != static_cast<int>(wanted))
+      throw RigError("serial port " + describe() + " cannot run at " + std::to_string(wanted) +
+                     " baud (it stays at " + std::to_string(actual) +
+                     "); pick a rate the adapter supports, such as 115200");
   }
 
   PortPtr port_;

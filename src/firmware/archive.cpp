@@ -197,4 +197,65 @@ std::vector<std::uint8_t> gzip(std::span<const std::uint8_t> data) {
   return out;
 }
 
+std::vector<std::uint8_t> zlib_compress(std::span<const std::uint8_t> data, int level) {
+  uLongf size = compressBound(static_cast<uLong>(data.size()));
+  std::vector<std::uint8_t> out(size);
+  if (compress2(out.data(), &size, data.data(), static_cast<uLong>(data.size()), level) != Z_OK)
+    throw RigError("zlib could not compress the image");
+  out.resize(size);
+  return out;
+}
+
+struct ZlibInflater::State {
+  z_stream s{};
+  bool ok = false;
+  State() { ok = inflateInit(&s) == Z_OK; }
+  ~State() {
+    if (ok) inflateEnd(&s);
+  }
+};
+
+ZlibInflater::ZlibInflater() : z_(std::make_unique<State>()) {
+  if (!z_->ok) error_ = "zlib could not start inflating";
+}
+ZlibInflater::~ZlibInflater() = default;
+
+bool ZlibInflater::feed(std::span<const std::uint8_t> in, std::vector<std::uint8_t>& out,
+                        std::size_t max_out) {
+  if (!z_->ok) return false;
+  if (finished_) {
+    if (in.empty()) return true;
+    error_ = "data after the end of the zlib stream";
+    return false;
+  }
+  z_->s.next_in = const_cast<Bytef*>(in.data());  // zlib's API is not const-correct; it does not write input
+  z_->s.avail_in = static_cast<uInt>(in.size());
+  std::array<std::uint8_t, 16 * 1024> buf;
+  for (;;) {
+    z_->s.next_out = buf.data();
+    z_->s.avail_out = static_cast<uInt>(buf.size());
+    const int rc = inflate(&z_->s, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+      error_ = z_->s.msg ? z_->s.msg : "zlib error " + std::to_string(rc);
+      return false;
+    }
+    const std::size_t n = buf.size() - z_->s.avail_out;
+    produced_ += n;
+    if (produced_ > max_out) {
+      error_ = "inflates to more than the " + std::to_string(max_out) + " bytes announced";
+      return false;
+    }
+    out.insert(out.end(), buf.data(), buf.data() + n);
+    if (rc == Z_STREAM_END) {
+      finished_ = true;
+      if (z_->s.avail_in != 0) {
+        error_ = "data after the end of the zlib stream";
+        return false;
+      }
+      return true;
+    }
+    if (z_->s.avail_in == 0 && n < buf.size()) return true;  // needs more input
+  }
+}
+
 }  // namespace bootrig

@@ -1,10 +1,12 @@
-// Parses and validates ESP32 application images the way the esp-idf bootloader and esptool read them.
+// Parses and validates ESP32 images the way the ROM, the esp-idf bootloader and esptool read them, and reads
+// what the firmware says it is.
 #include "bootrig/firmware/esp_image.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <optional>
 
 #include "firmware/byte_order.hpp"
 
@@ -35,11 +37,180 @@ std::string c_field(const std::uint8_t* p, std::size_t n) {
   return std::string(c, strnlen(c, n));
 }
 
-void add(Esp32Image& img, ImageProblem p, std::string detail) {
-  img.problems.push_back({p, std::move(detail)});
+void add(Esp32Image& img, ImageProblem p, std::string detail,
+         std::optional<unsigned> segment = std::nullopt) {
+  img.problems.push_back({p, std::move(detail), segment});
+}
+
+struct Range {
+  std::uint32_t low, high;
+  const char* name;
+};
+// Where the ESP32 loads segments (esp-idf soc.h, esptool's memory map): DRAM, IRAM, RTC fast and slow memory.
+constexpr std::array<Range, 5> kLoadable{{{0x3FFAE000, 0x40000000, "DRAM"},
+                                          {0x40070000, 0x400A0000, "IRAM"},
+                                          {0x3FF80000, 0x3FF82000, "RTC DRAM"},
+                                          {0x400C0000, 0x400C2000, "RTC IRAM"},
+                                          {0x50000000, 0x50002000, "RTC slow memory"}}};
+// The second-stage bootloader's own RAM (esp-idf v3.3 bootloader.ld: dram_seg and iram_loader_seg): an app
+// segment loaded there would overwrite the loader while it copies.
+constexpr std::array<Range, 2> kLoaderRam{
+    {{0x3FFF0000, 0x40000000, "the bootloader's DRAM"}, {0x40078000, 0x40080000, "the bootloader's IRAM"}}};
+
+std::string segment_name(unsigned i, const EspSegment& s) {
+  return "segment " + std::to_string(i) + " (load " + hex32(s.load_address) + ", " +
+         std::to_string(s.length) + " bytes at file offset " +
+         hex32(static_cast<std::uint32_t>(s.file_offset)) + ")";
+}
+
+void check_load_address(Esp32Image& img, unsigned i, const EspSegment& s) {
+  // Below 0x10000000 nothing is loaded: esptool's padding segments (address 0) and reserved markers.
+  if (s.load_address < 0x10000000 || is_flash_mapped(s.load_address) || s.length == 0) return;
+  const std::uint64_t end = std::uint64_t{s.load_address} + s.length;
+  const auto in = std::find_if(kLoadable.begin(), kLoadable.end(),
+                               [&](const Range& r) { return s.load_address >= r.low && end <= r.high; });
+  if (in == kLoadable.end()) {
+    add(img, ImageProblem::bad_load_address,
+        segment_name(i, s) + ": a loaded segment must lie inside the ESP32's DRAM, IRAM or RTC memory", i);
+    return;
+  }
+  if (img.kind != ImageKind::app) return;  // the ROM loads a bootloader wherever it asks
+  for (const auto& r : kLoaderRam) {
+    if (s.load_address < r.high && end > r.low)
+      add(img, ImageProblem::bad_load_address,
+          segment_name(i, s) + ": overlaps " + r.name + " (" + hex32(r.low) + "-" + hex32(r.high) +
+              "), which the bootloader runs from while it loads the app",
+          i);
+  }
+}
+
+// NUL-separated printable strings of a segment, with where they start.
+std::vector<std::string_view> strings_in(std::span<const std::uint8_t> data) {
+  std::vector<std::string_view> out;
+  const char* p = reinterpret_cast<const char*>(data.data());
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= data.size(); ++i) {
+    const bool end = i == data.size() || data[i] == 0 || data[i] < 0x0A || data[i] >= 0x7F;
+    if (!end) continue;
+    if (i > start + 2) out.emplace_back(p + start, i - start);
+    start = i + 1;
+  }
+  return out;
+}
+
+bool looks_like_pycom_version(std::string_view v) {
+  // 1.20.2.r4, 1.18.2.r7, 1.20.0.rc13, 1.20.1.b2: three numbers, optionally a release suffix.
+  int numbers = 0;
+  std::size_t i = 0;
+  while (numbers < 3) {
+    const std::size_t from = i;
+    while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i;
+    if (i == from) return false;
+    ++numbers;
+    if (numbers < 3) {
+      if (i >= v.size() || v[i] != '.') return false;
+      ++i;
+    }
+  }
+  if (i == v.size()) return true;
+  if (v[i] != '.' || ++i >= v.size()) return false;
+  while (i < v.size() && std::isalpha(static_cast<unsigned char>(v[i]))) ++i;
+  const std::size_t digits = i;
+  while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i;
+  return i == v.size() && digits < i;
+}
+
+// "Pycom MicroPython VERSION [TAG] on DATE; BOARD with MCU\r\n" out of one string.
+std::optional<FirmwareIdentity> parse_banner(std::string_view s) {
+  static constexpr std::string_view kHead = "Pycom MicroPython ";
+  auto at = s.find(kHead);
+  if (at == std::string_view::npos) return std::nullopt;
+  s.remove_prefix(at + kHead.size());
+  auto take = [&s](std::string_view until, std::string& into) {
+    auto p = s.find(until);
+    if (p == std::string_view::npos) return false;
+    into.assign(s.substr(0, p));
+    s.remove_prefix(p + until.size());
+    return true;
+  };
+  FirmwareIdentity id;
+  if (!take(" [", id.version) || !take("] on ", id.git_tag) || !take("; ", id.build_date) ||
+      !take(" with ", id.board_name))
+    return std::nullopt;
+  id.mcu.assign(s.substr(0, s.find_first_of("\r\n")));
+  if (id.version.empty() || id.board_name.empty()) return std::nullopt;
+  id.pycom = true;
+  id.source = "banner";
+  return id;
+}
+
+void read_identity(Esp32Image& img, std::span<const std::uint8_t> bytes) {
+  std::optional<FirmwareIdentity> banner;
+  std::string version_string, board_string;
+  for (const auto& seg : img.segments) {
+    if (seg.load_address < kDromLow || seg.load_address >= kDromHigh) continue;  // rodata is in DROM
+    // The app description's fields are strings too; they speak for themselves below.
+    const std::size_t skip =
+        img.app && seg.file_offset == img.segments.front().file_offset ? kEspAppDescSize : 0;
+    if (seg.length <= skip) continue;
+    for (auto str : strings_in(bytes.subspan(seg.file_offset + skip, seg.length - skip))) {
+      if (!banner) banner = parse_banner(str);
+      if (version_string.empty() && looks_like_pycom_version(str)) version_string = str;
+      if (board_string.empty() && parse_board(str)) board_string = str;
+    }
+  }
+  const bool desc_named = img.app && !img.app->version.empty();
+  FirmwareIdentity& id = img.identity;
+  if (banner) {
+    id = *banner;
+    if (!version_string.empty() && version_string != id.version)
+      id.note = "a standalone version string says " + version_string +
+                "; the banner, which the firmware prints, wins";
+  } else if (!version_string.empty() && !board_string.empty()) {
+    id.pycom = true;
+    id.version = version_string;
+    id.board_name = board_string;
+    id.mcu = "ESP32";
+    id.source = "version and board strings";
+  } else if (desc_named) {
+    id.version = img.app->version;
+    id.board_name = img.app->project_name;
+    id.source = "app description";
+    // bootrig's own ESP-IDF-style images name a Pycom board as their project: treat those as Pycom builds.
+    id.pycom = parse_board(img.app->project_name).has_value();
+  }
+  if (id.source != "app description" && desc_named &&
+      (img.app->version != id.version || img.app->project_name != id.board_name)) {
+    if (!id.note.empty()) id.note += "; ";
+    id.note += "the app description says " + img.app->project_name + " " + img.app->version + "; the " +
+               id.source + " (what the firmware prints and os.uname() reports) wins";
+  }
+  img.board = id.pycom ? parse_board(id.board_name).value_or(PycomBoard::unknown) : PycomBoard::unknown;
 }
 
 }  // namespace
+
+bool is_flash_mapped(std::uint32_t a) {
+  return (a >= kDromLow && a < kDromHigh) || (a >= kIromLow && a < kIromHigh);
+}
+
+const char* to_string(ImageKind k) { return k == ImageKind::bootloader ? "bootloader" : "app"; }
+
+std::string pycom_banner(std::string_view version, std::string_view git_tag, std::string_view build_date,
+                         std::string_view board, std::string_view mcu) {
+  std::string s = "Pycom MicroPython ";
+  s.append(version).append(" [").append(git_tag).append("] on ").append(build_date).append("; ");
+  s.append(board).append(" with ").append(mcu);
+  return s;
+}
+
+std::string Esp32Image::describe() const {
+  if (kind == ImageKind::bootloader) return "a second-stage bootloader";
+  if (identity.pycom) return identity.board_name + " " + identity.version;
+  if (!identity.version.empty())
+    return identity.board_name + " " + identity.version + " (not a Pycom MicroPython build)";
+  return "an ESP32 app that names no version (not a Pycom MicroPython build)";
+}
 
 const char* to_string(PycomBoard b) {
   for (const auto& e : kBoards) {
@@ -123,6 +294,12 @@ const char* to_string(ImageProblem p) {
       return "segment runs past the end";
     case ImageProblem::misaligned_segment:
       return "misaligned segment";
+    case ImageProblem::segment_too_long:
+      return "segment too long";
+    case ImageProblem::unmapped_offset:
+      return "mapped segment not congruent with its flash offset";
+    case ImageProblem::bad_load_address:
+      return "segment load address refused";
     case ImageProblem::truncated_footer:
       return "truncated footer";
     case ImageProblem::checksum_mismatch:
@@ -131,8 +308,6 @@ const char* to_string(ImageProblem p) {
       return "SHA-256 mismatch";
     case ImageProblem::wrong_chip:
       return "wrong chip";
-    case ImageProblem::missing_app_desc:
-      return "missing app description";
     case ImageProblem::too_large_for_slot:
       return "too large for the slot";
   }
@@ -151,6 +326,12 @@ const char* problem_id(ImageProblem p) {
       return "segment_past_end";
     case ImageProblem::misaligned_segment:
       return "misaligned_segment";
+    case ImageProblem::segment_too_long:
+      return "segment_too_long";
+    case ImageProblem::unmapped_offset:
+      return "unmapped_offset";
+    case ImageProblem::bad_load_address:
+      return "bad_load_address";
     case ImageProblem::truncated_footer:
       return "truncated_footer";
     case ImageProblem::checksum_mismatch:
@@ -159,8 +340,6 @@ const char* problem_id(ImageProblem p) {
       return "sha256_mismatch";
     case ImageProblem::wrong_chip:
       return "wrong_chip";
-    case ImageProblem::missing_app_desc:
-      return "missing_app_desc";
     case ImageProblem::too_large_for_slot:
       return "too_large_for_slot";
   }
@@ -247,8 +426,20 @@ Esp32Image parse_esp32_image(std::span<const std::uint8_t> bytes, const ImageLim
     }
     if (seg.length % 4 != 0) {
       add(img, ImageProblem::misaligned_segment,
-          "segment " + std::to_string(i) + " is " + std::to_string(seg.length) +
-              " bytes, not a multiple of 4");
+          segment_name(i, seg) + ": a segment's length must be a multiple of 4", i);
+    }
+    if (seg.length >= 16u << 20)
+      add(img, ImageProblem::segment_too_long, segment_name(i, seg) + ": a segment must be under 16 MB", i);
+    // The flash MMU maps 64 KiB pages: a mapped segment's bytes must sit at the same offset within their
+    // page in flash as in the address space (the slot starts on a page, so the file offset decides).
+    if (is_flash_mapped(seg.load_address) &&
+        seg.load_address % kMmuPageSize != seg.file_offset % kMmuPageSize) {
+      add(img, ImageProblem::unmapped_offset,
+          segment_name(i, seg) +
+              ": a flash-mapped segment's load address and flash offset must agree modulo " + "64 KiB (" +
+              hex32(seg.load_address % kMmuPageSize) + " vs " +
+              hex32(static_cast<std::uint32_t>(seg.file_offset % kMmuPageSize)) + ")",
+          i);
     }
     checksum = esp_checksum(bytes.subspan(seg.file_offset, seg.length), checksum);
     img.segments.push_back(seg);
@@ -290,8 +481,17 @@ Esp32Image parse_esp32_image(std::span<const std::uint8_t> bytes, const ImageLim
   img.image_size = end;
   img.trailing_bytes = size > end ? size - end : 0;
 
+  // A bootloader has no flash-mapped segment: the ROM copies all of it into RAM.
+  img.kind = std::any_of(img.segments.begin(), img.segments.end(),
+                         [](const EspSegment& s) { return is_flash_mapped(s.load_address); })
+                 ? ImageKind::app
+                 : ImageKind::bootloader;
+  for (unsigned i = 0; i < img.segments.size(); ++i) check_load_address(img, i, img.segments[i]);
+
+  // esp_app_desc_t, where linked, opens the first (DROM) segment.
   const EspSegment& first = img.segments.front();
-  if (first.length >= kEspAppDescSize && le::load32(h + first.file_offset) == kEspAppDescMagic) {
+  if (img.kind == ImageKind::app && first.length >= kEspAppDescSize &&
+      le::load32(h + first.file_offset) == kEspAppDescMagic) {
     const std::uint8_t* d = h + first.file_offset;
     EspAppDescription app;
     app.secure_version = le::load32(d + 4);
@@ -301,14 +501,9 @@ Esp32Image parse_esp32_image(std::span<const std::uint8_t> bytes, const ImageLim
     app.date = c_field(d + 96, 16);
     app.idf_version = c_field(d + 112, 32);
     std::copy_n(d + 144, 32, app.elf_sha256.begin());
-    img.board = board_from_project_name(app.project_name);
     img.app = std::move(app);
-  } else {
-    std::string found = first.length >= 4 ? "word " + hex32(le::load32(h + first.file_offset))
-                                          : std::to_string(first.length) + "-byte segment";
-    add(img, ImageProblem::missing_app_desc,
-        "first segment starts with " + found + ", expected magic 0xabcd5432");
   }
+  if (img.kind == ImageKind::app) read_identity(img, bytes);
 
   if (img.image_size > limits.slot_size) {
     add(img, ImageProblem::too_large_for_slot,

@@ -134,10 +134,9 @@ Choice from_contents(const std::vector<TarEntry>& entries, const std::string& wh
   for (const auto& e : entries) {
     if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".bin") != 0) continue;
     auto img = parse_esp32_image(e.data);
-    if (img.app.has_value()) apps.push_back(&e);
+    if (!img.segments.empty() && img.kind == ImageKind::app) apps.push_back(&e);
   }
-  if (apps.empty())
-    throw RigError(what + ": no script and no .bin member is an app image with an app description");
+  if (apps.empty()) throw RigError(what + ": no script and no .bin member is an ESP32 app image");
   if (apps.size() > 1) {
     throw RigError(what + ": no script, and " + std::to_string(apps.size()) + " members are app images (" +
                    apps[0]->name + ", " + apps[1]->name + "); cannot tell which one goes to 0x10000");
@@ -145,17 +144,71 @@ Choice from_contents(const std::vector<TarEntry>& entries, const std::string& wh
   return Choice{apps.front(), "only app image in bundle", kPycomFactoryOffset, std::nullopt};
 }
 
-std::vector<std::uint8_t> partition_table_standin() {
-  // esp-idf partition table: 32-byte entries (magic 0x50AA), an MD5 entry (0xEBEB), 0xFF to 0xC00 bytes.
+std::vector<std::uint8_t> text_bytes(const std::string& s) {
+  return std::vector<std::uint8_t>(s.begin(), s.end());
+}
+
+// The "version" a JSON script names, or "".
+std::string script_version(const std::vector<TarEntry>& entries) {
+  for (const char* name : {"script_4MB", "script2", "script_8MB"}) {
+    const TarEntry* e = find_member(entries, name);
+    if (e == nullptr) continue;
+    auto j = nlohmann::json::parse(e->data.begin(), e->data.end(), nullptr, false);
+    if (j.is_object() && j.contains("version") && j["version"].is_string())
+      return j["version"].get<std::string>();
+  }
+  return "";
+}
+
+// The bundle's own word (script version, member name) when the image names nothing; a note where they differ.
+void merge_bundle_identity(LoadedFirmware& f) {
+  FirmwareIdentity& id = f.image.identity;
+  const auto& src = f.source;
+  if (f.image.kind != ImageKind::app || (src.bundle_version.empty() && src.bundle_board.empty())) return;
+  if (id.source.empty()) {
+    id.version = src.bundle_version;
+    id.board_name = src.bundle_board;
+    id.pycom = parse_board(src.bundle_board).has_value() && !src.bundle_version.empty();
+    id.source = "bundle script and member name";
+    f.image.board = id.pycom ? *parse_board(src.bundle_board) : PycomBoard::unknown;
+    return;
+  }
+  std::string differs;
+  if (!src.bundle_version.empty() && src.bundle_version != id.version)
+    differs = "the bundle's script says version " + src.bundle_version;
+  if (!src.bundle_board.empty() && !id.board_name.empty() &&
+      parse_board(src.bundle_board) != parse_board(id.board_name))
+    differs += std::string(differs.empty() ? "" : " and ") + "its member " + src.member + " names " +
+               src.bundle_board;
+  if (differs.empty()) return;
+  if (!id.note.empty()) id.note += "; ";
+  id.note += differs + "; the image's " + id.source + " (what the firmware itself says) wins";
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> pycom_bootloader_image() { return build_bootloader_image(); }
+
+std::vector<std::uint8_t> pycom_partition_table(std::uint32_t flash_size) {
   struct Part {
     std::uint8_t type, subtype;
     std::uint32_t offset, size;
     const char* label;
   };
-  const std::array<Part, 4> parts{{{1, 0x02, 0x9000, 0x7000, "nvs"},
-                                   {0, 0x00, kPycomFactoryOffset, kPycomSlotSize4MB, "factory"},
-                                   {1, 0x00, 0x1BE000, 0x1000, "otadata"},
-                                   {0, 0x10, kPycomOta0Offset4MB, kPycomSlotSize4MB, "ota_0"}}};
+  const std::vector<Part> parts =
+      flash_size >= (8u << 20)
+          ? std::vector<Part>{{1, 0x02, 0x9000, 0x7000, "nvs"},
+                              {0, 0x00, 0x10000, 0x1EF000, "factory"},
+                              {1, 0x00, 0x1FF000, 0x2000, "otadata"},
+                              {0, 0x10, kPycomOta0Offset8MB, 0x1EF000, "ota_0"},
+                              {1, 0x06, 0x3FF000, 0x1000, "config"}}
+          : std::vector<Part>{{1, 0x02, 0x9000, 0x7000, "nvs"},
+                              {0, 0x00, kPycomFactoryOffset, kPycomSlotSize4MB, "factory"},
+                              {1, 0x00, 0x1BE000, 0x1000, "otadata"},
+                              {0, 0x10, kPycomOta0Offset4MB, kPycomSlotSize4MB, "ota_0"},
+                              {1, 0x07, 0x36E000, 0x10000, "dummy"},
+                              {1, 0x05, 0x380000, 0x7F000, "fs"},
+                              {1, 0x06, 0x3FF000, 0x1000, "config"}};
   std::vector<std::uint8_t> t;
   for (const auto& p : parts) {
     t.push_back(0xAA);
@@ -178,11 +231,100 @@ std::vector<std::uint8_t> partition_table_standin() {
   return t;
 }
 
-std::vector<std::uint8_t> text_bytes(const std::string& s) {
-  return std::vector<std::uint8_t>(s.begin(), s.end());
+std::vector<Partition> parse_partition_table(std::span<const std::uint8_t> bytes, const std::string& what) {
+  std::vector<Partition> out;
+  for (std::size_t at = 0; at + 32 <= bytes.size(); at += 32) {
+    const std::uint8_t* e = bytes.data() + at;
+    if (e[0] == 0xAA && e[1] == 0x50) {
+      Partition p;
+      p.type = e[2];
+      p.subtype = e[3];
+      p.offset = le::load32(e + 4);
+      p.size = le::load32(e + 8);
+      p.label.assign(reinterpret_cast<const char*>(e + 12),
+                     strnlen(reinterpret_cast<const char*>(e + 12), 16));
+      out.push_back(std::move(p));
+      continue;
+    }
+    if (e[0] == 0xEB && e[1] == 0xEB) {
+      const Md5Digest digest = md5(bytes.first(at));
+      if (!std::equal(digest.begin(), digest.end(), e + 16))
+        throw RigError(what + ": the partition table's MD5 does not match its entries (corrupt table)");
+      break;
+    }
+    break;  // 0xFF: the end of the table
+  }
+  if (out.empty()) throw RigError(what + ": not an ESP32 partition table (no entry with magic 0x50aa)");
+  return out;
 }
 
-}  // namespace
+std::string partition_table_mismatch(const std::vector<Partition>& table, std::uint32_t flash_size) {
+  const std::string flash = std::to_string(flash_size >> 20) + " MB";
+  for (const auto& p : table) {
+    if (std::uint64_t{p.offset} + p.size > flash_size)
+      return "partition '" + p.label + "' (" + hex32(p.offset) + ", " + hex32(p.size) +
+             " bytes) ends past the " + flash + " flash";
+    if (p.type == 0 && p.subtype == 0x10) {  // ota_0: where Pycom's two layouts differ
+      const std::uint32_t want = flash_size >= (8u << 20) ? kPycomOta0Offset8MB : kPycomOta0Offset4MB;
+      if (p.offset != want)
+        return "ota_0 at " + hex32(p.offset) + " is the " +
+               (p.offset == kPycomOta0Offset8MB ? "8 MB" : "other") + " layout; a " + flash +
+               " module has ota_0 at " + hex32(want);
+    }
+  }
+  return "";
+}
+
+std::vector<FlashWrite> bundle_writes(const LoadedFirmware& f, std::uint32_t flash_size) {
+  const auto& entries = f.members;
+  const std::string& what = f.source.file;
+  if (entries.empty()) throw RigError(what + ": not a bundle; only the app image can be written");
+  std::vector<std::pair<std::uint32_t, std::string>> steps;
+  const std::map<std::string, std::uint32_t> defaults{{"bootloader", kPycomBootloaderOffset},
+                                                      {"partitions", kPycomPartitionTableOffset},
+                                                      {"factory", kPycomFactoryOffset}};
+  const char* order[] = {flash_size >= (8u << 20) ? "script_8MB" : "script_4MB", "script2"};
+  for (const char* name : order) {
+    const TarEntry* script = find_member(entries, name);
+    if (script == nullptr) continue;
+    auto j = nlohmann::json::parse(script->data.begin(), script->data.end(), nullptr, false);
+    if (!j.is_object() || !j.contains("script") || !j["script"].is_array()) continue;
+    std::map<std::string, std::uint32_t> parts = defaults;
+    if (j.contains("partitions") && j["partitions"].is_object())
+      for (const auto& [pn, v] : j["partitions"].items())
+        if (v.is_array() && !v.empty() && v[0].is_string())
+          if (auto off = parse_hex(v[0].get<std::string>())) parts[pn] = *off;
+    for (const auto& st : j["script"]) {
+      if (!st.is_array() || st.size() < 3 || st[0] != "w" || !st[1].is_string() || !st[2].is_string())
+        continue;
+      const std::string target = st[1].get<std::string>();
+      std::optional<std::uint32_t> off =
+          parts.count(target) ? std::optional(parts[target]) : parse_hex(target);
+      if (!off) throw RigError(what + ": " + name + ": writes to '" + target + "', which it does not place");
+      steps.emplace_back(*off, st[2].get<std::string>());
+    }
+    break;
+  }
+  if (steps.empty()) {
+    const TarEntry* legacy = find_member(entries, "script");
+    auto j = legacy ? nlohmann::json::parse(legacy->data.begin(), legacy->data.end(), nullptr, false)
+                    : nlohmann::json();
+    if (j.is_array())
+      for (const auto& st : j)
+        if (st.is_array() && st.size() >= 3 && st[0] == "w" && st[1].is_string() && st[2].is_string())
+          if (auto off = parse_hex(st[1].get<std::string>()))
+            steps.emplace_back(*off, st[2].get<std::string>());
+  }
+  if (steps.empty()) throw RigError(what + ": the bundle has no script that writes anything");
+  std::vector<FlashWrite> out;
+  for (const auto& [off, file] : steps) {
+    const TarEntry* m = find_member(entries, file);
+    if (m == nullptr)
+      throw RigError(what + ": its script writes '" + file + "' but the bundle has no such file");
+    out.push_back(FlashWrite{off, file, m->data});
+  }
+  return out;
+}
 
 std::string FirmwareSource::describe() const {
   if (member.empty()) return file + " (" + rule + ")";
@@ -229,10 +371,15 @@ LoadedFirmware load_firmware_bytes(std::span<const std::uint8_t> bytes, const st
   f.source.rule = choice->rule;
   f.source.flash_offset = choice->offset;
   f.source.partition_size = choice->partition_size;
+  f.source.bundle_version = script_version(entries);
+  const std::string stem = f.source.member.substr(0, f.source.member.rfind('.'));
+  if (auto b = parse_board(stem.substr(stem.rfind('/') + 1))) f.source.bundle_board = to_string(*b);
   f.bytes = choice->member->data;
   ImageLimits limits = options.limits;
   if (options.slot_size_from_bundle && choice->partition_size) limits.slot_size = *choice->partition_size;
   f.image = parse_esp32_image(f.bytes, limits);
+  f.members = std::move(entries);
+  merge_bundle_identity(f);
   return f;
 }
 
@@ -241,23 +388,15 @@ LoadedFirmware load_firmware_file(const std::string& path, const LoadOptions& op
   return load_firmware_bytes(bytes, path, options);
 }
 
-std::vector<std::uint8_t> make_pycom_bundle(std::span<const std::uint8_t> app_image, PycomBoard board) {
+std::vector<std::uint8_t> make_pycom_bundle(std::span<const std::uint8_t> app_image, PycomBoard board,
+                                            const std::string& version) {
   std::string app_name = to_string(board);
   std::transform(app_name.begin(), app_name.end(), app_name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   app_name += ".bin";
-
-  ImageSpec boot;
-  boot.segments = 1;
-  boot.payload_size = 4096;
-  boot.append_sha256 = false;
-  boot.seed = 0xB007;
-  boot.board = board;
-  // A bootloader is an image without an app description; the builder's corruption class makes exactly that.
-  auto bootloader = build_esp32_image(boot, ImageCorruption::missing_app_desc);
-
   const std::string script2 =
-      "{\n  \"version\" : \"2.0\",\n  \"partitions\" : {\n    \"factory\"   : [\"0x10000\", \"0x1AE000\"],\n"
+      "{\n  \"version\" : \"" + version +
+      "\",\n  \"partitions\" : {\n    \"factory\"   : [\"0x10000\", \"0x1AE000\"],\n"
       "    \"ota_0\"      : [\"0x1C0000\", \"0x1AE000\"]\n    },\n  \"script\" : [\n"
       "      [\"w\", \"bootloader\", \"bootloader.bin\"],\n      [\"w\", \"partitions\", "
       "\"partitions.bin\"],\n"
@@ -267,8 +406,8 @@ std::vector<std::uint8_t> make_pycom_bundle(std::span<const std::uint8_t> app_im
       "[\n    [\"w\", \"0x1000\", \"bootloader.bin\"],\n    [\"w\", \"0x8000\", \"partitions.bin\"],\n"
       "    [\"w\", \"0x10000\", \"" +
       app_name + "\"]\n]\n";
-  std::vector<TarEntry> entries{{"bootloader.bin", bootloader},
-                                {"partitions.bin", partition_table_standin()},
+  std::vector<TarEntry> entries{{"bootloader.bin", pycom_bootloader_image()},
+                                {"partitions.bin", pycom_partition_table(4u << 20)},
                                 {app_name, std::vector<std::uint8_t>(app_image.begin(), app_image.end())},
                                 {"script2", text_bytes(script2)},
                                 {"script", text_bytes(legacy)}};

@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/archive.hpp"
+#include "bootrig/firmware/esp32_registers.hpp"
 #include "firmware/byte_order.hpp"
 
 namespace bootrig {
@@ -177,10 +179,65 @@ RomResult<RomChip> RomFlasher::detect_chip() {
   }
 }
 
-RomStatus RomFlasher::spi_attach() {
-  auto r = command(RomCommand::spi_attach, spi_attach_data(), 0, timeouts_.command);
+RomStatus RomFlasher::spi_attach(std::uint32_t pads) {
+  auto r = command(RomCommand::spi_attach, spi_attach_data(pads), 0, timeouts_.command, 0,
+                   pads == 0 ? std::string(" (default pads)") : " (pads " + hex32(pads) + ")");
   if (!r) return r.error();
   return std::monostate{};
+}
+
+RomResult<std::uint32_t> RomFlasher::efuse_spi_pads() {
+  auto w3 = read_reg(esp32reg::kEfuseBase + 4 * 3);
+  if (!w3) return w3.error();
+  auto w5 = read_reg(esp32reg::kEfuseBase + 4 * 5);
+  if (!w5) return w5.error();
+  return spi_attach_arg_from_efuse(w3.value(), w5.value());
+}
+
+RomStatus RomFlasher::write_reg(std::uint32_t address, std::uint32_t value) {
+  Bytes d;
+  le::append32(d, address);
+  le::append32(d, value);
+  le::append32(d, 0xFFFFFFFF);
+  le::append32(d, 0);
+  auto r = command(RomCommand::write_reg, d, 0, timeouts_.command, 0, " " + hex32(address));
+  if (!r) return r.error();
+  return std::monostate{};
+}
+
+RomResult<std::uint32_t> RomFlasher::flash_id() {
+  using namespace esp32reg;
+  // RDID (0x9F) as a user command: 24 bits clocked back into W0 (esptool's run_spiflash_command).
+  auto old_user = read_reg(kSpiUser);
+  if (!old_user) return old_user.error();
+  auto old_user2 = read_reg(kSpiUser2);
+  if (!old_user2) return old_user2.error();
+  for (auto [reg, value] :
+       {std::pair{kSpiMisoDlen, 24u - 1}, std::pair{kSpiUser, (1u << 31) | (1u << 28)},
+        std::pair{kSpiUser2, (7u << 28) | 0x9Fu}, std::pair{kSpiW0, 0u}, std::pair{kSpiCmd, kSpiCmdUsr}}) {
+    if (auto w = write_reg(reg, value); !w) return w.error();
+  }
+  bool done = false;
+  for (int i = 0; i < 10 && !done; ++i) {
+    auto c = read_reg(kSpiCmd);
+    if (!c) return c.error();
+    done = (c.value() & kSpiCmdUsr) == 0;
+  }
+  if (!done)
+    return error(RomFailure::bad_reply, RomCommand::read_reg, ": the SPI controller never finished RDID");
+  auto id = read_reg(kSpiW0);
+  if (!id) return id.error();
+  if (auto w = write_reg(kSpiUser, old_user.value()); !w) return w.error();
+  if (auto w = write_reg(kSpiUser2, old_user2.value()); !w) return w.error();
+  return id.value() & 0xFFFFFF;
+}
+
+RomResult<double> RomFlasher::rom_crystal_estimate() {
+  auto cali = read_reg(esp32reg::kRtcCaliCfg1);
+  if (!cali) return cali.error();
+  auto w4 = read_reg(esp32reg::kEfuseBase + 4 * 4);
+  if (!w4) return w4.error();
+  return bootrig::rom_crystal_estimate(cali.value(), w4.value());
 }
 
 RomStatus RomFlasher::spi_set_params(std::uint32_t flash_size) {
@@ -190,8 +247,14 @@ RomStatus RomFlasher::spi_set_params(std::uint32_t flash_size) {
 }
 
 RomStatus RomFlasher::change_baudrate(unsigned baud) {
+  // The ESP32 ROM divides its own crystal estimate (from its drifting 8 MHz oscillator) by the rate it is
+  // given, while the UART runs off the real crystal: ask for the rate scaled by estimate / crystal.
+  auto est = rom_crystal_estimate();
+  if (!est) return est.error();
+  const double crystal = est.value() > 33e6 ? 40e6 : 26e6;
+  const unsigned ask = est.value() > 0 ? static_cast<unsigned>(static_cast<double>(baud) * est.value() / crystal) : baud;
   // The acknowledgement still comes at the old rate; only then does the link switch.
-  auto r = command(RomCommand::change_baudrate, change_baudrate_data(baud, 0), 0, timeouts_.command, 0,
+  auto r = command(RomCommand::change_baudrate, change_baudrate_data(ask, 0), 0, timeouts_.command, 0,
                    " to " + std::to_string(baud));
   if (!r) return r.error();
   link_.set_baud(baud);
@@ -216,23 +279,50 @@ RomResult<std::uint32_t> RomFlasher::flash_begin(std::uint32_t size, std::uint32
 RomStatus RomFlasher::flash_data(std::span<const std::uint8_t> block, std::uint32_t seq) {
   Bytes padded(block.begin(), block.end());
   padded.resize(block_size_, 0xFF);
-  const Bytes data = flash_data_data(padded, seq);
-  const std::uint32_t checksum = rom_checksum(padded);
+  return send_block(RomCommand::flash_data, padded, seq);
+}
+
+RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> block, std::uint32_t seq) {
+  const Bytes data = flash_data_data(block, seq);
+  const std::uint32_t checksum = rom_checksum(block);
   RomError last;
-  for (int attempt = 0; attempt < kWriteBlockAttempts; ++attempt) {
-    if (attempt > 0) ++block_retries_;
-    auto r = command(RomCommand::flash_data, data, checksum, timeouts_.command, 0,
+  int attempt = 0;
+  while (attempt < kWriteBlockAttempts) {
+    if (attempt++ > 0) ++block_retries_;
+    auto r = command(op, data, checksum, timeouts_.command, 0,
                      " (block " + std::to_string(seq) + " of " + std::to_string(begun_blocks_) + " at " +
                          hex32(begun_offset_) + ")");
     if (r) return std::monostate{};
     last = r.error();
+    // A checksum error (a byte lost on the line) or a lost reply is worth another try; a block the ROM
+    // refused for another reason (out of sequence, a stream it could not inflate) is refused again.
+    if (last.kind == RomFailure::rom_error && last.code != static_cast<std::uint8_t>(RomErrorCode::invalid_crc))
+      break;
   }
-  last.message += " (after " + std::to_string(kWriteBlockAttempts) + " attempts)";
+  last.message += " (after " + std::to_string(attempt) + (attempt == 1 ? " attempt)" : " attempts)");
   return last;
 }
 
-RomStatus RomFlasher::flash_end(bool reboot) {
-  auto r = command(RomCommand::flash_end, flash_end_data(reboot), 0, timeouts_.command);
+RomResult<std::uint32_t> RomFlasher::flash_defl_begin(std::uint32_t size, std::uint32_t compressed_size,
+                                                      std::uint32_t offset) {
+  const std::uint32_t blocks = (compressed_size + block_size_ - 1) / block_size_;
+  // The ROM erases the whole (block-rounded) region up front.
+  const std::uint32_t erase = (size + block_size_ - 1) / block_size_ * block_size_;
+  auto r = command(RomCommand::flash_defl_begin, flash_begin_data(erase, blocks, block_size_, offset), 0,
+                   per_mb(timeouts_.erase_per_mb, erase, timeouts_.command), 0,
+                   " (" + std::to_string(size) + " bytes at " + hex32(offset) + ")");
+  if (!r) return r.error();
+  begun_blocks_ = blocks;
+  begun_offset_ = offset;
+  return blocks;
+}
+
+RomStatus RomFlasher::flash_defl_data(std::span<const std::uint8_t> block, std::uint32_t seq) {
+  return send_block(RomCommand::flash_defl_data, block, seq);
+}
+
+RomStatus RomFlasher::flash_end(LoaderExit how) {
+  auto r = command(RomCommand::flash_end, flash_end_data(how == LoaderExit::reboot), 0, timeouts_.command);
   if (!r) return r.error();
   return std::monostate{};
 }
@@ -248,33 +338,63 @@ RomResult<Md5Digest> RomFlasher::flash_md5(std::uint32_t address, std::uint32_t 
   return *digest;
 }
 
-RomStatus RomFlasher::connect(std::uint32_t flash_size, int sync_attempts) {
-  if (auto s = sync(sync_attempts); !s) return s;
+RomResult<std::uint32_t> RomFlasher::connect(int sync_attempts) {
+  if (auto s = sync(sync_attempts); !s) return s.error();
   auto chip = detect_chip();
   if (!chip) return chip.error();
   if (chip.value() != RomChip::esp32) {
     return error(RomFailure::wrong_chip, RomCommand::read_reg,
                  ": chip-detect register says " + std::string(to_string(chip.value())) + ", not an ESP32");
   }
-  if (auto s = spi_attach(); !s) return s;
-  return spi_set_params(flash_size);
+  // The flash answers only on the pads it is wired to, which the eFuse names (the bootloader attaches so).
+  auto pads = efuse_spi_pads();
+  if (!pads) return pads.error();
+  if (auto s = spi_attach(pads.value()); !s) return s.error();
+  auto id = flash_id();
+  if (!id) return id.error();
+  const unsigned capacity = (id.value() >> 16) & 0xFF;
+  if (capacity < 0x12 || capacity > 0x1A)
+    return error(RomFailure::bad_reply, RomCommand::read_reg,
+                 ": the flash chip's JEDEC id " + hex32(id.value()) + " names no size (no flash answering?)");
+  const std::uint32_t size = std::uint32_t{1} << capacity;
+  if (auto s = spi_set_params(size); !s) return s.error();
+  return size;
 }
 
 RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::span<const std::uint8_t> data,
-                                                    const FlashProgress& progress) {
+                                                    const FlashProgress& progress, bool compress) {
   FlashWriteReport report;
   report.offset = offset;
   report.bytes = data.size();
+  report.compressed = compress;
   const std::size_t retries_before = block_retries_;
-  auto begin = flash_begin(static_cast<std::uint32_t>(data.size()), offset);
-  if (!begin) return begin.error();
-  report.blocks = begin.value();
-  for (std::uint32_t seq = 0; seq < report.blocks; ++seq) {
-    const std::size_t from = std::size_t{seq} * block_size_;
-    const std::size_t n = std::min<std::size_t>(block_size_, data.size() - from);
-    auto s = flash_data(data.subspan(from, n), seq);
-    if (!s) return s.error();
-    if (progress) progress(from + n, data.size());
+  if (compress) {
+    const std::vector<std::uint8_t> z = zlib_compress(data);
+    auto begin = flash_defl_begin(static_cast<std::uint32_t>(data.size()),
+                                  static_cast<std::uint32_t>(z.size()), offset);
+    if (!begin) return begin.error();
+    report.blocks = begin.value();
+    report.wire_bytes = z.size();
+    for (std::uint32_t seq = 0; seq < report.blocks; ++seq) {
+      const std::size_t from = std::size_t{seq} * block_size_;
+      const std::size_t n = std::min<std::size_t>(block_size_, z.size() - from);
+      auto s = flash_defl_data(std::span<const std::uint8_t>(z).subspan(from, n), seq);
+      if (!s) return s.error();
+      // Progress in image bytes: the compressed stream's share of it.
+      if (progress) progress(data.size() * (from + n) / z.size(), data.size());
+    }
+  } else {
+    auto begin = flash_begin(static_cast<std::uint32_t>(data.size()), offset);
+    if (!begin) return begin.error();
+    report.blocks = begin.value();
+    report.wire_bytes = std::size_t{report.blocks} * block_size_;
+    for (std::uint32_t seq = 0; seq < report.blocks; ++seq) {
+      const std::size_t from = std::size_t{seq} * block_size_;
+      const std::size_t n = std::min<std::size_t>(block_size_, data.size() - from);
+      auto s = flash_data(data.subspan(from, n), seq);
+      if (!s) return s.error();
+      if (progress) progress(from + n, data.size());
+    }
   }
   report.block_retries = block_retries_ - retries_before;
   const Md5Digest expected = md5(data);

@@ -1,62 +1,89 @@
-// Cable flashing as the vendor's firmware tool does it for an app: factory slot, boot_info erased, reset.
+// Cable flashing as the vendor's firmware tool does it (factory slot or a bundle's files, boot_info erased,
+// reset), and reading a flash region's MD5, both through the ESP32 ROM loader in download mode.
 #include "bootrig/flash/cable_flash.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "bootrig/core/errors.hpp"
+#include "firmware/byte_order.hpp"
 
 namespace bootrig {
 
 namespace {
 
-// Holds P2 (download mode) while it lives; releases it on every exit.
-class HoldP2 {
+// The module in download mode for as long as this lives: P2 held low through each RESET pulse until the ROM
+// answers a SYNC (the strapping pin is latched at reset, so it is released right after), and on every exit
+// that did not finish the job (a failure, an exception) the module is reset out of download mode: rig baud
+// rate back, P2 released, a RESET pulse, so it runs its firmware again.
+class DownloadMode {
  public:
-  explicit HoldP2(DigitalOutput& p2) : p2_(p2) { p2_.set(Level::active); }
-  ~HoldP2() { release(); }
-  HoldP2(const HoldP2&) = delete;
-  HoldP2& operator=(const HoldP2&) = delete;
-  void release() {
-    if (!held_) return;
-    held_ = false;
+  DownloadMode(const CableWires& w) : w_(w), rig_baud_(w.serial.baud()) {}
+  ~DownloadMode() {
     try {
-      p2_.set(Level::inactive);
+      if (!done_) reset_out();
     } catch (const std::exception&) {
-      // Releasing is best effort on an exit path; the rig's safe-state guard releases it again.
+      // Best effort on an exit path: the rig's safe-state guard releases P2 and RESET again.
     }
   }
+  DownloadMode(const DownloadMode&) = delete;
+  DownloadMode& operator=(const DownloadMode&) = delete;
 
- private:
-  DigitalOutput& p2_;
-  bool held_ = true;
-};
-
-// Puts the rig's serial link back at the rig's rate on every exit (a CHANGE_BAUDRATE moved it).
-class KeepBaud {
- public:
-  explicit KeepBaud(SerialLink& link) : link_(link), baud_(link.baud()) {}
-  ~KeepBaud() {
-    try {
-      if (link_.baud() != baud_) link_.set_baud(baud_);
-    } catch (const std::exception&) {
-      // Best effort on an exit path: the next command that opens the port sets its rate again.
+  // Several rounds of reset-with-P2-held and SYNC attempts, as esptool makes several connection attempts:
+  // a module that missed the first reset (a slow supply, a bouncing line) is caught by the next.
+  RomStatus enter(RomFlasher& rom, const CableFlashOptions& o) {
+    RomError last;
+    const int rounds = std::max(1, o.reset_rounds);
+    for (int round = 0; round < rounds; ++round) {
+      w_.bootloader->set(Level::active);
+      p2_held_ = true;
+      pulse(w_.reset, w_.reset_pulse);
+      w_.serial.discard_input();
+      auto s = rom.sync(o.sync_attempts);
+      release_p2();
+      if (s) return s;
+      last = s.error();
     }
+    last.message += " (" + std::to_string(rounds) + " resets with P2 held)";
+    return last;
   }
-  KeepBaud(const KeepBaud&) = delete;
-  KeepBaud& operator=(const KeepBaud&) = delete;
-  unsigned baud() const { return baud_; }
+  // Out of download mode into the app, the job done.
+  void finish() {
+    done_ = true;
+    reset_out();
+  }
+  unsigned rig_baud() const { return rig_baud_; }
 
  private:
-  SerialLink& link_;
-  unsigned baud_;
+  void release_p2() {
+    if (!p2_held_) return;
+    p2_held_ = false;
+    w_.bootloader->set(Level::inactive);
+  }
+  void reset_out() {
+    if (w_.serial.baud() != rig_baud_) w_.serial.set_baud(rig_baud_);
+    release_p2();
+    pulse(w_.reset, w_.reset_pulse);
+  }
+
+  const CableWires& w_;
+  unsigned rig_baud_;
+  bool p2_held_ = false;
+  bool done_ = false;
 };
 
-void pulse_reset(const CableWires& w) { pulse(w.reset, w.reset_pulse); }
+void require_p2(const CableWires& w) {
+  if (!w.bootloader)
+    throw RigError(
+        "cable flashing needs the module's P2 (download mode) line: the rig file has no "
+        "[lines.bootloader]; wire P2 (G23) to a GPIO and name it there, or use bootrig flash --ota");
+}
 
 constexpr const char* kNothingWritten =
-    "nothing was written; the board runs what it ran before after a reset";
+    "nothing was written; the module was reset out of download mode and runs what it ran before";
 constexpr const char* kHalfWritten =
-    "the factory slot is half written: the module will not boot from it until a cable flash completes";
+    "the factory slot is erased or half written: the module will not boot from it until a cable flash "
+    "completes; it was reset out of download mode";
 
 }  // namespace
 
@@ -64,79 +91,94 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
                                                    std::span<const std::uint8_t> image,
                                                    const std::string& source, const CableFlashOptions& o) {
   // Before anything is touched: the image, then the rig.
-  Esp32Image img = validate_ota_image(image, "", source);
-  if (!w.bootloader)
-    throw RigError(
-        "cable flashing needs the module's P2 (download mode) line: the rig file has no "
-        "[lines.bootloader]; wire P2 (G23) to a GPIO and name it there, or use bootrig flash --ota");
+  Esp32Image img = validate_ota_image(image, "", source, o.allow_foreign);
+  require_p2(w);
   CableFlashReport rep;
   rep.start = now();
-  rep.version = img.app->version;
-  rep.board = to_string(img.board);
+  rep.version = img.identity.version;
+  rep.board = img.board != PycomBoard::unknown ? to_string(img.board) : img.identity.board_name;
   rep.bytes = image.size();
-  KeepBaud keep_baud(w.serial);
-  const unsigned rig_baud = keep_baud.baud();
-  rep.baud = o.baud ? o.baud : rig_baud;
+  rep.compressed = o.compress;
 
   // What runs now, if anything answers: for the report, and to refuse an image for another board.
   if (auto p = repl.get_prompt(Deadline::after(o.probe_timeout)); p) {
     if (auto b = read_running_firmware(repl, Deadline::after(o.probe_timeout)); b) {
       rep.before = b.value();
-      validate_ota_image(image, rep.before->board, source);
+      if (img.identity.pycom) validate_ota_image(image, rep.before->board, source, o.allow_foreign);
     }
   }
 
   RomFlasher rom(w.serial, o.rom);
+  DownloadMode dl(w);
+  rep.baud = o.baud ? o.baud : dl.rig_baud();
   rep.writes_start = now();
-  {
-    HoldP2 p2(*w.bootloader);
-    pulse_reset(w);
-    w.serial.discard_input();
-    auto c = rom.sync(o.sync_attempts);
-    // The strapping pin is latched at reset: once the ROM answers it can go.
-    p2.release();
-    if (!c) {
-      pulse_reset(w);  // out of download mode: the module runs its firmware again
-      return FlashFailure{"download mode", "the ROM loader did not answer after a reset with P2 held low (" +
-                                               c.error().message +
-                                               "); is P2 (G23) wired to the rig's bootloader line? " +
-                                               kNothingWritten};
+  if (auto c = dl.enter(rom, o); !c) {
+    return FlashFailure{"download mode",
+                        "the ROM loader did not answer after a reset with P2 held low (" + c.error().message +
+                            "); is P2 (G23) wired to the rig's bootloader line? " + kNothingWritten};
+  }
+  // The ROM answered a moment ago; its re-SYNC still gets the same patience (one 100 ms try failed under load
+  // in the kernel tier, where the module is a process in a TCG guest).
+  auto connected = rom.connect(o.sync_attempts);
+  if (!connected) return FlashFailure{"connect", connected.error().message + "; " + kNothingWritten};
+  rep.flash_size = connected.value();
+
+  // What goes where: the app into the factory slot, or a bundle's files as its script says.
+  std::vector<FlashWrite> writes;
+  if (o.bundle) {
+    writes = bundle_writes(*o.bundle, rep.flash_size);
+    for (const auto& fw : writes) {
+      if (fw.offset != kPycomPartitionTableOffset) continue;
+      // Checked before anything is written: a table for another flash size would leave a module the
+      // bootloader cannot boot.
+      const auto table = parse_partition_table(fw.bytes, o.bundle->source.file + ": " + fw.name);
+      if (auto why = partition_table_mismatch(table, rep.flash_size); !why.empty())
+        throw RigError(o.bundle->source.file + ": " + fw.name + " does not fit this module's flash (" + why +
+                       "; the flash chip says " + std::to_string(rep.flash_size >> 20) +
+                       " MB); nothing was written (the module was reset out of download mode)");
     }
+  } else {
+    writes.push_back(
+        FlashWrite{kCableAppOffset, source, std::vector<std::uint8_t>(image.begin(), image.end())});
   }
-  auto fail_early = [&](const char* step, const RomError& e) {
-    w.serial.set_baud(rig_baud);
-    pulse_reset(w);
-    return FlashFailure{step, e.message + "; " + kNothingWritten};
-  };
-  if (auto c = rom.connect(4u << 20, 1); !c) return fail_early("connect", c.error());
-  if (o.baud && o.baud != rig_baud) {
-    if (auto c = rom.change_baudrate(o.baud); !c) return fail_early("change baud", c.error());
+  if (o.baud && o.baud != dl.rig_baud()) {
+    if (auto c = rom.change_baudrate(o.baud); !c)
+      return FlashFailure{"change baud", c.error().message + "; " + kNothingWritten};
   }
-  auto wr = rom.write_flash(kCableAppOffset, image, o.progress);
-  if (!wr) {
-    w.serial.set_baud(rig_baud);
-    pulse_reset(w);  // out of download mode, into whatever the bootloader makes of the slots
-    return FlashFailure{"write", wr.error().message + "; " + kHalfWritten};
+  std::size_t total = 0, done_before = 0;
+  for (const auto& fw : writes) total += fw.bytes.size();
+  bool touched = false;  // a FLASH_BEGIN was acknowledged: the ROM erased before writing
+  for (const auto& fw : writes) {
+    auto progress = [&](std::size_t done, std::size_t) {
+      if (o.progress) o.progress(done_before + done, total);
+    };
+    auto wr = rom.write_flash(fw.offset, fw.bytes, progress, o.compress);
+    if (!wr) {
+      const bool began =
+          wr.error().command != RomCommand::flash_begin && wr.error().command != RomCommand::flash_defl_begin;
+      touched = touched || began;
+      return FlashFailure{"write", wr.error().message + "; " + (touched ? kHalfWritten : kNothingWritten)};
+    }
+    touched = true;
+    done_before += fw.bytes.size();
+    rep.wire_bytes += wr.value().wire_bytes;
+    rep.written.push_back(fw.name + " at " + hex32(fw.offset));
   }
   // The vendor tool's full flash erases otadata: the bootloader then rewrites boot_info as factory, READY.
   std::vector<std::uint8_t> erased(kOtadataSectorSize, 0xFF);
-  if (auto e = rom.write_flash(kOtadataOffset, erased); !e)
-    return FlashFailure{"erase boot_info",
-                        e.error().message +
-                            "; the new image is in the factory slot but boot_info may still "
-                            "name another slot: flash again"};
+  auto e = rom.write_flash(kOtadataOffset, erased, {}, o.compress);
+  if (!e)
+    return FlashFailure{
+        "erase boot_info",
+        e.error().message +
+            "; the new image is in the factory slot but boot_info may still name another slot: "
+            "flash again (the module was reset out of download mode)"};
+  rep.wire_bytes += e.value().wire_bytes;
+  rep.written.push_back("otadata erased at " + hex32(kOtadataOffset));
   rep.writes_done = now();
-  if (o.baud && o.baud != rig_baud) {
-    if (auto c = rom.change_baudrate(rig_baud); !c)
-      return FlashFailure{"change baud back",
-                          c.error().message + "; the image is written: reset the module to run it"};
-  }
-  // Stay in the loader (as esptool's --after hard_reset): the RESET line restarts the chip cleanly.
-  if (auto c = rom.flash_end(false); !c)
-    return FlashFailure{"flash end",
-                        c.error().message + "; the image is written: reset the module to run it"};
-  w.serial.set_baud(rig_baud);
-  pulse_reset(w);
+  // No FLASH_END: it would leave the loader on its own terms (0 reboots, 1 runs the app without a reset).
+  // A RESET pulse with P2 released starts the new firmware cleanly, as esptool's --after hard_reset does.
+  dl.finish();
   repl.forget_state();
   auto prompt = repl.await_prompt(Deadline::after(o.boot_timeout));
   if (!prompt) {
@@ -144,6 +186,10 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
     if (!prompt)
       return FlashFailure{"boot", "no REPL prompt after the reset (" + prompt.error().describe() +
                                       "); the image was written and verified (MD5)"};
+  }
+  if (!img.identity.pycom) {  // a foreign app: nothing to confirm through MicroPython
+    rep.end = now();
+    return rep;
   }
   auto after = read_running_firmware(repl, Deadline::after(o.boot_timeout));
   if (!after) return after.error();
@@ -153,6 +199,24 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
     return FlashFailure{"confirm", "the board runs " + rep.after.version + " after the flash, not " +
                                        rep.version + " (" + rep.after.bootmgr + ")"};
   return rep;
+}
+
+Result<Md5Digest, FlashFailure> read_flash_md5(const CableWires& w, std::uint32_t offset,
+                                               std::uint32_t length, const CableFlashOptions& o) {
+  require_p2(w);
+  RomFlasher rom(w.serial, o.rom);
+  DownloadMode dl(w);
+  if (auto c = dl.enter(rom, o); !c)
+    return FlashFailure{"download mode", "the ROM loader did not answer after a reset with P2 held low (" +
+                                             c.error().message +
+                                             "); is P2 (G23) wired to the rig's bootloader line?"};
+  auto pads = rom.efuse_spi_pads();
+  if (!pads) return FlashFailure{"read eFuse", pads.error().message};
+  if (auto a = rom.spi_attach(pads.value()); !a) return FlashFailure{"attach flash", a.error().message};
+  auto digest = rom.flash_md5(offset, length);
+  if (!digest) return FlashFailure{"flash MD5", digest.error().message};
+  dl.finish();
+  return digest.value();
 }
 
 }  // namespace bootrig

@@ -21,12 +21,12 @@ RigImage load_image_file(const std::string& name, const std::string& path, const
   if (!f.image.valid())
     throw RigError(where + ": not a valid ESP32 application image (" + f.image.problem_summary() +
                    "); fix the image or the path; nothing was written to the board");
-  if (!f.image.app)
-    throw RigError(where + ": the image carries no app description (no version to check); nothing was written");
+  if (!f.image.identity.pycom)
+    throw RigError(where + ": is " + f.image.describe() + ", not a Pycom MicroPython build; nothing was written");
   RigImage img;
   img.name = name;
   img.path = path;
-  img.version = f.image.app->version;
+  img.version = f.image.identity.version;
   img.board = to_string(f.image.board);
   img.sha256 = to_hex(sha256(std::span<const std::uint8_t>(f.bytes)));
   img.bytes = std::move(f.bytes);

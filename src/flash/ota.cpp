@@ -198,12 +198,20 @@ Result<RunningFirmware, OtaFailure> read_running_firmware(ReplClient& repl, Dead
 }
 
 Esp32Image validate_ota_image(std::span<const std::uint8_t> image, const std::string& board,
-                              const std::string& source) {
+                              const std::string& source, bool allow_foreign) {
   Esp32Image img = parse_esp32_image(image);
   if (!img.valid())
     throw RigError(source + ": not a valid ESP32 application image (" + img.problem_summary() +
                    "); nothing was written to the board");
-  if (!img.app) throw RigError(source + ": the image carries no app description; nothing was written");
+  if (img.kind != ImageKind::app)
+    throw RigError(source + ": is " + img.describe() + ", not an app for a slot; nothing was written");
+  if (!img.identity.pycom) {
+    if (!allow_foreign)
+      throw RigError(source + ": is " + img.describe() +
+                     "; a Pycom module would run it instead of MicroPython, so nothing was written (--force "
+                     "flashes it anyway)");
+    return img;
+  }
   if (!board.empty()) {
     auto want = parse_board(board);
     if (!want || *want != img.board)
@@ -221,8 +229,8 @@ Result<OtaReport, OtaFailure> ota_update(ReplClient& repl, std::span<const std::
   auto before = read_running_firmware(repl, Deadline::after(o.step_timeout));
   if (!before) return before.error();
   rep.before = before.value();
-  Esp32Image img = validate_ota_image(image, rep.before.board, source);
-  rep.version = img.app->version;
+  Esp32Image img = validate_ota_image(image, rep.before.board, source, o.allow_foreign);
+  rep.version = img.identity.version;
   rep.board = to_string(img.board);
 
   auto r = step(repl, "ota_start", "import pycom\npycom.ota_start()", o.step_timeout);

@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -274,6 +275,32 @@ void read_faults(TableReader& t, SimFaults& f) {
   t.finish();
 }
 
+void read_sim_wires(TableReader& t, SimWiresConfig& w) {
+  if (auto v = t.choice<SimWiresKind>(
+          "kind", {{"internal", SimWiresKind::internal}, {"gpio-sim", SimWiresKind::gpio_sim}}))
+    w.kind = *v;
+  for (auto [key, field] : {std::pair{"safeboot", &w.safeboot}, std::pair{"reset", &w.reset},
+                            std::pair{"bootloader", &w.bootloader}, std::pair{"led", &w.led}}) {
+    if (auto v = t.str(key)) {
+      if (v->empty()) t.fail(key, "give the gpio-sim line's name, e.g. \"GPIO17\"");
+      *field = *v;
+    }
+  }
+  if (auto v = t.str("uart")) w.uart = *v;
+  t.finish();
+  if (w.kind == SimWiresKind::gpio_sim && w.uart.empty())
+    t.fail_here("kind = \"gpio-sim\" needs uart = \"/dev/ttyS1\" (the tty the module's UART0 is)");
+}
+
+std::optional<std::uint32_t> parse_hex24(std::string s) {
+  if (s.rfind("0x", 0) == 0 || s.rfind("0X", 0) == 0) s = s.substr(2);
+  if (s.empty() || s.size() > 6) return std::nullopt;
+  char* end = nullptr;
+  unsigned long v = std::strtoul(s.c_str(), &end, 16);
+  if (*end != '\0') return std::nullopt;
+  return static_cast<std::uint32_t>(v);
+}
+
 void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_dir) {
   if (auto v = t.choice<std::string>("profile", {{"pycom", "pycom"}, {"upstream", "upstream"}})) s.profile = *v;
   if (auto v = t.choice<std::string>("board", {{"WiPy", "WiPy"}, {"LoPy", "LoPy"}, {"LoPy4", "LoPy4"},
@@ -287,6 +314,18 @@ void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_di
   if (auto v = t.boolean("photodiode")) s.photodiode = *v;
   if (auto v = t.boolean("sys_exit_quirk")) s.sys_exit_quirk = *v;
   if (auto v = t.integer("fault_seed", 0, 4294967295LL)) s.fault_seed = static_cast<unsigned>(*v);
+  if (auto v = t.str("mac")) {
+    unsigned b[6];
+    char tail = 0;
+    if (std::sscanf(v->c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+      t.fail("mac", "'" + *v + "' is not a MAC address; write six hex bytes, e.g. \"24:0a:c4:12:34:56\"");
+    s.mac = *v;
+  }
+  if (auto v = t.str("flash_id")) {
+    auto id = parse_hex24(*v);
+    if (!id) t.fail("flash_id", "'" + *v + "' is not a JEDEC id; write three hex bytes, e.g. \"0x1640ef\"");
+    s.flash_id = *id;
+  }
   if (auto v = t.str("remote")) s.remote = base_dir / *v;
   if (const toml::table* f = t.table("faults")) {
     TableReader ft(t.file(), *f, t.key_path("faults"));
@@ -295,6 +334,10 @@ void read_sim(TableReader& t, SimConfig& s, const std::filesystem::path& base_di
   if (const toml::table* tt = t.table("timing")) {
     TableReader ft(t.file(), *tt, t.key_path("timing"));
     read_firmware_timing(ft, s.timing);
+  }
+  if (const toml::table* w = t.table("wires")) {
+    TableReader wt(t.file(), *w, t.key_path("wires"));
+    read_sim_wires(wt, s.wires);
   }
   t.finish();
   if (s.factory_version.empty()) t.fail("factory_version", "the factory slot needs a version");

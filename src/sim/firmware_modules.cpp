@@ -352,7 +352,7 @@ Value machine_module(Interp& in, FirmwareApi& fw) {
     return none();
   });
   fn(*m, "reset_cause", [&fw](Interp&, Args&) { return integer(static_cast<int>(fw.reset_cause())); });
-  fn(*m, "unique_id", [](Interp&, Args&) { return bytes(std::string("\x24\x0a\xc4\x00\x01\x10", 6)); });
+  fn(*m, "unique_id", [&fw](Interp&, Args&) { return bytes(fw.unique_id()); });
   fn(*m, "freq", [](Interp&, Args&) { return integer(160000000); });
   fn(*m, "idle", [&fw](Interp&, Args&) {
     fw.sleep_us(1000);

@@ -41,6 +41,7 @@ class FirmwareApi {
   // 0x03 is data; otherwise it raises KeyboardInterrupt (bytes taken before it are lost). A reset unwinds.
   virtual std::string stdin_read(std::size_t n) = 0;
   virtual const ImageDescriptor& running_image() = 0;
+  virtual std::string unique_id() = 0;  // machine.unique_id(): the base MAC from eFuse, 6 bytes
   virtual SlotId running_slot() = 0;
   virtual std::int64_t rtc_us() = 0;  // microseconds since 1970-01-01
   virtual void set_rtc_us(std::int64_t us) = 0;

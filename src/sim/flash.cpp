@@ -22,9 +22,12 @@ ImageDescriptor describe_image(std::string bytes) {
   ImageDescriptor d;
   Esp32Image img =
       parse_esp32_image(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
-  d.valid = img.valid();
-  d.version = img.app ? img.app->version : std::string();
-  d.board = img.board != PycomBoard::unknown ? to_string(img.board) : std::string();
+  // What the firmware says about itself, read as bootrig reads any image (its banner in rodata).
+  d.valid = img.valid() && img.kind == ImageKind::app;
+  d.version = img.identity.version;
+  d.board = img.board != PycomBoard::unknown ? to_string(img.board) : img.identity.board_name;
+  if (!img.identity.git_tag.empty()) d.micropython = img.identity.git_tag;
+  if (!img.identity.build_date.empty()) d.build_date = img.identity.build_date;
   d.bytes = std::move(bytes);
   return d;
 }

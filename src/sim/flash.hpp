@@ -14,7 +14,8 @@
 namespace bootrig::sim {
 
 // What an application slot holds: the raw ESP32 application image and what parse_esp32_image() read from
-// it. version and board come from the image's app description, never from configuration.
+// it. version, board, MicroPython tag and build date come from the image itself (the Pycom banner in its
+// rodata, as the firmware prints it), never from configuration.
 struct ImageDescriptor {
   std::string version = "1.20.2.r4";          // Pycom release, shown in the banner and os.uname()
   std::string board = "FiPy";                 // WiPy, LoPy, LoPy4, SiPy, GPy, FiPy

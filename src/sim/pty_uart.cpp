@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "bootrig/core/errors.hpp"
+#include "sim/gpio_sim_wires.hpp"
 
 namespace bootrig::sim {
 
@@ -33,6 +34,12 @@ constexpr Duration kRetryOpen = milliseconds(100);
 PtyUart::PtyUart(unsigned baud, std::filesystem::path link, Receiver receiver)
     : byte_time_(std::chrono::duration_cast<Duration>(nanoseconds(10'000'000'000LL / std::max(1u, baud)))),
       link_(std::move(link)),
+      receiver_(std::move(receiver)) {}
+
+PtyUart::PtyUart(unsigned baud, Tty tty, Receiver receiver)
+    : byte_time_(std::chrono::duration_cast<Duration>(nanoseconds(10'000'000'000LL / std::max(1u, baud)))),
+      tty_(std::move(tty.path)),
+      tty_baud_(baud),
       receiver_(std::move(receiver)) {}
 
 PtyUart::~PtyUart() { stop(); }
@@ -64,6 +71,11 @@ void PtyUart::stop() {
 }
 
 void PtyUart::open_port_locked() {
+  if (!tty_.empty()) {
+    pty_ = open_raw_tty(tty_, tty_baud_);
+    device_ = tty_;
+    return;
+  }
   Pty p = open_pty();
   std::error_code ec;
   auto tmp = link_;
@@ -126,6 +138,8 @@ void PtyUart::set_baud(unsigned baud) {
   {
     std::lock_guard lk(m_);
     byte_time_ = std::chrono::duration_cast<Duration>(nanoseconds(10'000'000'000LL / std::max(1u, baud)));
+    tty_baud_ = baud;
+    if (!tty_.empty() && pty_.is_open()) set_raw_tty_baud(pty_.master_fd, baud);
   }
   wake();
 }

@@ -22,6 +22,12 @@ class PtyUart {
   // `link`: where the symlink to the pty is kept (its folder must exist). `receiver` gets the bytes the rig
   // sent, at line rate, on the UART's own thread.
   PtyUart(unsigned baud, std::filesystem::path link, Receiver receiver);
+  // A real tty instead of a pty (the gpio-sim wires: a UART the rig reaches through the kernel's serial
+  // driver), opened raw 8N1 at `baud`; no link is kept.
+  struct Tty {
+    std::string path;
+  };
+  PtyUart(unsigned baud, Tty tty, Receiver receiver);
   ~PtyUart();
   PtyUart(const PtyUart&) = delete;
   PtyUart& operator=(const PtyUart&) = delete;
@@ -51,6 +57,8 @@ class PtyUart {
 
   Duration byte_time_;  // under m_ once running
   const std::filesystem::path link_;
+  const std::string tty_;  // non-empty: this tty instead of a pty
+  unsigned tty_baud_ = 0;  // under m_
   Receiver receiver_;
 
   mutable std::mutex m_;

@@ -74,7 +74,7 @@ PycomBoard::PycomBoard(const SimConfig& config, const FirmwareTiming& timing, un
   bi.signature.fill(0xFF);
   flash_.write_boot_info(bi);
 
-  rom_download_ = std::make_shared<RomDownload>(flash_);
+  rom_download_ = std::make_shared<RomDownload>(flash_, esp32_identity(config_));
   download_handler_ = rom_download_;
 
   flash_fs_ = std::make_unique<SimFs>(config_.flash_dir);
@@ -94,6 +94,7 @@ void PycomBoard::start(bool powered, bool en_high, bool p12_high, bool p2_low) {
   p12_changes_.clear();
   p12_before_changes_ = p12_high;
   p2_low_ = p2_low;
+  p2_latched_ = p2_low;
   phase_ = !powered ? SimPhase::off : !en_high ? SimPhase::in_reset : SimPhase::rom;
   hb_stop_ = false;
   cpu_ = std::thread([this] { cpu_main(); });
@@ -139,6 +140,8 @@ void PycomBoard::pin_changed(ModulePin pin, bool high, TimePoint when) {
       if (en_high_ == high) break;
       en_high_ = high;
       if (high) run_requested_ = when;
+      // The strapping pins are latched on EN's rising edge, whenever the CPU gets to read them.
+      if (high) p2_latched_ = p2_low_;
       if (!high) {
         // The chip stops at once: timers, UART and CPU. The WS2812 keeps the colour it was last sent.
         ++reset_gen_;
@@ -156,6 +159,7 @@ void PycomBoard::pin_changed(ModulePin pin, bool high, TimePoint when) {
       if (powered_ == high) break;
       powered_ = high;
       if (high) run_requested_ = when;
+      if (high) p2_latched_ = p2_low_;
       if (!high) {
         ++reset_gen_;
         uart_ready_ = false;
@@ -177,6 +181,7 @@ void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
   (void)when;
   std::lock_guard lk(m_);
   std::uniform_real_distribution<double> u(0.0, 1.0);
+  bool frame_mark = false;  // a SLIP frame delimiter reached the ROM loader
   for (char c : bytes) {
     if (faults_.drop_rate > 0 && u(rng_) < faults_.drop_rate) continue;
     bool garbled = false;
@@ -188,6 +193,7 @@ void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
     if (!uart_ready_) continue;
     if (phase_ == SimPhase::download) {
       download_rx_ += c;
+      frame_mark = frame_mark || c == '\xC0';
       continue;
     }
     if (!attached_) continue;
@@ -210,7 +216,9 @@ void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
     }
     if (rx_.size() < kRxBuffer) rx_.push_back(c);
   }
-  cv_.notify_all();
+  // The ROM loader acts on whole SLIP frames: waking the chip for every slice of a 1 KiB block in between
+  // would only cost the host (thousands of wake-ups a second at 921600), not change what it answers.
+  if (phase_ != SimPhase::download || frame_mark || !rom_download_active_) cv_.notify_all();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -415,21 +423,31 @@ void PycomBoard::run_chip(ResetCause cause) {
   bool download;
   {
     std::lock_guard lk(m_);
-    download = p2_low_;  // strapping pins are latched when the chip comes out of reset
+    download = p2_latched_;  // strapping pins are latched when the chip comes out of reset
   }
   rom(cause, download);
-  if (download) {
-    if (!download_mode()) return;
-    // FLASH_END with reboot: the ROM restarts the CPU, which now boots from flash; nothing takes UART
-    // bytes again until the app's driver does.
+  while (download) {
+    const LoaderExit exit = download_mode();  // returns only when FLASH_END asked the chip to leave
+    // Nothing takes UART bytes again until the app's driver (or the ROM loader again) does.
     {
       std::lock_guard lk(m_);
       uart_ready_ = false;
       download_rx_.clear();
     }
     hard_boot_time_ = now();
-    rom(ResetCause::soft, false);
+    if (exit == LoaderExit::run_user_code) {
+      // The ROM goes on as if the strapping pins had said "boot from flash": no reset, no new reset line.
+      rom_flash_boot_lines();
+      cpu_sleep_until(hard_boot_time_ + timing_.rom_boot);
+      break;
+    }
+    // A software reset: the ROM samples the strapping pins again (P2 still held: download mode again).
+    {
+      std::lock_guard lk(m_);
+      download = p2_low_;
+    }
     cause = ResetCause::soft;
+    rom(cause, download);
   }
   SlotId slot = bootloader();
   app(slot, cause);
@@ -451,29 +469,38 @@ void PycomBoard::rom(ResetCause cause, bool download) {
     }
     tx(text + ",boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n");
     return;
-  } else {
-    text +=
-        ",boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
-        "configsip: 0, SPIWP:0xee\r\n"
-        "clk_drv:0x00,q_drv:0x00,d_drv:0x00,cs0_drv:0x00,hd_drv:0x00,wp_drv:0x00\r\n"
-        "mode:DIO, clock div:1\r\n"
-        "load:0x3fff8028,len:8\r\n"
-        "load:0x3fff8030,len:1728\r\n"
-        "load:0x4009f000,len:14584\r\n"
-        "entry 0x4009f6c4\r\n";
   }
-  tx(text);
+  tx(text + ",boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n");
+  rom_flash_boot_lines();
   cpu_sleep_until(hard_boot_time_ + timing_.rom_boot);
 }
 
-bool PycomBoard::download_mode() {
+std::string PycomBoard::unique_id() {
+  const auto& mac = rom_download_->loader().config().identity.mac;
+  return std::string(reinterpret_cast<const char*>(mac.data()), mac.size());
+}
+
+void PycomBoard::rom_flash_boot_lines() {
+  tx("configsip: 0, SPIWP:0xee\r\n"
+     "clk_drv:0x00,q_drv:0x00,d_drv:0x00,cs0_drv:0x00,hd_drv:0x00,wp_drv:0x00\r\n"
+     "mode:DIO, clock div:1\r\n"
+     "load:0x3fff8028,len:8\r\n"
+     "load:0x3fff8030,len:1728\r\n"
+     "load:0x4009f000,len:14584\r\n"
+     "entry 0x4009f6c4\r\n");
+}
+
+LoaderExit PycomBoard::download_mode() {
   std::shared_ptr<SimDownloadHandler> handler;
   {
     std::lock_guard lk(m_);
     handler = download_handler_;
   }
   RomDownload* rom = handler.get() == rom_download_.get() ? rom_download_.get() : nullptr;
-  if (handler) handler->begin();
+  if (rom)
+    rom->begin(static_cast<unsigned>(10'000'000'000LL / std::max<std::int64_t>(1, byte_time_.count())));
+  else if (handler)
+    handler->begin();
   // Leaving download mode by any path (reset, power loss, brown-out, FLASH_END): the flash as written is
   // what the bootloader reads next, and UART0 is back at the firmware's rate.
   struct Leave {
@@ -489,7 +516,10 @@ bool PycomBoard::download_mode() {
     std::string got;
     {
       std::unique_lock lk(m_);
-      cpu_wait(lk, Deadline::never(), [&] { return !download_rx_.empty(); });
+      rom_download_active_ = rom != nullptr;
+      cpu_wait(lk, Deadline::never(), [&] {
+        return rom ? download_rx_.find('\xC0') != std::string::npos : !download_rx_.empty();
+      });
       got.swap(download_rx_);
     }
     if (!handler) continue;
@@ -521,13 +551,13 @@ bool PycomBoard::download_mode() {
       }
       set_uart_baud(*baud);
     }
-    if (auto end = rom->take_flash_end(); end && *end) {
+    if (auto exit = rom->take_exit()) {
       // Let the FLASH_END reply leave before the CPU restarts.
       Deadline d = Deadline::after(byte_time_ * static_cast<std::int64_t>(wires_.uart_tx_pending() + 16) +
                                    milliseconds(5));
       std::unique_lock lk(m_);
       cpu_wait(lk, d, [&] { return wires_.uart_tx_pending() == 0; });
-      return true;
+      return *exit;
     }
   }
 }

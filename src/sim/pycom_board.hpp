@@ -56,7 +56,8 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   void cpu_main();
   void run_chip(ResetCause cause);
   void rom(ResetCause cause, bool download);
-  bool download_mode();  // true: FLASH_END asked to run the app
+  void rom_flash_boot_lines();  // what the ROM prints while it loads the bootloader from flash
+  LoaderExit download_mode();   // returns when FLASH_END asks the chip to leave the loader
   void set_uart_baud(unsigned baud);
   SlotId bootloader();
   std::uint32_t wait_for_safe_boot(const BootInfo& bi, std::uint32_t* active);
@@ -110,6 +111,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   std::size_t uart_any() override;
   std::string stdin_read(std::size_t n) override;
   const ImageDescriptor& running_image() override { return image_; }
+  std::string unique_id() override;
   SlotId running_slot() override { return slot_; }
   std::int64_t rtc_us() override;
   void set_rtc_us(std::int64_t us) override;
@@ -150,11 +152,13 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   bool p12_before_changes_ = false;
   // When EN (or power) last came up: the chip's clock starts there, however late its thread wakes.
   std::optional<TimePoint> run_requested_;
+  bool p2_latched_ = false;      // P2 at the last rising edge of EN (or power): download mode
   std::uint64_t reset_gen_ = 0;  // bumped by every external reset or power loss
   std::uint64_t chip_gen_ = 0;   // the generation the running chip belongs to
   bool power_lost_ = false;
   std::deque<char> rx_;  // UART0 RX as the REPL reads it
   std::string download_rx_;
+  bool rom_download_active_ = false;  // download mode runs the built-in ROM loader (acts on whole frames)
   bool attached_ = true;    // os.dupterm: UART0 is the REPL terminal
   bool executing_ = false;  // code is running: Ctrl-C is the keyboard interrupt
   // The UART ISR saw the reset character (Ctrl-F): a safe-boot reset is due, whatever runs (checked with

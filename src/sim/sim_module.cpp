@@ -19,6 +19,7 @@
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
+#include "sim/gpio_sim_wires.hpp"
 #include "sim/pty_uart.hpp"
 #include "sim/pycom_board.hpp"
 
@@ -340,12 +341,16 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   void start() {
     std::lock_guard lk(life_m);
     if (started) return;
+    auto receive = [this](std::string_view b, TimePoint t) { board->uart_rx(b, t); };
+    if (config.wires.kind == SimWiresKind::gpio_sim) {
+      start_on_gpio_sim(receive);
+      return;
+    }
     if (link.empty()) {
       link_dir = private_link_dir();
       link = link_dir / "tty";
     }
-    uart = std::make_unique<sim::PtyUart>(baud, link,
-                                          [this](std::string_view b, TimePoint t) { board->uart_rx(b, t); });
+    uart = std::make_unique<sim::PtyUart>(baud, link, receive);
     uart->start();
     Level power, reset, safeboot, boot;
     {
@@ -361,9 +366,21 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
                  pin_high_for(LineRole::safeboot, safeboot), !pin_high_for(LineRole::bootloader, boot));
   }
 
+  // The pins are gpio-sim lines that another process drives, the UART a real tty: see gpio_sim_wires.hpp.
+  void start_on_gpio_sim(const sim::PtyUart::Receiver& receive) {
+    gpio = std::make_unique<sim::GpioSimPins>(config.wires);
+    uart = std::make_unique<sim::PtyUart>(baud, sim::PtyUart::Tty{config.wires.uart}, receive);
+    uart->start();
+    started = true;
+    first_boot = true;
+    board->start(true, gpio->high(ModulePin::en), gpio->high(ModulePin::p12), !gpio->high(ModulePin::p2));
+    gpio->start(*board);
+  }
+
   void stop() {
     std::lock_guard lk(life_m);
     if (!started) return;
+    if (gpio) gpio->stop();
     board->stop();
     if (uart) uart->stop();
     started = false;
@@ -377,6 +394,10 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
 
   void set_line(LineRole role, Level level) {
     if (role == LineRole::led) throw RigError("the simulated LED line is an input; it cannot be driven");
+    if (config.wires.kind == SimWiresKind::gpio_sim)
+      throw RigError(std::string("the simulated module's pins are gpio-sim lines here; drive ") +
+                     to_string(role) + " through its line (" +
+                     (gpio ? gpio->describe() : std::string("see [sim.wires]")) + ")");
     {
       std::lock_guard lk(m);
       lines[role] = level;
@@ -421,6 +442,7 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
       }
       for (auto& [id, fn] : watchers) call.push_back(fn);
     }
+    if (gpio) gpio->led(c != 0);
     for (auto& fn : call) fn(c, stamp);
   }
   void uart_tx(std::string_view bytes) override {
@@ -449,6 +471,7 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   std::atomic<bool> first_boot{true};
   std::filesystem::path link, link_dir;
   std::unique_ptr<sim::PtyUart> uart;
+  std::unique_ptr<sim::GpioSimPins> gpio;  // the gpio-sim wires, when [sim.wires] kind = "gpio-sim"
   std::unique_ptr<sim::PycomBoard> board;
 
   mutable std::mutex m;
@@ -566,6 +589,7 @@ void SimModule::set_uart_link(std::filesystem::path link) {
 
 std::string SimModule::uart_path() const {
   std::lock_guard lk(impl_->life_m);
+  if (impl_->config.wires.kind == SimWiresKind::gpio_sim) return impl_->config.wires.uart;
   return impl_->link.string();
 }
 

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bootrig/core/errors.hpp"
 #include "bootrig/drivers/gpiod.hpp"
 #include "bootrig/drivers/serialport.hpp"
 #include "bootrig/drivers/termios_serial.hpp"
@@ -47,6 +48,10 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
   };
 
   if (rig.kind == RigKind::sim) {
+    if (rig.sim.wires.kind == SimWiresKind::gpio_sim)
+      throw RigError("rig " + rig.source.string() +
+                     " wires the simulated module to gpio-sim lines; run it with `bootrig sim` and drive it "
+                     "through those lines with a hardware rig file");
     // In this process, or a standalone `bootrig sim` reached through its control socket.
     if (rig.sim.remote.empty()) t->sim_ = std::make_unique<SimModule>(rig.sim, rig.serial.settings.baud);
     else t->remote_ = open_sim_wires(rig);

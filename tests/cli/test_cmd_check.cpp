@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "bootrig/drivers/gpiod.hpp"
 #include "drivers/gpiod_common.hpp"
+#include "support/gpio_sim.hpp"
 #include "support/run_bootrig.hpp"
 
 namespace bootrig {
@@ -46,6 +48,52 @@ TEST(CmdCheck, HardwareMissingHereIsARigError) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("-> NOT FOUND: GPIO line 'GPIO17' not found on any chip"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("part(s) of the rig were not found on this machine"), std::string::npos) << r.err;
+}
+
+// The kernel tier's gpio-sim chip and UART: a Pi's rig file resolves there line by line.
+class CheckGpioSim : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why_not;
+    std::string text = testing::pi_rig_on_gpio_sim(*backend_, why_not);
+    if (text.empty()) GTEST_SKIP() << why_not;
+    rig_ = std::filesystem::temp_directory_path() / "bootrig-check-gpio-sim.toml";
+    std::ofstream(rig_) << text;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!rig_.empty()) std::filesystem::remove(rig_, ec);
+  }
+  std::unique_ptr<GpioBackend> backend_ = make_gpiod_backend();
+  std::filesystem::path rig_;
+};
+
+TEST_F(CheckGpioSim, ResolvesEveryLineByNameAndThePort) {
+  auto r = run_bootrig("check " + rig_.string());
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto p12 = testing::named_sim_line(*backend_, "GPIO17");
+  ASSERT_TRUE(p12.has_value());
+  for (const char* name : {"GPIO17", "GPIO27", "GPIO22", "GPIO23"})
+    EXPECT_NE(r.out.find(std::string("-> ") + name + " (" + p12->chip.path + " offset " + (name + 4) + ")"),
+              std::string::npos)
+        << name << "\n"
+        << r.out;
+  EXPECT_NE(r.out.find(std::string("-> ") + std::getenv("BOOTRIG_TEST_SERIAL_PORT")), std::string::npos)
+      << r.out;
+}
+
+TEST_F(CheckGpioSim, ABusyLineIsReportedWithItsHolder) {
+  auto reset = testing::named_sim_line(*backend_, "GPIO27");
+  ASSERT_TRUE(reset.has_value());
+  LineSettings s;
+  s.consumer = "check-test-holder";
+  auto held = backend_->request_output(reset->line, s);
+  auto r = run_bootrig("check " + rig_.string());
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.out.find("BUSY: 'check-test-holder' holds it; stop that user or choose another line"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("1 part(s) of the rig were not found"), std::string::npos) << r.err;
 }
 
 TEST(CmdCheck, InvalidRigFileIsOneLineAndExitTwo) {

@@ -4,15 +4,17 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/firmware/image_builder.hpp"
 #include "bootrig/sim/sim_control.hpp"
 #include "bootrig/sim/sim_module.hpp"
-#include "support/sim_fixture.hpp"
-#include "sim/sim_test_util.hpp"
+#include "support/esptool.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/scenario_rig.hpp"
+#include "support/sim_fixture.hpp"
+#include "sim/sim_test_util.hpp"
 
 namespace bootrig {
 namespace {
@@ -64,10 +66,65 @@ TEST_F(CmdFlash, CableFlashWritesTheFactorySlotAndSaysWhatItFoundAndDid) {
   EXPECT_NE(r.out.find("found: ota_0 runs FiPy 1.20.2.r6"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.3.r1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("by cable in"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("(at 0x10000, 460800 baud"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(at 0x10000, 460800 baud, "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("compressed on the wire"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("now runs: factory runs FiPy 1.20.3.r1; window 2 boots the same image"), std::string::npos)
       << r.out;
   EXPECT_NE(r.err.find("writing by cable:"), std::string::npos) << "a progress line on stderr: " << r.err;
+}
+
+// The [flasher] example of docs/rig-files.md, as written there, with the real esptool in the place of
+// `esptool` and the otadata file where the test keeps it.
+std::string docs_flasher_example(const std::string& esptool, const std::string& blank) {
+  std::ifstream in(std::string(BOOTRIG_SOURCE_DIR) + "/docs/rig-files.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  const auto at = doc.find("```toml\n[flasher]\ncommand = [\"esptool\"");
+  if (at == std::string::npos) return "";
+  const auto from = at + 8;
+  std::string block = doc.substr(from, doc.find("```", from) - from);
+  block.replace(block.find("\"esptool\""), 9, "\"" + esptool + "\"");
+  const auto ota = block.find("/etc/bootrig/otadata-blank.bin");
+  if (ota != std::string::npos) block.replace(ota, 30, blank);
+  return block;
+}
+
+TEST_F(CmdFlash, TheDocsFlasherExampleFlashesThroughTheRealEsptool) {
+  BOOTRIG_REQUIRE_ESPTOOL();
+  auto blank = dir / "otadata-blank.bin";
+  std::ofstream(blank, std::ios::binary) << std::string(0x1000, '\xFF');
+  const std::string example = docs_flasher_example(testing::esptool_path(), blank.string());
+  ASSERT_NE(example.find("--no-stub"), std::string::npos) << "docs/rig-files.md has no esptool [flasher] example";
+  std::ofstream(rig, std::ios::app) << "\n" << example;
+  auto img = write_image("new.bin", PycomBoard::fipy, ImageCorruption::none);
+  auto r = run_bootrig("--rig " + rig.string() + " flash " + img.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("flasher: Chip is ESP32-D0WDQ6"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("flasher: Hash of data verified."), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.3.r1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("external flasher " + std::string(testing::esptool_path())), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("now runs: factory runs FiPy 1.20.3.r1"), std::string::npos) << r.out;
+}
+
+TEST_F(CmdFlash, AnAppThatIsNotPycomsIsRefusedUnlessForced) {
+  ImageSpec s;
+  s.style = ImageStyle::idf;
+  s.project = "hello_world";
+  s.version = "1.0";
+  auto bytes = build_esp32_image(s);
+  auto p = dir / "hello.bin";
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  auto r = run_bootrig("-q --rig " + rig.string() + " flash " + p.string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(p.string() + ": is hello_world 1.0 (not a Pycom MicroPython build); a Pycom module would run "
+                                    "it instead of MicroPython, so nothing was written (--force flashes it anyway)"),
+            std::string::npos)
+      << r.err;
+  r = run_bootrig("-q --rig " + rig.string() + " flash --force " + p.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("flashed: " + p.string() + " (hello_world 1.0 (not a Pycom MicroPython build)"), std::string::npos)
+      << r.out;
 }
 
 // The version string is not the build: with no record of what bootrig flashed, the same version is flashed

@@ -60,8 +60,10 @@ TEST_F(ImageCli, MakeThenInfoShowsTheImage) {
   auto info = run_bootrig("image info " + path("lopy4.bin"));
   ASSERT_EQ(info.exit_code, 0) << info.err;
   for (const char* want :
-       {"format:    ESP32 application image", "chip:      ESP32 (id 0)", "version:   1.20.2.r4",
-        "board:     LoPy4", "segments:  3", "checksum:  0x", " ok", "sha256:    ", "slot:      fits"}) {
+       {"format:    ESP32 application image", "chip:      ESP32 (id 0)", "firmware:  LoPy4 1.20.2.r4",
+        "micropy:   v1.11-a5aa0b8, built 2021-01-12", "read from: banner",
+        "app desc:  none (as in Pycom's builds)", "segments:  4", "load 0x0  ", "padding", "checksum:  0x",
+        " ok", "sha256:    ", "slot:      fits"}) {
     EXPECT_NE(info.out.find(want), std::string::npos) << "missing '" << want << "' in\n" << info.out;
   }
   EXPECT_TRUE(info.err.empty()) << info.err;
@@ -78,7 +80,12 @@ TEST_F(ImageCli, InfoJsonForAValidImage) {
   EXPECT_EQ(j["valid"], true);
   EXPECT_EQ(j["version"], "1.18.2.r7");
   EXPECT_EQ(j["board"], "GPy");
-  EXPECT_EQ(j["segments"].size(), 5u);
+  EXPECT_EQ(j["segments"].size(), 6u) << "five payload segments and the padding before IROM";
+  EXPECT_EQ(j["kind"], "app");
+  EXPECT_EQ(j["pycom"], true);
+  EXPECT_EQ(j["identity"]["source"], "banner");
+  EXPECT_EQ(j["identity"]["git_tag"], "v1.11-a5aa0b8");
+  EXPECT_TRUE(j["app_description"].is_null());
   EXPECT_EQ(j["sha256"]["appended"], false);
   EXPECT_EQ(j["checksum"]["ok"], true);
   EXPECT_EQ(j["slot"]["fits"], true);
@@ -98,8 +105,10 @@ TEST_F(ImageCli, EveryCorruptionIsExitTwoWithOneLineNamingTheFileAndProblem) {
     EXPECT_TRUE(info.out.empty()) << info.out;
     const auto problems = expected_problems(c);
     ASSERT_FALSE(problems.empty());
-    EXPECT_EQ(info.err.rfind("bootrig: " + file + ": invalid ESP32 image: " + to_string(problems.front()), 0),
-              0u)
+    EXPECT_EQ(
+        info.err.rfind(
+            "bootrig: " + file + ": the ESP32 bootloader would refuse it: " + to_string(problems.front()), 0),
+        0u)
         << info.err;
     EXPECT_EQ(std::count(info.err.begin(), info.err.end(), '\n'), 1) << info.err;
   }
@@ -127,7 +136,7 @@ TEST_F(ImageCli, BundleRoundTrip) {
   auto info = run_bootrig("image info " + path("SiPy-1.20.2.r4.tar.gz"));
   ASSERT_EQ(info.exit_code, 0) << info.err;
   EXPECT_NE(info.out.find("sipy.bin (script2: w factory)"), std::string::npos) << info.out;
-  EXPECT_NE(info.out.find("board:     SiPy"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("firmware:  SiPy 1.20.2.r4"), std::string::npos) << info.out;
   // A corrupt app inside a bundle names the bundle and the member.
   ASSERT_EQ(
       run_bootrig("image make --version 1.20.2.r4 --board SiPy --corrupt bad-sha256 -o " + path("bad.tgz"))
@@ -135,8 +144,9 @@ TEST_F(ImageCli, BundleRoundTrip) {
       0);
   auto bad = run_bootrig("image info " + path("bad.tgz"));
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find(path("bad.tgz") + ": sipy.bin: invalid ESP32 image: SHA-256 mismatch"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.err.find(path("bad.tgz") + ": sipy.bin: the ESP32 bootloader would refuse it: SHA-256 mismatch"),
+      std::string::npos)
       << bad.err;
 }
 
@@ -144,10 +154,36 @@ TEST_F(ImageCli, SlotSizeOption) {
   ASSERT_EQ(
       run_bootrig("image make --version 1.20.2.r4 --board FiPy --size 0x8000 -o " + path("f.bin")).exit_code,
       0);
-  EXPECT_EQ(run_bootrig("image info --slot-size 64k " + path("f.bin")).exit_code, 0);
-  auto small = run_bootrig("image info --slot-size 16k " + path("f.bin"));
+  EXPECT_EQ(run_bootrig("image info --slot-size 128k " + path("f.bin")).exit_code, 0);
+  auto small = run_bootrig("image info --slot-size 64k " + path("f.bin"));
   EXPECT_EQ(small.exit_code, 2);
   EXPECT_NE(small.err.find("too large for the slot"), std::string::npos) << small.err;
+}
+
+TEST_F(ImageCli, InfoReadsBootloadersAndOtherEsp32Apps) {
+  {
+    std::ofstream f(path("bootloader.bin"), std::ios::binary);
+    auto b = build_bootloader_image();
+    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  }
+  auto boot = run_bootrig("image info " + path("bootloader.bin"));
+  ASSERT_EQ(boot.exit_code, 0) << boot.err;
+  EXPECT_NE(boot.out.find("format:    ESP32 second-stage bootloader image"), std::string::npos) << boot.out;
+  EXPECT_EQ(boot.out.find("slot:"), std::string::npos) << boot.out;
+  auto made = run_bootrig("image make --version v5.1 --board FiPy --style idf --project hello_world -o " +
+                          path("hello.bin"));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("idf-style image"), std::string::npos) << made.out;
+  auto hello = run_bootrig("image info " + path("hello.bin"));
+  ASSERT_EQ(hello.exit_code, 0) << hello.err;
+  EXPECT_NE(hello.out.find("firmware:  hello_world v5.1 (not a Pycom MicroPython build)"), std::string::npos)
+      << hello.out;
+  EXPECT_NE(hello.out.find("read from: app description"), std::string::npos) << hello.out;
+  EXPECT_NE(hello.out.find("app desc:  version 'v5.1', project 'hello_world'"), std::string::npos)
+      << hello.out;
+  auto style = run_bootrig("image make --version 1.20.2.r4 --board FiPy --style zephyr -o " + path("z.bin"));
+  EXPECT_EQ(style.exit_code, 2);
+  EXPECT_NE(style.err.find("--style 'zephyr': expected pycom or idf"), std::string::npos) << style.err;
 }
 
 TEST_F(ImageCli, BadArgumentsAreExitTwo) {

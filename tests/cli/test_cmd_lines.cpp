@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/drivers/gpiod.hpp"
 #include "drivers/gpiod_common.hpp"
+#include "support/gpio_sim.hpp"
 #include "support/run_bootrig.hpp"
 
 namespace bootrig {
@@ -156,6 +158,31 @@ TEST(LinesBinary, AnUnknownChipIsExitCode2WithOneLine) {
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err.rfind("bootrig: GPIO chip 'bootrig-no-such-chip' not found", 0), 0u) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// ---- The built binary against the kernel tier's gpio-sim chip (lines named like a Raspberry Pi's) ----
+
+TEST(LinesGpioSim, ListsTheChipWithItsNamedLinesAndWhoHoldsOne) {
+  auto backend = make_gpiod_backend();
+  auto p12 = testing::named_sim_line(*backend, "GPIO17");
+  if (!p12) GTEST_SKIP() << testing::kNoPiSimChip;
+  LineSettings s;
+  s.consumer = "lines-test-holder";
+  auto held = backend->request_output(p12->line, s);
+  auto r = testing::run_bootrig("lines --chip " + p12->chip.name);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(p12->chip.name + " [" + p12->chip.label + "] " + p12->chip.path + ", 28 lines"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("      17  GPIO17  output     used by \"lines-test-holder\""), std::string::npos)
+      << r.out;
+  // Free lines keep whatever direction their last user left; name and user are what count.
+  EXPECT_NE(r.out.find("      27  GPIO27  "), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(testing::run_bootrig("lines --json --chip " + p12->chip.path).out);
+  ASSERT_EQ(j["chips"].size(), 1u);
+  EXPECT_EQ(j["chips"][0]["lines"][17]["name"], "GPIO17");
+  EXPECT_EQ(j["chips"][0]["lines"][17]["consumer"], "lines-test-holder");
+  EXPECT_EQ(j["chips"][0]["lines"][17]["direction"], "output");
 }
 
 }  // namespace

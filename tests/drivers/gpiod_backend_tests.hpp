@@ -1,9 +1,12 @@
 // The GpioBackend tests both libgpiod drivers must pass; each build includes them from its own test file.
 // Hardware cases use only a gpio-sim chip (label "gpio-sim*"), never a real board's lines, and skip
-// without one. Under qemu, a later tier loads gpio-sim and creates such a chip through configfs.
+// without one. The kernel tier (tests/kernel/run-tier.sh) runs them under qemu on a gpio-sim chip.
 #pragma once
 
 #include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -18,61 +21,43 @@
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/drivers/gpiod.hpp"
 #include "drivers/gpiod_common.hpp"
+#include "support/gpio_sim.hpp"
 
 namespace bootrig::gpiod_tests {
 
 namespace fs = std::filesystem;
 
-// A free line on a gpio-sim chip, and the sysfs folder through which the simulator's side of it is
-// driven (pull) and observed (value): /sys/devices/platform/gpio-sim.N/gpiochipM/sim_gpioK.
-struct SimLine {
-  ChipInfo chip;
-  ResolvedLine line;
-  fs::path sim;
+using testing::sim_folder;
+using testing::SimLine;
 
-  void pull(bool up) const {
-    std::ofstream f(sim / "pull");
-    f << (up ? "pull-up" : "pull-down");
-    f.flush();
-    if (!f) throw std::runtime_error("cannot write " + (sim / "pull").string());
-  }
-  // The physical level the chip sees on the pin, before any active-low inversion.
-  int physical_value() const {
-    std::ifstream f(sim / "value");
-    int v = -1;
-    f >> v;
-    return v;
-  }
-};
-
-inline std::optional<fs::path> sim_folder(const ChipInfo& chip, unsigned offset) {
-  std::error_code ec;
-  for (const auto& dev : fs::directory_iterator("/sys/devices/platform", ec)) {
-    if (dev.path().filename().string().rfind("gpio-sim.", 0) != 0) continue;
-    fs::path p = dev.path() / chip.name / ("sim_gpio" + std::to_string(offset));
-    if (fs::exists(p / "pull", ec)) return p;
-  }
-  return std::nullopt;
-}
-
-// Why the hardware tests cannot run here, or the line they may use.
-inline std::optional<SimLine> find_sim_line(GpioBackend& backend, std::string& why_not) {
+// Why the hardware tests cannot run here, or the `count` free lines they may use.
+inline std::vector<SimLine> find_sim_lines(GpioBackend& backend, std::size_t count, std::string& why_not) {
   if (gpiod_detail::gpiochip_paths().empty()) {
     why_not = "no /dev/gpiochip* on this machine; these tests run under qemu with the gpio-sim module";
-    return std::nullopt;
+    return {};
   }
   for (const ChipInfo& c : backend.chips()) {
     if (c.label.rfind("gpio-sim", 0) != 0) continue;
-    for (unsigned i = 0; i < c.lines.size(); ++i) {
+    std::vector<SimLine> found;
+    for (unsigned i = 0; i < c.lines.size() && found.size() < count; ++i) {
       if (c.lines[i].used) continue;
-      if (auto sim = sim_folder(c, i)) return SimLine{c, ResolvedLine{c.path, i, c.lines[i].name}, *sim};
+      if (auto sim = sim_folder(c, i))
+        found.push_back(SimLine{c, ResolvedLine{c.path, i, c.lines[i].name}, *sim});
     }
-    why_not = "gpio-sim chip " + c.name + " has no free line with a sysfs sim_gpio folder";
-    return std::nullopt;
+    if (found.size() == count) return found;
+    why_not = "gpio-sim chip " + c.name + " has fewer than " + std::to_string(count) +
+              " free lines with a sysfs sim_gpio folder";
+    return {};
   }
   why_not =
       "GPIO chips exist but none is a gpio-sim chip (label gpio-sim*); real board lines are never touched";
-  return std::nullopt;
+  return {};
+}
+
+inline std::optional<SimLine> find_sim_line(GpioBackend& backend, std::string& why_not) {
+  auto lines = find_sim_lines(backend, 1, why_not);
+  if (lines.empty()) return std::nullopt;
+  return lines.front();
 }
 
 inline LineSettings test_settings() {
@@ -280,6 +265,113 @@ TEST_F(GpiodBackendTest, InterruptionWakesAWaitingInput) {
   EXPECT_THROW(in->wait_event(Deadline::never()), Interrupted);
   t.join();
   interrupt::clear();
+}
+
+TEST_F(GpiodBackendTest, ALineIsFoundByTheNameTheChipGivesIt) {
+  BOOTRIG_REQUIRE_SIM_LINE(sim);
+  ASSERT_FALSE(sim.line.line_name.empty()) << "the kernel tier names every line of its gpio-sim chip";
+  ResolvedLine r = resolve_line(backend_->chips(), LineLocator{sim.line.line_name, "", std::nullopt});
+  EXPECT_EQ(r.chip_path, sim.chip.path);
+  EXPECT_EQ(r.offset, sim.line.offset);
+  auto out = backend_->request_output(r, test_settings());
+  EXPECT_NE(out->describe().find(sim.line.line_name), std::string::npos) << out->describe();
+}
+
+TEST_F(GpiodBackendTest, OpenDrainOutputPullsLowAndOtherwiseLetsTheLineFloat) {
+  BOOTRIG_REQUIRE_SIM_LINE(sim);
+  // RESET as on the bench: active low, open-drain, the module's pull-up on the far side.
+  LineSettings s = test_settings();
+  s.active_low = true;
+  s.drive = Drive::open_drain;
+  sim.pull(true);
+  {
+    auto out = backend_->request_output(sim.line, s);
+    EXPECT_EQ(sim.physical_value(), 1);  // released: the pull-up holds the line high
+    out->set(Level::active);
+    EXPECT_EQ(sim.physical_value(), 0);
+    out->set(Level::inactive);
+    EXPECT_EQ(sim.physical_value(), 1);
+  }
+  // With a pull-down on the far side the released line reads low: open-drain never drives high, where a
+  // push-pull active-low output would (ActiveLowOutputDrivesTheInvertedPhysicalLevel).
+  sim.pull(false);
+  auto out = backend_->request_output(sim.line, s);
+  EXPECT_EQ(sim.physical_value(), 0);
+  out->set(Level::active);
+  out->set(Level::inactive);
+  EXPECT_EQ(sim.physical_value(), 0);
+}
+
+TEST_F(GpiodBackendTest, OutputBiasReachesTheChip) {
+  BOOTRIG_REQUIRE_SIM_LINE(sim);
+  sim.pull(true);
+  LineSettings s = test_settings();
+  s.bias = Bias::pull_down;  // P12's setting on the bench
+  s.initial = Level::active;
+  {
+    auto out = backend_->request_output(sim.line, s);
+    EXPECT_EQ(sim.physical_value(), 1);
+  }
+  // Released, the line shows the pull the driver asked the chip for.
+  EXPECT_EQ(sim.physical_value(), 0);
+}
+
+// What a Pi's P12 and RESET do when bootrig is killed outright (no signal handler runs): docs/testing.md.
+TEST_F(GpiodBackendTest, WhenTheHolderIsKilledTheKernelFreesItsLines) {
+  std::string why_not;
+  auto lines = find_sim_lines(*backend_, 2, why_not);
+  if (lines.size() < 2) GTEST_SKIP() << why_not;
+  const SimLine& p12 = lines[0];
+  const SimLine& reset = lines[1];
+  p12.pull(false);   // the rig's pull-down on P12
+  reset.pull(true);  // the module's pull-up on EN
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The holder, in the middle of a safe-boot entry: P12 asserted, RESET asserted.
+    try {
+      auto backend = make_gpiod_backend();
+      LineSettings s = test_settings();
+      s.consumer = "bootrig-killed";
+      s.initial = Level::active;
+      auto p12_out = backend->request_output(p12.line, s);
+      s.active_low = true;
+      s.drive = Drive::open_drain;
+      auto reset_out = backend->request_output(reset.line, s);
+      [[maybe_unused]] auto n = ::write(ready[1], "r", 1);
+      for (;;) ::pause();
+    } catch (...) {
+      ::_exit(1);
+    }
+  }
+  ::close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the holder could not request its lines";
+  ::close(ready[0]);
+  EXPECT_EQ(p12.physical_value(), 1);
+  EXPECT_EQ(reset.physical_value(), 0);
+  {
+    auto chips = backend_->chips();
+    EXPECT_EQ(find_chip(chips, p12.chip.path)->lines.at(p12.line.offset).consumer, "bootrig-killed");
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  // The kernel frees a dead process's lines however it died: the next user can have them...
+  auto chips = backend_->chips();
+  const ChipInfo* chip = find_chip(chips, p12.chip.path);
+  ASSERT_NE(chip, nullptr);
+  EXPECT_FALSE(chip->lines.at(p12.line.offset).used);
+  EXPECT_FALSE(chip->lines.at(reset.line.offset).used);
+  // ...and what the pins do then is the chip driver's choice. gpio-sim, like mainline's Raspberry Pi pin
+  // controller, stops driving them: each takes its pull, so P12 and RESET are released. A Raspberry Pi OS
+  // kernel keeps freed outputs driven instead (docs/testing.md).
+  EXPECT_EQ(p12.physical_value(), 0);
+  EXPECT_EQ(reset.physical_value(), 1);
+  EXPECT_NO_THROW(backend_->request_output(p12.line, test_settings()));
 }
 
 }  // namespace bootrig::gpiod_tests

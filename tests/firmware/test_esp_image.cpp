@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "bootrig/firmware/image_builder.hpp"
 #include "firmware/byte_order.hpp"
 
@@ -23,11 +25,11 @@ struct Case {
   bool sha;
 };
 
-TEST(EspImage, ValidImagesOfSeveralVersionsAndBoardsRoundTrip) {
+TEST(EspImage, PycomShapedImagesOfSeveralVersionsAndBoardsDescribeThemselves) {
   const Case cases[] = {
       {"1.20.2.r4", PycomBoard::fipy, 16384, 3, true}, {"1.18.2.r7", PycomBoard::lopy4, 4000, 4, true},
       {"1.20.0.rc13", PycomBoard::wipy, 0, 1, false},  {"1.9.1.b1", PycomBoard::sipy, 77777, 7, true},
-      {"1.20.2.r6", PycomBoard::gpy, 100, 16, false},  {"1.17.3.b1", PycomBoard::lopy, 12345, 2, true}};
+      {"1.20.2.r6", PycomBoard::gpy, 100, 15, false},  {"1.17.3.b1", PycomBoard::lopy, 12345, 2, true}};
   for (const auto& c : cases) {
     ImageSpec spec;
     spec.version = c.version;
@@ -39,14 +41,24 @@ TEST(EspImage, ValidImagesOfSeveralVersionsAndBoardsRoundTrip) {
     auto img = parse_esp32_image(bytes);
     SCOPED_TRACE(std::string(c.version) + " " + to_string(c.board));
     EXPECT_TRUE(img.valid()) << img.problem_summary();
-    ASSERT_TRUE(img.app.has_value());
-    EXPECT_EQ(img.app->version, c.version);
-    EXPECT_EQ(img.app->project_name, to_string(c.board));
+    EXPECT_EQ(img.kind, ImageKind::app);
+    // As Pycom builds them: no app description; the banner in rodata says what it is.
+    EXPECT_FALSE(img.app.has_value());
+    EXPECT_TRUE(img.identity.pycom);
+    EXPECT_EQ(img.identity.source, "banner");
+    EXPECT_EQ(img.identity.version, c.version);
+    EXPECT_EQ(img.identity.board_name, to_string(c.board));
+    EXPECT_EQ(img.identity.git_tag, spec.git_tag);
+    EXPECT_EQ(img.identity.build_date, spec.build_date);
+    EXPECT_EQ(img.identity.mcu, "ESP32");
+    EXPECT_EQ(img.identity.note, "");
     EXPECT_EQ(img.board, c.board);
-    EXPECT_EQ(img.app->idf_version, spec.idf_version);
-    EXPECT_EQ(img.app->date, spec.date);
-    EXPECT_EQ(img.segment_count, c.segments);
-    EXPECT_EQ(img.segments.size(), c.segments);
+    EXPECT_EQ(img.describe(), std::string(to_string(c.board)) + " " + c.version);
+    // A padding segment (load address 0) before IROM, whenever there is an IROM segment.
+    const bool padded = std::any_of(img.segments.begin(), img.segments.end(),
+                                    [](const EspSegment& s) { return s.load_address == 0; });
+    EXPECT_EQ(padded, c.segments >= 2);
+    EXPECT_EQ(img.segment_count, c.segments + (padded ? 1 : 0));
     EXPECT_EQ(img.chip_id, kEsp32ChipId);
     EXPECT_EQ(img.hash_appended, c.sha);
     EXPECT_EQ(img.stored_checksum, img.computed_checksum);
@@ -57,9 +69,7 @@ TEST(EspImage, ValidImagesOfSeveralVersionsAndBoardsRoundTrip) {
     EXPECT_EQ((bytes.size() - (c.sha ? 32 : 0)) % 16, 0u);
     // Flash-mapped segments (DROM, IROM): load address and file offset agree modulo the 64 KiB MMU page.
     for (const auto& seg : img.segments) {
-      const bool mapped = (seg.load_address >= 0x3F400000 && seg.load_address < 0x3F800000) ||
-                          (seg.load_address >= 0x400D0000 && seg.load_address < 0x40C00000);
-      if (mapped) {
+      if (is_flash_mapped(seg.load_address)) {
         EXPECT_EQ((seg.load_address - seg.file_offset) % 0x10000, 0u) << hex32(seg.load_address);
       }
     }
@@ -67,6 +77,142 @@ TEST(EspImage, ValidImagesOfSeveralVersionsAndBoardsRoundTrip) {
     EXPECT_EQ(flash_size_from_code(img.spi_size_code), 4u << 20);
     EXPECT_EQ(flash_mhz_from_code(img.spi_speed_code), 80u);
   }
+}
+
+TEST(EspImage, TheBannerIsOneStringLiteralAsPyexecPrintsIt) {
+  EXPECT_EQ(pycom_banner("1.20.2.r4", "v1.11-a5aa0b8", "2021-01-12", "FiPy"),
+            "Pycom MicroPython 1.20.2.r4 [v1.11-a5aa0b8] on 2021-01-12; FiPy with ESP32");
+  auto bytes = build_esp32_image({});
+  const std::string raw(bytes.begin(), bytes.end());
+  EXPECT_NE(raw.find("Pycom MicroPython 1.20.2.r4 [v1.11-a5aa0b8] on 2021-01-12; FiPy with ESP32\r\n"),
+            std::string::npos);
+  EXPECT_NE(raw.find(std::string("\0"
+                                 "1.20.2.r4\0",
+                                 11)),
+            std::string::npos)
+      << "SW_VERSION_NUMBER alone";
+}
+
+TEST(EspImage, WithoutTheBannerTheStandaloneVersionAndBoardStringsName) {
+  auto bytes = build_esp32_image({});
+  // Overwrite the banner's head so it no longer parses (a later firmware with another banner format).
+  std::string raw(bytes.begin(), bytes.end());
+  auto at = raw.find("Pycom MicroPython ");
+  ASSERT_NE(at, std::string::npos);
+  for (std::size_t i = 0; i < 5; ++i) bytes[at + i] = 'X';
+  auto img = parse_esp32_image(bytes);
+  EXPECT_TRUE(img.identity.pycom);
+  EXPECT_EQ(img.identity.source, "version and board strings");
+  EXPECT_EQ(img.identity.version, "1.20.2.r4");
+  EXPECT_EQ(img.board, PycomBoard::fipy);
+}
+
+TEST(EspImage, AnIdfStyleImageIsNamedByItsAppDescription) {
+  ImageSpec spec;
+  spec.style = ImageStyle::idf;
+  auto img = parse_esp32_image(build_esp32_image(spec));
+  EXPECT_TRUE(img.valid()) << img.problem_summary();
+  ASSERT_TRUE(img.app.has_value());
+  EXPECT_EQ(img.app->version, "1.20.2.r4");
+  EXPECT_EQ(img.app->project_name, "FiPy");
+  EXPECT_EQ(img.app->idf_version, spec.idf_version);
+  EXPECT_EQ(img.identity.source, "app description");
+  EXPECT_TRUE(img.identity.pycom) << "bootrig's former convention: the project names the board";
+  EXPECT_EQ(img.board, PycomBoard::fipy);
+}
+
+TEST(EspImage, AnotherEsp32AppIsReportedAsNotPycom) {
+  ImageSpec spec;
+  spec.style = ImageStyle::idf;
+  spec.project = "hello_world";
+  spec.version = "v5.1-dirty";
+  auto img = parse_esp32_image(build_esp32_image(spec));
+  EXPECT_TRUE(img.valid()) << img.problem_summary();
+  EXPECT_FALSE(img.identity.pycom);
+  EXPECT_EQ(img.board, PycomBoard::unknown);
+  EXPECT_EQ(img.describe(), "hello_world v5.1-dirty (not a Pycom MicroPython build)");
+}
+
+TEST(EspImage, AnEmptyPrebuiltAppDescriptionLosesToTheBanner) {
+  // What Pycom's builds would carry if esp_app_desc were linked: empty version and project name.
+  auto bytes = build_esp32_image({});
+  ImageSpec idf;
+  idf.style = ImageStyle::idf;
+  idf.version = "";
+  idf.project = "";
+  auto with_empty = parse_esp32_image(build_esp32_image(idf));
+  EXPECT_FALSE(with_empty.identity.pycom) << "an empty description names nothing";
+  EXPECT_EQ(with_empty.identity.source, "");
+  EXPECT_NE(with_empty.describe().find("names no version"), std::string::npos);
+}
+
+TEST(EspImage, ABootloaderIsReadAsOne) {
+  auto img = parse_esp32_image(build_bootloader_image());
+  EXPECT_TRUE(img.valid()) << img.problem_summary();
+  EXPECT_EQ(img.kind, ImageKind::bootloader);
+  EXPECT_EQ(img.describe(), "a second-stage bootloader");
+  EXPECT_FALSE(img.identity.pycom);
+  // Its RAM at 0x3FFF0000 and 0x40078000 is where an app must not load.
+  for (const auto& s : img.segments) EXPECT_FALSE(is_flash_mapped(s.load_address));
+}
+
+// One segment by hand: header, segment, checksum; the offsets are exact.
+std::vector<std::uint8_t> one_segment(std::uint32_t address, std::uint32_t length,
+                                      std::size_t pad_before = 0) {
+  std::vector<std::uint8_t> b(24, 0);
+  b[0] = 0xE9;
+  b[1] = pad_before ? 2 : 1;
+  b[3] = 0x2F;
+  if (pad_before) {
+    le::append32(b, 0);
+    le::append32(b, static_cast<std::uint32_t>(pad_before));
+    b.resize(b.size() + pad_before, 0);
+  }
+  le::append32(b, address);
+  le::append32(b, length);
+  std::uint8_t sum = 0xEF;
+  for (std::uint32_t i = 0; i < length; ++i) {
+    b.push_back(static_cast<std::uint8_t>(i * 7));
+    sum ^= static_cast<std::uint8_t>(i * 7);
+  }
+  b.resize(b.size() + (15 - b.size() % 16), 0);
+  b.push_back(sum);
+  return b;
+}
+
+TEST(EspImage, EveryBootloaderRuleNamesTheSegmentAndTheRule) {
+  struct Rule {
+    std::vector<std::uint8_t> bytes;
+    ImageProblem problem;
+    const char* says;
+  };
+  const Rule rules[] = {
+      // DROM data at file offset 0x20 must load at an address ending in 0x0020 within its page.
+      {one_segment(0x3F400024, 64), ImageProblem::unmapped_offset,
+       "segment 0 (load 0x3f400024, 64 bytes at file offset 0x20): a flash-mapped segment's load address "
+       "and flash offset must agree modulo 64 KiB (0x24 vs 0x20)"},
+      {one_segment(0x400D0020, 66, 0x10000 - 8), ImageProblem::misaligned_segment,
+       "segment 1 (load 0x400d0020, 66 bytes at file offset 0x10020): a segment's length must be a multiple "
+       "of 4"},
+      {one_segment(0x60000000, 16), ImageProblem::bad_load_address,
+       "segment 0 (load 0x60000000, 16 bytes at file offset 0x20): a loaded segment must lie inside the "
+       "ESP32's DRAM, IRAM or RTC memory"},
+  };
+  for (const auto& r : rules) {
+    auto img = parse_esp32_image(r.bytes);
+    ASSERT_TRUE(img.has(r.problem)) << img.problem_summary();
+    const auto& issue = img.problems.front();
+    EXPECT_EQ(issue.problem, r.problem);
+    EXPECT_TRUE(issue.segment.has_value());
+    EXPECT_NE(issue.detail.find(r.says), std::string::npos) << issue.detail;
+  }
+  // An app segment over the bootloader's own RAM, beside a mapped one (so the image is an app).
+  ImageSpec spec;
+  auto img = parse_esp32_image(build_esp32_image(spec, ImageCorruption::bad_load_address));
+  ASSERT_TRUE(img.has(ImageProblem::bad_load_address));
+  EXPECT_NE(img.problem_summary().find("overlaps the bootloader's DRAM (0x3fff0000-0x40000000)"),
+            std::string::npos)
+      << img.problem_summary();
 }
 
 TEST(EspImage, BuilderIsDeterministicAndSeedSensitive) {

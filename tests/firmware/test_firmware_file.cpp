@@ -93,9 +93,7 @@ TEST(FirmwareFile, ScriptPreferenceAndPartitionSize) {
 
 TEST(FirmwareFile, LegacyScriptAndContentRule) {
   auto app = build_esp32_image({});
-  ImageSpec boot;
-  boot.segments = 1;
-  auto bootloader = build_esp32_image(boot, ImageCorruption::missing_app_desc);
+  auto bootloader = build_bootloader_image();
   const std::string legacy =
       R"([["e","0x1000","0x40000"],["w","0x1000","bootloader.bin"],["w","0x10000","appimg.bin"]])";
   auto f = load_firmware_bytes(
@@ -103,7 +101,7 @@ TEST(FirmwareFile, LegacyScriptAndContentRule) {
       "legacy.tar.gz");
   EXPECT_EQ(f.source.member, "appimg.bin");
   EXPECT_EQ(f.source.rule, "script: w 0x10000");
-  // No script: the one .bin with an app description; the bootloader has none.
+  // No script: the one .bin that is an app; the bootloader is not.
   auto g =
       load_firmware_bytes(gzip(write_tar({{"bootloader.bin", bootloader}, {"lopy.bin", app}})), "n.tar.gz");
   EXPECT_EQ(g.source.member, "lopy.bin");

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/archive.hpp"
 #include "bootrig/firmware/esp_image.hpp"
 #include "bootrig/firmware/image_builder.hpp"
 #include "bootrig/firmware/rom_loader_model.hpp"
@@ -66,8 +67,9 @@ TEST(RomFlasher, WritesAFullImageThatReadsBackIdentical) {
   ASSERT_TRUE(f.connect()) << f.connect().error().message;
   auto img = image();
   std::vector<std::pair<std::size_t, std::size_t>> progress;
-  auto r = f.write_flash(kPycomFactoryOffset, img,
-                         [&](std::size_t done, std::size_t total) { progress.emplace_back(done, total); });
+  auto r = f.write_flash(
+      kPycomFactoryOffset, img,
+      [&](std::size_t done, std::size_t total) { progress.emplace_back(done, total); }, false);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r.value().bytes, img.size());
   EXPECT_EQ(r.value().blocks, (img.size() + 0x3FF) / 0x400);
@@ -84,7 +86,7 @@ TEST(RomFlasher, WritesAFullImageThatReadsBackIdentical) {
   for (std::size_t i = 1; i < progress.size(); ++i) EXPECT_GT(progress[i].first, progress[i - 1].first);
   EXPECT_EQ(progress.back().first, img.size());
   EXPECT_EQ(progress.back().second, img.size());
-  ASSERT_TRUE(f.flash_end(false));
+  EXPECT_EQ(r.value().wire_bytes, r.value().blocks * 0x400u);
 }
 
 TEST(RomFlasher, SurvivesRepliesAndRequestsSplitIntoSmallChunks) {
@@ -94,7 +96,7 @@ TEST(RomFlasher, SurvivesRepliesAndRequestsSplitIntoSmallChunks) {
     RomFlasher f(m.link.host(), fast_timeouts());
     ASSERT_TRUE(f.connect()) << "chunk " << chunk;
     auto img = image(chunk == 1 ? 3000 : 12000);
-    auto r = f.write_flash(0x1C0000, img);
+    auto r = f.write_flash(0x1C0000, img, {}, chunk % 2 == 1);  // compressed and plain
     ASSERT_TRUE(r) << "chunk " << chunk << ": " << r.error().message;
     auto back = m.flash_at(0x1C0000, img.size());
     EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin())) << "chunk " << chunk;
@@ -113,7 +115,7 @@ TEST(RomFlasher, BadChecksumReplyIsRetriedOnce) {
   RomFlasher f(m.link.host(), fast_timeouts());
   ASSERT_TRUE(f.connect());
   auto img = image(8000);
-  auto r = f.write_flash(kPycomFactoryOffset, img);
+  auto r = f.write_flash(kPycomFactoryOffset, img, {}, false);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(corrupted, 1);
   EXPECT_EQ(r.value().block_retries, 1u);
@@ -129,13 +131,13 @@ TEST(RomFlasher, PersistentBadChecksumFailsNamingTheRomError) {
   });
   RomFlasher f(m.link.host(), fast_timeouts());
   ASSERT_TRUE(f.connect());
-  auto r = f.write_flash(kPycomFactoryOffset, image(4000));
+  auto r = f.write_flash(kPycomFactoryOffset, image(4000), {}, false);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, RomFailure::rom_error);
   EXPECT_EQ(r.error().command, RomCommand::flash_data);
   EXPECT_EQ(r.error().code, 0x07);
   EXPECT_NE(r.error().message.find("0x07 (invalid CRC in message)"), std::string::npos) << r.error().message;
-  EXPECT_NE(r.error().message.find("(block 0 of 5 at 0x10000)"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("(block 0 of 67 at 0x10000)"), std::string::npos) << r.error().message;
   EXPECT_NE(r.error().message.find("3 attempts"), std::string::npos) << r.error().message;
   EXPECT_EQ(f.block_retries(), 2u);
   try {
@@ -153,7 +155,7 @@ TEST(RomFlasher, Md5MismatchIsReported) {
   RomFlasher f(m.link.host(), fast_timeouts());
   ASSERT_TRUE(f.connect());
   auto img = image(8000);
-  auto r = f.write_flash(kPycomFactoryOffset, img);
+  auto r = f.write_flash(kPycomFactoryOffset, img, {}, false);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, RomFailure::md5_mismatch);
   EXPECT_NE(r.error().message.find(to_hex(md5(img))), std::string::npos) << r.error().message;
@@ -246,12 +248,89 @@ TEST(RomFlasher, WritePastTheEndOfFlashIsARomErrorAtFlashBegin) {
   cfg.flash_size = 0x20000;
   DownloadModeModule m(cfg);
   RomFlasher f(m.link.host(), fast_timeouts());
-  ASSERT_TRUE(f.connect(0x20000));
+  ASSERT_TRUE(f.connect());
   auto r = f.write_flash(0x1C000, image(20000));
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().command, RomCommand::flash_begin);
+  EXPECT_EQ(r.error().command, RomCommand::flash_defl_begin);
   EXPECT_EQ(r.error().code, 0x06);
   EXPECT_NE(r.error().message.find("0x1c000"), std::string::npos) << r.error().message;
+}
+
+TEST(RomFlasher, CompressedWriteSendsTheZlibStreamAndReadsBackIdentical) {
+  DownloadModeModule m;
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect());
+  auto img = image(60000);
+  std::size_t last = 0;
+  auto r = f.write_flash(kPycomFactoryOffset, img, [&](std::size_t done, std::size_t total) {
+    EXPECT_GE(done, last);
+    EXPECT_EQ(total, img.size());
+    last = done;
+  });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r.value().compressed);
+  EXPECT_EQ(r.value().wire_bytes, zlib_compress(img).size());
+  EXPECT_LT(r.value().wire_bytes, img.size() * 8 / 10) << "a Pycom-shaped image compresses";
+  EXPECT_EQ(last, img.size());
+  auto back = m.flash_at(kPycomFactoryOffset, img.size());
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin()));
+  EXPECT_EQ(m.model.stats().bytes_written, img.size());
+}
+
+TEST(RomFlasher, ConnectReadsTheFlashSizeFromTheJedecIdAndAttachesWithTheEfusePads) {
+  RomLoaderConfig cfg;
+  cfg.identity.jedec_id = 0x1740C8;  // an 8 MB GigaDevice part
+  // Flash on other pads than the default (CLK 6, Q 7, D 8, CS 11, HD 9), as SPI_ATTACH packs them.
+  cfg.identity.spi_pad_config = (9u << 24) | (11u << 18) | (8u << 12) | (7u << 6) | 6u;
+  cfg.flash_size = 8u << 20;
+  DownloadModeModule m(cfg);
+  RomTimeouts t = fast_timeouts();
+  t.command = milliseconds(200);
+  RomFlasher f(m.link.host(), t);
+  auto id = f.flash_id();
+  ASSERT_FALSE(id) << "nothing answers before a SYNC";
+  auto size = f.connect();
+  ASSERT_TRUE(size) << size.error().message;
+  EXPECT_EQ(size.value(), 8u << 20);
+  EXPECT_EQ(f.efuse_spi_pads().value(), cfg.identity.spi_pad_config);
+  // Attached with the eFuse's pads, the flash answers; with the default ones it would not.
+  auto r = f.write_flash(0x700000, image(3000));
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_TRUE(f.spi_attach(0));
+  EXPECT_FALSE(f.flash_md5(0x700000, 0x1000));
+}
+
+TEST(RomFlasher, BaudChangeIsScaledByTheRomsCrystalEstimate) {
+  // A chip whose 8 MHz oscillator runs 5 % fast: the ROM thinks its crystal is 42 MHz.
+  RomLoaderConfig cfg;
+  cfg.identity.rom_xtal_estimate_hz = 42'000'000;
+  {
+    DownloadModeModule m(cfg);
+    RomFlasher f(m.link.host(), fast_timeouts());
+    ASSERT_TRUE(f.connect());
+    auto est = f.rom_crystal_estimate();
+    ASSERT_TRUE(est);
+    EXPECT_NEAR(est.value(), 42e6, 42e6 * 0.001);
+    ASSERT_TRUE(f.change_baudrate(921600));
+    auto r = f.write_flash(kPycomFactoryOffset, image(6000));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(m.link.garbled_bytes(), 0u);
+  }
+  {
+    // Asking for the rate itself, as a host that does not compensate would: the UART ends up 5 % slow.
+    DownloadModeModule m(cfg);
+    RomTimeouts t = fast_timeouts();
+    t.command = milliseconds(200);
+    RomFlasher f(m.link.host(), t);
+    ASSERT_TRUE(f.connect());
+    auto wire = slip_encode(to_string_bytes(encode_request(
+        {static_cast<std::uint8_t>(RomCommand::change_baudrate), 0, change_baudrate_data(921600)})));
+    m.link.host().write(wire, Deadline::after(seconds(1)));
+    ASSERT_TRUE(m.link.host().read(Deadline::after(seconds(1))).has_value());
+    m.link.host().set_baud(921600);
+    EXPECT_FALSE(f.read_reg(kChipDetectMagicReg));
+    EXPECT_GT(m.link.garbled_bytes(), 0u);
+  }
 }
 
 TEST(RomFlasher, Md5OfErasedFlash) {

@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/archive.hpp"
+#include "bootrig/firmware/firmware_file.hpp"
+#include "bootrig/firmware/hash.hpp"
 #include "bootrig/firmware/image_builder.hpp"
 #include "sim/sim_test_util.hpp"
 
@@ -194,6 +197,118 @@ TEST(CableFlash, AfterAnInterruptedOtaTheModuleBootsThePreviousImageAndACableFla
   ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
   EXPECT_EQ(r.value().after.version, "1.20.7.r1");
   EXPECT_EQ(rig.module().status().running_version, "1.20.7.r1");
+}
+
+TEST(CableFlash, ReadsAFlashRegionsMd5ThroughDownloadModeAndTheAppRunsAfter) {
+  SimRig rig;  // factory runs 1.20.2.r4
+  ASSERT_TRUE(rig.wait_banner());
+  ReplClient repl(rig.uart());
+  auto img = image("1.20.8.r2");
+  ASSERT_TRUE(cable_flash(wires(rig), repl, img, "a.bin", quick()));
+  const int boots = rig.module().status().hard_boots;
+  auto digest = read_flash_md5(wires(rig), 0x10000, static_cast<std::uint32_t>(img.size()), quick());
+  ASSERT_TRUE(digest) << digest.error().step << ": " << digest.error().what;
+  EXPECT_EQ(digest.value(), md5(img));
+  EXPECT_EQ(rig.module().line(LineRole::bootloader), Level::inactive) << "P2 released";
+  repl.forget_state();
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(15)))) << rig.transcript();
+  EXPECT_EQ(rig.module().status().hard_boots, boots + 2) << "into download mode, then out into the app";
+  EXPECT_EQ(rig.module().status().running_version, "1.20.8.r2");
+  // Past the end of the flash: a failure value, and the module is reset out of download mode all the same.
+  auto bad = read_flash_md5(wires(rig), 0x3FF000, 0x2000, quick());
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().step, "flash MD5");
+  EXPECT_NE(bad.error().what.find("0x0a"), std::string::npos) << bad.error().what;
+  repl.forget_state();
+  EXPECT_TRUE(repl.get_prompt(Deadline::after(seconds(15)))) << rig.transcript();
+}
+
+TEST(CableFlash, ABundleIsWrittenAsItsScriptSaysWithOtadataErased) {
+  SimRig rig(test::ota_active());
+  ASSERT_TRUE(rig.wait_banner());
+  ReplClient repl(rig.uart());
+  auto app = image("1.20.9.r0");
+  const LoadedFirmware bundle =
+      load_firmware_bytes(make_pycom_bundle(app, PycomBoard::fipy, "1.20.9.r0"), "FiPy-1.20.9.r0.tar.gz");
+  CableFlashOptions o = quick();
+  o.bundle = &bundle;
+  auto r = cable_flash(wires(rig), repl, bundle.bytes, "FiPy-1.20.9.r0.tar.gz", o);
+  ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
+  EXPECT_EQ(r.value().written,
+            (std::vector<std::string>{"bootloader.bin at 0x1000", "partitions.bin at 0x8000",
+                                      "fipy.bin at 0x10000", "otadata erased at 0x1be000"}));
+  EXPECT_EQ(r.value().flash_size, 4u << 20);
+  EXPECT_EQ(r.value().after.version, "1.20.9.r0");
+  EXPECT_EQ(rig.module().status().running_slot, "factory");
+  for (const auto& w : bundle_writes(bundle, 4u << 20)) {
+    auto d = read_flash_md5(wires(rig), w.offset, static_cast<std::uint32_t>(w.bytes.size()), quick());
+    ASSERT_TRUE(d) << w.name;
+    EXPECT_EQ(d.value(), md5(w.bytes)) << w.name;
+  }
+}
+
+TEST(CableFlash, ABundleWhosePartitionTableDoesNotFitTheFlashIsRefusedBeforeAnythingIsWritten) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  ReplClient repl(rig.uart());
+  auto app = image("1.20.9.r0");
+  // The 8 MB layout (ota_0 at 0x210000) in a bundle, on the simulated module's 4 MB flash.
+  auto entries = read_tar(gunzip(make_pycom_bundle(app, PycomBoard::fipy, "1.20.9.r0"), "b"), "b");
+  for (auto& e : entries)
+    if (e.name == "partitions.bin") e.data = pycom_partition_table(8u << 20);
+  const LoadedFirmware bundle = load_firmware_bytes(gzip(write_tar(entries)), "FiPy-8MB.tar.gz");
+  CableFlashOptions o = quick();
+  o.bundle = &bundle;
+  const auto factory_before = read_flash_md5(wires(rig), 0x10000, 0x1000, quick());
+  ASSERT_TRUE(factory_before);
+  try {
+    (void)cable_flash(wires(rig), repl, bundle.bytes, "FiPy-8MB.tar.gz", o);
+    FAIL() << "expected RigError";
+  } catch (const RigError& e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "FiPy-8MB.tar.gz: partitions.bin does not fit this module's flash (ota_0 at "
+                  "0x210000 is the 8 MB layout; a 4 MB module has ota_0 at 0x1c0000"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("nothing was written"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(rig.module().line(LineRole::bootloader), Level::inactive);
+  auto factory_after = read_flash_md5(wires(rig), 0x10000, 0x1000, quick());
+  ASSERT_TRUE(factory_after);
+  EXPECT_EQ(factory_after.value(), factory_before.value());
+  repl.forget_state();
+  EXPECT_TRUE(repl.get_prompt(Deadline::after(seconds(15)))) << "the module runs what it ran before";
+}
+
+TEST(CableFlash, AnAppThatIsNotPycomsIsRefusedUnlessAllowed) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  ReplClient repl(rig.uart());
+  ImageSpec spec;
+  spec.style = ImageStyle::idf;
+  spec.project = "blink";
+  spec.version = "2.0";
+  auto img = build_esp32_image(spec);
+  const int boots = rig.module().status().hard_boots;
+  try {
+    (void)cable_flash(wires(rig), repl, img, "blink.bin", quick());
+    FAIL() << "expected RigError";
+  } catch (const RigError& e) {
+    EXPECT_NE(std::string(e.what()).find("blink.bin: is blink 2.0 (not a Pycom MicroPython build)"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(rig.module().status().hard_boots, boots) << "nothing was touched";
+  // A bootloader is never an app.
+  EXPECT_THROW((void)cable_flash(wires(rig), repl, build_bootloader_image(), "bootloader.bin", quick()),
+               RigError);
+  CableFlashOptions o = quick();
+  o.allow_foreign = true;
+  auto r = cable_flash(wires(rig), repl, img, "blink.bin", o);
+  ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
+  auto d = read_flash_md5(wires(rig), 0x10000, static_cast<std::uint32_t>(img.size()), quick());
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d.value(), md5(img));
 }
 
 }  // namespace

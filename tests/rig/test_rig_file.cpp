@@ -340,10 +340,37 @@ TEST(RigFileErrors, UnreadableFile) {
   }
 }
 
+TEST(RigFile, SimWiresDefaultToInternalAndReadGpioSimLines) {
+  EXPECT_EQ(parse("[rig]\nkind = \"sim\"\n").sim.wires.kind, SimWiresKind::internal);
+  RigConfig rig = parse(
+      "[rig]\nkind = \"sim\"\n[sim.wires]\nkind = \"gpio-sim\"\nsafeboot = \"GPIO5\"\nuart = "
+      "\"/dev/ttyS1\"\n");
+  EXPECT_EQ(rig.sim.wires.kind, SimWiresKind::gpio_sim);
+  EXPECT_EQ(rig.sim.wires.safeboot, "GPIO5");
+  EXPECT_EQ(rig.sim.wires.reset, "GPIO27");  // a Pi's wiring unless named
+  EXPECT_EQ(rig.sim.wires.uart, "/dev/ttyS1");
+}
+
+TEST(RigFileErrors, GpioSimWiresNeedAUartAndKnownKeys) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim.wires]\nkind = \"gpio-sim\"\n"),
+            "rig.toml:3: sim.wires: kind = \"gpio-sim\" needs uart = \"/dev/ttyS1\" (the tty the module's "
+            "UART0 is)");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim.wires]\nkind = \"wire-wrap\"\n"),
+            "rig.toml:4: sim.wires.kind: \"wire-wrap\" is not one of \"internal\", \"gpio-sim\"");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim.wires]\nuart = \"/dev/ttyS1\"\npower = \"GPIO4\"\n"),
+            "rig.toml:5: sim.wires.power: unknown key (expected one of: bootloader, kind, led, reset, "
+            "safeboot, uart)");
+}
+
 TEST(RigFile, ShippedRigFilesAreValid) {
   for (const char* name : {"sim.toml", "pi4-expansion31.toml", "pi5-expansion31.toml"}) {
     SCOPED_TRACE(name);
     RigConfig rig = load_rig_file(std::filesystem::path(BOOTRIG_SOURCE_DIR) / "rigs" / name);
+    EXPECT_FALSE(rig.name.empty());
+  }
+  for (const char* name : {"pi-on-gpio-sim.toml", "sim-gpio-sim.toml"}) {
+    SCOPED_TRACE(name);
+    RigConfig rig = load_rig_file(std::filesystem::path(BOOTRIG_SOURCE_DIR) / "tests/kernel/rigs" / name);
     EXPECT_FALSE(rig.name.empty());
   }
 }

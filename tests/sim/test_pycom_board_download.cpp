@@ -86,7 +86,7 @@ TEST(SimDownload, CableFlashWritesFactoryResetsBootInfoAndBootsTheNewImage) {
   auto e = f.write_flash(kOtadata, erased);
   ASSERT_TRUE(e) << e.error().message;
   rig.skip_unread();
-  ASSERT_TRUE(f.flash_end(true));
+  ASSERT_TRUE(f.flash_end(LoaderExit::reboot));
   auto boot = rig.read_until("rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)");
   EXPECT_TRUE(boot) << rig.transcript();
   ASSERT_TRUE(rig.wait_banner()) << rig.transcript();
@@ -209,9 +209,59 @@ TEST(SimDownload, BrownOutMidWriteLeavesAHalfWrittenSlotThatACableFlashRecovers)
   ASSERT_TRUE(g.connect());
   ASSERT_TRUE(g.write_flash(0x10000, img));
   rig.bootloader().set(Level::inactive);
-  ASSERT_TRUE(g.flash_end(true));
+  ASSERT_TRUE(g.flash_end(LoaderExit::reboot));
   ASSERT_TRUE(rig.wait_banner()) << rig.transcript();
   EXPECT_EQ(rig.module().status().running_version, "1.20.6.r0");
+}
+
+TEST(SimDownload, FlashEndsWordDecidesHowTheChipLeavesTheLoader) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  // 1: run the user code: the ROM boots from flash without a reset (no new reset line).
+  enter_download(rig);
+  rig.bootloader().set(Level::inactive);
+  RomFlasher f(rig.uart(), quick());
+  ASSERT_TRUE(f.connect());
+  const int boots = rig.module().status().hard_boots;
+  rig.skip_unread();
+  ASSERT_TRUE(f.flash_end(LoaderExit::run_user_code));
+  auto boot = rig.read_until(kBannerEnd);
+  ASSERT_TRUE(boot) << rig.transcript();
+  EXPECT_EQ(boot->find("rst:0x"), std::string::npos) << *boot;
+  EXPECT_NE(boot->find("entry 0x"), std::string::npos) << *boot;
+  EXPECT_EQ(rig.module().status().hard_boots, boots);
+  // 0: reboot with P2 still held: the ROM samples the strapping pins again and waits for a host again.
+  enter_download(rig);
+  RomFlasher g(rig.uart(), quick());
+  ASSERT_TRUE(g.connect());
+  rig.skip_unread();
+  ASSERT_TRUE(g.flash_end(LoaderExit::reboot));
+  EXPECT_TRUE(rig.read_until("rst:0xc (SW_CPU_RESET),boot:0x3 (DOWNLOAD_BOOT")) << rig.transcript();
+  rig.bootloader().set(Level::inactive);
+  EXPECT_TRUE(wait_phase(rig, SimPhase::download));
+}
+
+TEST(SimDownload, TheEfuseMacIsWhatMachineUniqueIdReports) {
+  SimConfig c;
+  c.mac = "24:0a:c4:01:02:03";
+  SimRig rig(c);
+  ASSERT_TRUE(rig.wait_banner());
+  EXPECT_NE(run(rig, "import machine\nprint(machine.unique_id())\n").find("b'$\\n\\xc4\\x01\\x02\\x03'"),
+            std::string::npos)
+      << rig.transcript();
+  enter_download(rig);
+  rig.bootloader().set(Level::inactive);
+  RomFlasher f(rig.uart(), quick());
+  ASSERT_TRUE(f.sync());
+  auto w1 = f.read_reg(0x3FF5A004), w2 = f.read_reg(0x3FF5A008);
+  ASSERT_TRUE(w1 && w2);
+  EXPECT_EQ(w1.value(), 0xC4010203u);
+  EXPECT_EQ(w2.value() & 0xFFFF, 0x240Au);
+  // Without sim.mac two simulated modules still differ.
+  SimRig a, b;
+  ASSERT_TRUE(a.wait_banner() && b.wait_banner());
+  EXPECT_NE(run(a, "import machine\nprint(machine.unique_id())\n"),
+            run(b, "import machine\nprint(machine.unique_id())\n"));
 }
 
 TEST(SimDownload, WithoutAHandlerDownloadModeAnswersNothing) {

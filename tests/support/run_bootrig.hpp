@@ -18,15 +18,9 @@ struct CliResult {
   std::string err;  // stderr (log lines and one-line errors)
 };
 
-// `args` is appended to the binary's path in a shell command line; `env` (e.g. "BOOTRIG_RIG=x") is prefixed.
-inline CliResult run_bootrig(const std::string& args, const std::string& env = "") {
+// A shell command line's exit code and stdout (stderr as the command line redirects it).
+inline CliResult run_command(const std::string& cmd) {
   CliResult r;
-  char err_path[] = "/tmp/bootrig-cli-err-XXXXXX";
-  int fd = ::mkstemp(err_path);
-  if (fd < 0) return r;
-  ::close(fd);
-  std::string cmd =
-      env + (env.empty() ? "" : " ") + "'" + BOOTRIG_BINARY + "' " + args + " 2>" + err_path + " </dev/null";
   if (FILE* p = ::popen(cmd.c_str(), "r")) {
     char buf[4096];
     std::size_t n;
@@ -34,6 +28,18 @@ inline CliResult run_bootrig(const std::string& args, const std::string& env = "
     int status = ::pclose(p);
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+  return r;
+}
+
+// `args` is appended to the binary's path in a shell command line; `env` (e.g. "BOOTRIG_RIG=x") is prefixed.
+inline CliResult run_bootrig(const std::string& args, const std::string& env = "") {
+  CliResult r;
+  char err_path[] = "/tmp/bootrig-cli-err-XXXXXX";
+  int fd = ::mkstemp(err_path);
+  if (fd < 0) return r;
+  ::close(fd);
+  r = run_command(env + (env.empty() ? "" : " ") + "'" + BOOTRIG_BINARY + "' " + args + " 2>" + err_path +
+                  " </dev/null");
   std::ifstream in(err_path);
   std::stringstream ss;
   ss << in.rdbuf();

@@ -1,5 +1,6 @@
-// The ESP32 application image format (esp-idf esp_image_format.h / esp_app_format.h): parsing, validation,
-// and the Pycom conventions bootrig reads from it (firmware version and board).
+// The ESP32 image format (esp-idf esp_image_format.h / esp_app_format.h): parsing, validation by the rules
+// the ESP32 bootloader applies, and what a firmware says about itself (a Pycom build's banner in its rodata,
+// an ESP-IDF app description where one is linked).
 #pragma once
 
 #include <cstddef>
@@ -32,13 +33,22 @@ inline constexpr std::uint32_t kPycomOta0Offset4MB = 0x1C0000;
 inline constexpr std::uint32_t kPycomOta0Offset8MB = 0x210000;
 inline constexpr std::uint32_t kPycomSlotSize4MB = 0x1AE000;
 
-// The Pycom modules bootrig knows. bootrig's convention: the board name is stored in the app description's
-// project_name ("FiPy"); the firmware version ("1.20.2.r4") in its version field.
+// Where Pycom's tools put the second-stage bootloader and the partition table.
+inline constexpr std::uint32_t kPycomBootloaderOffset = 0x1000;
+inline constexpr std::uint32_t kPycomPartitionTableOffset = 0x8000;
+
+// The ESP32's address ranges an image's segments load to (esptool's ESP32ROM.MEMORY_MAP, esp-idf soc.h).
+inline constexpr std::uint32_t kDromLow = 0x3F400000, kDromHigh = 0x3F800000;  // flash-mapped rodata
+inline constexpr std::uint32_t kIromLow = 0x400C2000, kIromHigh = 0x40C00000;  // flash-mapped code
+inline constexpr std::uint32_t kMmuPageSize = 0x10000;                         // 64 KiB flash MMU pages
+bool is_flash_mapped(std::uint32_t load_address);
+
+// The Pycom modules bootrig knows (boards/*/mpconfigboard.h MICROPY_HW_BOARD_NAME).
 enum class PycomBoard : std::uint8_t { unknown, wipy, lopy, lopy4, sipy, gpy, fipy };
 const char* to_string(PycomBoard b);
 // Case-insensitive; "LoPy4" and "lopy4" both parse. nullopt for anything else.
 std::optional<PycomBoard> parse_board(std::string_view name);
-// The board a project_name names: an exact (case-insensitive) board name, else unknown.
+// The board a name names: an exact (case-insensitive) board name, else unknown.
 PycomBoard board_from_project_name(std::string_view project_name);
 
 enum class SpiFlashMode : std::uint8_t { qio = 0, qout = 1, dio = 2, dout = 3 };
@@ -56,11 +66,13 @@ enum class ImageProblem : std::uint8_t {
   segment_count,       // 0 or more than 16 segments
   segment_past_end,    // a segment header or its data runs past the end of the file
   misaligned_segment,  // a segment length that is not a multiple of 4 (the bootloader refuses it)
+  segment_too_long,    // a segment of 16 MB or more
+  unmapped_offset,     // a flash-mapped segment whose load address and file offset differ modulo 64 KiB
+  bad_load_address,    // a loaded segment outside the ESP32's RAM, or over the bootloader's own RAM
   truncated_footer,    // the checksum byte or the appended SHA-256 is missing
   checksum_mismatch,   // XOR of segment data (seeded 0xEF) differs from the stored byte
   sha256_mismatch,     // appended SHA-256 differs from the digest of everything before it
   wrong_chip,          // extended header names another chip than the ESP32
-  missing_app_desc,    // the first segment does not start with esp_app_desc_t (magic 0xABCD5432)
   too_large_for_slot,  // the image is longer than the app slot it is meant for
 };
 const char* to_string(ImageProblem p);   // "checksum mismatch": for people
@@ -68,7 +80,8 @@ const char* problem_id(ImageProblem p);  // "checksum_mismatch": for JSON and sc
 
 struct ImageIssue {
   ImageProblem problem;
-  std::string detail;  // one line with the numbers: "stored 0x12, computed 0x34"
+  std::string detail;                 // one line with the numbers: "stored 0x12, computed 0x34"
+  std::optional<unsigned> segment{};  // the segment the rule was broken by, when one was
 };
 
 struct EspSegment {
@@ -77,15 +90,34 @@ struct EspSegment {
   std::size_t file_offset = 0;  // of the segment's data (after its 8-byte header)
 };
 
-// esp_app_desc_t, the part bootrig shows.
+// esp_app_desc_t, the part bootrig shows. Pycom's builds have none (their prebuilt one, where linked, has an
+// empty version and project name).
 struct EspAppDescription {
   std::uint32_t secure_version = 0;
-  std::string version;       // Pycom firmware version, e.g. "1.20.2.r4"
-  std::string project_name;  // bootrig convention: the board name, e.g. "FiPy"
+  std::string version;
+  std::string project_name;
   std::string time;
   std::string date;
   std::string idf_version;
   Sha256Digest elf_sha256{};
+};
+
+enum class ImageKind : std::uint8_t {
+  app,         // an application: flash-mapped segments, started by the second-stage bootloader
+  bootloader,  // a second-stage bootloader: RAM segments only, loaded by the ROM from 0x1000
+};
+const char* to_string(ImageKind k);
+
+// What the firmware says it is, and which of its own statements bootrig took it from.
+struct FirmwareIdentity {
+  bool pycom = false;      // a Pycom MicroPython build (its banner or version/board strings were found)
+  std::string version;     // "1.20.2.r4"; for other apps the app description's version
+  std::string git_tag;     // "v1.11-a5aa0b8" (the MicroPython base)
+  std::string build_date;  // "2021-01-12"
+  std::string board_name;  // "FiPy"; for other apps the app description's project name
+  std::string mcu;         // "ESP32"
+  std::string source;      // "banner", "version and board strings", "app description" or "" (nothing)
+  std::string note;        // where sources disagree: which won and why
 };
 
 // What a parse found. Fields are filled as far as the bytes allowed; valid() says whether nothing is wrong.
@@ -99,8 +131,10 @@ struct Esp32Image {
   std::uint8_t min_chip_revision = 0;
   bool hash_appended = false;
   std::vector<EspSegment> segments;
-  std::optional<EspAppDescription> app;
-  PycomBoard board = PycomBoard::unknown;
+  ImageKind kind = ImageKind::app;
+  std::optional<EspAppDescription> app;  // present in the image (may be empty)
+  FirmwareIdentity identity;
+  PycomBoard board = PycomBoard::unknown;  // identity.board_name when it names a Pycom module
   std::uint8_t stored_checksum = 0;
   std::uint8_t computed_checksum = 0;
   std::optional<Sha256Digest> stored_sha256;
@@ -114,6 +148,8 @@ struct Esp32Image {
   bool has(ImageProblem p) const;
   // "checksum mismatch (stored 0x12, computed 0x34); SHA-256 mismatch (...)": every problem, one line.
   std::string problem_summary() const;
+  // "FiPy 1.20.2.r4" for a Pycom build, "hello_world 1.0 (not a Pycom build)", "a bootloader" ...
+  std::string describe() const;
 };
 
 struct ImageLimits {
@@ -121,8 +157,19 @@ struct ImageLimits {
   std::uint16_t chip_id = kEsp32ChipId;
 };
 
-// Parses and validates an application image. Never throws on bad bytes: every finding is in problems.
+// Parses and validates an image (an app, or a bootloader) by the ESP32 bootloader's rules: magic, segment
+// count, chip id, each segment's length (a multiple of 4, under 16 MB), each flash-mapped segment's load
+// address congruent with its offset modulo 64 KiB, each loaded segment inside the ESP32's RAM and clear of
+// the second-stage bootloader's own RAM (apps), checksum, appended SHA-256, and the slot's size. Then reads
+// the firmware's identity: the Pycom banner in flash-mapped rodata, else standalone version and board
+// strings; an app description with a non-empty version names it when no Pycom strings do. Never throws on bad
+// bytes: every finding is in problems.
 Esp32Image parse_esp32_image(std::span<const std::uint8_t> bytes, const ImageLimits& limits = {});
+
+// The Pycom banner literal (lib/utils/pyexec.c) for these parts, without its "\r\n":
+// "Pycom MicroPython 1.20.2.r4 [v1.11-a5aa0b8] on 2021-01-12; FiPy with ESP32".
+std::string pycom_banner(std::string_view version, std::string_view git_tag, std::string_view build_date,
+                         std::string_view board, std::string_view mcu = "ESP32");
 
 // The XOR checksum the bootloader checks, over a segment's data, continuing from state.
 std::uint8_t esp_checksum(std::span<const std::uint8_t> data, std::uint8_t state = kEspChecksumSeed);

@@ -1,5 +1,7 @@
-// Flashes an ESP32 through its ROM serial loader, as esptool does without the stub: sync, chip check, SPI
-// attach, optional baud change, FLASH_BEGIN/DATA/END in 0x400-byte blocks, and an MD5 read-back check.
+// Flashes an ESP32 through its ROM serial loader, as esptool does without the stub: sync, chip check, the
+// flash chip's id (RDID through the SPI controller's registers), SPI attach with the eFuse's pad
+// configuration, a baud change scaled by the ROM's own crystal estimate, compressed (zlib, FLASH_DEFL_*) or
+// plain writes in 0x400-byte blocks, and an MD5 read-back check.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +15,7 @@
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/time.hpp"
 #include "bootrig/firmware/hash.hpp"
+#include "bootrig/firmware/rom_loader_model.hpp"
 #include "bootrig/firmware/rom_protocol.hpp"
 #include "bootrig/firmware/slip.hpp"
 #include "bootrig/hw/serial.hpp"
@@ -73,6 +76,8 @@ const char* to_string(RomChip c);
 struct FlashWriteReport {
   std::uint32_t offset = 0;
   std::size_t bytes = 0;
+  std::size_t wire_bytes = 0;  // data bytes sent: the compressed stream, or the padded blocks
+  bool compressed = false;
   std::uint32_t blocks = 0;
   std::size_t block_retries = 0;
   Md5Digest md5{};
@@ -89,24 +94,43 @@ class RomFlasher {
   // makes 5 tries per reset and 7 resets; resetting into download mode is the boot strategy's job).
   RomStatus sync(int attempts = 5);
   RomResult<std::uint32_t> read_reg(std::uint32_t address);
+  RomStatus write_reg(std::uint32_t address, std::uint32_t value);
   // READ_REG of the chip-detect magic register.
   RomResult<RomChip> detect_chip();
-  RomStatus spi_attach();
+  // SPI_ATTACH with this pad configuration (0: the default pads).
+  RomStatus spi_attach(std::uint32_t pads = 0);
+  // The pad configuration the eFuse names (what the bootloader attaches with), read through READ_REG.
+  RomResult<std::uint32_t> efuse_spi_pads();
   RomStatus spi_set_params(std::uint32_t flash_size);
-  // Asks the ROM to switch, then switches the link (link.set_baud) and drops what arrived meanwhile.
+  // The flash chip's JEDEC id (manufacturer in the low byte), by RDID through the SPI controller's user
+  // command, as esptool's flash_id(); the size it names is 1 << (id >> 16 & 0xFF).
+  RomResult<std::uint32_t> flash_id();
+  // The ROM's crystal estimate in Hz (RTC calibration and eFuse), which it divides by when setting a rate.
+  RomResult<double> rom_crystal_estimate();
+  // Asks the ROM for `baud`, scaled by its crystal estimate against the crystal it really has (40 or 26 MHz,
+  // as esptool does for the ESP32), then switches the link and drops what arrived meanwhile.
   RomStatus change_baudrate(unsigned baud);
   // Erases and opens a write of size bytes at offset; returns the number of blocks to send.
   RomResult<std::uint32_t> flash_begin(std::uint32_t size, std::uint32_t offset);
   // One block; a short block is padded with 0xFF to the block size as esptool does. Retries up to 3 times.
   RomStatus flash_data(std::span<const std::uint8_t> block, std::uint32_t seq);
-  RomStatus flash_end(bool reboot);
+  // The same for a compressed write: FLASH_DEFL_BEGIN (erases size bytes) for compressed_size bytes of
+  // zlib stream, then its blocks (not padded).
+  RomResult<std::uint32_t> flash_defl_begin(std::uint32_t size, std::uint32_t compressed_size,
+                                            std::uint32_t offset);
+  RomStatus flash_defl_data(std::span<const std::uint8_t> block, std::uint32_t seq);
+  // Leaves the loader: reboot (0) or run the app in flash (1). Not needed to stay in the loader: a RESET
+  // pulse with P2 released restarts the chip cleanly.
+  RomStatus flash_end(LoaderExit how);
   RomResult<Md5Digest> flash_md5(std::uint32_t address, std::uint32_t size);
 
-  // sync, ESP32 check, SPI attach and flash parameters: ready for write_flash.
-  RomStatus connect(std::uint32_t flash_size = 4u << 20, int sync_attempts = 5);
-  // flash_begin, every block, then MD5 of the region compared with the data.
+  // sync, ESP32 check, the flash chip's size (RDID), SPI attach with the eFuse's pads and the flash
+  // parameters: ready for write_flash. Returns the flash size in bytes.
+  RomResult<std::uint32_t> connect(int sync_attempts = 5);
+  // The region erased and written (compressed: FLASH_DEFL_BEGIN/DATA with the zlib stream; else
+  // FLASH_BEGIN/DATA with padded blocks), then its MD5 compared with the data.
   RomResult<FlashWriteReport> write_flash(std::uint32_t offset, std::span<const std::uint8_t> data,
-                                          const FlashProgress& progress = {});
+                                          const FlashProgress& progress = {}, bool compress = true);
 
   std::size_t block_retries() const { return block_retries_; }
   std::size_t sync_attempts_made() const { return sync_attempts_; }
@@ -119,6 +143,8 @@ class RomFlasher {
   RomResult<Reply> command(RomCommand op, const Bytes& data, std::uint32_t checksum, Duration timeout,
                            std::size_t payload_len = 0, const std::string& what = "");
   std::optional<std::string> next_frame(Deadline deadline);
+  // One data block (FLASH_DATA or FLASH_DEFL_DATA), retried up to 3 times where another try can help.
+  RomStatus send_block(RomCommand op, std::span<const std::uint8_t> block, std::uint32_t seq);
   RomError error(RomFailure kind, RomCommand op, std::string detail, std::uint8_t code = 0) const;
 
   SerialLink& link_;

@@ -33,6 +33,7 @@ struct OtaOptions {
   bool binary_transfer = true;
   Duration step_timeout = seconds(15);
   Duration boot_timeout = seconds(30);
+  bool allow_foreign = false;  // flash an app that is not a Pycom MicroPython build (bootrig flash --force)
   // Called after each block with bytes written so far and the image size.
   std::function<void(std::size_t done, std::size_t total)> progress;
   // Pulses the rig's RESET line (a hard reset is what loads the new image). Required.
@@ -59,10 +60,11 @@ struct OtaFailure {
 // Reads what runs; nullopt-like failure when the REPL does not answer.
 Result<RunningFirmware, OtaFailure> read_running_firmware(ReplClient& repl, Deadline deadline);
 
-// Throws RigError (naming `source`) when the image is corrupt, built for another board than `board`
-// (empty: not checked) or does not fit a slot. Returns the parsed image otherwise.
+// Throws RigError (naming `source`) when the image is corrupt, not an app (a bootloader), not a Pycom
+// MicroPython build (unless allow_foreign), built for another board than `board` (empty: not checked) or
+// does not fit a slot. Returns the parsed image otherwise.
 Esp32Image validate_ota_image(std::span<const std::uint8_t> image, const std::string& board,
-                              const std::string& source);
+                              const std::string& source, bool allow_foreign = false);
 
 // The whole update. The binary transfer runs a loop on the board with Ctrl-C disabled
 // (micropython.kbd_intr(-1)): when a block goes wrong the client sends zero bytes until the loop has

@@ -125,6 +125,20 @@ struct SimFaults {
   double photodiode_miss_rate = 0;  // fraction of blinks the photodiode does not see
 };
 
+// How the simulated module is attached. `internal`: in-process wires and a pty (the default). `gpio_sim`:
+// its pins are lines of a gpio-sim chip (read and pulled through the chip's sysfs) and its UART is a real
+// tty, so that a bootrig elsewhere drives it through the kernel's GPIO and serial drivers, as on a Pi.
+enum class SimWiresKind : std::uint8_t { internal, gpio_sim };
+struct SimWiresConfig {
+  SimWiresKind kind = SimWiresKind::internal;
+  // gpio_sim: the gpio-sim line names the module's pins are wired to (a Pi's header names by default).
+  std::string safeboot = "GPIO17";    // P12
+  std::string reset = "GPIO27";       // EN
+  std::string bootloader = "GPIO23";  // P2
+  std::string led = "GPIO22";         // the photodiode comparator's output: low while the LED is lit
+  std::string uart;                   // the tty the module's UART0 is (e.g. /dev/ttyS1)
+};
+
 struct SimConfig {
   std::string profile = "pycom";        // "pycom" (firmware 1.20, no raw-paste) or "upstream"
   std::string board = "FiPy";
@@ -136,8 +150,11 @@ struct SimConfig {
   bool photodiode = true;               // the simulated rig watches the LED; false: a rig without one
   bool sys_exit_quirk = false;          // firmware 1.20: sys.exit() raises SystemExit, no soft reset
   unsigned fault_seed = 1;              // seeds the random garbage/drop/jitter faults (repeatable runs)
+  std::string mac;                      // base MAC "24:0a:c4:12:34:56" (eFuse, machine.unique_id()); "": unique
+  std::uint32_t flash_id = 0x1640EF;    // the flash chip's JEDEC id (RDID): 0x1640EF is a 4 MB Winbond
   std::filesystem::path remote;         // control socket of a running `bootrig sim`: use it, simulate nothing here
   FirmwareTiming timing;                // the simulated firmware's own timings
+  SimWiresConfig wires;                 // [sim.wires]
   SimFaults faults;
 };
 

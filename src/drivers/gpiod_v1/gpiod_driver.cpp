@@ -54,7 +54,7 @@ OpenLine open_line(const ResolvedLine& where) {
 
 std::bitset<32> common_flags(const LineSettings& s) {
   std::bitset<32> f;
-  if (s.active_low) f |= gpiod::line_request::FLAG_ACTIVE_LOW;
+  if (gd::requested_active_low(s)) f |= gpiod::line_request::FLAG_ACTIVE_LOW;
   switch (s.bias) {
     case Bias::as_is:
       break;

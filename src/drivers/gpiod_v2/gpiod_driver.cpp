@@ -179,7 +179,7 @@ class GpiodBackend final : public GpioBackend {
   std::unique_ptr<DigitalOutput> request_output(const ResolvedLine& where, const LineSettings& s) override {
     gpiod::line_settings ls;
     ls.set_direction(gl::direction::OUTPUT)
-        .set_active_low(s.active_low)
+        .set_active_low(gd::requested_active_low(s))
         .set_drive(drive_of(s.drive))
         .set_bias(bias_of(s.bias))
         .set_output_value(is_active(s.initial) ? gl::value::ACTIVE : gl::value::INACTIVE);
@@ -193,7 +193,7 @@ class GpiodBackend final : public GpioBackend {
     // Monotonic is the kernel's default, but bootrig's whole timeline depends on it: say so explicitly.
     ls.set_direction(gl::direction::INPUT)
         .set_edge_detection(gl::edge::BOTH)
-        .set_active_low(s.active_low)
+        .set_active_low(gd::requested_active_low(s))
         .set_bias(bias_of(s.bias))
         .set_debounce_period(s.debounce)
         .set_event_clock(gl::clock::MONOTONIC);

@@ -1,0 +1,148 @@
+#!/bin/sh
+# /init of the kernel tier's guest: loads gpio-sim, makes a Pi-like GPIO chip and the UART pair, runs each
+# step and prints one "TIER-STEP name PASS|FAIL detail" line per step on the console, which the host reads.
+# Runs under busybox (static) as PID 1; the host script (run-tier.sh) copied everything else in.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export HOME=/root TMPDIR=/tmp TERM=dumb NO_COLOR=1 LANG=C
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /root /dev/serial/by-id
+. /tier/tier.env
+echo "TIER-BOOTED $(uname -r)"
+
+step() {  # name PASS|FAIL detail...
+  echo "TIER-STEP $*"
+}
+finish() {
+  echo "TIER-END"
+  sync
+  poweroff -f
+  sleep 10
+}
+
+# ---- kernel side: configfs and the gpio-sim module built from this kernel's own source ----
+insmod /tier/modules/configfs.ko && mount -t configfs configfs /sys/kernel/config && insmod /tier/modules/gpio-sim.ko
+if [ ! -d /sys/kernel/config/gpio-sim ]; then
+  step gpio-sim FAIL "the gpio-sim module did not load (see the kernel messages above)"
+  finish
+fi
+# One bank of 28 lines named like a Raspberry Pi's header lines (GPIO0..GPIO27), as bootrig finds them there.
+chip=/sys/kernel/config/gpio-sim/pi-header
+mkdir $chip $chip/gpio-bank0
+echo 28 > $chip/gpio-bank0/num_lines
+i=0
+while [ $i -lt 28 ]; do
+  mkdir $chip/gpio-bank0/line$i
+  echo "GPIO$i" > $chip/gpio-bank0/line$i/name
+  i=$((i + 1))
+done
+echo 1 > $chip/live
+if [ "$(cat $chip/live)" != 1 ]; then
+  step gpio-sim FAIL "gpio-sim chip did not go live"
+  finish
+fi
+gpiochip=$(cat $chip/gpio-bank0/chip_name)
+step gpio-sim PASS "$(cat $chip/dev_name)/$gpiochip with 28 lines GPIO0..GPIO27"
+
+# ---- UARTs: the rig's port is the PCI 16550 (it can be unbound and bound again), the module's is ttyS1 ----
+rig_uart=""
+for t in /sys/bus/pci/drivers/serial/*/tty/ttyS*; do
+  [ -e "$t" ] && rig_uart=/dev/${t##*/} && break
+done
+if [ -z "$rig_uart" ] || [ ! -c /dev/ttyS1 ]; then
+  step uarts FAIL "expected a PCI 16550 and ttyS1; found rig uart '$rig_uart'"
+  finish
+fi
+# udev (absent here) names a USB adapter's port under by-id; this link stands where it would.
+ln -s "../../${rig_uart#/dev/}" /dev/serial/by-id/usb-Pycom_Expansion_Board_3.1_kernel-tier-if00
+step uarts PASS "rig port $rig_uart (PCI 16550), module port /dev/ttyS1, joined by the host"
+
+export BOOTRIG_TEST_SERIAL_PORT=$rig_uart
+export BOOTRIG_TEST_SERIAL_PEER=/dev/ttyS1
+export BOOTRIG_TEST_SERIAL_BY_ID=/dev/serial/by-id/usb-Pycom_Expansion_Board_3.1_kernel-tier-if00
+export BOOTRIG_TEST_SERIAL_REBIND=1
+export BOOTRIG_TEST_GPIO_SIM=1
+
+# ---- gtest steps: every test of the tier runs; a skipped one fails the step ----
+run_gtest() {  # step-name binary
+  name=$1 bin=$2 log=/tmp/$1.log
+  echo "== $name: $bin --gtest_filter=$TIER_FILTER"
+  "$bin" --gtest_filter="$TIER_FILTER" --gtest_color=no > "$log" 2>&1
+  rc=$?
+  cat "$log"
+  ran=$(sed -n 's/^\[==========\] \([0-9]*\) tests\{0,1\} from .* ran\..*/\1/p' "$log")
+  passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\{0,1\}\..*/\1/p' "$log")
+  skipped=$(grep -c '^\[  SKIPPED \] [A-Za-z]' "$log")
+  failed=$(grep '^\[  FAILED  \] [A-Za-z]' "$log" | sed 's/^\[  FAILED  \] //; s/,.*//; s/ (.*//' | sort -u | tr '\n' ' ')
+  if [ $rc -eq 0 ] && [ "${ran:-0}" -gt 0 ] && [ "$skipped" -eq 0 ]; then
+    step "$name" PASS "$passed of $ran tests passed, 0 skipped"
+  elif [ $rc -eq 0 ]; then
+    step "$name" FAIL "${ran:-0} tests ran, $skipped skipped: every test of this tier must run here"
+  else
+    step "$name" FAIL "exit $rc; failed: ${failed:-none listed (crash?)}; $skipped skipped"
+  fi
+  echo "$failed" > /tmp/$1.failed
+}
+
+run_gtest gpiod-v1 /tier/v1/bootrig_tests
+run_gtest gpiod-v2 /tier/v2/bootrig_tests
+
+# The tier's own test: a driver with its active-low handling inverted must make the gpiod step fail, and
+# for that reason (an active-low test), not for a crash.
+if [ -x /tier/broken/gpiod_broken_driver_tests ]; then
+  TIER_FILTER_SAVED=$TIER_FILTER
+  TIER_FILTER='GpiodBackendTest.*'
+  run_gtest broken-driver /tier/broken/gpiod_broken_driver_tests > /tmp/broken.out 2>&1
+  TIER_FILTER=$TIER_FILTER_SAVED
+  cat /tmp/broken.out | grep -v '^TIER-STEP'
+  if grep -q '^TIER-STEP broken-driver FAIL' /tmp/broken.out && grep -q 'ActiveLow' /tmp/broken-driver.failed; then
+    step tier-self-test PASS "the v1 driver built with inverted active-low fails $(wc -w < /tmp/broken-driver.failed) backend tests, the active-low ones among them"
+  else
+    step tier-self-test FAIL "the driver built with inverted active-low was not caught: $(grep '^TIER-STEP' /tmp/broken.out)"
+  fi
+fi
+
+# ---- one full scenario through the real interfaces ----
+# `bootrig sim` plays the module on the far side of gpio-sim's sysfs and ttyS1; bootrig drives it with
+# libgpiod and libserialport, as on a Pi.
+scenario() {  # step-name build
+  name=$1 bin=/tier/$2/bootrig out=/tmp/$1
+  mkdir -p $out
+  sim_in=/tmp/$1.sim-in
+  mkfifo $sim_in
+  "$bin" sim /tier/rigs/sim-gpio-sim.toml --dir /run/$1 < $sim_in > $out/sim.log 2>&1 &
+  sim_pid=$!
+  exec 7> $sim_in  # keeps the simulator's stdin open; closing it stops the simulator
+  i=0
+  while ! grep -q '^control:' $out/sim.log && [ $i -lt 300 ]; do
+    kill -0 $sim_pid 2> /dev/null || break
+    sleep 0.1
+    i=$((i + 1))
+  done
+  cat $out/sim.log
+  start=$(cut -d' ' -f1 /proc/uptime)
+  (cd /tier/rigs && "$bin" --rig /tier/rigs/pi-on-gpio-sim.toml run safeboot-window2 --out $out/run) > $out/run.log 2>&1
+  rc=$?
+  end=$(cut -d' ' -f1 /proc/uptime)
+  cat $out/run.log
+  echo quit >&7
+  exec 7>&-
+  wait $sim_pid
+  sim_rc=$?
+  cat $out/sim.log | tail -n 5
+  # Passed, with the firmware step done both ways, and window 2 seen on the photodiode (not released blind).
+  if [ $rc -eq 0 ] && grep 'PASS *safeboot-window2' $out/run.log | grep 'by cable' | grep -q 'by OTA' &&
+     ! grep -q 'not observed' $out/run.log; then
+    step "$name" PASS "safeboot-window2 with cable flash and OTA through gpio-sim and the 16550s in $(awk "BEGIN{printf \"%.1f\", $end - $start}") s (simulator exit $sim_rc)"
+  else
+    step "$name" FAIL "bootrig run exit $rc: $(grep -E '(PASS|FAIL|ERROR|SKIP|FLAKY) +safeboot' $out/run.log | head -n 1)"
+  fi
+}
+scenario scenario-v1 v1
+scenario scenario-v2 v2
+
+finish
