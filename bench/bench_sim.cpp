@@ -1,6 +1,7 @@
-// Benchmark of the simulated module with the firmware's own timings: host CPU while idle at the REPL and
-// while blinking the safe-boot windows, LED edge lateness against the firmware's schedule, UART throughput.
-// Usage: bench_sim [idle_seconds]   (default 20). Prints a Markdown table; see bench/results/sim.md.
+// Benchmark of the simulated module with the firmware's own timings: host CPU while idle at the REPL, while
+// Python code sleeps or spins, and while blinking the safe-boot windows, LED edge lateness against the
+// firmware's schedule, UART throughput. Usage: bench_sim [idle_seconds]   (default 20). Prints a Markdown
+// table; see bench/results/sim.md.
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -145,6 +146,24 @@ int main(int argc, char** argv) {
   double cpu = cpu_seconds() - c0;
   double wall = std::chrono::duration<double>(now() - w0).count();
   row("idle at the REPL (heartbeat)", cpu, wall, lateness(m.led_history()));
+
+  // 1b. Python code sleeping (time.sleep) and Python code spinning (while True: pass), both at the REPL with
+  // the heartbeat running. A sleep blocks the chip's thread; a busy loop runs at about an ESP32's pace.
+  for (const auto& [what, code] :
+       {std::pair<const char*, const char*>{"time.sleep() in Python code", "import time; time.sleep(600)\r"},
+        {"while True: pass (busy Python code)", "while True: pass\r\r\r"}}) {
+    uart.send(code);
+    std::this_thread::sleep_for(milliseconds(500));
+    m.clear_led_history();
+    c0 = cpu_seconds();
+    w0 = now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(idle_s / 2));
+    cpu = cpu_seconds() - c0;
+    wall = std::chrono::duration<double>(now() - w0).count();
+    row(what, cpu, wall, lateness(m.led_history()));
+    uart.send("\x03");
+    if (!uart.wait_for(">>> ", seconds(10))) return 1;
+  }
 
   // 2. Held safe-boot pin through all three phases: 6 x 500 ms, 12 x 250 ms, 15 x 100 ms of blinking.
   m.clear_led_history();

@@ -28,23 +28,37 @@ debian_archive() {
   printf '%s' "$archive"
 }
 
+# private_apt STATE LINE: prepares STATE with LINE (a "deb" or "deb-src" line) as its only source and sets the
+# array apt_opts; then `apt-get "${apt_opts[@]}" update` and friends use only that source and that state.
+private_apt() {
+  local state=$1 line=$2
+  mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/etc/preferences.d"
+  : > "$state/status"
+  apt_opts=(-o "Dir::Etc::SourceList=$state/sources.list" -o "Dir::Etc::SourceParts=$state/none"
+            -o "Dir::Etc::Preferences=$state/none" -o "Dir::Etc::PreferencesParts=$state/etc/preferences.d"
+            -o "Dir::State::Lists=$state/lists" -o "Dir::State::status=$state/status" -o "Dir::Cache=$state/cache"
+            -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0" -o "Acquire::Languages=none"
+            -o "APT::Sandbox::User=root")
+  echo "$line" > "$state/sources.list"
+}
+
+# The keyring apt checks every private source against.
+apt_private_keyring() {
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [ -f "$keyring" ] || { echo "apt-private: $keyring is missing; install debian-archive-keyring" >&2; return 1; }
+  printf '%s' "$keyring"
+}
+
 # private_apt_download STATE ARCHIVE SUITE PACKAGE...: downloads the packages (name/suite pinned) into
 # STATE/cache/archives, after an `apt-get update` of ARCHIVE SUITE main into STATE. apt checks the suite's
 # Release signature against the Debian archive keyring and each .deb against the signed checksums.
 private_apt_download() {
   local state=$1 archive=$2 suite=$3; shift 3
-  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-  [ -f "$keyring" ] || { echo "apt-private: $keyring is missing; install debian-archive-keyring" >&2; return 1; }
-  mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/etc/preferences.d"
-  : > "$state/status"
-  local opt=(-o "Dir::Etc::SourceList=$state/sources.list" -o "Dir::Etc::SourceParts=$state/none"
-       -o "Dir::Etc::Preferences=$state/none" -o "Dir::Etc::PreferencesParts=$state/etc/preferences.d"
-       -o "Dir::State::Lists=$state/lists" -o "Dir::State::status=$state/status" -o "Dir::Cache=$state/cache"
-       -o "Debug::NoLocking=1" -o "APT::Get::List-Cleanup=0" -o "Acquire::Languages=none"
-       -o "APT::Sandbox::User=root")
-  echo "deb [signed-by=$keyring] $archive $suite main" > "$state/sources.list"
-  apt-get "${opt[@]}" -qq update
+  local keyring
+  keyring=$(apt_private_keyring) || return 1
+  private_apt "$state" "deb [signed-by=$keyring] $archive $suite main"
+  apt-get "${apt_opts[@]}" -qq update
   local pins=() p
   for p in "$@"; do pins+=("$p/$suite"); done
-  (cd "$state/cache/archives" && apt-get "${opt[@]}" -qq download "${pins[@]}")
+  (cd "$state/cache/archives" && apt-get "${apt_opts[@]}" -qq download "${pins[@]}")
 }

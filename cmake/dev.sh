@@ -55,9 +55,13 @@ fi
 configure_and_build() {  # dir, extra cmake args...
   local dir=$1; shift
   mkdir -p "$(dirname "$dir")"
-  cmake -S "$root" -B "$dir" -G Ninja -DBOOTRIG_WERROR=ON "${launcher[@]}" "$@" >"$dir.configure.log" 2>&1 \
-    || { cat "$dir.configure.log"; return 1; }
-  grep -A7 "bootrig .* configuration" "$dir.configure.log" | sed 's/^-- //'
+  cmake -S "$root" -B "$dir" -G Ninja -DBOOTRIG_WERROR=ON -DBOOTRIG_MICROPYTHON_DIR="$root/build/micropython" \
+    "${launcher[@]}" "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+  grep -A8 "bootrig .* configuration" "$dir.configure.log" | sed 's/^-- //'
+  # The simulator's interpreter (MicroPython, C) first, timed: what it adds to the build.
+  local t0=$SECONDS
+  cmake --build "$dir" -j "$jobs" --target bootrig_micropython
+  echo "== MicroPython library built in $((SECONDS - t0)) s ($dir)"
   cmake --build "$dir" -j "$jobs"
 }
 
@@ -81,6 +85,7 @@ cmd=${1:-}
 case "$cmd" in
   demo)
     bash cmake/install-deps.sh
+    bash cmake/fetch-micropython.sh build/micropython
     configure_and_build build/demo -DBOOTRIG_BUILD_TESTS=OFF -DBOOTRIG_BUILD_BENCH=OFF
     # The simulated rig by name, so that a rig file lying around (./bootrig.toml) never sends the demo to hardware.
     exec build/demo/bootrig --rig rigs/sim.toml run safeboot-window2
@@ -88,10 +93,12 @@ case "$cmd" in
   test)
     trap print_stage_times EXIT
     unity=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
-    begin_stage "install Debian packages"
+    begin_stage "install Debian packages; fetch esptool and MicroPython sources"
     bash cmake/install-deps.sh
-    # The real esptool the tests run against the simulated module (Debian 13's package, unpacked here).
+    # The real esptool the tests run against the simulated module (Debian 13's package, unpacked here), and
+    # MicroPython's sources (Debian 13's source package): the simulated module's interpreter, pyboard.py, mpremote.
     bash cmake/fetch-esptool.sh build/esptool
+    bash cmake/fetch-micropython.sh build/micropython
     end_stage
 
     begin_stage "amd64, libgpiod v1 ($(pkg-config --modversion libgpiodcxx)): build"

@@ -3,13 +3,15 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ pkg-config ccache
+  cmake ninja-build g++ pkg-config ccache make xz-utils   # make: MicroPython's header generators
   libgpiod-dev libserialport-dev libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  debian-archive-keyring   # verifies the packages cmake/fetch-libgpiod2.sh and cmake/fetch-esptool.sh download
+  debian-archive-keyring   # verifies what the cmake/fetch-*.sh scripts download
   # esptool's dependencies (Debian 13's esptool, fetched by cmake/fetch-esptool.sh; python3-reedsolo, which
-  # only espefuse needs, is not in Debian 12); the tests run the real esptool against the simulated module.
+  # only espefuse needs, is not in Debian 12); the tests run the real esptool against the simulated module,
+  # and MicroPython's pyboard.py and mpremote (python3-serial; script(1) from bsdutils for its REPL).
   python3 python3-serial python3-intelhex python3-bitstring python3-cryptography python3-ecdsa python3-yaml
+  bsdutils
 )
 
 missing=()

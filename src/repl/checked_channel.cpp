@@ -225,7 +225,11 @@ std::optional<std::string> CheckedChannel::round_trip(const std::string& code, s
   if (r->exception) {
     // The helper is gone (a reset the channel was not told of) or the line turned the call into something
     // else: either way the board ran nothing of ours.
-    if (r->exception->type == "NameError" && r->error_text.find("_b") != std::string::npos) installed_ = false;
+    // Only the exact name of one of its functions means the helper is gone: a garbled call names another.
+    if (r->exception->type == "NameError") {
+      for (const char* fn : {"'_bx'", "'_ba'", "'_bg'"})
+        if (r->error_text.find(fn) != std::string::npos) installed_ = false;
+    }
     ++stats_.failed;
     return std::nullopt;
   }

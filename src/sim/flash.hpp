@@ -1,5 +1,4 @@
-// The simulated module's flash: two application slots, the 40-byte boot_info record and the /flash
-// filesystem.
+// The simulated module's flash: two application slots and the 40-byte boot_info record.
 #pragma once
 
 #include <array>
@@ -60,44 +59,7 @@ struct BootInfo {
 // The ESP32 ROM's crc32_le(crc, buf, len): the caller passes 0xFFFFFFFF as boot_info does.
 std::uint32_t crc32_le(std::uint32_t crc, const std::uint8_t* data, std::size_t len);
 
-// One mounted volume: files and folders by path relative to the mount point ("boot.py", "lib/x.py").
-// Optionally mirrored to a host folder so that files persist across runs and can be inspected.
-class SimFs {
- public:
-  // Throws RigError when the backing folder cannot be created or read.
-  explicit SimFs(std::filesystem::path backing = {});
-
-  // 0 or an errno value (ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, EIO).
-  int read(const std::string& path, std::string* out) const;
-  int write(const std::string& path, const std::string& data);  // creates or replaces a file
-  int remove(const std::string& path);
-  int mkdir(const std::string& path);
-  int rmdir(const std::string& path);
-  int rename(const std::string& from, const std::string& to);
-  int listdir(const std::string& path, std::vector<std::string>* names) const;
-  bool exists(const std::string& path) const;
-  bool is_dir(const std::string& path) const;
-  std::size_t file_size(const std::string& path) const;
-  // Empties the volume (os.fsformat).
-  void format();
-  std::size_t entry_count() const;
-  const std::filesystem::path& backing() const { return backing_; }
-
- private:
-  struct Node {
-    bool dir = false;
-    std::string data;
-  };
-  static std::string parent_of(const std::string& p);
-  void mirror_write(const std::string& path, const Node& n);
-  void mirror_remove(const std::string& path);
-
-  mutable std::mutex m_;
-  std::map<std::string, Node> nodes_;  // "" is the root folder
-  std::filesystem::path backing_;
-};
-
-// Everything that survives a reset: slots, otadata, the filesystem (an SD card is a separate volume).
+// The slots and otadata, which survive every reset (the filesystem's blocks are in block_store.hpp).
 struct FlashChip {
   std::array<std::optional<ImageDescriptor>, 2> slots;
   std::array<std::uint8_t, 40> otadata{};  // erased (0xFF) until the bootloader writes it

@@ -17,9 +17,18 @@ constexpr LedColour kStuckOnColour = 0x202020;  // the led_stuck = "on" fault: l
 constexpr LedColour kFatalColour = 0x500000;
 constexpr std::size_t kTxFifo = 128;     // the ESP32 UART's hardware FIFO
 constexpr std::size_t kRxBuffer = 4096;  // UART0's RX ring buffer in the firmware
-constexpr char kFreshBootPy[] = "# boot.py -- run on boot-up\r\n";
-constexpr char kFreshMainPy[] = "# main.py -- put your code here!\r\n";
-// Frozen _boot.py: attaches the REPL to UART0 on every (soft) boot, safe boot included.
+// The filesystem partition under /flash: 1 MiB of 4 KiB flash sectors; an SD card of 4 MiB in 512-byte
+// blocks.
+constexpr std::uint32_t kFsBlockSize = 4096, kFsBlockCount = 256;
+constexpr std::uint32_t kSdBlockSize = 512, kSdBlockCount = 8192;
+// MicroPython's heap: modules with 4 MB of PSRAM give it 2.5 MiB (mptask.c, GC_POOL_SIZE_BYTES_PSRAM); the
+// first WiPy, LoPy and SiPy have none and get 67 KiB.
+constexpr std::size_t kHeapPsram = (2048 + 512) * 1024, kHeapInternal = 67 * 1024;
+// MicroPython's VM hook runs every 64 branches: about as long as an ESP32 at 160 MHz takes for them.
+// (An estimate: about 12 us per loop iteration of simple statements on Pycom firmware at 160 MHz.)
+constexpr std::int64_t kHookModuleUs = 64 * 12;
+// Frozen _boot.py of each firmware, run in __main__ on every (soft) boot, safe boot included: Pycom's
+// attaches the REPL to UART0.
 constexpr char kPycomBootPy[] = "import os\nfrom machine import UART\nos.dupterm(UART(0, 115200))\n";
 constexpr char kUpstreamBootPy[] = "import gc\nimport os\ngc.collect()\n";
 
@@ -36,9 +45,9 @@ PycomBoard::PycomBoard(const SimConfig& config, const FirmwareTiming& timing, un
       rng_(config.fault_seed),
       led_stuck_(config.faults.led_stuck) {
   if (config_.profile == "pycom")
-    dialect_ = py::Dialect::pycom;
+    profile_ = Profile::pycom;
   else if (config_.profile == "upstream")
-    dialect_ = py::Dialect::upstream;
+    profile_ = Profile::upstream;
   else
     throw RigError("sim.profile '" + config_.profile + "' is unknown; use \"pycom\" or \"upstream\"");
   if (std::none_of(std::begin(kBoards), std::end(kBoards), [&](const char* b) { return config_.board == b; }))
@@ -77,8 +86,10 @@ PycomBoard::PycomBoard(const SimConfig& config, const FirmwareTiming& timing, un
   rom_download_ = std::make_shared<RomDownload>(flash_, esp32_identity(config_));
   download_handler_ = rom_download_;
 
-  flash_fs_ = std::make_unique<SimFs>(config_.flash_dir);
-  if (config_.sd_card) sd_fs_ = std::make_unique<SimFs>();
+  fs_store_ = std::make_unique<BlockStore>(
+      kFsBlockSize, kFsBlockCount, 0xFF,
+      config_.flash_dir.empty() ? std::filesystem::path() : config_.flash_dir / "flash.img");
+  if (config_.sd_card) sd_store_ = std::make_unique<BlockStore>(kSdBlockSize, kSdBlockCount, 0x00);
 }
 
 PycomBoard::~PycomBoard() { stop(); }
@@ -179,46 +190,56 @@ void PycomBoard::pin_changed(ModulePin pin, bool high, TimePoint when) {
 
 void PycomBoard::uart_rx(std::string_view bytes, TimePoint when) {
   (void)when;
-  std::lock_guard lk(m_);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  bool frame_mark = false;  // a SLIP frame delimiter reached the ROM loader
-  for (char c : bytes) {
-    if (faults_.drop_rate > 0 && u(rng_) < faults_.drop_rate) continue;
-    bool garbled = false;
-    if (faults_.garbage_rate > 0 && u(rng_) < faults_.garbage_rate) {
-      c = static_cast<char>(rng_() & 0xFF);
-      garbled = true;
-    }
-    // Before the app installs its UART driver (and in reset) nothing takes bytes off the line.
-    if (!uart_ready_) continue;
-    if (phase_ == SimPhase::download) {
-      download_rx_ += c;
-      frame_mark = frame_mark || c == '\xC0';
-      continue;
-    }
-    if (!attached_) continue;
-    // The UART ISR (machuart.c UARTRxCallback) on the REPL's UART: the reset character asks for a safe-boot
-    // reset whatever runs, so no Ctrl-F byte ever reaches code or the line editor. Bytes the garbage fault
-    // made up are left out: the fault models noise for the REPL client, not a way to reset the module.
-    if (dialect_ == py::Dialect::pycom && c == 0x06 && !garbled) {
-      if (!reset_char_pending_) {
-        BootInfo bi = flash_.read_boot_info();
-        bi.safeboot = BootInfo::kSafeBootSw;
-        flash_.write_boot_info(bi);
+  std::shared_ptr<MicroPythonVm> interrupt;
+  {
+    std::lock_guard lk(m_);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    bool frame_mark = false;  // a SLIP frame delimiter reached the ROM loader
+    for (char c : bytes) {
+      if (faults_.drop_rate > 0 && u(rng_) < faults_.drop_rate) continue;
+      bool garbled = false;
+      if (faults_.garbage_rate > 0 && u(rng_) < faults_.garbage_rate) {
+        c = static_cast<char>(rng_() & 0xFF);
+        garbled = true;
       }
-      reset_char_pending_ = true;
-      continue;
+      // Before the app installs its UART driver (and in reset) nothing takes bytes off the line.
+      if (!uart_ready_) continue;
+      if (phase_ == SimPhase::download) {
+        download_rx_ += c;
+        frame_mark = frame_mark || c == '\xC0';
+        continue;
+      }
+      if (!attached_) continue;
+      // The UART ISR (machuart.c UARTRxCallback) on the REPL's UART: the reset character asks for a safe-boot
+      // reset whatever runs, so no Ctrl-F byte ever reaches code or the line editor. Bytes the garbage fault
+      // made up are left out: the fault models noise for the REPL client, not a way to reset the module.
+      if (profile_ == Profile::pycom && c == 0x06 && !garbled) {
+        if (!reset_char_pending_) {
+          BootInfo bi = flash_.read_boot_info();
+          bi.safeboot = BootInfo::kSafeBootSw;
+          flash_.write_boot_info(bi);
+        }
+        reset_char_pending_ = true;
+        continue;
+      }
+      // The UART ISR: while code runs, the interrupt character becomes KeyboardInterrupt instead of input.
+      if (kbd_char_ >= 0 && static_cast<unsigned char>(c) == kbd_char_) {
+        interrupt = vm_;
+        continue;
+      }
+      if (rx_.size() < kRxBuffer) rx_.push_back(c);
     }
-    // The UART ISR: while code runs, the interrupt character becomes KeyboardInterrupt instead of input.
-    if (executing_ && kbd_char_ >= 0 && static_cast<unsigned char>(c) == kbd_char_) {
-      kbd_pending_ = true;
-      continue;
-    }
-    if (rx_.size() < kRxBuffer) rx_.push_back(c);
+    // The ROM loader acts on whole SLIP frames: waking the chip for every slice of a 1 KiB block in between
+    // would only cost the host (thousands of wake-ups a second at 921600), not change what it answers.
+    if (phase_ != SimPhase::download || frame_mark || !rom_download_active_) cv_.notify_all();
   }
-  // The ROM loader acts on whole SLIP frames: waking the chip for every slice of a 1 KiB block in between
-  // would only cost the host (thousands of wake-ups a second at 921600), not change what it answers.
-  if (phase_ != SimPhase::download || frame_mark || !rom_download_active_) cv_.notify_all();
+  if (!interrupt) return;
+  // mp_sched_keyboard_interrupt, as the ISR calls it (taking the interpreter lock, never under m_); then the
+  // chip's waits end so that the pending exception is raised.
+  interrupt->keyboard_interrupt();
+  std::lock_guard lk(m_);
+  kbd_pending_ = true;
+  cv_.notify_all();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -270,6 +291,7 @@ SimStatus PycomBoard::status() const {
 void PycomBoard::check_reset_locked() const {
   if (stopping_) throw Unwind{};
   if (reset_gen_ != chip_gen_) throw ChipReset{ResetCause::power_on, false};
+  if (wdt_deadline_ && now() >= *wdt_deadline_) throw ChipReset{ResetCause::wdt, true};
   if (reset_char_pending_) {
     // servers_reset_and_safe_boot(): the flag was set when the byte came; now the chip resets.
     reset_char_pending_ = false;
@@ -283,7 +305,9 @@ bool PycomBoard::cpu_wait(std::unique_lock<std::mutex>& lk, Deadline d, Pred pre
     check_reset_locked();
     if (pred()) return true;
     if (d.expired()) return false;
-    if (d.is_never())
+    if (wdt_deadline_ && (d.is_never() || *wdt_deadline_ < d.when()))
+      cv_.wait_until(lk, *wdt_deadline_);
+    else if (d.is_never())
       cv_.wait(lk);
     else
       cv_.wait_until(lk, d.when());
@@ -352,14 +376,6 @@ void PycomBoard::stdout_text(std::string_view text) {
   tx(cooked);
 }
 
-void PycomBoard::write(std::string_view bytes) {
-  {
-    std::lock_guard lk(m_);
-    if (!attached_) return;
-  }
-  tx(bytes);
-}
-
 // ---------------------------------------------------------------------------------------------------
 // The chip's thread: boot
 
@@ -384,6 +400,7 @@ void PycomBoard::cpu_main() {
       kbd_pending_ = false;
       reset_char_pending_ = false;
       kbd_char_ = -1;
+      wdt_deadline_.reset();
       uart_ready_ = false;
       status_slot_.clear();
       status_version_.clear();
@@ -406,9 +423,14 @@ void PycomBoard::cpu_main() {
       hb_cv_.notify_all();
     }
     wires_.uart_tx_discard();
-    repl_.reset();
-    interp_.reset();
-    vfs_.reset();
+    driven_pins_.clear();
+    // The interpreter's RAM is gone. Dropped outside m_: freeing it takes the interpreter lock.
+    std::shared_ptr<MicroPythonVm> gone;
+    {
+      std::lock_guard lk(m_);
+      gone.swap(vm_);
+    }
+    gone.reset();
     std::lock_guard lk(m_);
     uart_ready_ = false;
     if (!powered_)
@@ -455,10 +477,11 @@ void PycomBoard::run_chip(ResetCause cause) {
 
 void PycomBoard::rom(ResetCause cause, bool download) {
   set_phase(SimPhase::rom);
-  std::string rst = cause == ResetCause::wdt        ? "rst:0x7 (TG0WDT_SYS_RESET)"
-                    : cause == ResetCause::brownout ? "rst:0xf (RTCWDT_BROWN_OUT_RESET)"
-                    : cause == ResetCause::soft     ? "rst:0xc (SW_CPU_RESET)"
-                                                    : "rst:0x1 (POWERON_RESET)";
+  std::string rst = cause == ResetCause::wdt         ? "rst:0x7 (TG0WDT_SYS_RESET)"
+                    : cause == ResetCause::deepsleep ? "rst:0x5 (DEEPSLEEP_RESET)"
+                    : cause == ResetCause::brownout  ? "rst:0xf (RTCWDT_BROWN_OUT_RESET)"
+                    : cause == ResetCause::soft      ? "rst:0xc (SW_CPU_RESET)"
+                                                     : "rst:0x1 (POWERON_RESET)";
   std::string text = "ets Jun  8 2016 00:22:57\r\n\r\n" + rst;
   if (download) {
     // The ROM loader listens from the moment it says so.
@@ -605,13 +628,7 @@ SlotId PycomBoard::bootloader() {
   }
   SlotId slot = active == BootInfo::kImgOta0 ? SlotId::ota0 : SlotId::factory;
   const auto& chosen = flash_.slots[static_cast<std::size_t>(slot)];
-  if (!chosen || !chosen->valid) {
-    // Nothing bootable: mperror_fatal_error, solid red, until the next reset.
-    set_phase(SimPhase::halted);
-    led_set(kFatalColour, now());
-    std::unique_lock lk(m_);
-    cpu_wait(lk, Deadline::never(), [] { return false; });
-  }
+  if (!chosen || !chosen->valid) halt();  // nothing bootable
   return slot;
 }
 
@@ -661,24 +678,6 @@ std::uint32_t PycomBoard::wait_for_safe_boot(const BootInfo& bi, std::uint32_t* 
   return BootInfo::kSafeBootHw;
 }
 
-bool PycomBoard::mount_flash() {
-  // mptask_init_sflash_filesystem: missing defaults are recreated on every hard and soft boot.
-  SimFs& fs = *flash_fs_;
-  if (!fs.exists("main.py")) fs.write("main.py", kFreshMainPy);
-  for (const char* d : {"sys", "lib", "cert"})
-    if (!fs.is_dir(d)) fs.mkdir(d);
-  if (!fs.exists("boot.py")) fs.write("boot.py", kFreshBootPy);
-  return true;
-}
-
-ExecOutcome PycomBoard::run_file(const std::string& name) {
-  std::string source;
-  if (vfs_->read(name, &source) != 0) return ExecOutcome::ok;
-  std::string file = name;
-  if (auto slash = file.rfind('/'); slash != std::string::npos) file = file.substr(slash + 1);
-  return exec_source(source, file, false, false);
-}
-
 void PycomBoard::app(SlotId slot, ResetCause cause) {
   slot_ = slot;
   ota_open_ = false;
@@ -689,8 +688,10 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
     status_version_ = image_.version;
   }
   reset_cause_ = cause;
-  rtc_base_us_ = 0;  // rtc_init0 on every boot that is not a wake from deep sleep
-  rtc_set_at_ = now();
+  if (cause != ResetCause::deepsleep) {
+    rtc_base_us_ = 0;  // rtc_init0 on every boot that is not a wake from deep sleep
+    rtc_set_at_ = now();
+  }
   set_phase(SimPhase::app_start);
 
   SimFaults f = faults();
@@ -702,36 +703,25 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
   }
   cpu_sleep_until(now() + delay);
 
-  py::Hooks hooks;
-  hooks.write = [this](std::string_view s) { stdout_text(s); };
-  hooks.check = [this] { interp_check(); };
-  hooks.spend = [this](std::int64_t us) { spend(us); };
-  hooks.hang = [this](int) { hang(true); };
-  hooks.module_source = [this](const std::string& name) -> std::optional<std::string> {
-    std::string src;
-    for (const std::string& p : {"/flash/" + name + ".py", "/flash/lib/" + name + ".py"})
-      if (vfs_->read(p, &src) == 0) return src;
-    return std::nullopt;
-  };
-  interp_ = std::make_unique<py::Interp>(dialect_, hooks);
-  install_firmware_modules(*interp_, static_cast<FirmwareApi&>(*this));
-  vfs_ = std::make_unique<Vfs>(*flash_fs_, sd_fs_.get());
-  repl_ = std::make_unique<Repl>(static_cast<ReplIo&>(*this), dialect_, banner_line(image_, dialect_));
+  bool psram = image_.board != "WiPy" && image_.board != "LoPy" && image_.board != "SiPy";
+  auto vm = std::make_shared<MicroPythonVm>(static_cast<FirmwareApi&>(*this), profile_,
+                                            config_.sys_exit_quirk, psram ? kHeapPsram : kHeapInternal);
   {
     std::lock_guard lk(m_);
+    vm_ = vm;
     uart_ready_ = true;
   }
 
-  bool first = true;
+  int stack_top = 0;  // the interpreter's GC scans the C stack up to here
+  bool fresh = true;
   for (;;) {  // soft_reset:
     f = faults();
-    if (first || !f.soft_reset_keeps_names) interp_->reset();
-    first = false;
+    bool restart = fresh || !f.soft_reset_keeps_names;
+    fresh = false;
     main_script_.clear();
-    vfs_->set_cwd("/flash");
     {
       std::lock_guard lk(m_);
-      attached_ = true;
+      attached_ = true;  // frozen _boot.py: the REPL on UART0, also in safe boot
       kbd_char_ = -1;
       kbd_pending_ = false;
     }
@@ -742,32 +732,34 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
       std::lock_guard lk(m_);
       status_safe_boot_ = safeboot;
     }
-    mount_flash();
-    exec_source(dialect_ == py::Dialect::pycom ? kPycomBootPy : kUpstreamBootPy, "_boot.py", false, false);
+    // mptask_init_sflash_filesystem: mounted (formatted when empty), missing defaults recreated.
+    if (restart) vm->start(&stack_top);
+    vm->exec_source(profile_ == Profile::pycom ? kPycomBootPy : kUpstreamBootPy);
 
     bool soft_reset = false;
     bool scripts = !safeboot || f.scripts_in_safeboot;
     if (scripts) {
       set_phase(SimPhase::boot_py);
       if (f.uart_disabled) dupterm(false);  // as if boot.py had called os.dupterm(None)
-      if (f.hang_in_boot) hang(false);      // as if boot.py were stuck with Ctrl-C disabled
-      ExecOutcome r = run_file("boot.py");
+      if (f.hang_in_boot) hang();           // as if boot.py were stuck with Ctrl-C disabled
+      ExecOutcome r = vm->exec_file("boot.py");
       soft_reset = r == ExecOutcome::forced_exit;
       if (r == ExecOutcome::error) signal_error();
-      if (!soft_reset && !repl_->raw_mode()) {
+      if (!soft_reset && !vm->raw_mode()) {
         set_phase(SimPhase::main_py);
-        r = run_file(main_script_.empty() ? "main.py" : main_script_);
+        r = vm->exec_file(main_script_.empty() ? "main.py" : main_script_);
         soft_reset = r == ExecOutcome::forced_exit;
         if (r == ExecOutcome::error) signal_error();
       }
     }
     if (!soft_reset) {
       cpu_sleep_until(now() + timing_.banner_delay);
-      set_phase(repl_->raw_mode() ? SimPhase::raw_repl : SimPhase::repl);
-      repl_->run();
+      set_phase(vm->raw_mode() ? SimPhase::raw_repl : SimPhase::repl);
+      vm->repl();
     }
     // soft_reset_exit
-    stdout_text(dialect_ == py::Dialect::pycom ? "PYB: soft reboot\n" : "MPY: soft reboot\n");
+    if (!faults().soft_reset_keeps_names) vm->stop();
+    stdout_text(profile_ == Profile::pycom ? "PYB: soft reboot\n" : "MPY: soft reboot\n");
     cpu_sleep_until(now() + milliseconds(5));
     reset_cause_ = ResetCause::soft;
     std::lock_guard lk(m_);
@@ -792,124 +784,21 @@ void PycomBoard::signal_error() {
   heartbeat_enable(hb, t);  // the pause ends on the firmware's schedule, however late this thread woke
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Running code
-
-void PycomBoard::interp_check() {
-  std::lock_guard lk(m_);
-  check_reset_locked();
-  if (kbd_pending_) {
-    kbd_pending_ = false;
-    throw interp_->make_error("KeyboardInterrupt", std::vector<py::Value>{});
-  }
-}
-
-void PycomBoard::spend(std::int64_t us) {
-  // Interpreted code runs at roughly ESP32 speed: once it is ahead of real time the chip's thread sleeps,
-  // so that a busy loop costs the host almost nothing.
-  TimePoint n = now();
-  if (vclock_ < n - milliseconds(5)) vclock_ = n;
-  vclock_ += microseconds(us);
-  if (vclock_ > n + milliseconds(2)) {
-    std::unique_lock lk(m_);
-    cpu_wait(lk, Deadline::at(vclock_), [this] { return kbd_pending_; });
-  }
-}
-
-void PycomBoard::hang(bool interruptible) {
-  {
-    std::unique_lock lk(m_);
-    cpu_wait(lk, Deadline::never(), [&] { return interruptible && kbd_pending_; });
-  }
-  interp_check();
-  // interp_check() raised KeyboardInterrupt; only a reset ends an uninterruptible hang.
-  throw ChipReset{ResetCause::power_on, false};
-}
-
-ExecOutcome PycomBoard::exec_source(const std::string& code, const std::string& file, bool single,
-                                    bool print_eof) {
-  {
-    std::lock_guard lk(m_);
-    executing_ = true;
-    kbd_char_ = 3;  // pyexec: mp_hal_set_interrupt_char(CHAR_CTRL_C)
-    kbd_pending_ = false;
-  }
-  auto end_exec = [this] {
-    std::lock_guard lk(m_);
-    executing_ = false;
-    kbd_char_ = -1;
-    kbd_pending_ = false;
-  };
-  vclock_ = now();
-  ExecOutcome out = ExecOutcome::ok;
-  try {
-    interp_->exec(code, file, single);
-    end_exec();
-    if (print_eof) write("\x04");
-  } catch (py::PyException& e) {
-    end_exec();
-    if (print_eof) write("\x04");
-    if (interp_->is_instance(*e.exc, "SystemExit")) {
-      // The user document: sys.exit() soft-resets. Firmware 1.20 (pyexec_system_exit == 0): nothing is
-      // printed and the caller sees a failure.
-      out = config_.sys_exit_quirk ? ExecOutcome::error : ExecOutcome::forced_exit;
-    } else {
-      stdout_text(interp_->format_exception(*e.exc));
-      out = ExecOutcome::error;
-    }
-  } catch (...) {
-    end_exec();
-    throw;
-  }
-  if (print_eof) write("\x04");
-  return out;
-}
-
-ExecOutcome PycomBoard::execute(const std::string& code, bool single, bool print_eof) {
-  return exec_source(code, "<stdin>", single, print_eof);
-}
-
-int PycomBoard::read_char() {
-  SimPhase want = repl_->raw_mode() ? SimPhase::raw_repl : SimPhase::repl;
+void PycomBoard::hang() {
   std::unique_lock lk(m_);
-  if (reset_gen_ == chip_gen_ && phase_ != want) phase_ = want;
-  cpu_wait(lk, Deadline::never(), [&] { return attached_ && !rx_.empty(); });
-  char c = rx_.front();
-  rx_.pop_front();
-  return static_cast<unsigned char>(c);
+  cpu_wait(lk, Deadline::never(), [] { return false; });
+  throw ChipReset{ResetCause::power_on, false};  // not reached: only a reset ends the wait
 }
 
-void PycomBoard::safe_boot_reset() {
-  // mp_hal_reset_safe_and_boot(true)
-  BootInfo bi = flash_.read_boot_info();
-  bi.safeboot = BootInfo::kSafeBootSw;
-  flash_.write_boot_info(bi);
-  machine_reset();
+void PycomBoard::halt() {
+  // mperror_fatal_error: solid red until the next reset.
+  set_phase(SimPhase::halted);
+  led_set(kFatalColour, now());
+  hang();
 }
 
-void PycomBoard::set_collecting_code(bool on) {
-  std::lock_guard lk(m_);
-  collecting_code_ = on;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// FirmwareApi
-
-void PycomBoard::sleep_us(std::int64_t us) {
-  {
-    std::unique_lock lk(m_);
-    cpu_wait(lk, Deadline::after(microseconds(us)), [this] { return kbd_pending_; });
-  }
-  interp_check();
-  vclock_ = now();
-}
-
-std::int64_t PycomBoard::ticks_us() {
-  return std::chrono::duration_cast<microseconds>(now() - hard_boot_time_).count();
-}
-
-void PycomBoard::machine_reset() {
-  // Let what was printed leave the FIFO first, so a marker printed right before the reset arrives.
+void PycomBoard::drain_tx() {
+  // Let what was printed leave the FIFO first, so a marker printed right before a reset arrives.
   // (The wire hands bytes over in slices of about a millisecond, hence the margin.)
   Deadline d = Deadline::after(byte_time_ * static_cast<std::int64_t>(wires_.uart_tx_pending() + 16) +
                                milliseconds(5));
@@ -918,19 +807,146 @@ void PycomBoard::machine_reset() {
     cpu_wait(lk, Deadline::after(std::max<Duration>(byte_time_ * 4, microseconds(200))).min(d),
              [] { return false; });
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// FirmwareApi: MicroPython's port on the chip
+
+int PycomBoard::stdin_rx(std::optional<microseconds> wait) {
+  std::unique_lock lk(m_);
+  // The REPL waiting for a line (not code reading sys.stdin) is what the phase reports.
+  if (!executing_ && reset_gen_ == chip_gen_ && vm_)
+    phase_ = vm_->raw_mode() ? SimPhase::raw_repl : SimPhase::repl;
+  bool got = cpu_wait(lk, wait ? Deadline::after(*wait) : Deadline::never(),
+                      [&] { return kbd_pending_ || (attached_ && !rx_.empty()); });
+  if (kbd_pending_) {
+    kbd_pending_ = false;
+    return -1;
+  }
+  if (!got) return -2;
+  char c = rx_.front();
+  rx_.pop_front();
+  vclock_ = now();
+  return static_cast<unsigned char>(c);
+}
+
+void PycomBoard::stdout_write(std::string_view bytes) {
+  {
+    std::lock_guard lk(m_);
+    if (!attached_) return;
+  }
+  tx(bytes);
+}
+
+std::size_t PycomBoard::stdin_any() {
+  std::lock_guard lk(m_);
+  return attached_ ? rx_.size() : 0;
+}
+
+void PycomBoard::set_interrupt_char(int c) {
+  std::lock_guard lk(m_);
+  kbd_char_ = c;
+  if (c < 0) kbd_pending_ = false;
+}
+
+bool PycomBoard::interrupt_armed() {
+  std::lock_guard lk(m_);
+  return kbd_char_ >= 0;
+}
+
+void PycomBoard::exec_running(bool running) {
+  std::lock_guard lk(m_);
+  executing_ = running;
+  if (running) vclock_ = now();
+}
+
+std::int64_t PycomBoard::ticks_us() {
+  return std::chrono::duration_cast<microseconds>(now() - hard_boot_time_).count();
+}
+
+void PycomBoard::sleep_us(std::int64_t us) {
+  std::unique_lock lk(m_);
+  cpu_wait(lk, Deadline::after(microseconds(us)), [this] { return kbd_pending_; });
+  kbd_pending_ = false;
+  vclock_ = now();
+}
+
+void PycomBoard::vm_hook() {
+  // Code runs at roughly ESP32 speed: once it is ahead of real time the chip's thread sleeps, so that a busy
+  // loop costs the host almost nothing. Ctrl-C ends the sleep (the pending exception then raises).
+  TimePoint n = now();
+  if (vclock_ < n - milliseconds(5)) vclock_ = n;
+  vclock_ += microseconds(kHookModuleUs);
+  std::unique_lock lk(m_);
+  if (vclock_ > n + milliseconds(2)) {
+    cpu_wait(lk, Deadline::at(vclock_), [this] { return kbd_pending_; });
+  } else {
+    check_reset_locked();
+  }
+  kbd_pending_ = false;
+}
+
+std::int64_t PycomBoard::rtc_us() {
+  return rtc_base_us_ + std::chrono::duration_cast<microseconds>(now() - rtc_set_at_).count();
+}
+
+void PycomBoard::set_rtc_us(std::int64_t us) {
+  rtc_base_us_ = us;
+  rtc_set_at_ = now();
+}
+
+void PycomBoard::fatal(const std::string& what) {
+  tx("FATAL ERROR: " + what + "\r\n");
+  drain_tx();
+  halt();
+}
+
+BlockStore* PycomBoard::block_store(int dev) {
+  return dev == 0 ? fs_store_.get() : dev == 1 ? sd_store_.get() : nullptr;
+}
+
+void PycomBoard::machine_reset() {
+  drain_tx();
   throw ChipReset{ResetCause::wdt, true};
 }
 
-void PycomBoard::fsformat(const std::string& mount) {
-  if (mount == "/flash") {
-    if (!faults().format_keeps_files) flash_fs_->format();
-    return;
+void PycomBoard::deepsleep(std::int64_t ms) {
+  // The chip powers down: timers, UART and LED driver stop; the RTC runs on. Its timer (or RESET) wakes it
+  // with a full boot and the deep-sleep cause.
+  drain_tx();
+  {
+    std::lock_guard lk(m_);
+    uart_ready_ = false;
+    if (reset_gen_ == chip_gen_) phase_ = SimPhase::deep_sleep;
   }
-  if (mount == "/sd" && sd_fs_) {
-    sd_fs_->format();
-    return;
-  }
-  interp_->raise_errno(ENODEV);
+  heartbeat_enable(false);
+  std::unique_lock lk(m_);
+  wdt_deadline_.reset();
+  cpu_wait(lk, ms > 0 ? Deadline::after(milliseconds(ms)) : Deadline::never(), [] { return false; });
+  throw ChipReset{ResetCause::deepsleep, true};
+}
+
+int PycomBoard::pin_read(const std::string& name) {
+  std::lock_guard lk(m_);
+  check_reset_locked();
+  if (name == "P12") return p12_high_ ? 1 : 0;  // GPIO21: the safe-boot wire the rig drives
+  if (name == "P2") return p2_low_ ? 0 : 1;     // GPIO0: the bootloader strap, pulled up
+  auto it = driven_pins_.find(name);
+  return it != driven_pins_.end() ? (it->second ? 1 : 0) : -1;
+}
+
+void PycomBoard::pin_write(const std::string& name, bool high) { driven_pins_[name] = high; }
+
+void PycomBoard::wdt_start(milliseconds timeout) {
+  std::lock_guard lk(m_);
+  wdt_timeout_ = timeout;
+  wdt_deadline_ = now() + timeout;
+  cv_.notify_all();
+}
+
+void PycomBoard::wdt_feed() {
+  std::lock_guard lk(m_);
+  if (wdt_deadline_) wdt_deadline_ = now() + wdt_timeout_;
 }
 
 bool PycomBoard::heartbeat() {
@@ -957,11 +973,6 @@ bool PycomBoard::rgbled(std::uint32_t colour) {
   return true;
 }
 
-void PycomBoard::set_kbd_intr(int ch) {
-  std::lock_guard lk(m_);
-  kbd_char_ = ch;
-}
-
 void PycomBoard::dupterm(bool attach) {
   std::lock_guard lk(m_);
   attached_ = attach;
@@ -983,39 +994,6 @@ std::string PycomBoard::uart_read(std::size_t max) {
     rx_.pop_front();
   }
   return out;
-}
-
-std::string PycomBoard::stdin_read(std::size_t n) {
-  // mp_hal_stdin_rx_chr in a loop: whatever the UART ISR left in the ring (the interrupt character never
-  // gets there while it is armed: uart_rx turned it into a pending KeyboardInterrupt).
-  std::string out;
-  while (out.size() < n) {
-    {
-      std::unique_lock lk(m_);
-      cpu_wait(lk, Deadline::never(), [&] { return kbd_pending_ || (attached_ && !rx_.empty()); });
-      while (!kbd_pending_ && attached_ && !rx_.empty() && out.size() < n) {
-        out += rx_.front();
-        rx_.pop_front();
-      }
-    }
-    interp_check();
-  }
-  vclock_ = now();
-  return out;
-}
-
-std::size_t PycomBoard::uart_any() {
-  std::lock_guard lk(m_);
-  return rx_.size();
-}
-
-std::int64_t PycomBoard::rtc_us() {
-  return rtc_base_us_ + std::chrono::duration_cast<microseconds>(now() - rtc_set_at_).count();
-}
-
-void PycomBoard::set_rtc_us(std::int64_t us) {
-  rtc_base_us_ = us;
-  rtc_set_at_ = now();
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -15,15 +16,14 @@
 #include "bootrig/rig/rig_config.hpp"
 #include "bootrig/sim/sim_module.hpp"
 #include "bootrig/sim/sim_wires.hpp"
-#include "sim/firmware_modules.hpp"
+#include "sim/block_store.hpp"
 #include "sim/flash.hpp"
-#include "sim/repl.hpp"
+#include "sim/micropython_vm.hpp"
 #include "sim/rom_download.hpp"
-#include "sim/vfs.hpp"
 
 namespace bootrig::sim {
 
-class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplIo {
+class PycomBoard final : public ModuleInputs, private FirmwareApi {
  public:
   // Throws RigError for a config the module could not have (e.g. the active slot is empty).
   PycomBoard(const SimConfig& config, const FirmwareTiming& timing, unsigned baud, SimWires& wires);
@@ -43,7 +43,6 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   SimStatus status() const;
   void set_download_handler(std::shared_ptr<SimDownloadHandler> h);
   FlashChip& flash() { return flash_; }
-  SimFs& flash_fs() { return *flash_fs_; }
 
  private:
   struct ChipReset {
@@ -62,16 +61,13 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   SlotId bootloader();
   std::uint32_t wait_for_safe_boot(const BootInfo& bi, std::uint32_t* active);
   void app(SlotId slot, ResetCause cause);
-  bool mount_flash();
-  ExecOutcome run_file(const std::string& name);
-  void signal_error();  // after boot.py or main.py failed
-  ExecOutcome exec_source(const std::string& code, const std::string& file, bool single, bool print_eof);
-  void interp_check();          // between statements: resets unwind, Ctrl-C raises KeyboardInterrupt
-  void spend(std::int64_t us);  // keeps interpreted code at about ESP32 speed
-  [[noreturn]] void hang(bool interruptible);
+  void signal_error();       // after boot.py or main.py failed
+  [[noreturn]] void hang();  // the hang_in_boot fault: only a reset ends it
+  [[noreturn]] void halt();  // mperror_fatal_error: solid red until reset
+  void drain_tx();           // lets what was printed leave the FIFO before the chip stops
 
   // Waits (on the chip's thread) until the deadline or until `pred` holds, under m_. Unwinds with
-  // ChipReset/Unwind when the chip is reset, powered off or the simulator stops.
+  // ChipReset/Unwind when the chip is reset, powered off, its watchdog bites or the simulator stops.
   template <typename Pred>
   bool cpu_wait(std::unique_lock<std::mutex>& lk, Deadline d, Pred pred);
   void cpu_sleep_until(TimePoint t);
@@ -89,33 +85,49 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   // `at`: when the firmware switches it, on the chip's schedule (default now).
   void heartbeat_enable(bool on, std::optional<TimePoint> at = std::nullopt);
 
-  // ---- FirmwareApi ----
-  void sleep_us(std::int64_t us) override;
+  // ---- FirmwareApi: what MicroPython's port asks of the chip ----
+  int stdin_rx(std::optional<microseconds> wait) override;
+  void stdout_write(std::string_view bytes) override;
+  std::size_t stdin_any() override;
+  void set_interrupt_char(int c) override;
+  bool interrupt_armed() override;
+  void exec_running(bool running) override;
   std::int64_t ticks_us() override;
+  void sleep_us(std::int64_t us) override;
+  void vm_hook() override;
+  std::int64_t rtc_us() override;
+  void set_rtc_us(std::int64_t us) override;
+  [[noreturn]] void fatal(const std::string& what) override;
+  const ImageDescriptor& running_image() override { return image_; }
+  SlotId running_slot() override { return slot_; }
+  BlockStore* block_store(int dev) override;
+  bool format_keeps_files() override { return faults().format_keeps_files; }
+  std::uint8_t boot_fs_type() override { return boot_fs_type_; }
+  void set_boot_fs_type(std::uint8_t t) override { boot_fs_type_ = t; }
   [[noreturn]] void machine_reset() override;
   ResetCause reset_cause() override { return reset_cause_; }
-  Vfs& vfs() override { return *vfs_; }
-  void fsformat(const std::string& mount) override;
+  [[noreturn]] void deepsleep(std::int64_t ms) override;
+  int wake_reason() override {
+    return reset_cause_ == ResetCause::deepsleep ? 2 : 0;
+  }  // RTC_WAKE, PWRON_WAKE
+  void set_main_script(const std::string& name) override { main_script_ = name; }
+  int pin_read(const std::string& name) override;
+  void pin_write(const std::string& name, bool high) override;
+  void wdt_start(milliseconds timeout) override;
+  void wdt_feed() override;
   bool heartbeat() override;
   void set_heartbeat(bool on) override;
   bool heartbeat_on_boot() override;
   void set_heartbeat_on_boot(bool on) override;
   bool rgbled(std::uint32_t colour) override;
-  BootInfo boot_info() override { return flash_.read_boot_info(); }
-  void write_boot_info(const BootInfo& bi) override { flash_.write_boot_info(bi); }
-  void set_kbd_intr(int ch) override;
   void dupterm(bool attach) override;
   bool dupterm_attached() override;
   void uart_write(std::string_view bytes) override;
   std::string uart_read(std::size_t max) override;
-  std::size_t uart_any() override;
-  std::string stdin_read(std::size_t n) override;
-  const ImageDescriptor& running_image() override { return image_; }
+  BootInfo boot_info() override { return flash_.read_boot_info(); }
+  void write_boot_info(const BootInfo& bi) override { flash_.write_boot_info(bi); }
+  Nvs& nvs() override { return nvs_; }
   std::string unique_id() override;
-  SlotId running_slot() override { return slot_; }
-  std::int64_t rtc_us() override;
-  void set_rtc_us(std::int64_t us) override;
-  void set_main_script(const std::string& name) override { main_script_ = name; }
   std::uint32_t ota_slot() override;
   bool ota_start() override;
   bool ota_write(std::string_view data) override;
@@ -123,23 +135,18 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   bool ota_verify() override;
   SlotId ota_target();  // the slot the next update goes to: the one boot_info does not name active
 
-  // ---- ReplIo ----
-  int read_char() override;
-  void write(std::string_view bytes) override;
-  ExecOutcome execute(const std::string& code, bool single, bool print_eof) override;
-  [[noreturn]] void safe_boot_reset() override;
-  void set_collecting_code(bool on) override;
-
   // ---- configuration ----
   SimConfig config_;
   FirmwareTiming timing_;
   unsigned baud_;
   Duration byte_time_;  // UART0's rate now (the ROM loader may change it until the next reset)
   SimWires& wires_;
-  py::Dialect dialect_;
+  Profile profile_;
   FlashChip flash_;
-  std::unique_ptr<SimFs> flash_fs_;
-  std::unique_ptr<SimFs> sd_fs_;
+  std::unique_ptr<BlockStore> fs_store_;  // the flash partition under /flash
+  std::unique_ptr<BlockStore> sd_store_;  // the SD card, when the rig has one
+  Nvs nvs_;
+  std::uint8_t boot_fs_type_ = 0xFF;  // the config block's filesystem byte, erased until bootmgr(fs_type=)
 
   // ---- shared state, under m_ ----
   mutable std::mutex m_;
@@ -160,13 +167,15 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   std::string download_rx_;
   bool rom_download_active_ = false;  // download mode runs the built-in ROM loader (acts on whole frames)
   bool attached_ = true;    // os.dupterm: UART0 is the REPL terminal
-  bool executing_ = false;  // code is running: Ctrl-C is the keyboard interrupt
+  bool executing_ = false;  // pyexec runs code (not the REPL waiting for a line)
   // The UART ISR saw the reset character (Ctrl-F): a safe-boot reset is due, whatever runs (checked with
   // the reset generation on the chip's thread).
   mutable bool reset_char_pending_ = false;
-  int kbd_char_ = -1;
-  bool kbd_pending_ = false;
-  bool collecting_code_ = false;
+  int kbd_char_ = -1;                  // MicroPython's interrupt character (-1: Ctrl-C is data)
+  bool kbd_pending_ = false;           // a Ctrl-C was handed to the interpreter: waits end so that it raises
+  std::shared_ptr<MicroPythonVm> vm_;  // this boot's interpreter (the UART's thread delivers Ctrl-C to it)
+  std::optional<TimePoint> wdt_deadline_;  // machine.WDT: the chip resets when it passes unfed
+  milliseconds wdt_timeout_{0};
   bool uart_ready_ = false;  // the app's UART driver takes bytes (not in ROM/bootloader/reset)
   SimPhase phase_ = SimPhase::off;
   std::string status_version_, status_slot_;
@@ -197,9 +206,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi, private ReplI
   TimePoint rtc_set_at_{};
   ImageDescriptor image_;
   SlotId slot_ = SlotId::factory;
-  std::unique_ptr<Vfs> vfs_;
-  std::unique_ptr<py::Interp> interp_;
-  std::unique_ptr<Repl> repl_;
+  std::map<std::string, bool> driven_pins_;  // machine.Pin outputs, by name
   std::string main_script_;
   TimePoint vclock_{};
   bool ota_open_ = false;  // between ota_start() and ota_finish(); RAM, gone at any reset

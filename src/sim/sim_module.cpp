@@ -69,6 +69,8 @@ const char* to_string(SimPhase p) {
       return "raw-repl";
     case SimPhase::halted:
       return "halted";
+    case SimPhase::deep_sleep:
+      return "deep-sleep";
   }
   return "?";
 }

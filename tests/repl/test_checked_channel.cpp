@@ -106,7 +106,7 @@ TEST(ChannelNoise, OnePercentBothWaysStillExactlyOnceAndIntact) {
   ASSERT_TRUE(first.ok()) << first.error().what;
   for (int i = 0; i < 10; ++i) {
     auto a = ch.run("n = n + 1\n_r = 'count %d' % n", milliseconds(0), soon());
-    ASSERT_TRUE(a.ok()) << a.error().what;
+    ASSERT_TRUE(a.ok()) << a.error().what << " (run " << i << ")";
     EXPECT_EQ(a->value, "count " + std::to_string(i + 1));
   }
   auto r = ch.run("import os\n_r = ' '.join(sorted(os.listdir('/flash')))", milliseconds(0), soon());

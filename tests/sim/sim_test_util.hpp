@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "sim/python/interp.hpp"
+#include "bootrig/repl/repl_client.hpp"
 #include "support/sim_fixture.hpp"
 
 namespace bootrig::test {
@@ -22,9 +22,8 @@ inline std::string evidence_script(const char* marker, const char* file) {
 
 // Writes a file through the raw REPL, as a rig would.
 inline void write_file(SimRig& rig, const std::string& path, const std::string& content) {
-  using sim::py::repr_str;
-  auto r =
-      rig.exec_raw("f = open(" + repr_str(path) + ", 'w')\nf.write(" + repr_str(content) + ")\nf.close()\n");
+  auto r = rig.exec_raw("f = open(" + py_str_literal(path) + ", 'w')\nf.write(" + py_str_literal(content) +
+                        ")\nf.close()\n");
   ASSERT_TRUE(r.ok) << rig.transcript();
   ASSERT_EQ(r.error, "");
 }

@@ -32,7 +32,8 @@ enum class SimPhase : std::uint8_t {
   main_py,
   repl,  // friendly REPL
   raw_repl,
-  halted,  // fatal error: solid red LED
+  halted,      // fatal error: solid red LED
+  deep_sleep,  // machine.deepsleep(): the chip is off until its timer or the RESET pin wakes it
 };
 const char* to_string(SimPhase p);
 
