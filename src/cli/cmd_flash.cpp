@@ -79,12 +79,12 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     throw RigError(o.image + ": is not a Pycom MicroPython build; only a cable flash can put it on");
   RigImage img;
   if (foreign) {
-    img = RigImage{"image",
-                   o.image,
-                   file.bytes,
-                   file.image.identity.version,
-                   file.image.identity.board_name,
-                   to_hex(sha256(std::span<const std::uint8_t>(file.bytes)))};
+    img.name = "image";
+    img.path = o.image;
+    img.bytes = file.bytes;
+    img.version = file.image.identity.version;
+    img.board = file.image.identity.board_name;
+    img.sha256 = to_hex(sha256(std::span<const std::uint8_t>(file.bytes)));  // no banner, so no build
   } else {
     img = load_image_file("image", o.image, o.image);
   }

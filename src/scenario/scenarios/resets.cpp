@@ -13,7 +13,7 @@ const char* kSysExitFirmwareNote =
     "document says sys.exit() is a soft reset (pycom-boot-behaviour.md, Resets)";
 
 // After a soft reset: the message, the scripts again, the name gone, SOFT_RESET, the RTC kept.
-void judge_soft_reset(Session& s, Board& board, const BootRecord& r, const std::string& how) {
+void judge_soft_reset(Session& s, Board& board, const BootRecord& /*r*/, const std::string& how) {
   BoardFacts f = board.facts();
   require_scripts_ran(s, f, "after " + how);
   if (board.name_survived())
