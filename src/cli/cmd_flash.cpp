@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/firmware/firmware_file.hpp"
@@ -93,6 +94,11 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   // -vv shows (and --log-file keeps) every byte of the exchanges with the board.
   LoggingSerialLink link(target->serial());
   ReplClient repl(link);
+  // -v shows (and --log-file keeps) every change of RESET and P2.
+  LoggingOutput reset(target->reset(), "reset");
+  std::optional<LoggingOutput> p2;
+  if (target->bootloader()) p2.emplace(*target->bootloader(), "bootloader");
+  DigitalOutput* bootloader = p2 ? &*p2 : nullptr;
   CheckedChannel channel(repl);  // what bootrig asks the board arrives intact or not at all
   const TimingProfile& t = rig.timing;
 
@@ -127,7 +133,7 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     spdlog::debug("OTA update of {} through the REPL", o.image);
     OtaOptions opt;
     opt.boot_timeout = t.boot_timeout;
-    opt.hard_reset = [&] { pulse(target->reset(), t.reset_pulse); };
+    opt.hard_reset = [&] { pulse(reset, t.reset_pulse); };
     opt.progress = progress_printer(g, "OTA");
     auto r = ota_update(repl, img.bytes, o.image, opt);
     if (!r) {
@@ -141,11 +147,11 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   } else if (rig.flasher) {
     if (o.baud) throw RigError("bootrig flash: --baud is for the built-in flasher; the rig's [flasher] sets its own");
     spdlog::debug("cable flash of {} with the rig's external flasher", o.image);
-    auto r = external_flash(*target, {target->reset(), target->bootloader()}, repl, o.image, img.version,
-                            [&](std::string_view line) {
-                              if (!g.quiet) std::fprintf(stderr, "flasher: %.*s\n", static_cast<int>(line.size()), line.data());
-                              log_to_file("flasher: " + std::string(line));
-                            });
+    auto r =
+        external_flash(*target, {reset, bootloader}, repl, o.image, img.version, [&](std::string_view line) {
+          if (!g.quiet) std::fprintf(stderr, "flasher: %.*s\n", static_cast<int>(line.size()), line.data());
+          log_to_file("flasher: " + std::string(line));
+        });
     if (!r) {
       say("cable flash FAILED at " + r.error().step + ": " + r.error().what);
       return 1;
@@ -160,8 +166,7 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     opt.allow_foreign = foreign;
     opt.bundle = file.is_bundle() ? &file : nullptr;
     opt.progress = progress_printer(g, "cable");
-    auto r = cable_flash({target->reset(), target->bootloader(), link, t.reset_pulse}, repl, img.bytes,
-                         o.image, opt);
+    auto r = cable_flash({reset, bootloader, link, t.reset_pulse}, repl, img.bytes, o.image, opt);
     if (!r) {
       say("cable flash FAILED at " + r.error().step + ": " + r.error().what);
       return 1;

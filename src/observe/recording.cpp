@@ -81,6 +81,14 @@ void log_chunk(const char* dir, const std::string& port, TimePoint t, std::strin
 }
 }  // namespace
 
+void LoggingOutput::set(Level level) {
+  inner_.set(level);
+  if (!spdlog::should_log(spdlog::level::debug)) return;
+  auto ns = to_ns(now());
+  spdlog::debug("[{}.{:06}] line {} -> {}", ns / 1'000'000'000, ns % 1'000'000'000 / 1000, line_,
+                is_active(level) ? "active" : "inactive");
+}
+
 void LoggingSerialLink::write(std::string_view bytes, Deadline deadline) {
   log_chunk("tx", port_, now(), bytes);
   inner_.write(bytes, deadline);

@@ -72,6 +72,20 @@ class RecordingSerialLink : public SerialLink {
   std::string port_;
 };
 
+// A DigitalOutput that logs each change at debug level, as a run's timeline does ("line reset -> active"),
+// for commands that keep no timeline (bootrig flash). The inner output must outlive it.
+class LoggingOutput : public DigitalOutput {
+ public:
+  LoggingOutput(DigitalOutput& inner, std::string line) : inner_(inner), line_(std::move(line)) {}
+  void set(Level level) override;
+  Level get() const override { return inner_.get(); }
+  std::string describe() const override { return inner_.describe(); }
+
+ private:
+  DigitalOutput& inner_;
+  std::string line_;
+};
+
 // A SerialLink that copies every chunk to the log at trace level (bootrig -vv shows the REPL exchanges,
 // --log-file keeps them), for commands that keep no timeline (bootrig flash). The inner link must outlive it.
 class LoggingSerialLink : public SerialLink {
