@@ -201,6 +201,7 @@ std::string release_and_describe(Target& target, Session& s) {
                      (was.empty() ? "" : " (bootrig had " + was + ")");
   std::string activity = s.activity();
   text += activity.empty() ? "; the board was between steps" : "; the board was in " + activity;
+  if (!s.left_board().empty()) text += "; " + s.left_board();
   s.timeline().note(text);
   return text;
 }

@@ -270,6 +270,29 @@ TEST_F(CmdRunInterrupted, AfterTheSecondScenarioPassed) {
   EXPECT_NE(summary.find("\nPASS   safeboot-factory"), std::string::npos) << summary;
 }
 
+TEST_F(CmdRunInterrupted, WhileAnOtaUpdateIsSendingTheImage) {
+  // No record on the simulated board: the first check puts the rig's current on by OTA.
+  std::ofstream(rig, std::ios::app) << "[firmware]\ncurrent = \"" << BOOTRIG_SOURCE_DIR
+                                    << "/rigs/images/fipy-1.20.2.r6.bin\"\n";
+  auto j = interrupt_when(
+      [this](const std::filesystem::path&) {
+        return slurp(dir / "output.txt").find("writing current by OTA: ") != std::string::npos;
+      },
+      SIGINT);
+  EXPECT_EQ(j["scenarios"][0]["outcome"], "ERROR");
+  // Bootrig's transfer loop on the board reads with Ctrl-C disabled: the record says what the cut left.
+  const std::string state = j["board_state"];
+  EXPECT_NE(state.find("the board was in 'OTA current 1.20.2.r6', waiting for writing current by OTA: "),
+            std::string::npos)
+      << state;
+  EXPECT_NE(
+      state.find("; an OTA update of current was cut short before the whole image was sent: the board "
+                 "may wait for the rest with Ctrl-C disabled until a RESET, then boots the image it ran"),
+      std::string::npos)
+      << state;
+  EXPECT_NE(summary.find("an OTA update of current was cut short"), std::string::npos) << summary;
+}
+
 TEST_F(CmdRun, AnOutFolderThatHoldsARunIsRefusedBeforeTheBoardIsTouchedAndAppendKeepsEveryRun) {
   auto out = dir / "records" / "FIPY-0042";
   std::filesystem::create_directories(out);

@@ -77,6 +77,10 @@ class Session {
   // exception unwinds, the step it left (the steps have closed by the time the runner catches it). Empty
   // before the first step.
   std::string activity() const;
+  // What an interruption leaves on the board beyond the lines (an OTA transfer cut short): said with the
+  // board's state in the run's record. Empty: nothing more than activity() says.
+  void left_board(std::string what) { left_board_ = std::move(what); }
+  const std::string& left_board() const { return left_board_; }
 
   // What the firmware step found and left on the board (prepare_firmware); nullopt before it ran.
   const std::optional<BoardFirmware>& firmware() const { return firmware_; }
@@ -127,6 +131,7 @@ class Session {
   std::vector<std::string> open_steps_;  // innermost last
   std::string waiting_for_;
   std::string unwound_from_;  // activity() when the first step closed by an exception did
+  std::string left_board_;
   mutable std::mutex tail_mu_;
   std::condition_variable tail_cv_;
   std::string serial_tail_;        // the last bytes received, for evidence and wait_for_serial
