@@ -61,9 +61,10 @@ class DownloadMode {
     w_.bootloader->set(Level::inactive);
   }
   void reset_out() {
-    if (w_.serial.baud() != rig_baud_) w_.serial.set_baud(rig_baud_);
     release_p2();
-    pulse(w_.reset, w_.reset_pulse);
+    // The pulse first and whole, even when interrupted: a module left in the ROM loader strands the next run.
+    pulse_on_exit_path(w_.reset, w_.reset_pulse);
+    if (w_.serial.baud() != rig_baud_) w_.serial.set_baud(rig_baud_);
   }
 
   const CableWires& w_;
