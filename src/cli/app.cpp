@@ -9,6 +9,7 @@
 
 #include "bootrig/cli/cli.hpp"
 #include "bootrig/core/errors.hpp"
+#include "bootrig/core/escape.hpp"
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/core/signals.hpp"
 #include "cli/commands.hpp"
@@ -79,11 +80,11 @@ int run_cli(int argc, char** argv) {
     std::cerr << "bootrig: " << e.what() << "; lines released\n";
     return static_cast<int>(ExitCode::interrupted);
   } catch (const RigError& e) {
-    std::cerr << "bootrig: " << e.what() << "\n";
+    std::cerr << "bootrig: " << terminal_safe(e.what(), false) << "\n";
     return static_cast<int>(ExitCode::rig_error);
   } catch (const std::exception& e) {
     // A bug, not a rig problem; still one line and a defined code rather than an abort.
-    std::cerr << "bootrig: internal error: " << e.what() << "\n";
+    std::cerr << "bootrig: internal error: " << terminal_safe(e.what(), false) << "\n";
     return static_cast<int>(ExitCode::rig_error);
   }
 }

@@ -10,12 +10,14 @@
 #include <memory>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/core/escape.hpp"
 #include "bootrig/firmware/firmware_file.hpp"
 #include "bootrig/firmware/hash.hpp"
 #include "bootrig/flash/cable_flash.hpp"
 #include "bootrig/flash/ensure.hpp"
 #include "bootrig/flash/external_flash.hpp"
 #include "bootrig/flash/ota.hpp"
+#include "bootrig/hw/serial.hpp"
 #include "bootrig/target/target.hpp"
 #include "cli/commands.hpp"
 
@@ -94,7 +96,7 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     throw RigError(target->describe() + ": no REPL prompt for the OTA update (" + p.error().describe() + ")");
   }
   if (before) {
-    std::printf("found: %s\n", before->describe().c_str());
+    std::printf("found: %s\n", terminal_safe(before->describe(), false).c_str());
     if (!foreign && before->running.board != img.board)
       throw RigError(o.image + ": built for " + img.board + " but the board is a " + before->running.board +
                      "; nothing was written (use an image for " + before->running.board + ")");
@@ -173,7 +175,7 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   auto after = read_board_firmware(channel, Deadline::after(t.prompt_timeout * 10));
   std::printf("flashed: %s (%s %s, %zu bytes) by %s in %.1f s (%s)\n", o.image.c_str(), img.board.c_str(),
               img.version.c_str(), img.bytes.size(), how.c_str(), took, detail.c_str());
-  if (after) std::printf("now runs: %s\n", after->describe().c_str());
+  if (after) std::printf("now runs: %s\n", terminal_safe(after->describe(), false).c_str());
   return 0;
 }
 
@@ -185,11 +187,12 @@ void add_flash_command(CLI::App& app, GlobalOptions& g) {
       app.add_subcommand("flash", "Put an application image (.bin or Pycom .tar.gz) on the rig's board");
   cmd->add_option("image", o->image, "The image or bundle")->required();
   cmd->add_flag("--ota", o->ota, "Over the air: pycom.ota_* through the REPL, then a reset");
-  cmd->add_option(
-      "--baud", o->baud,
-      "Cable flashing: write at this baud rate (CHANGE_BAUDRATE), e.g. 921600; default the rig's");
-  cmd->add_flag("--force", o->force,
-                "Flash even when the board already runs this image, or when it is not a Pycom MicroPython build");
+  cmd->add_option("--baud", o->baud,
+                  "Cable flashing: write at this baud rate (CHANGE_BAUDRATE), e.g. 921600; default the rig's")
+      ->check(CLI::Range(kSerialBaudMin, kSerialBaudMax));
+  cmd->add_flag(
+      "--force", o->force,
+      "Flash even when the board already runs this image, or when it is not a Pycom MicroPython build");
   cmd->callback([o, &g] { g.run = [o, &g] { return run_flash(*o, g); }; });
 }
 

@@ -46,6 +46,7 @@ int run_run(const RunCliOptions& o, const GlobalOptions& g) {
   // ERROR (exit 2) with nothing written.
   {
     auto images = load_rig_images(rig);
+    check_rig_images(rig, images);
     for (Scenario* s : chosen) resolve_arrangement(s->info().arrangement, images, nullptr);
   }
   RunFolder folder(o.out);

@@ -85,6 +85,7 @@ nlohmann::json to_json(const RunSummary& run) {
           {"unit", run.unit},
           {"started_utc", run.started_utc},
           {"interrupted", run.interrupted},
+          {"complete", run.complete},
           {"scenarios", scenarios}};
 }
 
@@ -186,7 +187,13 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     if (!out) throw RigError("cannot write " + tmp.string() + " (is the run folder writable?)");
     out << content;
     out.flush();
-    if (!out) throw RigError("cannot write " + tmp.string() + " (disk full?)");
+    if (!out) {
+      // The previous complete version stays; the half-written one goes.
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw RigError("cannot write " + tmp.string() + " (disk full?); " + path.filename().string() +
+                     " keeps its last complete version");
+    }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);

@@ -187,6 +187,8 @@ RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios
       break;
     }
   }
+  run.complete = true;
+  folder.write_results(run);
   progress.run_finished(run, folder.path().string());
   return run;
 }

@@ -310,8 +310,6 @@ ModulePin pin_for(LineRole role) {
   }
 }
 
-Level released_level(LineRole role) { return role == LineRole::power ? Level::active : Level::inactive; }
-
 std::filesystem::path private_link_dir() {
   const char* base = std::getenv("XDG_RUNTIME_DIR");
   std::string tmpl =

@@ -144,7 +144,27 @@ TEST(FirmwareFile, BrokenBundlesAreRigErrorsNamingTheFileAndProblem) {
   EXPECT_NE(msg.find("half.tar.gz: gzip"), std::string::npos) << msg;
 
   msg = rig_error_of([&] { load_firmware_file("/nonexistent/dir/fw.bin"); });
-  EXPECT_NE(msg.find("/nonexistent/dir/fw.bin: cannot open"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("/nonexistent/dir/fw.bin: no such file"), std::string::npos) << msg;
+
+  // A download that is an error page, named like a bundle: said so, not "bad ESP32 magic".
+  const std::string html = "<html>404</html>";
+  msg = rig_error_of(
+      [&] { load_firmware_bytes(std::vector<std::uint8_t>(html.begin(), html.end()), "fw.tar.gz"); });
+  EXPECT_EQ(msg,
+            "fw.tar.gz: named like a bundle (.tar.gz) but is neither gzip nor tar data; a broken or partial "
+            "download?");
+
+  // No app image is larger than the largest slot: refused whole, with the bound.
+  msg = rig_error_of(
+      [&] { load_firmware_bytes(std::vector<std::uint8_t>(kPycomLargestSlot + 1, 0xE9), "big.bin"); });
+  EXPECT_NE(msg.find("big.bin: 1.9 MiB (2027521 bytes)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("the largest app slot, 1.9 MiB (2027520 bytes)"), std::string::npos) << msg;
+
+  // A bundle that inflates past what any flash holds stops inflating there (a gzip bomb).
+  msg = rig_error_of([&] {
+    load_firmware_bytes(gzip(std::vector<std::uint8_t>(bundle_contents_bound() + 1, 0)), "bomb.tar.gz");
+  });
+  EXPECT_NE(msg.find("bomb.tar.gz: unpacks to more than 8.1 MiB"), std::string::npos) << msg;
 
   msg = rig_error_of([&] { load_firmware_bytes({}, "zero.bin"); });
   EXPECT_NE(msg.find("zero.bin: file is empty"), std::string::npos) << msg;

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "bootrig/core/errors.hpp"
+
 namespace bootrig {
 namespace {
 
@@ -87,6 +89,29 @@ TEST(WriteFileAtomically, ReplacesContentAndLeavesNoTemporary) {
   ss << in.rdbuf();
   EXPECT_EQ(ss.str(), "two");
   EXPECT_FALSE(std::filesystem::exists(dir / "junit.xml.tmp"));
+  std::filesystem::remove_all(dir);
+}
+
+// A full disk while writing: /dev/full fails every write with ENOSPC, as a full file system does. The report
+// keeps its last complete version (never a truncated JSON) and the error says what happened.
+TEST(WriteFileAtomically, AFullDiskLeavesTheLastCompleteVersionAndSaysSo) {
+  auto dir = std::filesystem::temp_directory_path() / ("bootrig-writers-full-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto p = dir / "results.json";
+  write_file_atomically(p, "{\"complete\": false}\n");
+  std::filesystem::create_symlink("/dev/full", dir / "results.json.tmp");
+  try {
+    write_file_atomically(p, "{\"complete\": true, \"scenarios\": [" + std::string(100000, ' ') + "]}\n");
+    ADD_FAILURE() << "a write to a full disk passed";
+  } catch (const RigError& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot write " + (dir / "results.json.tmp").string() +
+                                         " (disk full?); results.json keeps its last complete version");
+  }
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), "{\"complete\": false}\n");
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(dir / "results.json.tmp")));
   std::filesystem::remove_all(dir);
 }
 

@@ -127,6 +127,7 @@ TEST(Runner, InterruptionStopsTheRunReleasesP12AndKeepsTheEvidence) {
   EXPECT_EQ(target->sim()->line(LineRole::safeboot), Level::inactive) << "released before the run returned";
   auto j = nlohmann::json::parse(slurp(folder.path() / "results.json"));
   EXPECT_EQ(j["interrupted"], true);
+  EXPECT_EQ(j["complete"], true) << "an interrupted run still ends by itself";
   interrupt::clear();
   std::filesystem::remove_all(folder.path());
 }

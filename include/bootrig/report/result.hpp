@@ -72,6 +72,9 @@ struct RunSummary {
   std::string started_utc;   // ISO 8601
   std::vector<ScenarioResult> scenarios;
   bool interrupted = false;
+  // Set once the run ended by itself (all scenarios, an interruption or a stop): a results.json that says
+  // false was left by a run that was killed (SIGKILL, power loss) and holds what happened until then.
+  bool complete = false;
   // Why the run ended before its last scenario, when it did for a board that could not be recovered.
   std::string stopped;
 };
