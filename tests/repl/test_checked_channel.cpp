@@ -115,6 +115,28 @@ TEST(ChannelNoise, OnePercentBothWaysStillExactlyOnceAndIntact) {
   EXPECT_GT(ch.stats().failed, 0u) << "the line was noisy: some round trips must have been repeated";
 }
 
+// A long answer at 1 % garbage needs far more repeated chunks in all than one chunk may take: the budget is
+// per chunk, so the answer arrives whole (the fault matrix found reads failing at "a chunk ... never arrived
+// intact" while every chunk was getting through).
+TEST(ChannelNoise, ALongAnswerAtOnePercentGarbageArrivesWhole) {
+  SimConfig c;
+  c.faults.garbage_rate = 0.01;
+  c.fault_seed = 11;
+  SimRig rig(c);
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(channel_soon()).ok());
+  CheckedChannel ch(repl);
+  auto a = ch.run("_r = ''.join([chr(97 + i % 26) for i in range(2500)])", milliseconds(0),
+                  Deadline::after(seconds(240)));
+  ASSERT_TRUE(a.ok()) << a.error().what;
+  std::string want;
+  for (int i = 0; i < 2500; ++i) want += static_cast<char>('a' + i % 26);
+  EXPECT_EQ(a->value, want);
+  // More failed round trips than one chunk may have: a budget for the whole answer would have given up.
+  EXPECT_GT(ch.stats().failed, static_cast<std::uint64_t>(2 * ChannelOptions{}.attempts))
+      << ch.stats().describe();
+}
+
 TEST(ChannelNoise, ADeadLineFailsWithTheLinesRecord) {
   SimConfig c;
   c.faults.drop_rate = 1.0;
