@@ -18,6 +18,8 @@ namespace {
 // of the time. A try that fails on the line costs one block's line time (or the command timeout for a lost
 // reply), so more tries cost nothing on a clean line.
 constexpr int kWriteBlockAttempts = 16;
+// A ROM that gave no reply to 3 tries in a row (esptool's count) has stopped answering: reset, brown-out.
+constexpr int kSilentBlockAttempts = 3;
 // Commands that change nothing when repeated (register reads and writes, SPI set-up, MD5) are repeated when
 // their reply was lost or garbled: the ROM's replies carry no checksum.
 constexpr int kIdempotentAttempts = 6;
@@ -317,7 +319,8 @@ RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> bl
   const std::uint32_t checksum = rom_checksum(block);
   RomError last;
   int attempt = 0;
-  while (attempt < kWriteBlockAttempts) {
+  int silent = 0;  // tries in a row without any reply
+  while (attempt < kWriteBlockAttempts && silent < kSilentBlockAttempts) {
     if (attempt++ > 0) ++block_retries_;
     auto r = command(op, data, checksum, timeouts_.command, 0,
                      " (block " + std::to_string(seq) + " of " + std::to_string(begun_blocks_) + " at " +
@@ -329,6 +332,7 @@ RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> bl
     // a block the ROM really refuses (out of sequence, a stream it could not inflate) is refused again
     // quickly, which costs only the tries.
     if (!worth_repeating(last)) break;
+    silent = last.kind == RomFailure::no_reply ? silent + 1 : 0;
   }
   last.message += " (after " + std::to_string(attempt) + (attempt == 1 ? " attempt)" : " attempts)");
   return last;
@@ -409,7 +413,8 @@ RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::s
     auto r = write_flash_once(offset, data, progress, compress);
     if (r) return r;
     last = r.error();
-    if (last.kind == RomFailure::unsupported) break;
+    // A ROM that stopped answering (reset, brown-out, unplugged) is not helped by starting over.
+    if (last.kind == RomFailure::unsupported || last.kind == RomFailure::no_reply) break;
   }
   return last;
 }
