@@ -30,6 +30,11 @@ SCENARIOS = [
 # The scenarios that hold P12 and judge a safe boot, and those that read the LED through the photodiode.
 SAFE_BOOT = {"safeboot-window1", "safeboot-window2", "safeboot-factory", "safeboot-not-persistent",
              "recover-stuck-main"}
+# The scenarios whose expectations name the LED (src/scenario/scenarios): the windows' blinks, and normal-boot's
+# heartbeat. safeboot-not-persistent and recover-stuck-main use a safe boot as a means and claim nothing of
+# the LED, so an LED fault is not theirs to fail.
+LED_WINDOWS = {"safeboot-window1", "safeboot-window2", "safeboot-factory"}
+LED_CLAIMS = LED_WINDOWS | {"normal-boot"}
 
 # Half the firmware's timings, as tests/support/scenario_rig.hpp half_speed_sim_rig_toml() has them: the
 # simulated firmware's own ([sim] timing) and what the rig expects ([timing]) kept as separate sources.
@@ -99,7 +104,9 @@ def full_cases():
                   {"window2_keeps_image": "true"}, expect_fail={"safeboot-window2", "safeboot-not-persistent"},
                   may_skip={"safeboot-not-persistent"}))
     c.append(Case("safeboot_persists", "rule break: the safe-boot flag survives the next reset", BOARD_RULE,
-                  {"safeboot_persists": "true"}, expect_fail={"safeboot-not-persistent"}))
+                  {"safeboot_persists": "true"},
+                  # recover-stuck-main checks that the boot after its safe-boot recovery runs the scripts
+                  expect_fail={"safeboot-not-persistent", "recover-stuck-main"}))
     c.append(Case("soft_reset_keeps_names", "rule break: Ctrl-D keeps the interpreter's names", BOARD_RULE,
                   {"soft_reset_keeps_names": "true"}, expect_fail={"soft-reset-ctrl-d", "soft-reset-sys-exit"}))
     c.append(Case("format_keeps_files", "rule break: os.fsformat('/flash') leaves the files", BOARD_RULE,
@@ -107,13 +114,13 @@ def full_cases():
     c.append(Case("led_period-+15", "safe-boot blinks 15 % slower (within the 30 % tolerance)", BOARD_LED,
                   {"led_period_percent": "15"}, retries=1))
     c.append(Case("led_period-+60", "safe-boot blinks 60 % slower (beyond tolerance)", BOARD_LED,
-                  {"led_period_percent": "60"}, expect_fail=set(SAFE_BOOT)))
+                  {"led_period_percent": "60"}, expect_fail=set(LED_WINDOWS)))
     c.append(Case("led_missing_blink", "window 1's second blink never lights", BOARD_LED,
-                  {"led_missing_blink": "true"}, expect_fail=set()))
+                  {"led_missing_blink": "true"}, expect_fail={"safeboot-window1"}))
     c.append(Case("led_stuck-on", "the LED is stuck on", BOARD_LED, {"led_stuck": "on"},
-                  expect_fail=set(SAFE_BOOT) | {"normal-boot"}))
+                  expect_fail=set(LED_CLAIMS)))
     c.append(Case("led_stuck-off", "the LED is stuck off", BOARD_LED, {"led_stuck": "off"},
-                  expect_fail=set(SAFE_BOOT) | {"normal-boot"}))
+                  expect_fail=set(LED_CLAIMS)))
     c.append(Case("photodiode_miss_rate-0.05", "the photodiode misses 5 % of the blinks", RIG,
                   {"photodiode_miss_rate": "0.05"}, retries=1))
     return c
@@ -309,8 +316,27 @@ def run_case(case, bootrig, images, work):
                             os.path.join(folder, "run2.log"))
     finally:
         sim.stop()
+    meta = {k: {"rc": v["rc"], "seconds": v["seconds"], "fired": v["fired"]} for k, v in
+            (("faulty", faulty), ("after", after))}
+    with open(os.path.join(folder, "case.json"), "w") as f:
+        json.dump(meta, f)
     return {"case": case, "faulty": faulty, "after": after, "rows": rows_of(faulty, asked),
             "after_rows": rows_of(after, asked), "status_between": status}
+
+
+def load_case(case, work):
+    """A case already run (--rejudge): its runs as the folder keeps them."""
+    folder = os.path.join(work, case.name)
+    with open(os.path.join(folder, "case.json")) as f:
+        meta = json.load(f)
+    runs = {}
+    for key, sub in (("faulty", "run1"), ("after", "run2")):
+        with open(os.path.join(folder, sub, "results.json")) as f:
+            results = json.load(f)
+        runs[key] = dict(meta[key], results=results, log=os.path.join(folder, sub + ".log"))
+    asked = case.scenarios or SCENARIOS
+    return {"case": case, "faulty": runs["faulty"], "after": runs["after"], "rows": rows_of(runs["faulty"], asked),
+            "after_rows": rows_of(runs["after"], asked), "status_between": ""}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -446,6 +472,20 @@ KNOWN_GAPS = [
     "**Reads outside the checked channel.** `read_running_firmware` (used by OTA and the flashing step) runs "
     "through the raw REPL unverified; under noise it fails with the garbled code's exception as the message "
     "(ERROR, with a confusing text) where the checked channel would have retried.",
+    "**A re-enumerating port during the ROM steps.** With `port_vanishes` every reset takes the port away for "
+    "`port_gone_ms`; the recovery ladder waits for it (`[serial] reappear_ms`), but the slot proof and the "
+    "cable flash (reset into download mode, then SYNC) do not: a write or `discard_input` on the vanished pty "
+    "fails at once (`went away and did not come back in time`, `Input/output error`), so every check ERRORs. "
+    "The serial driver should give a vanished port the rig's reappear gap whatever the caller's deadline.",
+    "**`bootrig sim` and `port_vanishes` cleared while the port is away.** In the cases above the module's "
+    "link (`tty`) was missing when the run after the fault started (`serial port .../tty does not exist`): "
+    "clearing the fault while the pty is gone seems to leave it gone. A simulator bug, not bootrig's; the "
+    "run after the fault cannot show recovery there.",
+    "**A restore that fails leaves bootrig's stuck main.py on the board.** Under `scripts_in_safeboot` the "
+    "safe-boot recovery of `recover-stuck-main` runs the stuck main.py again, so its restore fails and the "
+    "board keeps a main.py that loops with the REPL detached. The run after the fault then recovers through a "
+    "safe boot before every check (about 80 s each) and the checks that flash ERROR; the ladder reaches the "
+    "REPL but nothing removes the leftover script.",
     "**The ROM loader's replies carry no checksum.** Register reads and SPI_FLASH_MD5 now count only when two "
     "replies agree and a write is redone when its MD5 differs, but a line that garbles more than about 1 % "
     "still defeats 1 KiB cable-flash blocks; smaller blocks on a noisy line would need FLASH_BEGIN redone "
@@ -558,6 +598,8 @@ def main():
     ap.add_argument("--work", help="keep the runs here (default: a temporary folder, removed when all pass)")
     ap.add_argument("--write", help="write the report here (the full matrix: docs/reliability.md)")
     ap.add_argument("--jobs", type=int, default=1, help="cases run side by side (each its own simulator)")
+    ap.add_argument("--rejudge", action="store_true",
+                    help="judge and report the runs already in --work again, without running anything")
     args = ap.parse_args()
 
     bootrig = os.path.abspath(args.bootrig)
@@ -586,7 +628,7 @@ def main():
     started = time.monotonic()
     def one(case):
         t0 = time.monotonic()
-        r = run_case(case, bootrig, images, work)
+        r = load_case(case, work) if args.rejudge else run_case(case, bootrig, images, work)
         r["problems"] = judge_case(r)
         r["took"] = time.monotonic() - t0
         return r
