@@ -69,8 +69,9 @@ void fuzz_repl(const std::uint8_t* data, std::size_t size) {
         break;
       case 6: {
         if (auto s = repl.start_raw("print(2)", d)) {
-          while (repl.read_program_line(d)) {
-          }
+          // Lines until the end of the output (0x04), as ota.cpp reads them: an ended line stays ended.
+          while (auto line = repl.read_program_line(d))
+            if (line.value().ended) break;
         }
         break;
       }
