@@ -263,6 +263,10 @@ def cause_of(outcome, message):
     return "rig"
 
 
+# The matrix's own folder, written WORK in the report: it is read on other machines.
+work_root = ""
+
+
 def rows_of(run, asked):
     """One row per scenario asked for: outcome, attempts, cause, one-line message (first attempt that did
     not pass, else the last)."""
@@ -285,6 +289,8 @@ def rows_of(run, asked):
             msg = next((a["message"] for a in atts if a["outcome"] != "PASS"), "")
         elif s["outcome"] != "PASS":
             msg = next((a["message"] for a in reversed(atts) if a["outcome"] == s["outcome"]), "")
+        # The report is read on other machines: the run's own folder is named WORK, not its local path.
+        msg = msg.replace(work_root + "/", "WORK/") if work_root else msg
         flashed = []
         for a in atts:
             for f in (a.get("firmware") or {}).get("flashed", []):
@@ -623,6 +629,8 @@ def main():
                      ", ".join(c.name for c in (reduced_cases() if args.reduced else full_cases())))
     keep = bool(args.work)
     work = os.path.abspath(args.work) if args.work else tempfile.mkdtemp(prefix="bootrig-matrix-")
+    global work_root
+    work_root = work
     os.makedirs(work, exist_ok=True)
     version = subprocess.run([bootrig, "--version"], capture_output=True, text=True).stdout.strip()
 
