@@ -2,6 +2,8 @@
 #include "bootrig/observe/boot_log.hpp"
 
 #include <cctype>
+#include <cstdint>
+#include <limits>
 
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/observe/timeline.hpp"
@@ -111,17 +113,20 @@ bool take_prefix(std::string_view& s, std::string_view p) {
   return true;
 }
 
+// Up to 8 hex digits (a 32-bit register's worth, unsigned so that "ffffffff" cannot overflow); a value
+// beyond int is no reset cause or boot mode the ROM prints, so the line is not a ROM line.
 std::optional<int> take_hex(std::string_view& s) {
-  int v = 0;
+  std::uint32_t v = 0;
   std::size_t n = 0;
   while (n < s.size() && n < 8 && std::isxdigit(static_cast<unsigned char>(s[n]))) {
     char c = s[n];
-    v = v * 16 + (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
+    v = v * 16 + static_cast<std::uint32_t>(
+                     std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10));
     ++n;
   }
-  if (n == 0) return std::nullopt;
+  if (n == 0 || v > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) return std::nullopt;
   s.remove_prefix(n);
-  return v;
+  return static_cast<int>(v);
 }
 
 // rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)

@@ -172,6 +172,9 @@ TEST(BootLog, NearMissesAreNotEvents) {
   auto ev = r.feed(
       "rst:0xZZ (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
       "rst:0x1 (POWERON_RESET) boot:0x13\r\n"
+      // No reset cause the ROM prints is that large (the fuzzer's find: 8 hex digits overflowed an int).
+      "rst:0xaaaaaaaa (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+      "rst:0x1 (POWERON_RESET),boot:0xffffffff (SPI_FAST_FLASH_BOOT)\r\n"
       "MicroPython rocks\r\n"
       "MicroPython v1.22.0 on 2023-1-27; Generic ESP32 module with ESP32\r\n"
       "print('MPY: soft reboot')\r\n"
