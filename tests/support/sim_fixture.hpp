@@ -63,8 +63,10 @@ class SimRig {
   void send(std::string_view bytes);
   void send_line(std::string_view line) { send(std::string(line) + "\r"); }
   // Everything received since the previous successful read_until, up to and including `needle`; nullopt
-  // (and nothing consumed) when the needle has not arrived by the deadline.
-  std::optional<std::string> read_until(std::string_view needle, Duration timeout = seconds(10));
+  // (and nothing consumed) when the needle has not arrived by the deadline. The default deadlines only bound a
+  // hang: they are generous because a loaded 2-core machine (an ASan build beside other builds) can take
+  // several times the module's own boot time; a test about time compares the simulator's recorded times.
+  std::optional<std::string> read_until(std::string_view needle, Duration timeout = seconds(30));
   // Reads until the line has been quiet for `quiet`; returns what was unread.
   std::string read_quiet(Duration quiet, Duration timeout = seconds(10));
   // Forgets unread input (what arrived so far); the transcript keeps it.
@@ -73,9 +75,9 @@ class SimRig {
 
   // ---- REPL ----
   // Waits for the banner's "Type "help()"..." line and the first ">>> " after it.
-  bool wait_banner(Duration timeout = seconds(10));
+  bool wait_banner(Duration timeout = seconds(30));
   // Ctrl-C twice then Enter, until a fresh ">>> " shows.
-  bool interrupt_to_prompt(Duration timeout = seconds(10));
+  bool interrupt_to_prompt(Duration timeout = seconds(30));
   // Runs code through the raw REPL (enter with Ctrl-A, send, Ctrl-D, read OK/output/\x04/error/\x04/>, then
   // back to the friendly REPL with Ctrl-B).
   RawResult exec_raw(const std::string& code, Duration timeout = seconds(10));
