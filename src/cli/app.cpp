@@ -81,6 +81,9 @@ int run_cli(int argc, char** argv) {
   } catch (const RigError& e) {
     std::cerr << "bootrig: " << e.what() << "\n";
     return static_cast<int>(ExitCode::rig_error);
+  } catch (const CommandFailed& e) {
+    std::cerr << "bootrig: " << e.what() << "\n";
+    return static_cast<int>(ExitCode::check_failed);
   } catch (const std::exception& e) {
     // A bug, not a rig problem; still one line and a defined code rather than an abort.
     std::cerr << "bootrig: internal error: " << e.what() << "\n";
