@@ -178,7 +178,7 @@ class Console {
         gone = true;
         say("the port " + path + " went away (board reset through USB, cable pulled?); waiting for the same "
             "adapter to come back");
-      } else if (present && gone && c) {
+      } else if (present && gone) {
         gone = false;
         say("the port " + path + " is back");
       }

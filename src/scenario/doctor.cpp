@@ -243,6 +243,9 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
   // RESET: a pulse must bring the ROM's reset line.
   Pulse p = reset_pulse(s);
   bool board_runs = p.prompt;
+  // P12 and P2 are proven through resets: with RESET not reaching the module they cannot be judged.
+  const bool reset_reaches = p.rom;
+  const std::string reset_needed = "proven through a RESET, which does not reach the module (see RESET)";
   std::string blocked;  // why the board cannot run scripts, for the checks that need it
   if (p.rom) {
     if (!alive_before && !p.prompt && !p.download) {
@@ -350,6 +353,8 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
   const auto plain_blink = safe_boot_blink_since(s, p.released);
   if (!board_runs) {
     out.push_back(skip("P12", blocked.empty() ? "the board does not run" : blocked));
+  } else if (!reset_reaches) {
+    out.push_back(skip("P12", reset_needed));
   } else if (!photodiode_ok) {
     out.push_back(skip("P12", "the slow blink that proves P12 is seen through the photodiode (see photodiode)"));
   } else {
@@ -380,6 +385,8 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
     out.push_back(skip("P2", "no P2 line in this rig ([lines.bootloader]): cable flashing needs it"));
   } else if (!blocked.empty() && !p2_failed_at_rest) {
     out.push_back(skip("P2", blocked));
+  } else if (!reset_reaches) {
+    out.push_back(skip("P2", reset_needed));
   } else {
     s.bootloader()->set(Level::active);
     Pulse held = reset_pulse(s);

@@ -125,7 +125,7 @@ TEST(CmdConsole, TypesToTheBoardAndDrivesTheRigWithCtrlT) {
   ASSERT_TRUE(t.wait_for("[bootrig] P12 released in window 1 (slow blink) (on ")) << t.screen();
   ASSERT_TRUE(t.wait_for(">>> ")) << t.screen();
   t.type("import pycom; print(pycom.bootmgr())\r");
-  ASSERT_TRUE(t.wait_for("safeboot")) << "the scripts were skipped: " << t.screen();
+  ASSERT_TRUE(t.wait_for("SafeBoot: True")) << t.screen();
   t.type(kCtrlT + "d");
   ASSERT_TRUE(t.wait_for("download mode")) << t.screen();
   ASSERT_TRUE(t.wait_for("waiting for download")) << t.screen();

@@ -103,6 +103,10 @@ TEST_P(BoardFilesTest, TheBoardsRefusalsSayWhatInPlainWords) {
 
 // Bytes lost on the line mid-copy: the acknowledgement names the block, and the board is brought back.
 TEST_P(BoardFilesTest, ALossyLineFailsTheCopyAtItsBlockAndTheBoardStaysUsable) {
+  // A board that stopped acknowledging is given up on after this, not the default 10 s.
+  BoardFilesOptions quick;
+  quick.work = seconds(2);
+  files = std::make_unique<BoardFiles>(*repl, *channel, quick);
   SimFaults f = rig->module().faults();
   f.drop_rate = 0.002;
   rig->module().set_faults(f);
