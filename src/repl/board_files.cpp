@@ -274,11 +274,14 @@ FsResult<FileCopy> BoardFiles::get(const std::string& path, std::string& data) {
   c.transfer = *bin ? "binary" : "hex";
   const std::string p = py_str_literal(path);
   const std::string block = std::to_string(options_.block);
-  // The reader is defined through a checked exchange (path and all), so only "_bgt()" travels unchecked.
+  // The reader is defined through a checked exchange (path and all), so only "_bgt()" travels unchecked. Each
+  // block goes after the host asked for it ('+'): no more than one block is ever in flight, so a host that
+  // falls behind (a loaded machine, a small tty buffer) loses nothing, as no UART flow control is assumed.
   const std::string body =
-      *bin ? "def _bgt():\n import sys\n f = open(" + p + ", 'rb')\n w = sys.stdout.buffer.write\n try:\n  while True:\n"
-                 "   b = f.read(" + block + ")\n   if not b:\n    break\n   w(b" + std::string(kStdoutEscape) +
-                 ")\n finally:\n  f.close()\n"
+      *bin ? "def _bgt():\n import sys\n f = open(" + p + ", 'rb')\n w = sys.stdout.buffer.write\n"
+                 " r = sys.stdin.buffer.read\n try:\n  while True:\n   b = f.read(" + block + ")\n   e = b" +
+                 std::string(kStdoutEscape) + "\n   w(('%05d' % len(e)).encode())\n   w(e)\n   if not b:\n    break\n"
+                 "   if r(1) != b'+':\n    break\n finally:\n  f.close()\n"
            : "def _bgt():\n f = open(" + p + ", 'rb')\n try:\n  while True:\n   b = f.read(" + block +
                  ")\n   if not b:\n    break\n   print(_bB.hexlify(b).decode())\n finally:\n  f.close()\n";
   if (std::string why = define(body); !why.empty()) return link_failure(path, why);
@@ -286,29 +289,40 @@ FsResult<FileCopy> BoardFiles::get(const std::string& path, std::string& data) {
   if (!started) return link_failure(path, started.error().describe());
   c.start = started->sent;  // from the call on: the board's start-up counts against the transfer
   data.clear();
-  std::string wire;
-  StdoutUnescaper unescape;
-  // The line's time for the whole file at the slowest rate a board might send, plus the board's own work.
+  std::string wire;  // received and not yet taken apart
   const Duration quiet = work_for(options_.block, options_.work);
-  for (;;) {
-    ProgramLine p = repl_.read_program_output(Deadline::after(quiet));
-    if (p.text.empty() && !p.ended) {
-      repl_.forget_state();
-      return link_failure(path, "the board stopped sending after " + std::to_string(data.size() + wire.size()) +
-                                    " of " + std::to_string(total) + " bytes");
-    }
-    c.wire_bytes += p.text.size();
-    if (*bin) {
-      if (!unescape.feed(p.text, data)) {
-        repl_.forget_state();
-        return link_failure(path, "a byte changed on the line (a broken escape after " +
-                                      std::to_string(data.size()) + " bytes)");
+  auto lost = [&](const std::string& why) {
+    repl_.forget_state();
+    return link_failure(path, why + " after " + std::to_string(data.size()) + " of " + std::to_string(total) + " bytes");
+  };
+  bool ended = false;
+  for (bool last = false; !ended;) {
+    ProgramLine chunk = repl_.read_program_output(Deadline::after(quiet));
+    if (chunk.text.empty() && !chunk.ended) return lost("the board stopped sending");
+    c.wire_bytes += chunk.text.size();
+    wire += chunk.text;
+    ended = chunk.ended;
+    if (!*bin) continue;
+    // Blocks: five digits of escaped length, the escaped bytes; "00000" ends the file.
+    while (!last && wire.size() >= 5) {
+      std::size_t len = 0;
+      for (int i = 0; i < 5; ++i) {
+        if (wire[i] < '0' || wire[i] > '9') return lost("a block header changed on the line");
+        len = len * 10 + static_cast<std::size_t>(wire[i] - '0');
       }
-      if (options_.progress) options_.progress(std::min(data.size(), total), total);
-    } else {
-      wire += p.text;
+      if (wire.size() < 5 + len) break;
+      StdoutUnescaper unescape;
+      if (!unescape.feed(std::string_view(wire).substr(5, len), data) || unescape.pending())
+        return lost("a byte changed on the line (a broken escape)");
+      wire.erase(0, 5 + len);
+      if (len == 0) {
+        last = true;
+      } else {
+        repl_.send_stdin("+", Deadline::after(options_.work));
+        if (options_.progress) options_.progress(std::min(data.size(), total), total);
+      }
     }
-    if (p.ended) break;
+    if (ended && !last && *bin) return lost("the output ended before the file did");
   }
   c.end = now();
   auto end = repl_.finish_raw(std::move(started).value(), Deadline::after(options_.work));
@@ -317,7 +331,7 @@ FsResult<FileCopy> BoardFiles::get(const std::string& path, std::string& data) {
     return FsFailure{end->exception->type == "OSError" ? FsFault::board : FsFault::link,
                      path + ": " + end->exception->describe()};
   if (!*bin) {
-    std::istringstream in(wire);
+    std::istringstream in(wire);  // hex lines
     for (std::string line; std::getline(in, line);) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       for (std::size_t i = 0; i + 1 < line.size(); i += 2) {

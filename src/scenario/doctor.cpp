@@ -251,8 +251,8 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
     if (!alive_before && !p.prompt && !p.download) {
       out.push_back(fail("RESET", "the ROM printed \"" + rom_line(p.output) +
                                       "\" only while bootrig asserted RESET, and the board was silent before",
-                         "RESET's polarity is inverted: the module runs only while the line is \"active\"; set "
-                         "lines.reset.active = \"low\" (EN is held low to reset)"));
+                         "RESET's polarity is inverted: the module runs only while the line is \"active\"; swap "
+                         "lines.reset.active (EN is held low to reset)"));
       blocked = "the module is held in reset (see RESET)";
     } else {
       out.push_back(pass("RESET", "\"" + rom_line(p.output) + "\" " + ms(p.rom_after) + " after RESET was released" +
@@ -367,8 +367,8 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
                          "P12 (G28) while bootrig releases it"));
     } else if (plain_blink) {
       out.push_back(fail("P12", "a plain RESET (P12 released) safe-booted and a held one did not",
-                         "P12's polarity is inverted: set lines.safeboot.active = \"high\" (with bias = "
-                         "\"pull-down\")"));
+                         "P12's polarity is inverted: swap lines.safeboot.active (P12 asserts high; an "
+                         "inverting transistor in between needs \"low\")"));
     } else if (held_blinks) {
       out.push_back(pass("P12", "held through a reset: slow blink " + on_off(*r.window_seen) + " (nominal " +
                                     ms(t.window1_toggle) + " / " + ms(t.window1_toggle) + ")"));
@@ -397,7 +397,8 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
                          "releases it"));
     } else if (p2_failed_at_rest) {
       out.push_back(fail("P2", "a plain RESET (P2 released) started the ROM loader and a held one booted the firmware",
-                         "P2's polarity is inverted: set lines.bootloader.active = \"low\" (drive = \"open-drain\")"));
+                         "P2's polarity is inverted: swap lines.bootloader.active (P2 is held low for download "
+                         "mode)"));
     } else if (held.download) {
       out.push_back(pass("P2", "held through a reset: \"waiting for download\" " + ms(held.rom_after) +
                                    " after the release"));
