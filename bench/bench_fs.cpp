@@ -1,5 +1,5 @@
-// Benchmark: `bootrig fs` copies (BoardFiles put/get: escaped binary through the REPL's stdin and stdout,
-// acknowledged 4 KiB blocks upward) against a chunked sender that moves 256 bytes per REPL exchange with a
+// Benchmark: `bootrig fs` copies (BoardFiles put/get: escaped binary through the REPL's stdin and stdout in
+// 4 KiB blocks, acknowledged upward, sent on request downward) against a chunked sender that moves 256 bytes per REPL exchange with a
 // 10 ms pause (pyboard.py's and mpremote's way: bytes literals up, repr() down), both directions, both
 // firmware profiles, 115200 and 921600 baud, as a share of the line rate (10 bits a byte). Optionally the real
 // mpremote `fs cp` too, timed from its start (connecting included).

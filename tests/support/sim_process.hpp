@@ -15,6 +15,8 @@
 #include <string>
 #include <thread>
 
+#include "support/run_bootrig.hpp"
+
 namespace bootrig::testing {
 
 namespace fs = std::filesystem;
@@ -23,22 +25,10 @@ inline const std::string kTools = BOOTRIG_MICROPYTHON_TOOLS;
 // Debian's interpreter, where python3-serial installs (a python3 earlier on PATH may lack pyserial).
 inline const std::string kPython = "/usr/bin/python3";
 
-struct ToolRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
+// A tool's exit code and its stdout and stderr together (`err` stays empty).
+using ToolRun = CliResult;
 
-inline ToolRun sh(const std::string& cmd) {
-  ToolRun r;
-  if (FILE* p = ::popen(("timeout 60 " + cmd + " 2>&1 </dev/null").c_str(), "r")) {
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int status = ::pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  return r;
-}
+inline ToolRun sh(const std::string& cmd) { return run_command("timeout 60 " + cmd + " 2>&1 </dev/null"); }
 
 // `bootrig sim` in the background for one test, stopped by closing its stdin.
 class SimProcess {
