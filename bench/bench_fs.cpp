@@ -1,8 +1,8 @@
 // Benchmark: `bootrig fs` copies (BoardFiles put/get: escaped binary through the REPL's stdin and stdout in
-// 4 KiB blocks, acknowledged upward, sent on request downward) against a chunked sender that moves 256 bytes per REPL exchange with a
-// 10 ms pause (pyboard.py's and mpremote's way: bytes literals up, repr() down), both directions, both
-// firmware profiles, 115200 and 921600 baud, as a share of the line rate (10 bits a byte). Optionally the real
-// mpremote `fs cp` too, timed from its start (connecting included).
+// 4 KiB blocks, acknowledged upward, sent on request downward) against a chunked sender that moves 256 bytes
+// per REPL exchange with a 10 ms pause (pyboard.py's and mpremote's way: bytes literals up, repr() down),
+// both directions, both firmware profiles, 115200 and 921600 baud, as a share of the line rate (10 bits a
+// byte). Optionally the real mpremote `fs cp` too, timed from its start (connecting included).
 //
 //   ./build/bench/bench_fs [--kib K] [--runs N] [--mpremote TOOLS_DIR]
 //
@@ -45,7 +45,11 @@ struct Board {
   CheckedChannel channel;
   BoardFiles files;
   Board(const std::string& profile, unsigned baud, const std::filesystem::path& link_path = {})
-      : module(config(profile), baud), link(open(module, baud, link_path)), repl(*link), channel(repl), files(repl, channel) {
+      : module(config(profile), baud),
+        link(open(module, baud, link_path)),
+        repl(*link),
+        channel(repl),
+        files(repl, channel) {
     if (auto p = repl.get_prompt(Deadline::after(seconds(20))); !p) fail(p.error().describe());
   }
   static SimConfig config(const std::string& profile) {
@@ -54,7 +58,8 @@ struct Board {
     c.timing = quick_boot();
     return c;
   }
-  static std::unique_ptr<SerialLink> open(SimModule& m, unsigned baud, const std::filesystem::path& link_path) {
+  static std::unique_ptr<SerialLink> open(SimModule& m, unsigned baud,
+                                          const std::filesystem::path& link_path) {
     if (!link_path.empty()) m.set_uart_link(link_path);
     m.start();
     SerialSettings s;
@@ -78,7 +83,8 @@ double share(std::size_t bytes, unsigned baud, double seconds) { return bytes * 
 
 // 256 bytes per exchange, 10 ms apart: f.write(b'...') up, print(repr(f.read(256))) down.
 double chunked_put(Board& b, const std::string& data) {
-  auto open = b.repl.exec_raw("f = open('/flash/chunked.bin', 'wb')\nw = f.write", Deadline::after(seconds(10)));
+  auto open =
+      b.repl.exec_raw("f = open('/flash/chunked.bin', 'wb')\nw = f.write", Deadline::after(seconds(10)));
   if (!open || open->exception) Board::fail("chunked put: open");
   TimePoint start = now();
   for (std::size_t at = 0; at < data.size(); at += 256) {
@@ -93,7 +99,8 @@ double chunked_put(Board& b, const std::string& data) {
 }
 
 double chunked_get(Board& b, std::size_t size) {
-  auto open = b.repl.exec_raw("f = open('/flash/chunked.bin', 'rb')\nr = f.read", Deadline::after(seconds(10)));
+  auto open =
+      b.repl.exec_raw("f = open('/flash/chunked.bin', 'rb')\nr = f.read", Deadline::after(seconds(10)));
   if (!open || open->exception) Board::fail("chunked get: open");
   TimePoint start = now();
   std::size_t got = 0;
@@ -109,7 +116,8 @@ double chunked_get(Board& b, std::size_t size) {
 }
 
 // The real mpremote against the simulated module's link; seconds from its start to its exit.
-double mpremote_cp(const std::string& tools, const std::string& tty, const std::string& from, const std::string& to) {
+double mpremote_cp(const std::string& tools, const std::string& tty, const std::string& from,
+                   const std::string& to) {
   std::string cmd = "env PYTHONPATH='" + tools + "/mpremote' /usr/bin/python3 -m mpremote connect '" + tty +
                     "' fs cp '" + from + "' '" + to + "' >/dev/null 2>&1";
   TimePoint start = now();
@@ -125,16 +133,20 @@ int main(int argc, char** argv) {
   int runs = 3;
   std::string tools;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--kib") && i + 1 < argc) kib = std::strtoul(argv[++i], nullptr, 10);
-    else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--mpremote") && i + 1 < argc) tools = argv[++i];
+    if (!std::strcmp(argv[i], "--kib") && i + 1 < argc)
+      kib = std::strtoul(argv[++i], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
+      runs = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--mpremote") && i + 1 < argc)
+      tools = argv[++i];
     else {
       std::fprintf(stderr, "usage: bench_fs [--kib K] [--runs N] [--mpremote MICROPYTHON_TOOLS_DIR]\n");
       return 2;
     }
   }
   const std::string data = payload(kib * 1024);
-  std::printf("| profile | baud | direction | bootrig fs (median of %d) | worst | chunked 256 B / 10 ms |\n", runs);
+  std::printf("| profile | baud | direction | bootrig fs (median of %d) | worst | chunked 256 B / 10 ms |\n",
+              runs);
   std::printf("|---|---|---|---|---|---|\n");
   for (const char* profile : {"pycom", "upstream"}) {
     for (unsigned baud : {115200u, 921600u}) {
@@ -175,9 +187,11 @@ int main(int argc, char** argv) {
       // mpremote takes the port while it runs: the bench's own link stays open but quiet.
       double up = mpremote_cp(tools, tty, local.string(), ":/flash/mp.bin");
       double down = mpremote_cp(tools, tty, ":/flash/bench.bin", (dir / "back.bin").string());
-      std::printf("| %s | 115200 | mpremote fs cp up / down (process start to exit) | %.1f %% / %.1f %% | | |\n",
-                  profile, share(data.size(), 115200, up) * 100, share(data.size(), 115200, down) * 100);
-      std::printf("|   |   | bootrig fs put / get of the same file, same board | %.1f %% / ", put->line_share(115200) * 100);
+      std::printf(
+          "| %s | 115200 | mpremote fs cp up / down (process start to exit) | %.1f %% / %.1f %% | | |\n",
+          profile, share(data.size(), 115200, up) * 100, share(data.size(), 115200, down) * 100);
+      std::printf("|   |   | bootrig fs put / get of the same file, same board | %.1f %% / ",
+                  put->line_share(115200) * 100);
       std::string back;
       auto g = b->files.get("/flash/bench.bin", back);
       std::printf("%.1f %% | | |\n", g ? g->line_share(115200) * 100 : 0.0);

@@ -1,8 +1,8 @@
 // Opens the board for the bench commands: a rig's Target, or a bare serial port given with --port.
 #include "cli/board_access.hpp"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "bootrig/core/errors.hpp"
 #include "cli/commands.hpp"
@@ -10,8 +10,9 @@
 namespace bootrig {
 
 void add_board_options(CLI::App& cmd, BoardOptions& o) {
-  cmd.add_option("--port", o.port,
-                 "A board on this serial port alone (no rig file, no lines): /dev/ttyUSB0, a by-id link, a pty");
+  cmd.add_option(
+      "--port", o.port,
+      "A board on this serial port alone (no rig file, no lines): /dev/ttyUSB0, a by-id link, a pty");
   cmd.add_option("--baud", o.baud, "Baud rate of the board's REPL (default: the rig's, 115200 with --port)")
       ->check(CLI::Range(300u, 4000000u));
 }

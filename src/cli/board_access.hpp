@@ -17,7 +17,7 @@ namespace bootrig {
 struct GlobalOptions;
 
 struct BoardOptions {
-  std::string port;  // --port PATH: no rig file, no lines
+  std::string port;   // --port PATH: no rig file, no lines
   unsigned baud = 0;  // --baud N: 0 = the rig's, or 115200 with --port
 };
 

@@ -1,11 +1,11 @@
 // `bootrig console`: an interactive terminal to the board (every key goes to it, as with tio), with a local
 // prefix key (Ctrl-T by default) for what only the rig can do: RESET, safe boot released in a window the LED
 // proves, P2 download mode, the LED pattern live, a timestamped session log, quit.
-#include <CLI/CLI.hpp>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <termios.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <cerrno>
@@ -77,7 +77,8 @@ class Console {
     if (DigitalInput* led = t_.led()) {
       decoder_ = std::make_unique<LedDecoder>(t_.rig().timing);
       decoder_->set_listener([this](const LedMeasurement& m, bool started) {
-        if (started && show_led_.load() && m.pattern != LedPattern::unknown) say("LED: " + std::string(to_string(m.pattern)));
+        if (started && show_led_.load() && m.pattern != LedPattern::unknown)
+          say("LED: " + std::string(to_string(m.pattern)));
       });
       watcher_ = std::make_unique<LedWatcher>(*led, *decoder_, nullptr);
     }
@@ -118,8 +119,10 @@ class Console {
           if (!command(c)) return 0;
           continue;
         }
-        if (c == prefix_byte) prefixed = true;
-        else to_board += c;
+        if (c == prefix_byte)
+          prefixed = true;
+        else
+          to_board += c;
       }
       flush(to_board);
     }
@@ -176,7 +179,8 @@ class Console {
       bool present = std::filesystem::exists(path, ec);
       if (!present && !gone) {
         gone = true;
-        say("the port " + path + " went away (board reset through USB, cable pulled?); waiting for the same "
+        say("the port " + path +
+            " went away (board reset through USB, cable pulled?); waiting for the same "
             "adapter to come back");
       } else if (present && gone) {
         gone = false;
@@ -203,8 +207,9 @@ class Console {
   void help() {
     const char k = static_cast<char>(o_.prefix - 'a' + 'A');
     std::string p = std::string("Ctrl-") + k;
-    say(p + " then: r RESET pulse | 1 safe boot, release in window 1 | 2 window 2 | f hold to factory | "
-            "d P2 download mode on/off | l LED pattern live on/off | g session log on/off | q quit | " +
+    say(p +
+        " then: r RESET pulse | 1 safe boot, release in window 1 | 2 window 2 | f hold to factory | "
+        "d P2 download mode on/off | l LED pattern live on/off | g session log on/off | q quit | " +
         p + " again sends " + p);
   }
 
@@ -214,9 +219,7 @@ class Console {
     return false;
   }
 
-  void pulse_reset() {
-    pulse(t_.reset(), t_.rig().timing.reset_pulse);
-  }
+  void pulse_reset() { pulse(t_.reset(), t_.rig().timing.reset_pulse); }
 
   void safe_boot(LedPattern wanted, const char* name) {
     if (!need(LineRole::safeboot, "safe boot") || !need(LineRole::reset, "safe boot")) return;
@@ -226,9 +229,10 @@ class Console {
     pulse_reset();
     const TimePoint released = now();
     const TimePoint w1 = released + t.rom_boot + t.safeboot_recheck;
-    TimePoint nominal = wanted == LedPattern::safeboot_window1   ? w1
-                        : wanted == LedPattern::safeboot_window2 ? w1 + t.window1_length()
-                                                                 : w1 + t.window1_length() + t.window2_length();
+    TimePoint nominal = wanted == LedPattern::safeboot_window1 ? w1
+                        : wanted == LedPattern::safeboot_window2
+                            ? w1 + t.window1_length()
+                            : w1 + t.window1_length() + t.window2_length();
     Duration length = wanted == LedPattern::safeboot_window1   ? Duration(t.window1_length())
                       : wanted == LedPattern::safeboot_window2 ? Duration(t.window2_length())
                                                                : Duration(t.final_duration);
@@ -236,8 +240,9 @@ class Console {
       auto seen = decoder_->wait_for_pattern(wanted, Deadline::at(nominal + length + t.boot_timeout / 4));
       t_.safeboot().set(Level::inactive);
       if (seen)
-        say(std::string("P12 released in ") + name + " (on " + std::to_string(static_cast<int>(to_ms(seen->current.on_mean))) +
-            " ms / off " + std::to_string(static_cast<int>(to_ms(seen->current.off_mean))) + " ms)");
+        say(std::string("P12 released in ") + name + " (on " +
+            std::to_string(static_cast<int>(to_ms(seen->current.on_mean))) + " ms / off " +
+            std::to_string(static_cast<int>(to_ms(seen->current.off_mean))) + " ms)");
       else
         say(std::string("the LED never showed ") + name + " (" + seen.error().describe() + "); P12 released");
     } else {
@@ -265,9 +270,15 @@ class Console {
           pulse_reset();
         }
         break;
-      case '1': safe_boot(LedPattern::safeboot_window1, "window 1 (slow blink)"); break;
-      case '2': safe_boot(LedPattern::safeboot_window2, "window 2 (fast blink)"); break;
-      case 'f': safe_boot(LedPattern::safeboot_final, "the final phase (held to factory)"); break;
+      case '1':
+        safe_boot(LedPattern::safeboot_window1, "window 1 (slow blink)");
+        break;
+      case '2':
+        safe_boot(LedPattern::safeboot_window2, "window 2 (fast blink)");
+        break;
+      case 'f':
+        safe_boot(LedPattern::safeboot_final, "the final phase (held to factory)");
+        break;
       case 'd':
         if (DigitalOutput* p2 = t_.bootloader()) {
           download_ = !download_;
@@ -284,8 +295,9 @@ class Console {
           say("no photodiode on this rig: no LED pattern to show");
         } else {
           show_led_ = !show_led_;
-          say(show_led_ ? "LED: " + std::string(to_string(decoder_->current().pattern)) + " (changes shown live)"
-                        : "LED pattern off");
+          say(show_led_
+                  ? "LED: " + std::string(to_string(decoder_->current().pattern)) + " (changes shown live)"
+                  : "LED pattern off");
         }
         break;
       case 'g':
@@ -332,16 +344,19 @@ int run_console(const ConsoleOptions& o, GlobalOptions& g) {
 
 void add_console_command(CLI::App& app, GlobalOptions& g) {
   auto o = std::make_shared<ConsoleOptions>();
-  auto* cmd = app.add_subcommand("console", "An interactive terminal to the board, with a prefix key (Ctrl-T) for "
-                                            "RESET, safe boot, P2, the LED and a session log");
+  auto* cmd = app.add_subcommand("console",
+                                 "An interactive terminal to the board, with a prefix key (Ctrl-T) for "
+                                 "RESET, safe boot, P2, the LED and a session log");
   add_board_options(*cmd, o->board);
-  cmd->add_option("--prefix", o->prefix, "The local prefix key, as a letter: t for Ctrl-T (default), a for Ctrl-A")
+  cmd->add_option("--prefix", o->prefix,
+                  "The local prefix key, as a letter: t for Ctrl-T (default), a for Ctrl-A")
       ->check([](const std::string& s) {
         return s.size() == 1 && s[0] >= 'a' && s[0] <= 'z' ? std::string() : std::string("a letter a..z");
       });
   cmd->add_option("--log", o->log, "Write a timestamped session log to this file from the start");
-  cmd->footer("Keys after the prefix: r RESET, 1/2 safe boot released in window 1/2, f held to factory, d P2 "
-              "download mode on/off, l LED pattern live, g session log on/off, h help, q quit.");
+  cmd->footer(
+      "Keys after the prefix: r RESET, 1/2 safe boot released in window 1/2, f held to factory, d P2 "
+      "download mode on/off, l LED pattern live, g session log on/off, h help, q quit.");
   cmd->callback([o, &g] { g.run = [o, &g] { return run_console(*o, g); }; });
 }
 

@@ -1,7 +1,7 @@
 // `bootrig doctor [RIG]`: checks a rig's wiring end to end and says in plain words what is wrong and what to
 // try, one line per check (PASS, FAIL or SKIP) and a hint under each that did not pass.
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -23,17 +23,21 @@ struct DoctorOptions {
 
 void print(const DoctorCheck& c) {
   std::printf("%s  %-10s  %s\n", to_string(c.outcome), c.name.c_str(), c.detail.c_str());
-  if (!c.hint.empty()) std::printf("      %-10s  %s %s\n", "", c.outcome == CheckOutcome::fail ? "try:" : "why:", c.hint.c_str());
+  if (!c.hint.empty())
+    std::printf("      %-10s  %s %s\n", "",
+                c.outcome == CheckOutcome::fail ? "try:" : "why:", c.hint.c_str());
   std::fflush(stdout);
 }
 
 int run_doctor(const DoctorOptions& o, GlobalOptions& g) {
   if (!o.rig.empty()) {
-    if (g.rig && *g.rig != o.rig) throw RigError("bootrig doctor: two rigs named (" + *g.rig + " and " + o.rig + "); give one");
+    if (g.rig && *g.rig != o.rig)
+      throw RigError("bootrig doctor: two rigs named (" + *g.rig + " and " + o.rig + "); give one");
     g.rig = o.rig;
   }
   if (!o.board.port.empty() && g.rig) throw RigError("--port and a rig name two boards; give one of them");
-  RigConfig rig = o.board.port.empty() ? load_rig(g) : Target::port_rig(o.board.port, o.board.baud ? o.board.baud : 115200);
+  RigConfig rig = o.board.port.empty() ? load_rig(g)
+                                       : Target::port_rig(o.board.port, o.board.baud ? o.board.baud : 115200);
   if (o.board.baud) rig.serial.settings.baud = o.board.baud;
   std::printf("doctor: %s (%s, %s)\n", rig.name.c_str(), rig.source.string().c_str(),
               rig.kind == RigKind::sim ? "SIMULATED module" : "hardware");

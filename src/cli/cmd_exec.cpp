@@ -51,7 +51,8 @@ class OutputStream {
 std::string read_code(const ExecOptions& o) {
   if (!o.file.empty() && !o.code.empty()) throw RigError("bootrig exec: give CODE or --file, not both");
   if (o.file.empty()) {
-    if (o.code.empty()) throw RigError("bootrig exec: nothing to run; give CODE or --file F (--file - reads stdin)");
+    if (o.code.empty())
+      throw RigError("bootrig exec: nothing to run; give CODE or --file F (--file - reads stdin)");
     return o.code;
   }
   std::stringstream ss;
@@ -80,19 +81,22 @@ int run_exec(const ExecOptions& o, GlobalOptions& g) {
     auto u = static_cast<unsigned char>(c);
     if (u >= 0x01 && u <= 0x05)
       throw RigError("bootrig exec: the code contains the control byte 0x0" + std::to_string(u) +
-                     ", which steers the REPL instead of reaching Python; write it as \\x0" + std::to_string(u));
+                     ", which steers the REPL instead of reaching Python; write it as \\x0" +
+                     std::to_string(u));
   }
   auto target = open_board(g, o.board);
   ReplClient repl(target->serial());
   const unsigned baud = target->serial().baud();
   // Sending takes the line time (raw mode paces itself at 80 % of it) on top of the REPL's allowance.
-  const Duration send_time = milliseconds(static_cast<long>(std::ceil(code.size() * 10.0 * 1000.0 / baud / 0.8)));
+  const Duration send_time =
+      milliseconds(static_cast<long>(std::ceil(code.size() * 10.0 * 1000.0 / baud / 0.8)));
   auto started = repl.start_raw(code, Deadline::after(repl_allowance(*target) + send_time));
   if (!started)
-    throw RigError(target->serial().describe() + ": the board did not take the code (" + started.error().describe() +
-                   "); check the port and baud rate (`bootrig doctor`)");
-  const Deadline limit = o.timeout_s > 0 ? Deadline::after(milliseconds(static_cast<long>(o.timeout_s * 1000)))
-                                         : Deadline::never();
+    throw RigError(target->serial().describe() + ": the board did not take the code (" +
+                   started.error().describe() + "); check the port and baud rate (`bootrig doctor`)");
+  const Deadline limit = o.timeout_s > 0
+                             ? Deadline::after(milliseconds(static_cast<long>(o.timeout_s * 1000)))
+                             : Deadline::never();
   OutputStream out;
   // Asks the board to stop the code, then reads what it printed until its prompt (the KeyboardInterrupt).
   auto stop_on_board = [&](ExecResult run) {
@@ -114,7 +118,8 @@ int run_exec(const ExecOptions& o, GlobalOptions& g) {
         auto r = stop_on_board(std::move(started).value());
         if (r) report_end(*r);
         (void)repl.leave_raw(Deadline::after(seconds(1)));
-        std::fprintf(stderr, "bootrig exec: the code ran longer than --timeout %g s; interrupted it on the board\n",
+        std::fprintf(stderr,
+                     "bootrig exec: the code ran longer than --timeout %g s; interrupted it on the board\n",
                      o.timeout_s);
         return static_cast<int>(ExitCode::check_failed);
       }
@@ -131,7 +136,8 @@ int run_exec(const ExecOptions& o, GlobalOptions& g) {
   out.end();
   auto r = repl.finish_raw(std::move(started).value(), Deadline::after(repl_allowance(*target)));
   if (!r)
-    throw RigError(target->serial().describe() + ": the board's answer broke off (" + r.error().describe() + ")");
+    throw RigError(target->serial().describe() + ": the board's answer broke off (" + r.error().describe() +
+                   ")");
   // Back to the friendly REPL, as a person at the console expects to find it.
   (void)repl.leave_raw(Deadline::after(target->rig().timing.prompt_timeout));
   return report_end(*r);
@@ -141,14 +147,17 @@ int run_exec(const ExecOptions& o, GlobalOptions& g) {
 
 void add_exec_command(CLI::App& app, GlobalOptions& g) {
   auto o = std::make_shared<ExecOptions>();
-  auto* cmd = app.add_subcommand("exec", "Run Python code on the board and stream its output (exit 1 on an exception)");
+  auto* cmd = app.add_subcommand(
+      "exec", "Run Python code on the board and stream its output (exit 1 on an exception)");
   cmd->add_option("code", o->code, "The code to run");
   cmd->add_option("-f,--file", o->file, "Run this file's code instead (- reads stdin)");
-  cmd->add_option("--timeout", o->timeout_s, "Interrupt the code on the board after this many seconds (exit 1)")
+  cmd->add_option("--timeout", o->timeout_s,
+                  "Interrupt the code on the board after this many seconds (exit 1)")
       ->check(CLI::PositiveNumber);
   add_board_options(*cmd, o->board);
-  cmd->footer("Exit codes: 0 the code ran, 1 it raised (the board's traceback on stderr) or ran past --timeout, "
-              "2 rig or usage problem, 3 interrupted (Ctrl-C stops the code on the board).");
+  cmd->footer(
+      "Exit codes: 0 the code ran, 1 it raised (the board's traceback on stderr) or ran past --timeout, "
+      "2 rig or usage problem, 3 interrupted (Ctrl-C stops the code on the board).");
   cmd->callback([o, &g] { g.run = [o, &g] { return run_exec(*o, g); }; });
 }
 

@@ -49,7 +49,10 @@ T need(FsResult<T> r) {
 class FsSession {
  public:
   FsSession(const GlobalOptions& g, const FsOptions& o)
-      : target_(open_board(g, o.board)), repl_(target_->serial()), channel_(repl_), files_(repl_, channel_, options(o)) {
+      : target_(open_board(g, o.board)),
+        repl_(target_->serial()),
+        channel_(repl_),
+        files_(repl_, channel_, options(o)) {
     require_prompt(*target_, repl_);
   }
   ~FsSession() { (void)repl_.leave_raw(Deadline::after(seconds(1))); }
@@ -68,10 +71,11 @@ class FsSession {
   BoardFiles files_;
 };
 
-void print_copy(const char* verb, const std::string& from, const std::string& to, const FileCopy& c, unsigned baud) {
+void print_copy(const char* verb, const std::string& from, const std::string& to, const FileCopy& c,
+                unsigned baud) {
   std::printf("%s %s -> %s: %zu bytes in %.2f s (%.0f %% of %u baud, %s), %s verified on the board\n", verb,
-              from.c_str(), to.c_str(), c.bytes, c.seconds(), c.line_share(baud) * 100.0, baud, c.transfer.c_str(),
-              c.hash.describe().c_str());
+              from.c_str(), to.c_str(), c.bytes, c.seconds(), c.line_share(baud) * 100.0, baud,
+              c.transfer.c_str(), c.hash.describe().c_str());
   std::fflush(stdout);
 }
 
@@ -107,7 +111,8 @@ void put_path(FsSession& s, const fs::path& local, const std::string& remote) {
 void get_path(FsSession& s, const std::string& remote, const BoardEntry& what, const fs::path& local) {
   if (what.dir) {
     fs::create_directories(local);
-    for (const auto& e : need(s.files().list(remote))) get_path(s, board_path_join(remote, e.name), e, local / e.name);
+    for (const auto& e : need(s.files().list(remote)))
+      get_path(s, board_path_join(remote, e.name), e, local / e.name);
     return;
   }
   std::string data;
@@ -128,7 +133,8 @@ void print_tree(FsSession& s, const std::string& dir, const std::string& indent)
       std::printf("%s%s/\n", indent.c_str(), e.name.c_str());
       print_tree(s, board_path_join(dir, e.name), indent + "  ");
     } else {
-      std::printf("%s%s  (%llu bytes)\n", indent.c_str(), e.name.c_str(), static_cast<unsigned long long>(e.size));
+      std::printf("%s%s  (%llu bytes)\n", indent.c_str(), e.name.c_str(),
+                  static_cast<unsigned long long>(e.size));
     }
   }
 }
@@ -159,8 +165,10 @@ int run_fs(const FsOptions& o, GlobalOptions& g) {
       }
       if (dirs.size() > 1) std::printf("%s:\n", d.c_str());
       for (const auto& x : need(s.files().list(d))) {
-        if (x.dir) std::printf("%10s %s/\n", "-", x.name.c_str());
-        else std::printf("%10llu %s\n", static_cast<unsigned long long>(x.size), x.name.c_str());
+        if (x.dir)
+          std::printf("%10s %s/\n", "-", x.name.c_str());
+        else
+          std::printf("%10llu %s\n", static_cast<unsigned long long>(x.size), x.name.c_str());
       }
     }
   } else if (a == "cat") {
@@ -182,7 +190,8 @@ int run_fs(const FsOptions& o, GlobalOptions& g) {
     if (fs::is_directory(local) && !o.recursive)
       throw RigError(local.string() + ": is a folder (put -r copies it and all in it)");
     std::string remote = n > 1 ? board_arg(o.paths[1]) : "";
-    std::string name = local.filename().empty() ? local.parent_path().filename().string() : local.filename().string();
+    std::string name =
+        local.filename().empty() ? local.parent_path().filename().string() : local.filename().string();
     if (remote.empty()) {
       remote = board_path_join(need(s.files().cwd()), name);
     } else if (auto e = need(s.files().stat(remote)); e && e->dir) {
@@ -208,7 +217,8 @@ int run_fs(const FsOptions& o, GlobalOptions& g) {
 void add_fs_command(CLI::App& app, GlobalOptions& g) {
   auto o = std::make_shared<FsOptions>();
   auto* cmd = app.add_subcommand(
-      "fs", "Files on the board: ls, cat, get, put, rm, mkdir, tree (copies verified by a hash on the board)");
+      "fs",
+      "Files on the board: ls, cat, get, put, rm, mkdir, tree (copies verified by a hash on the board)");
   cmd->fallthrough();
   cmd->require_subcommand(1);
   add_board_options(*cmd, o->board);
@@ -238,8 +248,9 @@ void add_fs_command(CLI::App& app, GlobalOptions& g) {
       g.run = [o, &g] { return run_fs(*o, g); };
     });
   }
-  cmd->footer("Exit codes: 0 done, 1 the board refused (no such file, no space) or a copy did not verify, 2 rig "
-              "or usage problem.");
+  cmd->footer(
+      "Exit codes: 0 done, 1 the board refused (no such file, no space) or a copy did not verify, 2 rig "
+      "or usage problem.");
 }
 
 }  // namespace bootrig

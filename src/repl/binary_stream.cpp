@@ -10,9 +10,12 @@ std::string escape_for_stdin(std::string_view piece) {
   std::string body;
   body.reserve(piece.size() + piece.size() / 64 + 8);
   for (char ch : piece) {
-    if (ch == '\x10') body += "\x10\x20";
-    else if (ch == '\x06') body += "\x10\x16";
-    else body += ch;
+    if (ch == '\x10')
+      body += "\x10\x20";
+    else if (ch == '\x06')
+      body += "\x10\x16";
+    else
+      body += ch;
   }
   return body;
 }
@@ -28,9 +31,12 @@ bool StdoutUnescaper::feed(std::string_view wire, std::string& out) {
   for (char ch : wire) {
     if (escape_) {
       escape_ = false;
-      if (ch == '\x20') out += '\x10';
-      else if (ch == '\x14') out += '\x04';
-      else return false;
+      if (ch == '\x20')
+        out += '\x10';
+      else if (ch == '\x14')
+        out += '\x04';
+      else
+        return false;
     } else if (ch == '\x10') {
       escape_ = true;
     } else {
@@ -135,8 +141,9 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
   // Each acknowledgement must name exactly what was sent so far.
   auto expect_ack = [&]() -> std::optional<UploadFailure> {
     auto at_block = [&](std::string what) {
-      return block_no == 0 ? what
-                           : "block " + std::to_string(block_no) + " at byte " + std::to_string(block_at) + ": " + what;
+      return block_no == 0
+                 ? what
+                 : "block " + std::to_string(block_no) + " at byte " + std::to_string(block_at) + ": " + what;
     };
     auto fail = [&](std::string what, bool board_waits) {
       return UploadFailure{at_block(what + abandon(repl, plan, board_waits)), std::nullopt};
@@ -148,9 +155,9 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
       auto end = repl.finish_raw(std::move(run), Deadline::after(plan.step_timeout));
       if (!end) return fail(end.error().describe(), false);
       if (end.value().exception)
-        return UploadFailure{(block_no ? "block " + std::to_string(block_no) + ": " : "") +
-                                 end.value().exception->describe(),
-                             end.value().exception};
+        return UploadFailure{
+            (block_no ? "block " + std::to_string(block_no) + ": " : "") + end.value().exception->describe(),
+            end.value().exception};
       return fail("the board's loop ended early after '" + line.value().text + "'", false);
     }
     char want[80];

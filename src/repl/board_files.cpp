@@ -36,7 +36,9 @@ std::string hash_code(const std::string& path_literal, std::size_t block) {
          " if hasattr(_bH, 'sha256'):\n"
          "  h = _bH.sha256()\n"
          "  while True:\n"
-         "   b = f.read(" + b + ")\n"
+         "   b = f.read(" +
+         b +
+         ")\n"
          "   if not b:\n"
          "    break\n"
          "   h.update(b)\n"
@@ -44,7 +46,9 @@ std::string hash_code(const std::string& path_literal, std::size_t block) {
          " else:\n"
          "  c = 0\n"
          "  while True:\n"
-         "   b = f.read(" + b + ")\n"
+         "   b = f.read(" +
+         b +
+         ")\n"
          "   if not b:\n"
          "    break\n"
          "   c = (c + sum(b)) & 0xffffffff\n"
@@ -61,7 +65,8 @@ Duration work_for(std::size_t bytes, Duration base) { return base + milliseconds
 
 BoardHash BoardHash::of(std::string_view data, const std::string& kind) {
   if (kind == "sum") return {"sum", std::to_string(byte_sum(data))};
-  auto d = sha256(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+  auto d =
+      sha256(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
   return {"sha256", to_hex(d)};
 }
 
@@ -170,11 +175,13 @@ FsResult<bool> BoardFiles::remove(const std::string& path, bool recursive) {
       "  os.rmdir(p)\n"
       " else:\n"
       "  os.remove(p)\n"
-      "_brm(" + p + ", " + (recursive ? "True" : "False") + ")\n";
+      "_brm(" +
+      p + ", " + (recursive ? "True" : "False") + ")\n";
   auto r = run(code, path);
   if (!r) {
     FsFailure f = r.error();
-    if (!recursive && f.what.find("is a folder") != std::string::npos) f.what = path + ": is a folder (rm -r removes it and all in it)";
+    if (!recursive && f.what.find("is a folder") != std::string::npos)
+      f.what = path + ": is a folder (rm -r removes it and all in it)";
     return f;
   }
   return true;
@@ -186,21 +193,24 @@ FsResult<BoardHash> BoardFiles::hash(const std::string& path) {
   if (!a) return link_failure(path, a.error().what);
   if (a->raised()) return FsFailure{FsFault::board, path + ": " + *a->exc_type + ": " + a->exc_message};
   auto sp = a->value.find(' ');
-  if (sp == std::string::npos) return FsFailure{FsFault::link, path + ": the board's hash answer '" + a->value + "'"};
+  if (sp == std::string::npos)
+    return FsFailure{FsFault::link, path + ": the board's hash answer '" + a->value + "'"};
   return BoardHash{a->value.substr(0, sp), a->value.substr(sp + 1)};
 }
 
 std::string BoardFiles::define(const std::string& code) {
   auto a = channel_.run(code + "_r = 'ok'\n", options_.work, Deadline::after(options_.work * 3));
   if (!a) return a.error().what;
-  if (a->raised()) return "the board refused bootrig's transfer code: " + *a->exc_type + ": " + a->exc_message;
+  if (a->raised())
+    return "the board refused bootrig's transfer code: " + *a->exc_type + ": " + a->exc_message;
   return "";
 }
 
 FsResult<bool> BoardFiles::binary_io() {
   if (binary_) return *binary_;
-  auto r = repl_.exec_raw("import sys, micropython\nsys.stdin.buffer.read\nsys.stdout.buffer.write\nmicropython.kbd_intr",
-                          Deadline::after(options_.work));
+  auto r = repl_.exec_raw(
+      "import sys, micropython\nsys.stdin.buffer.read\nsys.stdout.buffer.write\nmicropython.kbd_intr",
+      Deadline::after(options_.work));
   if (!r) return link_failure("probing sys.stdin.buffer", r.error().describe());
   binary_ = !r->exception;
   return *binary_;
@@ -239,7 +249,8 @@ FsResult<FileCopy> BoardFiles::put(const std::string& path, std::string_view dat
       const auto& f = r.error();
       if (f.exception && f.exception->type == "OSError") {
         std::string words = errno_words(f.exception->message);
-        return FsFailure{FsFault::board, path + ": " + (words.empty() ? f.what : words + " (" + f.what + ")")};
+        return FsFailure{FsFault::board,
+                         path + ": " + (words.empty() ? f.what : words + " (" + f.what + ")")};
       }
       return link_failure(path, f.what);
     }
@@ -278,9 +289,11 @@ FsResult<FileCopy> BoardFiles::get(const std::string& path, std::string& data) {
   // block goes after the host asked for it ('+'): no more than one block is ever in flight, so a host that
   // falls behind (a loaded machine, a small tty buffer) loses nothing, as no UART flow control is assumed.
   const std::string body =
-      *bin ? "def _bgt():\n import sys\n f = open(" + p + ", 'rb')\n w = sys.stdout.buffer.write\n"
-                 " r = sys.stdin.buffer.read\n try:\n  while True:\n   b = f.read(" + block + ")\n   e = b" +
-                 std::string(kStdoutEscape) + "\n   w(('%05d' % len(e)).encode())\n   w(e)\n   if not b:\n    break\n"
+      *bin ? "def _bgt():\n import sys\n f = open(" + p +
+                 ", 'rb')\n w = sys.stdout.buffer.write\n"
+                 " r = sys.stdin.buffer.read\n try:\n  while True:\n   b = f.read(" +
+                 block + ")\n   e = b" + std::string(kStdoutEscape) +
+                 "\n   w(('%05d' % len(e)).encode())\n   w(e)\n   if not b:\n    break\n"
                  "   if r(1) != b'+':\n    break\n finally:\n  f.close()\n"
            : "def _bgt():\n f = open(" + p + ", 'rb')\n try:\n  while True:\n   b = f.read(" + block +
                  ")\n   if not b:\n    break\n   print(_bB.hexlify(b).decode())\n finally:\n  f.close()\n";
@@ -293,7 +306,8 @@ FsResult<FileCopy> BoardFiles::get(const std::string& path, std::string& data) {
   const Duration quiet = work_for(options_.block, options_.work);
   auto lost = [&](const std::string& why) {
     repl_.forget_state();
-    return link_failure(path, why + " after " + std::to_string(data.size()) + " of " + std::to_string(total) + " bytes");
+    return link_failure(
+        path, why + " after " + std::to_string(data.size()) + " of " + std::to_string(total) + " bytes");
   };
   bool ended = false;
   for (bool last = false; !ended;) {
@@ -336,7 +350,8 @@ FsResult<FileCopy> BoardFiles::get(const std::string& path, std::string& data) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       for (std::size_t i = 0; i + 1 < line.size(); i += 2) {
         unsigned v = 0;
-        if (std::sscanf(line.c_str() + i, "%2x", &v) != 1) return link_failure(path, "a hex line changed on the way");
+        if (std::sscanf(line.c_str() + i, "%2x", &v) != 1)
+          return link_failure(path, "a hex line changed on the way");
         data += static_cast<char>(v);
       }
     }

@@ -60,7 +60,9 @@ class Terminal {
   bool wait_for(const std::string& text, int seconds = 20) {
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     while (screen_.find(text, mark_) == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count();
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now())
+              .count();
       if (left <= 0) return false;
       pollfd p{master_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
@@ -161,7 +163,8 @@ TEST(CmdConsole, SaysWhenThePortGoesAwayAndReattaches) {
   auto dir = testing::fresh_run_dir("console-vanish");
   fs::create_directories(dir);
   auto rig = dir / "rig.toml";
-  std::ofstream(rig) << testing::half_speed_sim_rig_toml() << "[sim.faults]\nport_vanishes = true\nport_gone_ms = 500\n";
+  std::ofstream(rig) << testing::half_speed_sim_rig_toml()
+                     << "[sim.faults]\nport_vanishes = true\nport_gone_ms = 500\n";
   Terminal t({"-q", "--rig", rig.string(), "console"});
   ASSERT_TRUE(t.wait_for(">>> ")) << t.screen();
   t.type(kCtrlT + "r");

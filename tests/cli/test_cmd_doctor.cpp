@@ -56,23 +56,25 @@ TEST(CmdDoctor, EveryCheckPassesOnTheSimulatedRig) {
     DoctorRig r("", profile);
     auto res = run_bootrig("-q doctor " + r.rig.string());
     ASSERT_EQ(res.exit_code, 0) << res.out << res.err;
-    for (const char* name : {"port", "lines", "REPL", "firmware", "RESET", "photodiode", "P12", "P2", "clock"}) {
+    for (const char* name :
+         {"port", "lines", "REPL", "firmware", "RESET", "photodiode", "P12", "P2", "clock"}) {
       bool found = false;
       for (const auto& l : outcome_lines(res.out, "PASS")) found = found || check_name(l) == name;
       EXPECT_TRUE(found) << name << " did not pass: " << res.out;
     }
     EXPECT_TRUE(outcome_lines(res.out, "FAIL").empty()) << res.out;
-    EXPECT_NE(res.out.find("slow blink on "), std::string::npos) << "P12 reports the measured on/off times: " << res.out;
+    EXPECT_NE(res.out.find("slow blink on "), std::string::npos)
+        << "P12 reports the measured on/off times: " << res.out;
     EXPECT_NE(res.out.find("\"waiting for download\""), std::string::npos) << res.out;
     EXPECT_NE(res.out.find("doctor: 9 checks passed, 0 failed, 0 skipped"), std::string::npos) << res.out;
   }
 }
 
 struct WireFault {
-  const char* key;     // [sim.faults] key
-  const char* mode;    // disconnected, inverted, stuck
-  const char* check;   // the one check that must fail
-  const char* hint;    // words of its hint
+  const char* key;    // [sim.faults] key
+  const char* mode;   // disconnected, inverted, stuck
+  const char* check;  // the one check that must fail
+  const char* hint;   // words of its hint
 };
 
 class CmdDoctorWiring : public ::testing::TestWithParam<WireFault> {};
@@ -135,7 +137,8 @@ TEST(CmdDoctor, NamesTheProcessThatHoldsThePort) {
   ::kill(holder, SIGKILL);
   ::waitpid(holder, nullptr, 0);
   EXPECT_EQ(res.exit_code, 1) << res.out << res.err;
-  EXPECT_NE(res.out.find("is open in sleep (pid " + std::to_string(holder) + ")"), std::string::npos) << res.out;
+  EXPECT_NE(res.out.find("is open in sleep (pid " + std::to_string(holder) + ")"), std::string::npos)
+      << res.out;
   EXPECT_NE(res.out.find("close that program"), std::string::npos) << res.out;
 }
 

@@ -1,7 +1,7 @@
 // Tests for `bootrig exec` through the built binary: against `bootrig sim` in both profiles by --port (a bare
 // pty serving a REPL, no rig file) and by a rig, streaming, exceptions, --timeout, Ctrl-C and rig problems.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,11 +64,13 @@ TEST_P(CmdExec, ThroughARigAsWell) {
 
 TEST_P(CmdExec, TimeoutInterruptsTheCodeOnTheBoardAndLeavesItUsable) {
   SimProcess sim(GetParam());
-  auto r = run_bootrig("exec --port " + sim.tty() + " --timeout 1 'print(\"spinning\")\nwhile True:\n    pass'");
+  auto r =
+      run_bootrig("exec --port " + sim.tty() + " --timeout 1 'print(\"spinning\")\nwhile True:\n    pass'");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_EQ(r.out, "spinning\n");
   EXPECT_NE(r.err.find("KeyboardInterrupt"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("ran longer than --timeout 1 s; interrupted it on the board"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ran longer than --timeout 1 s; interrupted it on the board"), std::string::npos)
+      << r.err;
   r = run_bootrig("exec --port " + sim.tty() + " 'print(1 + 1)'");
   EXPECT_EQ(r.out, "2\n") << r.err;
 }

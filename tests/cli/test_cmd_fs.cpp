@@ -91,8 +91,9 @@ TEST_P(CmdFs, FoldersRecursivelyTreeCatMkdirAndRm) {
 
   r = run_bootrig("fs tree" + port + " /flash/app");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "/flash/app\n  lib/\n    data/\n      table.bin  (700 bytes)\n    util.py  (6 bytes)\n"
-                   "  main.py  (13 bytes)\n");
+  EXPECT_EQ(r.out,
+            "/flash/app\n  lib/\n    data/\n      table.bin  (700 bytes)\n    util.py  (6 bytes)\n"
+            "  main.py  (13 bytes)\n");
   r = run_bootrig("fs cat" + port + " :/flash/app/main.py");
   EXPECT_EQ(r.out, "print('app')\n") << r.err;
 
@@ -105,7 +106,8 @@ TEST_P(CmdFs, FoldersRecursivelyTreeCatMkdirAndRm) {
   EXPECT_EQ(r.out, "already a folder: /flash/app\nmade /flash/empty\n") << r.err;
   r = run_bootrig("fs rm" + port + " /flash/app");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("/flash/app: is a folder (rm -r removes it and all in it)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("/flash/app: is a folder (rm -r removes it and all in it)"), std::string::npos)
+      << r.err;
   r = run_bootrig("fs rm -r" + port + " /flash/app /flash/empty");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_bootrig("fs ls" + port);

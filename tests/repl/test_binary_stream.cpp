@@ -23,13 +23,18 @@ TEST(BinaryStream, StdinEscapingHidesCtrlFAndKeepsEverythingElse) {
 
 TEST(BinaryStream, StdoutUnescapingUndoesTheBoardsEscapesAcrossReads) {
   // What the board's replace() calls make of 0x10 and 0x04.
-  std::string wire = "a\x10\x20" "b\x10\x14" "c";
+  std::string wire =
+      "a\x10\x20"
+      "b\x10\x14"
+      "c";
   std::string out;
   StdoutUnescaper u;
   ASSERT_TRUE(u.feed(wire.substr(0, 2), out));
   EXPECT_TRUE(u.pending()) << "a pair split across two reads";
   ASSERT_TRUE(u.feed(wire.substr(2), out));
-  EXPECT_EQ(out, std::string("a\x10" "b\x04" "c"));
+  EXPECT_EQ(out, std::string("a\x10"
+                             "b\x04"
+                             "c"));
   EXPECT_FALSE(u.pending());
 }
 

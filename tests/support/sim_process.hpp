@@ -42,7 +42,8 @@ class SimProcess {
     fs::create_directories(dir_);
     rig_ = dir_ / "rig.toml";
     if (rig_text.empty())
-      std::ofstream(rig_) << "[rig]\nname = \"tools\"\nkind = \"sim\"\n[sim]\nprofile = \"" << profile << "\"\n";
+      std::ofstream(rig_) << "[rig]\nname = \"tools\"\nkind = \"sim\"\n[sim]\nprofile = \"" << profile
+                          << "\"\n";
     else
       std::ofstream(rig_) << rig_text;
     int in[2];
@@ -109,8 +110,8 @@ class SimProcess {
   // A rig file that drives this simulator through its socket, as `[sim] remote` does.
   std::string remote_rig(const std::string& extra = "") const {
     auto p = dir_ / "remote.toml";
-    std::ofstream(p) << "[rig]\nkind = \"sim\"\nname = \"served\"\n" << extra << "[sim]\nremote = \"" << socket()
-                     << "\"\n";
+    std::ofstream(p) << "[rig]\nkind = \"sim\"\nname = \"served\"\n"
+                     << extra << "[sim]\nremote = \"" << socket() << "\"\n";
     return p.string();
   }
   const fs::path& dir() const { return dir_; }

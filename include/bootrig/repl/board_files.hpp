@@ -59,7 +59,8 @@ template <class T>
 using FsResult = Result<T, FsFailure>;
 
 struct BoardFilesOptions {
-  std::size_t block = 4096;  // payload bytes per block: acknowledged after the write (put), sent on request (get)
+  std::size_t block =
+      4096;  // payload bytes per block: acknowledged after the write (put), sent on request (get)
   Duration work = seconds(10);  // what one exchange may take on the board on top of its line time
   std::function<void(std::size_t done, std::size_t total)> progress;
 };

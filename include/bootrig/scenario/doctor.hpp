@@ -17,7 +17,7 @@ enum class CheckOutcome : std::uint8_t { pass, fail, skip };
 const char* to_string(CheckOutcome o);  // "PASS", "FAIL", "SKIP"
 
 struct DoctorCheck {
-  std::string name;    // "port", "lines", "REPL", "firmware", "RESET", "photodiode", "P12", "P2", "clock"
+  std::string name;  // "port", "lines", "REPL", "firmware", "RESET", "photodiode", "P12", "P2", "clock"
   CheckOutcome outcome = CheckOutcome::skip;
   std::string detail;  // what was found or measured
   std::string hint;    // for FAIL and SKIP: what is likely wrong, what to try
