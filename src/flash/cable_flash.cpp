@@ -61,9 +61,10 @@ class DownloadMode {
     w_.bootloader->set(Level::inactive);
   }
   void reset_out() {
-    if (w_.serial.baud() != rig_baud_) w_.serial.set_baud(rig_baud_);
     release_p2();
-    pulse(w_.reset, w_.reset_pulse);
+    // The pulse first and whole, even when interrupted: a module left in the ROM loader strands the next run.
+    pulse_on_exit_path(w_.reset, w_.reset_pulse);
+    if (w_.serial.baud() != rig_baud_) w_.serial.set_baud(rig_baud_);
   }
 
   const CableWires& w_;
@@ -203,20 +204,10 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
 
 Result<Md5Digest, FlashFailure> read_flash_md5(const CableWires& w, std::uint32_t offset,
                                                std::uint32_t length, const CableFlashOptions& o) {
-  require_p2(w);
-  RomFlasher rom(w.serial, o.rom);
-  DownloadMode dl(w);
-  if (auto c = dl.enter(rom, o); !c)
-    return FlashFailure{"download mode", "the ROM loader did not answer after a reset with P2 held low (" +
-                                             c.error().message +
-                                             "); is P2 (G23) wired to the rig's bootloader line?"};
-  auto pads = rom.efuse_spi_pads();
-  if (!pads) return FlashFailure{"read eFuse", pads.error().message};
-  if (auto a = rom.spi_attach(pads.value()); !a) return FlashFailure{"attach flash", a.error().message};
-  auto digest = rom.flash_md5(offset, length);
-  if (!digest) return FlashFailure{"flash MD5", digest.error().message};
-  dl.finish();
-  return digest.value();
+  auto one = [&](std::uint32_t) { return std::vector<FlashRegion>{{"", offset, length}}; };
+  auto d = read_flash_digests(w, one, o);
+  if (!d) return d.error();
+  return d.value().md5.front();
 }
 
 Result<FlashDigests, FlashFailure> read_flash_digests(
@@ -239,7 +230,7 @@ Result<FlashDigests, FlashFailure> read_flash_digests(
   if (auto a = rom.spi_attach(pads.value()); !a) return FlashFailure{"attach flash", a.error().message};
   for (const auto& r : regions(out.flash_size)) {
     auto digest = rom.flash_md5(r.offset, r.length);
-    if (!digest) return FlashFailure{"flash MD5 of " + r.name, digest.error().message};
+    if (!digest) return FlashFailure{r.name.empty() ? "flash MD5" : "flash MD5 of " + r.name, digest.error().message};
     out.md5.push_back(digest.value());
   }
   dl.finish();

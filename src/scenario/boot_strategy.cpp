@@ -193,8 +193,8 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
     } else {
       // No photodiode: the middle of the window, where a release is safest from both edges.
       wait_until(Deadline::at(nominal_start + nominal_length / 2));
-      s_.note(std::string(to_string(window)) + " not observed: no photodiode on this rig, P12 released at the "
-              "window's nominal middle");
+      s_.note(std::string("P12 released at the nominal middle of ") + to_string(window) +
+              ": no photodiode to show the window");
     }
     s_.safeboot().set(Level::inactive);
     r.p12_released = s_.safeboot().last_change()->effective;

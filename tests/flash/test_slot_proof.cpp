@@ -13,7 +13,7 @@ namespace {
 
 using test::SimRig;
 
-RigImage rig_image(const std::string& name, const std::string& version, std::size_t payload = 16 * 1024) {
+RigImage proof_image(const std::string& name, const std::string& version, std::size_t payload = 16 * 1024) {
   ImageSpec spec;
   spec.version = version;
   spec.payload_size = payload;
@@ -27,7 +27,7 @@ RigImage rig_image(const std::string& name, const std::string& version, std::siz
   return img;
 }
 
-CableFlashOptions quick() {
+CableFlashOptions proof_quick() {
   CableFlashOptions o;
   o.rom.command = seconds(5);
   o.rom.sync_pause = milliseconds(10);
@@ -41,7 +41,7 @@ struct Flashed {
   explicit Flashed(const RigImage& img) : rig(test::ota_active()) {
     EXPECT_TRUE(rig.wait_banner());
     ReplClient repl(rig.uart());
-    auto r = cable_flash(wires(), repl, img.bytes, img.path, quick());
+    auto r = cable_flash(wires(), repl, img.bytes, img.path, proof_quick());
     EXPECT_TRUE(r) << r.error().step << ": " << r.error().what;
     board.active = Slot::factory;
     board.running.version = img.version;
@@ -53,10 +53,10 @@ struct Flashed {
 };
 
 TEST(SlotProof, SaysWhichOfTheRigsImagesEachSlotHolds) {
-  const RigImage current = rig_image("current", "1.20.2.r5");
-  const RigImage previous = rig_image("previous", "1.20.2.r3");
+  const RigImage current = proof_image("current", "1.20.2.r5");
+  const RigImage previous = proof_image("previous", "1.20.2.r3");
   Flashed f(current);
-  auto r = prove_slots(f.wires(), f.board, {{"current", current}, {"previous", previous}}, quick());
+  auto r = prove_slots(f.wires(), f.board, {{"current", current}, {"previous", previous}}, proof_quick());
   ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
   ASSERT_TRUE(f.board.proven);
   EXPECT_EQ(f.board.proven->flash_size, 4u << 20);
@@ -74,8 +74,8 @@ TEST(SlotProof, SaysWhichOfTheRigsImagesEachSlotHolds) {
 }
 
 TEST(SlotProof, AnotherBuildOfTheSameVersionIsNotTheImage) {
-  const RigImage last_night = rig_image("current", "1.20.2.r5");
-  const RigImage tonight = rig_image("current", "1.20.2.r5", 20 * 1024);  // same version, another build
+  const RigImage last_night = proof_image("current", "1.20.2.r5");
+  const RigImage tonight = proof_image("current", "1.20.2.r5", 20 * 1024);  // same version, another build
   ASSERT_NE(last_night.sha256, tonight.sha256);
   Flashed f(last_night);
   // Even a record that claims tonight's build (another tool flashed since) loses against the ROM.
@@ -83,7 +83,7 @@ TEST(SlotProof, AnotherBuildOfTheSameVersionIsNotTheImage) {
   claim.active = claim.prev.emplace(Slot::factory);
   claim.slots[Slot::factory] = SlotContent{tonight.version, tonight.sha256};
   f.board.record = claim;
-  ASSERT_TRUE(prove_slots(f.wires(), f.board, {{"current", tonight}}, quick()));
+  ASSERT_TRUE(prove_slots(f.wires(), f.board, {{"current", tonight}}, proof_quick()));
   EXPECT_EQ(f.board.proven->holds.at(Slot::factory), "");
   std::string why;
   EXPECT_FALSE(runs_image(f.board, tonight, &why));
@@ -97,8 +97,8 @@ TEST(SlotProof, TheRecordFromAProofLeavesWindow2sImageUnknown) {
   BoardFirmware b;
   b.active = Slot::ota0;
   b.running.version = "1.20.2.r5";
-  const RigImage current = rig_image("current", "1.20.2.r5");
-  const RigImage previous = rig_image("previous", "1.20.2.r3");
+  const RigImage current = proof_image("current", "1.20.2.r5");
+  const RigImage previous = proof_image("previous", "1.20.2.r3");
   SlotProof p;
   p.holds[Slot::ota0] = "current";
   p.holds[Slot::factory] = "previous";

@@ -41,12 +41,14 @@ class Prepare : public ::testing::Test {
     return rig;
   }
   RunSummary run(const RigConfig& rig, const std::vector<std::string>& names) {
+    RunOptions options;
+    options.allow_destructive = true;  // factory-reset, named here, formats /flash
     auto target = Target::open(rig);
     RunFolder folder(dir_ / "run");
     auto progress = make_silent_progress();
     std::vector<Scenario*> scs;
     for (const auto& n : names) scs.push_back(find_scenario(n));
-    return run_scenarios(*target, scs, RunOptions{}, folder, *progress);
+    return run_scenarios(*target, scs, options, folder, *progress);
   }
   static bool noted(const ScenarioResult& r, const std::string& text) {
     for (const auto& n : r.attempts.back().notes)
