@@ -10,6 +10,7 @@
 
 #include "bootrig/cli/cli.hpp"
 #include "bootrig/core/errors.hpp"
+#include "bootrig/core/escape.hpp"
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/core/signals.hpp"
 #include "bootrig/core/time.hpp"

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/core/escape.hpp"
 #include "bootrig/firmware/firmware_file.hpp"
 #include "bootrig/firmware/hash.hpp"
 #include "bootrig/flash/cable_flash.hpp"
@@ -20,6 +21,7 @@
 #include "bootrig/flash/ota.hpp"
 #include "bootrig/flash/slot_proof.hpp"
 #include "bootrig/observe/recording.hpp"
+#include "bootrig/hw/serial.hpp"
 #include "bootrig/target/target.hpp"
 #include "cli/commands.hpp"
 
@@ -226,9 +228,9 @@ void add_flash_command(CLI::App& app, GlobalOptions& g) {
       app.add_subcommand("flash", "Put an application image (.bin or Pycom .tar.gz) on the rig's board");
   cmd->add_option("image", o->image, "The image or bundle")->required();
   cmd->add_flag("--ota", o->ota, "Over the air: pycom.ota_* through the REPL, then a reset");
-  cmd->add_option(
-      "--baud", o->baud,
-      "Cable flashing: write at this baud rate (CHANGE_BAUDRATE), e.g. 921600; default the rig's");
+  cmd->add_option("--baud", o->baud,
+                  "Cable flashing: write at this baud rate (CHANGE_BAUDRATE), e.g. 921600; default the rig's")
+      ->check(CLI::Range(kSerialBaudMin, kSerialBaudMax));
   cmd->add_flag(
       "--force", o->force,
       "Flash even when the board already runs this image, or when it is not a Pycom MicroPython build");

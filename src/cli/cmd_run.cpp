@@ -59,6 +59,7 @@ int run_run(const RunCliOptions& o, const GlobalOptions& g) {
   // ERROR (exit 2) with nothing written.
   {
     auto images = load_rig_images(rig);
+    check_rig_images(rig, images);
     for (Scenario* s : chosen) resolve_arrangement(s->info().arrangement, images, nullptr);
   }
   // Every output is checked before the run folder is made and the board is touched.

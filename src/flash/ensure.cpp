@@ -16,7 +16,10 @@ RigImage load_image_file(const std::string& name, const std::string& path, const
   try {
     f = load_firmware_file(path);
   } catch (const RigError& e) {
-    throw RigError(where + ": " + e.what());
+    // The reader's message starts with the path, which `where` already names.
+    std::string what = e.what();
+    if (what.rfind(path + ": ", 0) == 0) what.erase(0, path.size() + 2);
+    throw RigError(where + ": " + what);
   }
   if (!f.image.valid())
     throw RigError(where + ": not a valid ESP32 application image (" + f.image.problem_summary() +
@@ -39,6 +42,36 @@ std::map<std::string, RigImage> load_rig_images(const RigConfig& rig) {
     out.emplace(name, load_image_file(name, fw.path.string(),
                                       rig.source.string() + ": [firmware] " + name + " = " + fw.path.string()));
   return out;
+}
+
+void check_rig_images(const RigConfig& rig, const std::map<std::string, RigImage>& images) {
+  const std::string where = rig.source.string() + ": [firmware] ";
+  auto cur = images.find("current");
+  auto prev = images.find("previous");
+  if (prev != images.end() && cur == images.end())
+    throw RigError(where +
+                   "previous is given without current: window 2's previous image is only made by an OTA "
+                   "of current on top of it; add current");
+  if (cur != images.end() && prev != images.end()) {
+    const RigImage& c = cur->second;
+    const RigImage& p = prev->second;
+    if (c.sha256 == p.sha256)
+      throw RigError(where + "previous and current are the same build (" + c.board + " " + c.version +
+                     ", SHA-256 " + c.sha256 +
+                     "): window 2 could not tell them apart; give previous an older release");
+    if (c.board != p.board)
+      throw RigError(where + "current is built for " + c.board + " but previous for " + p.board +
+                     "; one module runs both, so give images for the same board");
+    resolve_arrangement({"current", "previous"}, images, nullptr);  // the same version twice
+  }
+  // The simulated module's board is known from the rig file; a hardware board is compared when it answers.
+  if (rig.kind == RigKind::sim && rig.sim.remote.empty()) {
+    for (const auto& [name, img] : images)
+      if (parse_board(img.board) != parse_board(rig.sim.board))
+        throw RigError(where + name + " = " + img.path + " is built for " + img.board +
+                       " but [sim] board is " + rig.sim.board + "; give an image for " + rig.sim.board +
+                       " or change the board");
+  }
 }
 
 const char* to_string(Slot s) { return s == Slot::factory ? "factory" : "ota_0"; }

@@ -134,6 +134,13 @@ BootRecord BootStrategy::by_command(const std::string& code) {
     r.transcript = ex->output + ex->error_text;
     step.ok();
   } else {
+    // bootrig's own line never got through the line intact, so it never ran: nothing was asked of the board,
+    // and nothing about it can be judged. The line's fault, not the board's.
+    if (ex.error().fault == ReplFault::not_sent)
+      throw RigError("the serial line garbled bootrig's command '" + code +
+                     "' every time it was typed, so it "
+                     "never ran (" +
+                     ex.error().describe() + "): a noisy line, not the board");
     r.failure = ex.error().describe();
     r.transcript = ex.error().last_seen;
     // The prompt after the command may have been garbled: a live REPL now means the board came back.

@@ -1,5 +1,6 @@
 // Live and plain progress output.
 #include "bootrig/scenario/progress.hpp"
+#include "bootrig/core/escape.hpp"
 
 #include <unistd.h>
 
@@ -57,7 +58,8 @@ class PlainProgress : public Progress {
 
  protected:
   virtual void line(const std::string& s) {
-    std::fprintf(out_, "[%s] %s\n", wall_clock().c_str(), s.c_str());
+    // Notes and messages carry the board's words and rig-file text: never raw onto the terminal.
+    std::fprintf(out_, "[%s] %s\n", wall_clock().c_str(), terminal_safe(s, false).c_str());
     std::fflush(out_);
   }
   std::FILE* out_;
@@ -130,6 +132,7 @@ class LiveProgress : public PlainProgress {
     std::snprintf(head, sizeof head, "%.1f s", to_ms(now() - started_) / 1000.0);
     std::string s = name_ + attempt_ + " " + head + "  " + step_;
     if (!waiting_.empty()) s += "  (waiting for " + waiting_ + ")";
+    s = terminal_safe(s, false);
     if (s.size() > 150) s.resize(150);
     std::fputs("\r\x1b[K", out_);
     std::fputs(s.c_str(), out_);

@@ -440,6 +440,48 @@ TEST_F(CmdRun, ADestructiveScenarioNamedOnTheCommandLineRuns) {
   EXPECT_NE(r.out.find("PASS   factory-reset"), std::string::npos) << r.out;
 }
 
+// SIGKILL: nothing in bootrig runs, the kernel frees the line requests. The run folder left behind must still
+// be readable and say that it is incomplete, and the next run must start from there and pass. (Here the
+// simulated module lives in the killed process, so the next run meets a fresh one; what a real board is left
+// doing is the kernel's choice, docs/reliability.md.)
+TEST_F(CmdRun, SigkillLeavesAReadableFolderThatSaysItIsIncompleteAndTheNextRunPasses) {
+  auto out = dir / "killed";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, STDOUT_FILENO);
+    ::dup2(null, STDERR_FILENO);
+    ::execl(BOOTRIG_BINARY, BOOTRIG_BINARY, "-q", "--rig", rig.c_str(), "run", "--no-progress",
+            "safeboot-factory", "--out", out.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Killed while P12 is held, mid-scenario, with the timeline being written.
+  auto events = out / "01-safeboot-factory/attempt-1/events.jsonl";
+  Deadline d = Deadline::after(seconds(60));
+  while (!d.expired() && slurp(events).find("\"line\":\"safeboot\"") == std::string::npos)
+    wait_for(milliseconds(20));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_FALSE(d.expired()) << slurp(events);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  auto j =
+      nlohmann::json::parse(slurp(out / "results.json"));  // never truncated: written whole, then renamed
+  EXPECT_EQ(j["finished"], false);
+  EXPECT_EQ(j["interrupted"], false);
+  // Every whole line of the timeline is an event (a line cut by the kill is the only one that may not parse).
+  std::istringstream in(slurp(events));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_GE(lines.size(), 2u);
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i)
+    EXPECT_FALSE(nlohmann::json::parse(lines[i], nullptr, false).is_discarded()) << lines[i];
+
+  auto r = run_bootrig("-q --rig " + rig.string() + " run safeboot-factory --out " + (dir / "next").string());
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(dir / "next/results.json"))["finished"], true);
+}
+
 TEST(CmdList, ListsEveryScenarioWithItsPurpose) {
   auto r = run_bootrig("list");
   EXPECT_EQ(r.exit_code, 0);

@@ -115,6 +115,28 @@ TEST(ChannelNoise, OnePercentBothWaysStillExactlyOnceAndIntact) {
   EXPECT_GT(ch.stats().failed, 0u) << "the line was noisy: some round trips must have been repeated";
 }
 
+// A long answer at 1 % garbage needs far more repeated chunks in all than one chunk may take: the budget is
+// per chunk, so the answer arrives whole (the fault matrix found reads failing at "a chunk ... never arrived
+// intact" while every chunk was getting through).
+TEST(ChannelNoise, ALongAnswerAtOnePercentGarbageArrivesWhole) {
+  SimConfig c;
+  c.faults.garbage_rate = 0.01;
+  c.fault_seed = 11;
+  SimRig rig(c);
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(channel_soon()).ok());
+  ChannelOptions o;
+  o.attempts = 12;  // one chunk may fail 24 times: fewer than the whole answer needs in all
+  CheckedChannel ch(repl, o);
+  auto a = ch.run("_r = ''.join([chr(97 + i % 26) for i in range(1200)])", milliseconds(0),
+                  Deadline::after(seconds(600)));
+  ASSERT_TRUE(a.ok()) << a.error().what;
+  std::string want;
+  for (int i = 0; i < 1200; ++i) want += static_cast<char>('a' + i % 26);
+  EXPECT_EQ(a->value, want);
+  EXPECT_GT(ch.stats().failed, static_cast<std::uint64_t>(2 * o.attempts)) << ch.stats().describe();
+}
+
 TEST(ChannelNoise, ADeadLineFailsWithTheLinesRecord) {
   SimConfig c;
   c.faults.drop_rate = 1.0;

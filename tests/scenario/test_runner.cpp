@@ -31,7 +31,7 @@ std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
-std::string last_line(const std::string& text) {
+std::string runner_last_line(const std::string& text) {
   std::string t = text.substr(0, text.find_last_not_of('\n') + 1);
   return t.substr(t.rfind('\n') + 1);
 }
@@ -94,7 +94,7 @@ TEST(Runner, LeavesSummaryJsonJunitAndPerAttemptEvidence) {
   EXPECT_NE(summary.find("\n\nPASS   soft-reset-ctrl-d"), std::string::npos) << summary;
   EXPECT_NE(summary.find("\nPASS   hard-reset-pin"), std::string::npos) << summary;
   EXPECT_NE(summary.find("simulator faults: none\n"), std::string::npos) << summary;
-  EXPECT_EQ(last_line(summary), "2 passed, 0 failed, 0 errors, 0 skipped, 0 flaky, 0 not run; exit code 0");
+  EXPECT_EQ(runner_last_line(summary), "2 passed, 0 failed, 0 errors, 0 skipped, 0 flaky, 0 not run; exit code 0");
   auto j = nlohmann::json::parse(slurp(folder.path() / "results.json"));
   EXPECT_EQ(j["unit"], "UNIT-7");
   EXPECT_EQ(j["scenarios"].size(), 2u);
@@ -211,7 +211,7 @@ TEST(Runner, InterruptionStopsTheRunReleasesP12AndKeepsTheEvidence) {
   EXPECT_GT(j["scenarios"][0]["seconds"].get<double>(), 0.1);
   std::string summary = slurp(folder.path() / "summary.txt");
   EXPECT_NE(summary.find("\nNOT RUN normal-boot"), std::string::npos) << summary;
-  EXPECT_EQ(last_line(summary).rfind("INTERRUPTED: interrupted by Interrupt during safeboot-factory (", 0),
+  EXPECT_EQ(runner_last_line(summary).rfind("INTERRUPTED: interrupted by Interrupt during safeboot-factory (", 0),
             0u)
       << summary;
   EXPECT_NE(
@@ -222,6 +222,7 @@ TEST(Runner, InterruptionStopsTheRunReleasesP12AndKeepsTheEvidence) {
   for (const auto& e : read_events(folder.attempt_dir(0, "safeboot-factory", 1) / "events.jsonl"))
     said |= e["kind"] == "note" && e.value("text", "").rfind("P12, RESET and P2 released", 0) == 0;
   EXPECT_TRUE(said);
+  EXPECT_EQ(j["finished"], true) << "an interrupted run still ends by itself";
   interrupt::clear();
   std::filesystem::remove_all(folder.path());
 }
@@ -263,7 +264,7 @@ TEST_F(RunnerScripted, ALostBoardEndsTheRunWithTheRestNotRunAndNoRestore) {
   EXPECT_NE(run.board_state.find("(bootrig had P12 asserted)"), std::string::npos) << run.board_state;
   std::string summary = slurp(folder() / "summary.txt");
   EXPECT_EQ(
-      last_line(summary).rfind("STOPPED: the run stopped after stuck: the rig cannot reach the board", 0), 0u)
+      runner_last_line(summary).rfind("STOPPED: the run stopped after stuck: the rig cannot reach the board", 0), 0u)
       << summary;
   EXPECT_NE(summary.find("\nNOT RUN next"), std::string::npos) << summary;
 

@@ -40,6 +40,11 @@ RigImage load_image_file(const std::string& name, const std::string& path, const
 // corrupt, oversized or description-less image: a bad image is an error before the board is touched.
 std::map<std::string, RigImage> load_rig_images(const RigConfig& rig);
 
+// What `check` and `run` both refuse in a rig's images before a board is touched: previous without current,
+// previous and current the same build or the same version or for different boards, an image for another
+// board than the simulated module's. Throws RigError naming the rig file and the key.
+void check_rig_images(const RigConfig& rig, const std::map<std::string, RigImage>& images);
+
 // The two application slots of a Pycom module.
 enum class Slot : std::uint8_t { factory, ota0 };
 const char* to_string(Slot s);  // "factory", "ota_0"

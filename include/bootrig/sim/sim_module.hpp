@@ -77,9 +77,6 @@ const std::vector<SimFaultField>& sim_fault_fields();
 std::string set_sim_fault(SimFaults& f, std::string_view name, std::string_view value);
 std::string get_sim_fault(const SimFaults& f, std::string_view name);
 
-// The level a wire rests at when its output is let go: power stays on, every other line inactive.
-inline Level released_level(LineRole role) { return role == LineRole::power ? Level::active : Level::inactive; }
-
 // The module with in-process wires: outputs and the LED input behave like libgpiod lines, the UART is a
 // pseudo-terminal that the rig opens with open_termios(uart_path()).
 class SimModule {
