@@ -44,7 +44,7 @@ DoctorCheck skip(std::string name, std::string why) {
   return {std::move(name), CheckOutcome::skip, "", std::move(why)};
 }
 
-std::string ms(Duration d) { return std::to_string(static_cast<long long>(to_ms(d) + 0.5)) + " ms"; }
+std::string ms_text(Duration d) { return std::to_string(static_cast<long long>(to_ms(d) + 0.5)) + " ms"; }
 
 std::string seconds_text(Duration d) {
   char b[32];
@@ -129,7 +129,7 @@ std::optional<LedMeasurement> safe_boot_blink_since(Session& s, TimePoint from) 
 }
 
 std::string on_off(const LedMeasurement& m) {
-  return "on " + ms(m.on_mean) + " / off " + ms(m.off_mean) + " over " + std::to_string(m.periods) +
+  return "on " + ms_text(m.on_mean) + " / off " + ms_text(m.off_mean) + " over " + std::to_string(m.periods) +
          " periods";
 }
 
@@ -278,14 +278,14 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
                "lines.reset.active (EN is held low to reset)"));
       blocked = "the module is held in reset (see RESET)";
     } else {
-      out.push_back(pass("RESET", "\"" + rom_line(p.output) + "\" " + ms(p.rom_after) +
+      out.push_back(pass("RESET", "\"" + rom_line(p.output) + "\" " + ms_text(p.rom_after) +
                                       " after RESET was released" +
                                       (p.prompt ? ", prompt after " + seconds_text(p.prompt_after) : "")));
     }
   } else if (planted && planted_alive(s)) {
     out.push_back(
         fail("RESET",
-             "a " + ms(t.reset_pulse) +
+             "a " + ms_text(t.reset_pulse) +
                  " pulse did not reset the board (no ROM output, the "
                  "interpreter kept its state)",
              "RESET/EN is not connected: check the wire to EN (RST on the expansion board), the GPIO "
@@ -378,7 +378,7 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
       out.push_back(
           fail("photodiode",
                std::string("reads lit ") + b + " of the time; the heartbeat lights the LED " +
-                   ms(t.heartbeat_on) + " in " + seconds_text(period),
+                   ms_text(t.heartbeat_on) + " in " + seconds_text(period),
                "the polarity is inverted: swap lines.led.active (\"low\" for a comparator that pulls "
                "down while lit)"));
     } else {
@@ -415,7 +415,7 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
                          "inverting transistor in between needs \"low\")"));
     } else if (held_blinks) {
       out.push_back(pass("P12", "held through a reset: slow blink " + on_off(*r.window_seen) + " (nominal " +
-                                    ms(t.window1_toggle) + " / " + ms(t.window1_toggle) + ")"));
+                                    ms_text(t.window1_toggle) + " / " + ms_text(t.window1_toggle) + ")"));
     } else {
       out.push_back(
           fail("P12", "held through a reset, but no slow blink (" + r.window_failure + ")",
@@ -447,7 +447,7 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
                "P2's polarity is inverted: swap lines.bootloader.active (P2 is held low for download "
                "mode)"));
     } else if (held.download) {
-      out.push_back(pass("P2", "held through a reset: \"waiting for download\" " + ms(held.rom_after) +
+      out.push_back(pass("P2", "held through a reset: \"waiting for download\" " + ms_text(held.rom_after) +
                                    " after the release"));
     } else {
       out.push_back(fail(
