@@ -150,6 +150,8 @@ int run_cli(int argc, char** argv) {
     return fail_with(std::string(e.what()) + "; lines released", ExitCode::interrupted);
   } catch (const RigError& e) {
     return fail_with(e.what(), ExitCode::rig_error);
+  } catch (const CommandFailed& e) {
+    return fail_with(e.what(), ExitCode::check_failed);
   } catch (const std::exception& e) {
     // A bug, not a rig problem; still one line and a defined code rather than an abort.
     return fail_with(std::string("internal error: ") + e.what(), ExitCode::rig_error);

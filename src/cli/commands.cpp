@@ -16,6 +16,10 @@ void register_commands(CLI::App& app, GlobalOptions& g) {
   add_image_command(app, g);
   add_sim_command(app, g);
   add_flash_command(app, g);
+  add_exec_command(app, g);
+  add_fs_command(app, g);
+  add_doctor_command(app, g);
+  add_console_command(app, g);
 }
 
 int run_selected_command(CLI::App& app, GlobalOptions& g) {

@@ -46,5 +46,9 @@ void add_list_command(CLI::App& app, GlobalOptions& g);
 void add_describe_command(CLI::App& app, GlobalOptions& g);
 void add_sim_command(CLI::App& app, GlobalOptions& g);
 void add_flash_command(CLI::App& app, GlobalOptions& g);
+void add_exec_command(CLI::App& app, GlobalOptions& g);
+void add_fs_command(CLI::App& app, GlobalOptions& g);
+void add_doctor_command(CLI::App& app, GlobalOptions& g);
+void add_console_command(CLI::App& app, GlobalOptions& g);
 
 }  // namespace bootrig

@@ -86,11 +86,6 @@ speed_t standard_speed(unsigned baud) {
   }
 }
 
-bool is_pty_path(const std::string& path) {
-  std::error_code ec;
-  auto real = std::filesystem::canonical(path, ec);
-  return !ec && real.string().rfind("/dev/pts/", 0) == 0;
-}
 
 class TermiosLink final : public detail::PolledLink {
  public:
@@ -214,6 +209,12 @@ class TermiosLink final : public detail::PolledLink {
 };
 
 }  // namespace
+
+bool is_pty_path(const std::string& path) {
+  std::error_code ec;
+  auto real = std::filesystem::canonical(path, ec);
+  return !ec && real.string().rfind("/dev/pts/", 0) == 0;
+}
 
 std::unique_ptr<SerialLink> open_termios(const std::string& path, const SerialSettings& settings) {
   if (settings.baud == 0) throw RigError("serial port " + path + ": baud rate 0 is not a speed");

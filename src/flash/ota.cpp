@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/repl/binary_stream.hpp"
 
 namespace bootrig {
 
@@ -42,135 +43,22 @@ Result<bool, OtaFailure> write_bytes_literal(ReplClient& repl, std::string_view 
   return true;
 }
 
-// The board's side of the binary transfer. Before each block the host sends its length on the wire as five
-// ASCII digits ("00000": stop) so that it can always end the loop, Ctrl-C being disabled. Pycom's UART
-// interrupt handler resets the module into safe boot on a Ctrl-F (0x06) byte whatever runs (machuart.c,
-// mp_reset_char), so the block is escaped: 0x10 becomes 0x10 0x20 and 0x06 becomes 0x10 0x16, undone by two
-// replace() calls (every 0x10 on the wire starts a pair, so the order is unambiguous). Each "OTA> count sum"
-// line acknowledges what was written (unescaped) and lets the next block go.
-std::string binary_loop(std::size_t total) {
-  return "import sys, micropython, pycom\n"
-         "r = sys.stdin.buffer.read\n"
-         "w = pycom.ota_write\n"
-         "T = " +
-         std::to_string(total) +
-         "\n"
-         "n = 0\n"
-         "c = 0\n"
-         "micropython.kbd_intr(-1)\n"
-         "try:\n"
-         "    print('OTA>', n, c)\n"
-         "    while n < T:\n"
-         "        m = 0\n"
-         "        for d in r(5):\n"
-         "            m = m * 10 + d - 48\n"
-         "        if m <= 0:\n"
-         "            break\n"
-         "        b = r(m).replace(b'\\x10\\x16', b'\\x06').replace(b'\\x10\\x20', b'\\x10')\n"
-         "        w(b)\n"
-         "        n += len(b)\n"
-         "        c = (c + sum(b)) & 0xffffffff\n"
-         "        print('OTA>', n, c)\n"
-         "finally:\n"
-         "    micropython.kbd_intr(3)\n";
-}
-
-// A block as it goes on the wire: its escaped length as five digits, then the escaped bytes.
-std::string binary_block(std::string_view piece) {
-  std::string body;
-  body.reserve(piece.size() + piece.size() / 64 + 8);
-  for (char ch : piece) {
-    if (ch == '\x10') body += "\x10\x20";
-    else if (ch == '\x06') body += "\x10\x16";
-    else body += ch;
-  }
-  char head[8];
-  std::snprintf(head, sizeof head, "%05zu", body.size());
-  return head + body;
-}
-
-// After a failed block: make sure the loop ends (zeros complete any block the board still waits for, then
-// read as "stop"), and bring the board back to a prompt. Says what became of the board.
-std::string abandon_binary(ReplClient& repl, std::size_t block, bool board_waits, const OtaOptions& o) {
-  // ASCII zeros fill any block the board still waits for (at most twice the block, escaped) and then read as
-  // a "00000" stop header.
-  if (board_waits) repl.send_stdin(std::string(2 * block + 10, '0'), Deadline::after(o.step_timeout));
-  repl.forget_state();
-  // A board that is merely slow may still be inside pycom.ota_write(): give it as long as a boot.
-  auto p = repl.get_prompt(Deadline::after(std::max(o.step_timeout, o.boot_timeout)));
-  return p ? "; the board is back at its prompt"
-           : "; the board gave no prompt afterwards (" + p.error().describe() + ")";
-}
-
-std::uint32_t byte_sum(std::string_view data, std::uint32_t acc) {
-  for (char ch : data) acc += static_cast<unsigned char>(ch);
-  return acc;
-}
-
+// The image through the board's sys.stdin, each block acknowledged after pycom.ota_write() took it.
 Result<bool, OtaFailure> write_binary(ReplClient& repl, std::string_view data, std::size_t block,
                                       const OtaOptions& o, OtaReport& rep) {
-  auto started = repl.start_raw(binary_loop(data.size()), Deadline::after(o.step_timeout));
-  if (!started) return repl_failure("ota_write", started.error());
-  ExecResult run = std::move(started).value();
-  std::size_t sent = 0;  // image bytes handed to the board
-  std::uint32_t sum = 0;
-  std::size_t block_no = 0, block_at = 0;
-  // Each acknowledgement must name exactly what was sent so far.
-  auto expect_ack = [&]() -> Result<bool, OtaFailure> {
-    auto fail = [&](std::string what, bool board_waits) {
-      OtaFailure f{"ota_write", std::move(what)};
-      f.what += abandon_binary(repl, block, board_waits, o);
-      return block_no == 0 ? f : at_block(std::move(f), block_no, block_at);
-    };
-    auto line = repl.read_program_line(Deadline::after(o.step_timeout));
-    if (!line) return fail("no acknowledgement from the board (" + line.error().describe() + ")", true);
-    if (line.value().ended) {
-      // The loop stopped by itself: an exception (OSError from pycom.ota_write, say).
-      auto end = repl.finish_raw(std::move(run), Deadline::after(o.step_timeout));
-      if (!end) return fail(end.error().describe(), false);
-      if (end.value().exception)
-        return OtaFailure{"ota_write", (block_no ? "block " + std::to_string(block_no) + ": " : "") +
-                                           end.value().exception->describe()};
-      return fail("the board's loop ended early after '" + line.value().text + "'", false);
-    }
-    char want[64];
-    std::snprintf(want, sizeof want, "OTA> %zu %u", sent, static_cast<unsigned>(sum));
-    if (line.value().text != want) {
-      // Boot output after a reset, or bytes lost or changed on the way.
-      bool ack_like = line.value().text.rfind("OTA> ", 0) == 0;
-      return fail("the board answered '" + line.value().text + "' instead of '" + want + "'" +
-                      (ack_like ? " (bytes lost or changed on the line)" : " (did it reset?)"),
-                  ack_like);
-    }
-    return true;
-  };
-  if (auto a = expect_ack(); !a) return a.error();
-  for (std::size_t at = 0; at < data.size(); at += block) {
-    auto piece = data.substr(at, block);
-    std::string out = binary_block(piece);
-    repl.send_stdin(out, Deadline::after(o.step_timeout));
-    rep.wire_bytes += out.size();
-    block_at = at;
-    sent += piece.size();
-    sum = byte_sum(piece, sum);
-    ++block_no;
-    if (auto a = expect_ack(); !a) return a.error();
-    ++rep.blocks;
-    rep.bytes = sent;
-    if (o.progress) o.progress(rep.bytes, data.size());
-  }
-  auto end = repl.finish_raw(std::move(run), Deadline::after(o.step_timeout));
-  if (!end) return repl_failure("ota_write", end.error());
-  if (end.value().exception) return OtaFailure{"ota_write", end.value().exception->describe()};
+  StdinUpload plan;
+  plan.prologue = "import pycom\nw = pycom.ota_write";
+  plan.tag = "OTA>";
+  plan.block = block;
+  plan.step_timeout = o.step_timeout;
+  plan.recovery = o.boot_timeout;
+  plan.progress = o.progress;
+  auto r = upload_through_stdin(repl, data, plan);
+  if (!r) return OtaFailure{"ota_write", r.error().what};
+  rep.wire_bytes += r->wire_bytes;
+  rep.blocks += r->blocks;
+  rep.bytes = r->bytes;
   return true;
-}
-
-// Whether the board can read binary from its REPL's stdin.
-Result<bool, OtaFailure> has_binary_stdin(ReplClient& repl, Duration t) {
-  auto r = repl.exec_raw("import sys, micropython\nsys.stdin.buffer.read\nmicropython.kbd_intr",
-                         Deadline::after(t));
-  if (!r) return repl_failure("probe sys.stdin", r.error());
-  return !r.value().exception;
 }
 
 }  // namespace
@@ -239,8 +127,8 @@ Result<OtaReport, OtaFailure> ota_update(ReplClient& repl, std::span<const std::
   std::size_t block = o.block_bytes ? o.block_bytes : 4096;
   bool binary = false;
   if (o.binary_transfer) {
-    auto probe = has_binary_stdin(repl, o.step_timeout);
-    if (!probe) return probe.error();
+    auto probe = has_binary_stdin(repl, Deadline::after(o.step_timeout));
+    if (!probe) return repl_failure("probe sys.stdin", probe.error());
     binary = probe.value();
   }
   rep.transfer = binary ? "binary" : "bytes-literal";

@@ -661,6 +661,15 @@ ReplResult<ProgramLine> ReplClient::read_program_line(Deadline deadline) {
   }
 }
 
+ProgramLine ReplClient::read_program_output(Deadline deadline) {
+  if (rx_.empty()) fill(deadline);
+  ProgramLine out;
+  auto end = rx_.find('\x04');
+  out.ended = end != std::string::npos;
+  out.text = take(out.ended ? end : rx_.size());
+  return out;
+}
+
 void ReplClient::send_stdin(std::string_view bytes, Deadline deadline) { send(bytes, deadline); }
 
 ReplResult<ExecResult> ReplClient::finish_raw(ExecResult started, Deadline deadline) {

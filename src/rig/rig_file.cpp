@@ -344,6 +344,16 @@ void read_faults(TableReader& t, SimFaults& f) {
   flag("led_missing_blink", f.led_missing_blink);
   if (auto v = t.choice<std::string>("led_stuck", {{"on", "on"}, {"off", "off"}})) f.led_stuck = *v;
   if (auto v = t.number("photodiode_miss_rate", 0.0, 1.0)) f.photodiode_miss_rate = *v;
+  for (const char* key : {"wire_safeboot", "wire_reset", "wire_bootloader", "wire_photodiode"}) {
+    if (auto v = t.choice<std::string>(key, {{"disconnected", "disconnected"}, {"inverted", "inverted"},
+                                             {"stuck", "stuck"}, {"none", ""}})) {
+      std::string k(key);
+      (k == "wire_safeboot"     ? f.wire_safeboot
+       : k == "wire_reset"      ? f.wire_reset
+       : k == "wire_bootloader" ? f.wire_bootloader
+                                : f.wire_photodiode) = *v;
+    }
+  }
   t.finish();
 }
 
@@ -546,7 +556,9 @@ RigConfig parse_rig(std::string_view text, const std::string& file_name, const s
     }
     lt.finish();
   }
-  if (rig.kind == RigKind::hardware) {
+  // A rig with no [lines] at all is a serial-only bench (console, exec, fs work; scenarios need the lines).
+  // One that wires some lines but not P12 and RESET is more likely a mistake than a plan.
+  if (rig.kind == RigKind::hardware && !rig.lines.empty()) {
     for (LineRole role : {LineRole::safeboot, LineRole::reset}) {
       if (!rig.lines.count(role))
         throw ConfigError(file_name, 0, std::string("lines.") + to_string(role),

@@ -100,7 +100,8 @@ std::string RunFolder::scenario_dir_name(std::size_t index, const std::string& s
   return buf + scenario;
 }
 
-std::filesystem::path RunFolder::attempt_dir(std::size_t index, const std::string& scenario, int attempt) const {
+std::filesystem::path RunFolder::attempt_dir(std::size_t index, const std::string& scenario,
+                                             int attempt) const {
   return path_ / scenario_dir_name(index, scenario) / ("attempt-" + std::to_string(attempt));
 }
 
@@ -258,7 +259,8 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
       a.message = e.what();
       a.evidence = s.evidence();
     }
-    s.timeline().note(std::string("verdict ") + to_string(a.outcome) + (a.message.empty() ? "" : ": " + a.message));
+    s.timeline().note(std::string("verdict ") + to_string(a.outcome) +
+                      (a.message.empty() ? "" : ": " + a.message));
     if (end.how == AttemptEnd::done) {
       try {
         auto step = s.step("restore the board");
@@ -317,6 +319,17 @@ AttemptEnd run_scenario(Target& target, Scenario& sc, std::size_t index, const R
 
 }  // namespace
 
+namespace {
+// The lines every scenario drives, as the rig file names them; empty when the rig wires both.
+std::string missing_scenario_lines(const Target& target) {
+  std::string missing;
+  if (!target.has_line(LineRole::safeboot)) missing = "P12 (lines.safeboot)";
+  if (!target.has_line(LineRole::reset))
+    missing += std::string(missing.empty() ? "" : " and ") + "RESET (lines.reset)";
+  return missing;
+}
+}  // namespace
+
 RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios, const RunOptions& options,
                          RunFolder& folder, Progress& progress) {
   RunSummary run = begin_summary(target.rig(), faults_now(target), scenarios, options);
@@ -327,6 +340,16 @@ RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     Scenario& sc = *scenarios[i];
     ScenarioResult& r = run.scenarios[i];
+    // A serial-only bench (a rig file with [serial] alone): every scenario drives P12 and RESET, so none can
+    // run; each says what it needs, and the board is never touched.
+    if (std::string missing = missing_scenario_lines(target); !missing.empty()) {
+      r.outcome = Outcome::skip;
+      r.reason =
+          "needs " + missing + ", which this rig does not wire (console, exec, fs and doctor work on it)";
+      folder.write_results(run);
+      progress.scenario_finished(r);
+      continue;
+    }
     if (!sc.info().destructive.empty() && !options.allow_destructive) {
       r.outcome = Outcome::skip;
       r.consent_withheld = true;

@@ -165,6 +165,14 @@ const std::vector<FaultAccess>& fault_table() {
        nullptr, nullptr, nullptr, nullptr, nullptr, &SimFaults::led_stuck, {"on", "off", "none"}},
       {{"photodiode_miss_rate", "ratio", "fraction of blinks the photodiode does not see, 0..1"},
        nullptr, &SimFaults::photodiode_miss_rate},
+      {{"wire_safeboot", "choice", "the P12 wire: disconnected, inverted, stuck (high), or none (intact)"},
+       nullptr, nullptr, nullptr, nullptr, nullptr, &SimFaults::wire_safeboot, {"disconnected", "inverted", "stuck", "none"}},
+      {{"wire_reset", "choice", "the RESET wire: disconnected, inverted, stuck (held low), or none (intact)"},
+       nullptr, nullptr, nullptr, nullptr, nullptr, &SimFaults::wire_reset, {"disconnected", "inverted", "stuck", "none"}},
+      {{"wire_bootloader", "choice", "the P2 wire: disconnected, inverted, stuck (low), or none (intact)"},
+       nullptr, nullptr, nullptr, nullptr, nullptr, &SimFaults::wire_bootloader, {"disconnected", "inverted", "stuck", "none"}},
+      {{"wire_photodiode", "choice", "the photodiode's wire: disconnected, inverted, stuck (lit), or none (intact)"},
+       nullptr, nullptr, nullptr, nullptr, nullptr, &SimFaults::wire_photodiode, {"disconnected", "inverted", "stuck", "none"}},
   };
   return t;
 }
@@ -327,6 +335,7 @@ std::filesystem::path private_link_dir() {
 struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   Impl(SimConfig c, unsigned b) : config(std::move(c)), timing(config.timing), baud(b) {
     miss_rate = config.faults.photodiode_miss_rate;
+    wires = config.faults;
     miss_rng.seed(config.fault_seed);
     lines[LineRole::safeboot] = Level::inactive;
     lines[LineRole::reset] = Level::inactive;
@@ -356,9 +365,9 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
     {
       std::lock_guard l2(m);
       power = lines[LineRole::power];
-      reset = lines[LineRole::reset];
-      safeboot = lines[LineRole::safeboot];
-      boot = lines[LineRole::bootloader];
+      reset = at_pin(LineRole::reset, lines[LineRole::reset]);
+      safeboot = at_pin(LineRole::safeboot, lines[LineRole::safeboot]);
+      boot = at_pin(LineRole::bootloader, lines[LineRole::bootloader]);
     }
     started = true;
     first_boot = true;
@@ -398,11 +407,37 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
       throw RigError(std::string("the simulated module's pins are gpio-sim lines here; drive ") +
                      to_string(role) + " through its line (" +
                      (gpio ? gpio->describe() : std::string("see [sim.wires]")) + ")");
+    Level at;
     {
       std::lock_guard lk(m);
       lines[role] = level;
+      at = at_pin(role, level);
     }
-    board->pin_changed(pin_for(role), pin_high_for(role, level), now());
+    board->pin_changed(pin_for(role), pin_high_for(role, at), now());
+  }
+
+  // What the module's pin sees of the rig's level through its wire (the wire_* faults). Under m.
+  Level at_pin(LineRole role, Level level) {
+    if (role == LineRole::power) return level;
+    const std::string& w = wires.wire(role);
+    if (w == "disconnected") return released_level(role);
+    if (w == "inverted") return level == Level::active ? Level::inactive : Level::active;
+    if (w == "stuck") return Level::active;
+    return level;
+  }
+  // The wire faults changed: every pin sees the rig's levels through the new wires at once.
+  void rewire(const SimFaults& f) {
+    if (config.wires.kind == SimWiresKind::gpio_sim) return;
+    std::vector<std::pair<LineRole, Level>> now_at;
+    {
+      std::lock_guard lk(m);
+      wires = f;
+      for (LineRole r : {LineRole::safeboot, LineRole::reset, LineRole::bootloader})
+        now_at.emplace_back(r, at_pin(r, lines[r]));
+    }
+    std::lock_guard lk(life_m);
+    if (!started) return;
+    for (auto [r, l] : now_at) board->pin_changed(pin_for(r), pin_high_for(r, l), now());
   }
 
   // ---- SimWires ----
@@ -429,8 +464,11 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
         seen = !missing_blink;
         if (c == 0) missing_blink = false;
       }
+      // A photodiode wire that is cut or stuck carries no edges; an inverted one the opposite edge.
+      const std::string& pd = wires.wire_photodiode;
+      if (pd == "disconnected" || pd == "stuck") seen = false;
       if ((c != 0) != was_lit && seen) {
-        LineEvent e{c != 0 ? Edge::rising : Edge::falling, stamp};
+        LineEvent e{(c != 0) != (pd == "inverted") ? Edge::rising : Edge::falling, stamp};
         for (auto it = subscribers.begin(); it != subscribers.end();) {
           if (auto q = it->lock()) {
             q->push(e);
@@ -479,6 +517,7 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   LedColour colour = 0;
   TimePoint last_stamp{};
   double miss_rate = 0;      // SimFaults::photodiode_miss_rate, under m
+  SimFaults wires;           // the wire_* faults, under m
   bool missing_blink = false;
   std::mt19937 miss_rng{1};
   std::vector<std::weak_ptr<LedQueue>> subscribers;
@@ -539,7 +578,10 @@ class SimLedInput final : public DigitalInput {
   }
   Level get() override {
     std::lock_guard lk(impl_->m);
-    return level_of(impl_->colour != 0);
+    const std::string& pd = impl_->wires.wire_photodiode;
+    if (pd == "disconnected") return Level::inactive;
+    if (pd == "stuck") return Level::active;
+    return level_of((impl_->colour != 0) != (pd == "inverted"));
   }
   std::optional<LineEvent> wait_event(Deadline deadline) override {
     for (;;) {
@@ -638,8 +680,11 @@ LedColour SimModule::led() const {
 SimFaults SimModule::faults() const { return impl_->board->faults(); }
 void SimModule::set_faults(const SimFaults& f) {
   impl_->board->set_faults(f);
-  std::lock_guard lk(impl_->m);
-  impl_->miss_rate = f.photodiode_miss_rate;
+  {
+    std::lock_guard lk(impl_->m);
+    impl_->miss_rate = f.photodiode_miss_rate;
+  }
+  impl_->rewire(f);
 }
 void SimModule::set_download_handler(std::shared_ptr<SimDownloadHandler> h) {
   impl_->board->set_download_handler(std::move(h));

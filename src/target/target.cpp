@@ -21,6 +21,45 @@ Target::~Target() {
   led_.reset();
 }
 
+DigitalOutput& Target::safeboot() {
+  if (!safeboot_)
+    throw RigError(rig_.name + ": no P12 safe-boot line (the rig file has no [lines.safeboot]); wire P12 and add "
+                               "it to the rig file for this command");
+  return *safeboot_;
+}
+
+DigitalOutput& Target::reset() {
+  if (!reset_)
+    throw RigError(rig_.name + ": no RESET line (the rig file has no [lines.reset]); wire RESET/EN and add it to "
+                               "the rig file for this command");
+  return *reset_;
+}
+
+bool Target::has_line(LineRole role) const {
+  switch (role) {
+    case LineRole::safeboot: return safeboot_ != nullptr;
+    case LineRole::reset: return reset_ != nullptr;
+    case LineRole::bootloader: return bootloader_ != nullptr;
+    case LineRole::power: return power_ != nullptr;
+    case LineRole::led: return led_ != nullptr;
+  }
+  return false;
+}
+
+RigConfig Target::port_rig(const std::string& path, unsigned baud) {
+  RigConfig rig;
+  rig.source = "<--port>";
+  rig.name = "port " + path;
+  rig.kind = RigKind::hardware;
+  rig.serial.port.path = path;
+  rig.serial.settings.baud = baud;
+  return rig;
+}
+
+std::unique_ptr<Target> Target::open_port(const std::string& path, unsigned baud) {
+  return open(port_rig(path, baud));
+}
+
 std::string Target::describe() const {
   return rig_.name + (simulated() ? " [SIMULATED]" : " [hardware]");
 }
@@ -72,8 +111,13 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
     return t;
   }
 
-  auto gpio = make_gpiod_backend();
-  auto chips = gpio->chips();
+  // A serial-only rig touches no GPIO chip (there may be none on this machine).
+  std::unique_ptr<GpioBackend> gpio;
+  std::vector<ChipInfo> chips;
+  if (!rig.lines.empty()) {
+    gpio = make_gpiod_backend();
+    chips = gpio->chips();
+  }
   for (const auto& [role, lc] : rig.lines) {
     ResolvedLine where = resolve_line(chips, lc.where);
     spdlog::debug("{}: {}", to_string(role), where.describe());
@@ -92,7 +136,8 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
   t->serial_ = std::make_unique<LendableLink>(port, rig.serial.settings.baud, [port, s = rig.serial.settings](unsigned baud) {
     SerialSettings at = s;
     at.baud = baud;
-    return open_serialport(port, at);
+    // libserialport refuses pseudo-terminals (a simulator, socat, a program serving a REPL): termios opens them.
+    return is_pty_path(port) ? open_termios(port, at) : open_serialport(port, at);
   });
   return t;
 }

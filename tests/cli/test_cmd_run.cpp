@@ -17,6 +17,7 @@
 #include "bootrig/core/time.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/scenario_rig.hpp"
+#include "support/sim_process.hpp"
 
 namespace bootrig {
 namespace {
@@ -128,7 +129,8 @@ TEST_F(CmdRun, AFailedCheckExitsOne) {
 }
 
 TEST_F(CmdRun, ACorruptImageIsAnErrorBeforeTheBoardIsTouched) {
-  auto r = run_bootrig("image make --version 1.20.2.r6 --board FiPy --corrupt bad-sha256 -o " + (dir / "bad.bin").string());
+  auto r = run_bootrig("image make --version 1.20.2.r6 --board FiPy --corrupt bad-sha256 -o " +
+                       (dir / "bad.bin").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ofstream(rig, std::ios::app) << "[firmware]\ncurrent = \"bad.bin\"\n";
   r = run_bootrig("--rig " + rig.string() + " run normal-boot --out " + (dir / "run").string());
@@ -271,7 +273,8 @@ TEST_F(CmdRunInterrupted, AfterTheSecondScenarioPassed) {
 }
 
 TEST_F(CmdRunInterrupted, WhileAnOtaUpdateIsSendingTheImage) {
-  // The simulated board runs 1.20.2.r6 from ota_0: the first check puts the rig's current (1.20.2.r4) on by OTA.
+  // The simulated board runs 1.20.2.r6 from ota_0: the first check puts the rig's current (1.20.2.r4) on by
+  // OTA.
   std::ofstream(rig, std::ios::app) << "[firmware]\ncurrent = \"" << BOOTRIG_SOURCE_DIR
                                     << "/rigs/images/fipy-1.20.2.r4.bin\"\n";
   auto j = interrupt_when(
@@ -486,8 +489,8 @@ TEST(CmdList, ListsEveryScenarioWithItsPurpose) {
   auto r = run_bootrig("list");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* name : {"normal-boot", "safeboot-window1", "safeboot-window2", "safeboot-factory",
-                           "safeboot-not-persistent", "soft-reset-ctrl-d", "soft-reset-sys-exit", "hard-reset-pin",
-                           "hard-reset-machine", "factory-reset", "recover-stuck-main"})
+                           "safeboot-not-persistent", "soft-reset-ctrl-d", "soft-reset-sys-exit",
+                           "hard-reset-pin", "hard-reset-machine", "factory-reset", "recover-stuck-main"})
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
 }
 
@@ -522,6 +525,34 @@ TEST(CmdDescribe, ShowsStepsExpectationsPreconditionsAndDuration) {
   EXPECT_NE(r.out.find("Preconditions:"), std::string::npos);
   EXPECT_NE(r.out.find("Typical duration: about 8 s"), std::string::npos);
   EXPECT_EQ(run_bootrig("describe nope").exit_code, 2);
+}
+
+// A bench with only a serial port: no scenario can drive P12 and RESET, so each SKIPs saying which lines it
+// needs, and the board (here the module behind the port) is never touched.
+TEST(CmdRunSerialOnly, EveryScenarioSkipsNamingTheLinesItNeeds) {
+  testing::SimProcess sim("pycom");
+  // "hard_boots=1 soft_boots=0" from the simulator's status line.
+  auto boots_of = [](const std::string& status) {
+    return status.substr(status.find("hard_boots=")).substr(0, 30);
+  };
+  const std::string boots_before = boots_of(sim.status());
+  auto rig_file = sim.dir() / "serial-only.toml";
+  std::ofstream(rig_file) << "[rig]\nkind = \"hardware\"\nname = \"usb only\"\n[serial]\nport = \""
+                          << sim.tty() << "\"\n";
+  auto out = sim.dir() / "out";
+  auto r =
+      testing::run_bootrig("--rig " + rig_file.string() + " run --all --no-progress --out " + out.string());
+  EXPECT_EQ(r.exit_code, 1) << "a SKIP proved nothing (exit 0 only with --allow-skip)" << r.out << r.err;
+  auto results = nlohmann::json::parse(slurp(out / "results.json"));
+  ASSERT_FALSE(results["scenarios"].empty());
+  for (const auto& sc : results["scenarios"]) {
+    EXPECT_EQ(sc["outcome"], "SKIP") << sc.dump();
+    EXPECT_NE(sc["reason"].get<std::string>().find("needs P12 (lines.safeboot) and RESET (lines.reset)"),
+              std::string::npos)
+        << sc.dump();
+    EXPECT_TRUE(sc["attempts"].empty()) << sc.dump();
+  }
+  EXPECT_EQ(boots_of(sim.status()), boots_before) << "the module was reset or rebooted";
 }
 
 }  // namespace

@@ -14,114 +14,18 @@
 #include <string>
 #include <thread>
 
+#include "support/sim_process.hpp"
+
 namespace bootrig {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kTools = BOOTRIG_MICROPYTHON_TOOLS;
-// Debian's interpreter, where python3-serial installs (a python3 earlier on PATH may lack pyserial).
-const std::string kPython = "/usr/bin/python3";
-
-struct ToolRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
-
-ToolRun sh(const std::string& cmd) {
-  ToolRun r;
-  if (FILE* p = ::popen(("timeout 60 " + cmd + " 2>&1 </dev/null").c_str(), "r")) {
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int status = ::pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  return r;
-}
-
-// `bootrig sim` in the background for one test, stopped by closing its stdin.
-class SimProcess {
- public:
-  explicit SimProcess(const std::string& profile) {
-    dir_ = fs::temp_directory_path() / ("bootrig-tools-" + profile + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    rig_ = dir_ / "rig.toml";
-    std::ofstream(rig_) << "[rig]\nname = \"tools\"\nkind = \"sim\"\n[sim]\nprofile = \"" << profile
-                        << "\"\n";
-    int in[2];
-    if (::pipe(in) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in[0], 0);
-      ::close(in[1]);
-      std::string out = (dir_ / "sim.log").string();
-      FILE* log = std::fopen(out.c_str(), "w");
-      if (log) {
-        ::dup2(::fileno(log), 1);
-        ::dup2(::fileno(log), 2);
-      }
-      ::execl(BOOTRIG_BINARY, BOOTRIG_BINARY, "sim", rig_.c_str(), "--dir", (dir_ / "run").c_str(), nullptr);
-      ::_exit(127);
-    }
-    ::close(in[0]);
-    stdin_ = in[1];
-    // Like a person, the tools start once the module sits at its prompt (bytes sent while it boots are lost,
-    // as on the board): the control socket's status says so.
-    for (int i = 0; i < 400 && status().find("phase=repl") == std::string::npos; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ~SimProcess() {
-    if (stdin_ >= 0) ::close(stdin_);
-    if (pid_ > 0) {
-      int status = 0;
-      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (::waitpid(pid_, &status, WNOHANG) == 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-      }
-    }
-    fs::remove_all(dir_);
-  }
-  SimProcess(const SimProcess&) = delete;
-  SimProcess& operator=(const SimProcess&) = delete;
-
-  std::string tty() const { return (dir_ / "run" / "tty").string(); }
-
-  // The control socket's `status` line, or "" while it is not there yet.
-  std::string status() const {
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return "";
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::string path = (dir_ / "run" / "control.sock").string();
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    std::string line;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::write(fd, "status\n", 7) == 7) {
-      char c;
-      while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
-    }
-    ::close(fd);
-    return line;
-  }
-  const fs::path& dir() const { return dir_; }
-
-  ToolRun pyboard(const std::string& args) const {
-    return sh(kPython + " '" + kTools + "/pyboard.py' --device '" + tty() + "' " + args);
-  }
-  ToolRun mpremote(const std::string& args) const {
-    return sh("env PYTHONPATH='" + kTools + "/mpremote' " + kPython + " -m mpremote connect '" + tty() +
-              "' " + args);
-  }
-
- private:
-  fs::path dir_, rig_;
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-};
+using testing::kPython;
+using testing::kTools;
+using testing::sh;
+using testing::SimProcess;
+using testing::ToolRun;
 
 class Tools : public ::testing::TestWithParam<std::string> {
  protected:

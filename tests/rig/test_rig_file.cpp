@@ -254,8 +254,18 @@ TEST(RigFileErrors, InconsistentTimings) {
 TEST(RigFileErrors, MissingRequiredLine) {
   EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"GPIO17\"\n[serial]\nport = \"/dev/x\"\n"),
             "rig.toml: lines.reset: missing: a hardware rig needs the RESET/EN (output) line");
-  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n"),
+  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.reset]\nname = \"GPIO27\"\n[serial]\nport = \"/dev/x\"\n"),
             "rig.toml: lines.safeboot: missing: a hardware rig needs the P12 safe-boot request (output) line");
+  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n"),
+            "rig.toml: serial: missing: a hardware rig needs [serial] with the module's port");
+}
+
+// A bench with only a serial port: no [lines] at all is a rig for console, exec and fs.
+TEST(RigFile, SerialOnlyHardwareRig) {
+  RigConfig rig = parse("[rig]\nkind = \"hardware\"\nname = \"usb only\"\n[serial]\nport = \"/dev/ttyUSB0\"\n");
+  EXPECT_EQ(rig.kind, RigKind::hardware);
+  EXPECT_TRUE(rig.lines.empty());
+  EXPECT_EQ(rig.serial.port.path, "/dev/ttyUSB0");
 }
 
 TEST(RigFileErrors, LineWithoutLocation) {

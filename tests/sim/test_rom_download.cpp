@@ -19,7 +19,7 @@ namespace bootrig {
 namespace {
 
 using testing::run_esptool;
-using testing::SimProcess;
+using testing::SimRigProcess;
 
 constexpr const char* kRig = R"(# A simulated FiPy with a known MAC, for esptool.
 [rig]
@@ -42,7 +42,7 @@ class EsptoolOnSim : public ::testing::Test {
   void SetUp() override {
     BOOTRIG_REQUIRE_ESPTOOL();
     dir_ = std::filesystem::temp_directory_path() / ("bootrig-esptool-" + std::to_string(::getpid()));
-    sim_ = std::make_unique<SimProcess>(dir_ / "sim", kRig);
+    sim_ = std::make_unique<SimRigProcess>(dir_ / "sim", kRig);
     ASSERT_TRUE(sim_->running()) << "bootrig sim did not start";
     ImageSpec spec;
     spec.version = "1.20.2.r9";
@@ -82,7 +82,7 @@ class EsptoolOnSim : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
-  std::unique_ptr<SimProcess> sim_;
+  std::unique_ptr<SimRigProcess> sim_;
   std::vector<std::uint8_t> image_;
   std::string image_path_, blank_path_;
 };

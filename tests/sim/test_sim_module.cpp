@@ -109,7 +109,7 @@ TEST(SimModule, FaultNamesRoundTrip) {
     std::string type = field.type;
     std::string value = type == "bool"      ? "true"
                         : type == "ratio"   ? "0.25"
-                        : type == "choice"  ? "on"
+                        : type == "choice"  ? (std::string(field.name).rfind("wire_", 0) == 0 ? "inverted" : "on")
                         : type == "percent" ? "-20"
                                             : "150";
     EXPECT_EQ(set_sim_fault(f, field.name, value), "") << field.name;

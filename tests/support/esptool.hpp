@@ -37,7 +37,7 @@ inline const char* esptool_path() { return ""; }
              "again (cmake/dev.sh test does both)";                                                     \
   } while (0)
 
-struct ToolRun {
+struct EsptoolRun {
   int exit_code = -1;
   std::string output;  // stdout and stderr together, as a user sees them
 };
@@ -45,7 +45,7 @@ struct ToolRun {
 // Runs esptool with these arguments (each quoted for the shell). stub: through the wrapper that gives
 // Debian's esptool a placeholder ESP32 stub (tests/tools/esptool_with_stub_placeholder.py), so that its
 // default flow uploads a stub and then speaks the stub's protocol.
-inline ToolRun run_esptool(const std::vector<std::string>& args, bool stub = false) {
+inline EsptoolRun run_esptool(const std::vector<std::string>& args, bool stub = false) {
   std::string cmd = "timeout 300 ";
 #ifdef BOOTRIG_ESPTOOL
   if (stub)
@@ -58,13 +58,13 @@ inline ToolRun run_esptool(const std::vector<std::string>& args, bool stub = fal
 #endif
   for (const auto& a : args) cmd += " '" + a + "'";
   const CliResult r = run_command(cmd + " 2>&1 </dev/null");
-  return ToolRun{r.exit_code, r.out};
+  return EsptoolRun{r.exit_code, r.out};
 }
 
 // `bootrig sim RIG --dir DIR` as a separate process, stopped (end of input) when this goes.
-class SimProcess {
+class SimRigProcess {
  public:
-  SimProcess(const std::filesystem::path& dir, const std::string& rig_toml) : dir_(dir) {
+  SimRigProcess(const std::filesystem::path& dir, const std::string& rig_toml) : dir_(dir) {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     rig_ = dir_ / "sim-rig.toml";
@@ -88,14 +88,14 @@ class SimProcess {
     for (int i = 0; i < 400 && !std::filesystem::exists(socket_path()); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  ~SimProcess() {
+  ~SimRigProcess() {
     if (stdin_ >= 0) ::close(stdin_);  // end of input: the simulator stops
     int status = 0;
     if (pid_ > 0) ::waitpid(pid_, &status, 0);
     std::filesystem::remove_all(dir_);
   }
-  SimProcess(const SimProcess&) = delete;
-  SimProcess& operator=(const SimProcess&) = delete;
+  SimRigProcess(const SimRigProcess&) = delete;
+  SimRigProcess& operator=(const SimRigProcess&) = delete;
 
   bool running() const { return pid_ > 0 && std::filesystem::exists(socket_path()); }
   std::filesystem::path socket_path() const { return dir_ / "run" / "control.sock"; }

@@ -21,6 +21,13 @@ class RigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A bench command reached the board but did not get what it asked for (no such file on the board, a copy that
+// did not verify): one line, exit code 1, as a failed check.
+class CommandFailed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // A rig-file problem, located: "rigs/pi4.toml:12: lines.reset.offset: ..." .
 class ConfigError : public RigError {
  public:

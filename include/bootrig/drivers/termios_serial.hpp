@@ -12,6 +12,8 @@ namespace bootrig {
 // Throws RigError naming the path when it is missing, not a tty, busy or not permitted. The link rides
 // out the port vanishing and coming back at the same path (USB unplug, the simulator's fault).
 std::unique_ptr<SerialLink> open_termios(const std::string& path, const SerialSettings& settings);
+// Whether `path` (after links) is a pseudo-terminal's slave, /dev/pts/N: libserialport cannot open those.
+bool is_pty_path(const std::string& path);
 
 // A fresh pseudo-terminal pair, owned: the master (non-blocking) for the side that plays the device, and
 // one open slave fd that keeps the master from seeing EIO/hangup while no reader has the slave open. The

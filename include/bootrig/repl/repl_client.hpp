@@ -146,6 +146,10 @@ class ReplClient {
   // output, the error channel and the raw prompt, as exec_raw would have.
   ReplResult<ExecResult> start_raw(std::string_view code, Deadline deadline);
   ReplResult<ProgramLine> read_program_line(Deadline deadline);
+  // What the running code printed as it arrives, whole lines or not ("\r\n" kept): the bytes received
+  // before the end of its output, waiting until the deadline for the first. Nothing by then is not a
+  // failure (text empty, the code still runs); `ended` once the output is complete (finish_raw() next).
+  ProgramLine read_program_output(Deadline deadline);
   void send_stdin(std::string_view bytes, Deadline deadline);
   ReplResult<ExecResult> finish_raw(ExecResult started, Deadline deadline);
   // Ctrl-B: back to the friendly REPL.

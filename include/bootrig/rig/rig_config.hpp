@@ -131,6 +131,18 @@ struct SimFaults {
   bool led_missing_blink = false;   // window 1's second blink never lights
   std::string led_stuck;            // "on" or "off": the LED never changes ("" = works)
   double photodiode_miss_rate = 0;  // fraction of blinks the photodiode does not see
+  // The wires between the rig and the module, each "" (intact), "disconnected" (the module's pin rests at its
+  // pull; the photodiode sees nothing), "inverted" (the other level) or "stuck" (active whatever the rig does:
+  // P12 high, RESET held low, P2 low, the photodiode reading lit). What `bootrig doctor` must tell apart.
+  std::string wire_safeboot, wire_reset, wire_bootloader, wire_photodiode;
+  std::string& wire(LineRole role) {
+    switch (role) {
+      case LineRole::safeboot: return wire_safeboot;
+      case LineRole::reset: return wire_reset;
+      case LineRole::bootloader: return wire_bootloader;
+      default: return wire_photodiode;
+    }
+  }
 };
 
 // How the simulated module is attached. `internal`: in-process wires and a pty (the default). `gpio_sim`:

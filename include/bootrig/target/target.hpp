@@ -22,6 +22,11 @@ class Target {
   // For kind = "sim" it starts an in-process simulated module and wires to it instead. Throws RigError
   // naming the line or port that could not be had.
   static std::unique_ptr<Target> open(const RigConfig& rig);
+  // A board reached only through a serial port (`--port PATH`): no rig file, no lines. A pty (the simulator's,
+  // or any program serving a REPL) opens through termios, a real UART through libserialport.
+  static std::unique_ptr<Target> open_port(const std::string& path, unsigned baud);
+  // The rig a bare port is described by: kind hardware, no lines, [serial] with that path.
+  static RigConfig port_rig(const std::string& path, unsigned baud);
   ~Target();
   Target(const Target&) = delete;
   Target& operator=(const Target&) = delete;
@@ -31,8 +36,10 @@ class Target {
   // "simulated FiPy (firmware 1.20.2) [SIMULATED]" or "pi4 + expansion board 3.1 [hardware]".
   std::string describe() const;
 
-  DigitalOutput& safeboot() { return *safeboot_; }
-  DigitalOutput& reset() { return *reset_; }
+  // A serial-only rig (no [lines]) has neither: these throw RigError naming the missing line.
+  DigitalOutput& safeboot();
+  DigitalOutput& reset();
+  bool has_line(LineRole role) const;
   DigitalOutput* bootloader() { return bootloader_; }  // nullptr when not wired
   DigitalOutput* power() { return power_; }            // nullptr when not wired
   DigitalInput* led() { return led_.get(); }           // nullptr when no photodiode

@@ -1,0 +1,202 @@
+// Benchmark: `bootrig fs` copies (BoardFiles put/get: escaped binary through the REPL's stdin and stdout in
+// 4 KiB blocks, acknowledged upward, sent on request downward) against a chunked sender that moves 256 bytes
+// per REPL exchange with a 10 ms pause (pyboard.py's and mpremote's way: bytes literals up, repr() down),
+// both directions, both firmware profiles, 115200 and 921600 baud, as a share of the line rate (10 bits a
+// byte). Optionally the real mpremote `fs cp` too, timed from its start (connecting included).
+//
+//   ./build/bench/bench_fs [--kib K] [--runs N] [--mpremote TOOLS_DIR]
+//
+// The simulated UART paces bytes at the baud rate both ways, the bound a real UART has. Prints one table;
+// BENCHMARKS.md records a run.
+#include <sys/wait.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bootrig/drivers/termios_serial.hpp"
+#include "bootrig/repl/board_files.hpp"
+#include "bootrig/sim/sim_module.hpp"
+
+using namespace bootrig;
+
+namespace {
+
+FirmwareTiming quick_boot() {
+  FirmwareTiming t;
+  t.rom_boot = milliseconds(10);
+  t.app_start = milliseconds(30);
+  t.banner_delay = milliseconds(10);
+  return t;
+}
+
+struct Board {
+  SimModule module;
+  std::unique_ptr<SerialLink> link;
+  ReplClient repl;
+  CheckedChannel channel;
+  BoardFiles files;
+  Board(const std::string& profile, unsigned baud, const std::filesystem::path& link_path = {})
+      : module(config(profile), baud),
+        link(open(module, baud, link_path)),
+        repl(*link),
+        channel(repl),
+        files(repl, channel) {
+    if (auto p = repl.get_prompt(Deadline::after(seconds(20))); !p) fail(p.error().describe());
+  }
+  static SimConfig config(const std::string& profile) {
+    SimConfig c;
+    c.profile = profile;
+    c.timing = quick_boot();
+    return c;
+  }
+  static std::unique_ptr<SerialLink> open(SimModule& m, unsigned baud,
+                                          const std::filesystem::path& link_path) {
+    if (!link_path.empty()) m.set_uart_link(link_path);
+    m.start();
+    SerialSettings s;
+    s.baud = baud;
+    return open_termios(m.uart_path(), s);
+  }
+  [[noreturn]] static void fail(const std::string& what) {
+    std::fprintf(stderr, "bench_fs: %s\n", what.c_str());
+    std::exit(2);
+  }
+};
+
+std::string payload(std::size_t size) {
+  std::string s;
+  std::mt19937 rng(3);
+  while (s.size() < size) s += static_cast<char>(rng() & 0xFF);
+  return s;
+}
+
+double share(std::size_t bytes, unsigned baud, double seconds) { return bytes * 10.0 / baud / seconds; }
+
+// 256 bytes per exchange, 10 ms apart: f.write(b'...') up, print(repr(f.read(256))) down.
+double chunked_put(Board& b, const std::string& data) {
+  auto open =
+      b.repl.exec_raw("f = open('/flash/chunked.bin', 'wb')\nw = f.write", Deadline::after(seconds(10)));
+  if (!open || open->exception) Board::fail("chunked put: open");
+  TimePoint start = now();
+  for (std::size_t at = 0; at < data.size(); at += 256) {
+    auto r = b.repl.exec_raw("w(" + py_bytes_literal(std::string_view(data).substr(at, 256)) + ")",
+                             Deadline::after(seconds(10)));
+    if (!r || r->exception) Board::fail("chunked put: write");
+    wait_for(milliseconds(10));
+  }
+  double s = to_ms(now() - start) / 1000.0;
+  (void)b.repl.exec_raw("f.close()", Deadline::after(seconds(10)));
+  return s;
+}
+
+double chunked_get(Board& b, std::size_t size) {
+  auto open =
+      b.repl.exec_raw("f = open('/flash/chunked.bin', 'rb')\nr = f.read", Deadline::after(seconds(10)));
+  if (!open || open->exception) Board::fail("chunked get: open");
+  TimePoint start = now();
+  std::size_t got = 0;
+  while (got < size) {
+    auto r = b.repl.exec_raw("print(repr(r(256)))", Deadline::after(seconds(10)));
+    if (!r || r->exception) Board::fail("chunked get: read");
+    got += 256;
+    wait_for(milliseconds(10));
+  }
+  double s = to_ms(now() - start) / 1000.0;
+  (void)b.repl.exec_raw("f.close()", Deadline::after(seconds(10)));
+  return s;
+}
+
+// The real mpremote against the simulated module's link; seconds from its start to its exit.
+double mpremote_cp(const std::string& tools, const std::string& tty, const std::string& from,
+                   const std::string& to) {
+  std::string cmd = "env PYTHONPATH='" + tools + "/mpremote' /usr/bin/python3 -m mpremote connect '" + tty +
+                    "' fs cp '" + from + "' '" + to + "' >/dev/null 2>&1";
+  TimePoint start = now();
+  int st = std::system(cmd.c_str());
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) Board::fail("mpremote failed: " + cmd);
+  return to_ms(now() - start) / 1000.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t kib = 64;
+  int runs = 3;
+  std::string tools;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--kib") && i + 1 < argc)
+      kib = std::strtoul(argv[++i], nullptr, 10);
+    else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
+      runs = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--mpremote") && i + 1 < argc)
+      tools = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: bench_fs [--kib K] [--runs N] [--mpremote MICROPYTHON_TOOLS_DIR]\n");
+      return 2;
+    }
+  }
+  const std::string data = payload(kib * 1024);
+  std::printf("| profile | baud | direction | bootrig fs (median of %d) | worst | chunked 256 B / 10 ms |\n",
+              runs);
+  std::printf("|---|---|---|---|---|---|\n");
+  for (const char* profile : {"pycom", "upstream"}) {
+    for (unsigned baud : {115200u, 921600u}) {
+      Board b(profile, baud);
+      std::vector<double> up, down;
+      for (int r = 0; r < runs; ++r) {
+        auto p = b.files.put("/flash/bench.bin", data);
+        if (!p) Board::fail("put: " + p.error().what);
+        up.push_back(p->line_share(baud));
+        std::string back;
+        auto g = b.files.get("/flash/bench.bin", back);
+        if (!g || back != data) Board::fail("get: " + (g ? std::string("bytes differ") : g.error().what));
+        down.push_back(g->line_share(baud));
+      }
+      std::sort(up.begin(), up.end());
+      std::sort(down.begin(), down.end());
+      double cp = share(data.size(), baud, chunked_put(b, data));
+      double cg = share(data.size(), baud, chunked_get(b, data.size()));
+      std::printf("| %s | %u | put (host to board) | %.1f %% | %.1f %% | %.1f %% |\n", profile, baud,
+                  up[up.size() / 2] * 100, up.front() * 100, cp * 100);
+      std::printf("| %s | %u | get (board to host) | %.1f %% | %.1f %% | %.1f %% |\n", profile, baud,
+                  down[down.size() / 2] * 100, down.front() * 100, cg * 100);
+      std::fflush(stdout);
+    }
+  }
+  if (!tools.empty()) {
+    auto dir = std::filesystem::temp_directory_path() / ("bench-fs-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto local = dir / "data.bin";
+    std::ofstream(local, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+    for (const char* profile : {"pycom", "upstream"}) {
+      std::optional<Board> b;
+      b.emplace(profile, 115200u, dir / "tty");
+      auto put = b->files.put("/flash/bench.bin", data);
+      if (!put) Board::fail(put.error().what);
+      const std::string tty = (dir / "tty").string();
+      b->repl.forget_state();
+      // mpremote takes the port while it runs: the bench's own link stays open but quiet.
+      double up = mpremote_cp(tools, tty, local.string(), ":/flash/mp.bin");
+      double down = mpremote_cp(tools, tty, ":/flash/bench.bin", (dir / "back.bin").string());
+      std::printf(
+          "| %s | 115200 | mpremote fs cp up / down (process start to exit) | %.1f %% / %.1f %% | | |\n",
+          profile, share(data.size(), 115200, up) * 100, share(data.size(), 115200, down) * 100);
+      std::printf("|   |   | bootrig fs put / get of the same file, same board | %.1f %% / ",
+                  put->line_share(115200) * 100);
+      std::string back;
+      auto g = b->files.get("/flash/bench.bin", back);
+      std::printf("%.1f %% | | |\n", g ? g->line_share(115200) * 100 : 0.0);
+    }
+    std::filesystem::remove_all(dir);
+  }
+  return 0;
+}

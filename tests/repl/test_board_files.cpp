@@ -1,0 +1,135 @@
+// Tests for BoardFiles against the simulated module in both profiles: listing, folders, binary-safe copies
+// both ways with the board's hash, the board's refusals and a line that loses bytes mid-copy.
+#include "bootrig/repl/board_files.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "bootrig/firmware/hash.hpp"
+#include "support/sim_fixture.hpp"
+
+namespace bootrig {
+namespace {
+
+std::string payload(std::size_t size) {
+  std::string s;
+  for (int i = 0; i < 256; ++i) s += static_cast<char>(i);
+  std::mt19937 rng(11);
+  while (s.size() < size) s += static_cast<char>(rng() & 0xFF);
+  s.resize(size);
+  return s;
+}
+
+class BoardFilesTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    SimConfig c;
+    c.profile = GetParam();
+    c.sd_card = true;
+    rig = std::make_unique<test::SimRig>(test::fast_sim(c));
+    repl = std::make_unique<ReplClient>(rig->uart());
+    ASSERT_TRUE(repl->get_prompt(Deadline::after(seconds(20))));
+    channel = std::make_unique<CheckedChannel>(*repl);
+    files = std::make_unique<BoardFiles>(*repl, *channel);
+  }
+  std::unique_ptr<test::SimRig> rig;
+  std::unique_ptr<ReplClient> repl;
+  std::unique_ptr<CheckedChannel> channel;
+  std::unique_ptr<BoardFiles> files;
+};
+
+TEST_P(BoardFilesTest, PutAndGetAreBinarySafeAndVerifiedByTheBoardsSha256) {
+  const std::string data = payload(9000);  // two full blocks and a part
+  auto put = files->put("/flash/blob.bin", data);
+  ASSERT_TRUE(put) << put.error().what;
+  EXPECT_EQ(put->bytes, data.size());
+  EXPECT_EQ(put->transfer, "binary");
+  EXPECT_EQ(put->hash.kind, "sha256");
+  EXPECT_EQ(put->hash.value, to_hex(sha256(std::span<const std::uint8_t>(
+                                 reinterpret_cast<const std::uint8_t*>(data.data()), data.size()))));
+  EXPECT_GT(put->wire_bytes, data.size()) << "block headers and escapes";
+  std::string back;
+  auto got = files->get("/flash/blob.bin", back);
+  ASSERT_TRUE(got) << got.error().what;
+  EXPECT_TRUE(back == data);
+  EXPECT_EQ(got->hash, put->hash);
+  // An empty file is a file too.
+  ASSERT_TRUE(files->put("/sd/empty", ""));
+  ASSERT_TRUE(files->get("/sd/empty", back));
+  EXPECT_EQ(back, "");
+}
+
+TEST_P(BoardFilesTest, ListsStatsMakesAndRemoves) {
+  ASSERT_TRUE(files->mkdir("/flash/d"));
+  auto again = files->mkdir("/flash/d");
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again) << "already a folder";
+  ASSERT_TRUE(files->put("/flash/d/b.txt", "bb"));
+  ASSERT_TRUE(files->put("/flash/d/a.txt", "a"));
+  ASSERT_TRUE(files->mkdir("/flash/d/sub"));
+  auto l = files->list("/flash/d");
+  ASSERT_TRUE(l) << l.error().what;
+  ASSERT_EQ(l->size(), 3u);
+  EXPECT_EQ((*l)[0], (BoardEntry{"sub", true, (*l)[0].size}));
+  EXPECT_EQ((*l)[1], (BoardEntry{"a.txt", false, 1}));
+  EXPECT_EQ((*l)[2], (BoardEntry{"b.txt", false, 2}));
+  auto st = files->stat("/flash/d/nothing");
+  ASSERT_TRUE(st);
+  EXPECT_FALSE(*st);
+  auto rm = files->remove("/flash/d", false);
+  ASSERT_FALSE(rm);
+  EXPECT_EQ(rm.error().fault, FsFault::board);
+  EXPECT_EQ(rm.error().what, "/flash/d: is a folder (rm -r removes it and all in it)");
+  ASSERT_TRUE(files->remove("/flash/d", true));
+  st = files->stat("/flash/d");
+  ASSERT_TRUE(st);
+  EXPECT_FALSE(*st);
+}
+
+TEST_P(BoardFilesTest, TheBoardsRefusalsSayWhatInPlainWords) {
+  std::string data;
+  auto g = files->get("/flash/none", data);
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().fault, FsFault::board);
+  EXPECT_EQ(g.error().what, "/flash/none: no such file or folder");
+  auto p = files->put("/flash/no/such/dir.txt", "x");
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().fault, FsFault::board);
+  EXPECT_NE(p.error().what.find("no such file or folder"), std::string::npos) << p.error().what;
+  // The REPL is still usable afterwards.
+  ASSERT_TRUE(files->put("/flash/ok.txt", "ok"));
+}
+
+// Bytes lost on the line mid-copy: a failure of the line (the acknowledgement names the block), and the
+// board is brought back.
+TEST_P(BoardFilesTest, ALossyLineFailsTheCopyAtItsBlockAndTheBoardStaysUsable) {
+  // A board that stopped acknowledging is given up on after this, not the default 10 s.
+  BoardFilesOptions quick;
+  quick.work = seconds(2);
+  files = std::make_unique<BoardFiles>(*repl, *channel, quick);
+  SimFaults f = rig->module().faults();
+  f.drop_rate = 0.002;
+  rig->module().set_faults(f);
+  auto p = files->put("/flash/lossy.bin", payload(40000));
+  f.drop_rate = 0;
+  rig->module().set_faults(f);
+  ASSERT_FALSE(p) << "0.2 % of 40000 bytes lost and nobody noticed";
+  // The line's fault, never the board's (a lost byte in a block, its acknowledgement or the call itself).
+  EXPECT_EQ(p.error().fault, FsFault::link) << p.error().what;
+  repl->forget_state();
+  channel->forget();
+  ASSERT_TRUE(files->put("/flash/after.txt", "after")) << "the board came back";
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, BoardFilesTest, ::testing::Values("pycom", "upstream"));
+
+TEST(BoardFilesPaths, Join) {
+  EXPECT_EQ(board_path_join("/flash", "a.py"), "/flash/a.py");
+  EXPECT_EQ(board_path_join("/", "x"), "/x");
+  EXPECT_EQ(board_path_join("", "x"), "x");
+  EXPECT_EQ(board_path_join("lib/", "y"), "lib/y");
+}
+
+}  // namespace
+}  // namespace bootrig
