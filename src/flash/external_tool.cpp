@@ -93,7 +93,7 @@ constexpr Duration kDrainAfterExit = milliseconds(500);
 constexpr Duration kExitPoll = milliseconds(50);
 constexpr std::size_t kTailBytes = 4096;
 // A tool that never ends its line (a spinner) must not grow a line without bound.
-constexpr std::size_t kMaxLine = 4096;
+constexpr std::size_t kMaxToolLine = 4096;
 
 class Fd {
  public:
@@ -198,7 +198,7 @@ class LineSplitter {
       }
       last_was_cr_ = false;
       line_ += c;
-      if (line_.size() >= kMaxLine) emit();
+      if (line_.size() >= kMaxToolLine) emit();
     }
   }
 

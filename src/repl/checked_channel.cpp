@@ -90,18 +90,6 @@ constexpr const char* kInstallPrologue =
     "_bZ={}\n"
     "print('\\nBRI 0')\n";
 
-std::string hex_of(const std::string& bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char ch : bytes) {
-    auto c = static_cast<unsigned char>(ch);
-    out += kHex[c >> 4];
-    out += kHex[c & 0xf];
-  }
-  return out;
-}
-
 std::optional<std::string> unhex(std::string_view hex) {
   if (hex.size() % 2) return std::nullopt;
   auto val = [](char c) -> int {

@@ -45,7 +45,7 @@ RunFolder::RunFolder(std::filesystem::path out) {
 }
 
 std::string RunFolder::scenario_dir_name(std::size_t index, const std::string& scenario) const {
-  char buf[16];
+  char buf[24];  // room for any size_t: GCC checks the bound on every target
   std::snprintf(buf, sizeof buf, "%02zu-", index + 1);
   return buf + scenario;
 }

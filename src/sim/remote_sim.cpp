@@ -99,8 +99,6 @@ struct RemoteSim::Connection {
 
 namespace {
 
-Level released_level(LineRole role) { return role == LineRole::power ? Level::active : Level::inactive; }
-
 class RemoteOutput final : public DigitalOutput {
  public:
   RemoteOutput(std::shared_ptr<RemoteSim::Connection> c, LineRole role, Level initial)

@@ -188,20 +188,18 @@ std::filesystem::path default_sim_dir() {
 // ---------------------------------------------------------------------------------------------------
 // Server
 
-namespace {
-
-struct Client {
-  int fd = -1;
-  std::string in;
-  std::mutex out_m;
-  std::string out;
-  int watch_id = 0;
-  bool closing = false;
-};
-
-}  // namespace
-
 struct SimControlServer::Impl {
+  // One connection to the control socket. (A member type: a unity build includes this file, and a field
+  // of an anonymous-namespace type would give Impl internal linkage there.)
+  struct Client {
+    int fd = -1;
+    std::string in;
+    std::mutex out_m;
+    std::string out;
+    int watch_id = 0;
+    bool closing = false;
+  };
+
   Impl(SimModule& mod, std::filesystem::path p) : module(mod), path(std::move(p)) {}
   SimModule& module;
   std::filesystem::path path;

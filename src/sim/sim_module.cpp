@@ -258,9 +258,8 @@ std::string get_sim_fault(const SimFaults& f, std::string_view name) {
 // ---------------------------------------------------------------------------------------------------
 // Wires
 
-namespace {
-
 // One LED input's queue of edges, with an eventfd so that waits block in ppoll alongside the interrupt fd.
+// (Outside the anonymous namespace: Impl holds it, and a unity build includes this file.)
 struct LedQueue {
   LedQueue() : fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
   ~LedQueue() {
@@ -280,6 +279,8 @@ struct LedQueue {
   std::deque<LineEvent> q;
   int fd;
 };
+
+namespace {
 
 bool pin_high_for(LineRole role, Level level) {
   switch (role) {
@@ -309,8 +310,6 @@ ModulePin pin_for(LineRole role) {
       return ModulePin::power;
   }
 }
-
-Level released_level(LineRole role) { return role == LineRole::power ? Level::active : Level::inactive; }
 
 std::filesystem::path private_link_dir() {
   const char* base = std::getenv("XDG_RUNTIME_DIR");

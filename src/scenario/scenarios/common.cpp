@@ -52,7 +52,7 @@ void require_prompt(Session& s, const BootRecord& r, const std::string& after) {
   if (!r.prompt) s.fail("the REPL did not answer after " + after + ": " + r.failure);
 }
 
-void require_normal_boot_prompt(Session& s, const BootRecord& r, const std::string& after) {
+void require_normal_boot_prompt(const BootRecord& r, const std::string& after) {
   if (r.prompt) return;
   throw CheckFailed("the board's normal boot never reached the REPL after " + after +
                         ", although its boot.py and main.py were bootrig's own (they return at once): the "
