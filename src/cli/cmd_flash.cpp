@@ -73,8 +73,13 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
   if (foreign && o.ota) throw RigError(o.image + ": is not a Pycom MicroPython build; only a cable flash can put it on");
   RigImage img;
   if (foreign) {
-    img = RigImage{"image", o.image, file.bytes, file.image.identity.version, file.image.identity.board_name,
-                   to_hex(sha256(std::span<const std::uint8_t>(file.bytes))), /*build=*/""};  // no Pycom banner
+    img = RigImage{"image",
+                   o.image,
+                   file.bytes,
+                   file.image.identity.version,
+                   file.image.identity.board_name,
+                   to_hex(sha256(std::span<const std::uint8_t>(file.bytes))),
+                   /*build=*/""};  // no Pycom banner
   } else {
     img = load_image_file("image", o.image, o.image);
   }

@@ -25,11 +25,11 @@ std::filesystem::path fresh_dir(const std::string& tag) {
   return d;
 }
 
-std::string rig_path(const char* name) { return std::string(BOOTRIG_SOURCE_DIR) + "/rigs/" + name; }
+std::string sim_rig_path(const char* name) { return std::string(BOOTRIG_SOURCE_DIR) + "/rigs/" + name; }
 
 TEST(CmdSim, PrintsItsPathsAndStopsAtEndOfInput) {
   auto d = fresh_dir("eof");
-  auto r = run_bootrig("sim " + rig_path("sim.toml") + " --dir " + d.string());
+  auto r = run_bootrig("sim " + sim_rig_path("sim.toml") + " --dir " + d.string());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(
       r.out.find(
@@ -68,7 +68,7 @@ TEST(CmdSim, AnswersCommandsOnStdin) {
 }
 
 TEST(CmdSim, HardwareRigIsRefused) {
-  auto r = run_bootrig("sim " + rig_path("pi4-expansion31.toml"));
+  auto r = run_bootrig("sim " + sim_rig_path("pi4-expansion31.toml"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("describes hardware; `bootrig sim` needs a rig with kind = \"sim\""),
             std::string::npos)

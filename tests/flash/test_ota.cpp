@@ -22,8 +22,8 @@ SimConfig profile(const std::string& p) {
   return c;
 }
 
-std::vector<std::uint8_t> image(const std::string& version, PycomBoard board = PycomBoard::fipy,
-                                ImageCorruption c = ImageCorruption::none) {
+std::vector<std::uint8_t> ota_image(const std::string& version, PycomBoard board = PycomBoard::fipy,
+                                    ImageCorruption c = ImageCorruption::none) {
   ImageSpec s;
   s.version = version;
   s.board = board;
@@ -53,7 +53,7 @@ TEST_P(OtaClient, UpdatesResetsAndConfirmsTheNewVersion) {
     EXPECT_LE(done, total);
     progress.push_back(done);
   };
-  auto img = image("1.20.3.r1");
+  auto img = ota_image("1.20.3.r1");
   auto r = ota_update(repl, img, "new.bin", o);
   ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
   EXPECT_EQ(r.value().before.version, "1.20.2.r4");
@@ -84,7 +84,7 @@ TEST_P(OtaClient, FallsBackToBytesLiteralsWithoutSysStdin) {
   ASSERT_TRUE(hide && hide.value().ok());
   OtaOptions o;
   o.hard_reset = [&] { rig.press_reset(); };
-  auto img = image("1.20.3.r1");
+  auto img = ota_image("1.20.3.r1");
   auto r = ota_update(repl, img, "new.bin", o);
   ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
   EXPECT_EQ(r.value().transfer, "bytes-literal");
@@ -99,7 +99,7 @@ TEST_P(OtaClient, BinaryTransferCanBeTurnedOff) {
   OtaOptions o;
   o.binary_transfer = false;
   o.hard_reset = [&] { rig.press_reset(); };
-  auto r = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  auto r = ota_update(repl, ota_image("1.20.3.r1"), "new.bin", o);
   ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
   EXPECT_EQ(r.value().transfer, "bytes-literal");
   EXPECT_EQ(r.value().after.version, "1.20.3.r1");
@@ -118,7 +118,7 @@ TEST_P(OtaClient, BrownOutMidTransferIsAFailureAndThePreviousImageStillBoots) {
     ++resets;
     rig.press_reset();
   };
-  auto r = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  auto r = ota_update(repl, ota_image("1.20.3.r1"), "new.bin", o);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().step, "ota_write");
   EXPECT_NE(r.error().what.find("block 3 at byte 8192"), std::string::npos) << r.error().what;
@@ -131,7 +131,7 @@ TEST_P(OtaClient, BrownOutMidTransferIsAFailureAndThePreviousImageStillBoots) {
   EXPECT_EQ(now_running.value().version, "1.20.2.r4");
   EXPECT_EQ(rig.module().status().running_slot, "factory");
   // The board takes Ctrl-C again (kbd_intr was restored by the reset) and a retry goes through.
-  auto again = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  auto again = ota_update(repl, ota_image("1.20.3.r1"), "new.bin", o);
   ASSERT_TRUE(again) << again.error().step << ": " << again.error().what;
   EXPECT_EQ(again.value().after.version, "1.20.3.r1");
 }
@@ -150,7 +150,7 @@ TEST_P(OtaClient, ABoardErrorMidTransferEndsTheLoopAndLeavesAPrompt) {
   OtaOptions o;
   o.step_timeout = seconds(10);
   o.hard_reset = [&] { rig.press_reset(); };
-  auto r = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  auto r = ota_update(repl, ota_image("1.20.3.r1"), "new.bin", o);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().step, "ota_write");
   EXPECT_NE(r.error().what.find("block 3"), std::string::npos) << r.error().what;
@@ -177,7 +177,7 @@ TEST_P(OtaClient, NoAcknowledgementInTimeStopsTheLoopAndLeavesAPrompt) {
   o.step_timeout = seconds(3);
   o.boot_timeout = seconds(30);
   o.hard_reset = [&] { rig.press_reset(); };
-  auto r = ota_update(repl, image("1.20.3.r1"), "new.bin", o);
+  auto r = ota_update(repl, ota_image("1.20.3.r1"), "new.bin", o);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().step, "ota_write");
   EXPECT_NE(r.error().what.find("block 3 at byte 8192: no acknowledgement"), std::string::npos)
@@ -207,9 +207,9 @@ TEST_P(OtaClient, ValidationErrorsComeBeforeAnyWrite) {
       EXPECT_NE(std::string(e.what()).find("nothing was written"), std::string::npos) << e.what();
     }
   };
-  expect_refused(image("1.20.3.r1", PycomBoard::lopy4), "built for LoPy4 but the board runs FiPy");
-  expect_refused(image("1.20.3.r1", PycomBoard::fipy, ImageCorruption::bad_checksum), "checksum");
-  expect_refused(image("1.20.3.r1", PycomBoard::fipy, ImageCorruption::oversize), "x.bin");
+  expect_refused(ota_image("1.20.3.r1", PycomBoard::lopy4), "built for LoPy4 but the board runs FiPy");
+  expect_refused(ota_image("1.20.3.r1", PycomBoard::fipy, ImageCorruption::bad_checksum), "checksum");
+  expect_refused(ota_image("1.20.3.r1", PycomBoard::fipy, ImageCorruption::oversize), "x.bin");
   EXPECT_EQ(resets, 0);
   // The board is untouched: same image, the other slot still what it was, Status ready.
   auto now_running = read_running_firmware(repl, Deadline::after(seconds(10)));

@@ -17,7 +17,7 @@
 namespace bootrig {
 namespace {
 
-std::filesystem::path fresh_dir(const std::string& name) {
+std::filesystem::path timeline_dir(const std::string& name) {
   auto d =
       std::filesystem::path(::testing::TempDir()) / ("timeline_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(d);
@@ -33,7 +33,7 @@ std::vector<std::string> lines_of(const std::filesystem::path& p) {
 }
 
 TEST(Timeline, EventsCarryTimeSequenceKindAndFields) {
-  auto dir = fresh_dir("fields");
+  auto dir = timeline_dir("fields");
   TimePoint t = now();
   {
     Timeline tl(dir);
@@ -62,7 +62,7 @@ TEST(Timeline, EventsCarryTimeSequenceKindAndFields) {
 }
 
 TEST(Timeline, SerialChunksGoToBothFilesEscaped) {
-  auto dir = fresh_dir("serial");
+  auto dir = timeline_dir("serial");
   TimePoint t = from_ns(12'000'000'345);
   std::string bytes("OK\x04\xff\r\n>>> \"q\"\\", 14);
   {
@@ -82,7 +82,7 @@ TEST(Timeline, SerialChunksGoToBothFilesEscaped) {
 }
 
 TEST(Timeline, ManyThreadsNeverInterleaveLines) {
-  auto dir = fresh_dir("threads");
+  auto dir = timeline_dir("threads");
   constexpr int kThreads = 4, kEach = 400;
   {
     Timeline tl(dir);
@@ -107,7 +107,7 @@ TEST(Timeline, ManyThreadsNeverInterleaveLines) {
 }
 
 TEST(Timeline, SurvivesSigkillLosingNothingWritten) {
-  auto dir = fresh_dir("sigkill");
+  auto dir = timeline_dir("sigkill");
   std::filesystem::create_directories(dir);
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -129,7 +129,7 @@ TEST(Timeline, SurvivesSigkillLosingNothingWritten) {
 }
 
 TEST(Timeline, ReadingSkipsALastLineCutShortButNotDamageElsewhere) {
-  auto dir = fresh_dir("cut");
+  auto dir = timeline_dir("cut");
   std::filesystem::create_directories(dir);
   {
     std::ofstream out(dir / "events.jsonl", std::ios::binary);
@@ -150,14 +150,14 @@ TEST(Timeline, ReadingSkipsALastLineCutShortButNotDamageElsewhere) {
 }
 
 TEST(Timeline, AppendsToAnExistingRunFolder) {
-  auto dir = fresh_dir("append");
+  auto dir = timeline_dir("append");
   { Timeline(dir).note("first run"); }
   { Timeline(dir).note("second run"); }
   EXPECT_EQ(read_events(dir / "events.jsonl").size(), 2u);
 }
 
 TEST(Timeline, UnusableFolderIsARigErrorNamingIt) {
-  auto file = fresh_dir("blocker");
+  auto file = timeline_dir("blocker");
   std::ofstream(file) << "a file, not a folder";
   try {
     Timeline tl(file / "run");

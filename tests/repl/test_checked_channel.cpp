@@ -11,7 +11,7 @@ namespace {
 
 using test::SimRig;
 
-Deadline soon() { return Deadline::after(seconds(60)); }
+Deadline channel_soon() { return Deadline::after(seconds(60)); }
 
 SimConfig profile(const std::string& name) {
   SimConfig c;
@@ -26,16 +26,17 @@ TEST_P(ChannelSim, RunsCodeOnceAndReturnsItsAnswer) {
   ASSERT_TRUE(rig.wait_banner());
   ReplClient repl(rig.uart());
   CheckedChannel ch(repl);
-  auto a = ch.run("import os\n_r = repr(os.uname().release)", milliseconds(0), soon());
+  auto a = ch.run("import os\n_r = repr(os.uname().release)", milliseconds(0), channel_soon());
   ASSERT_TRUE(a.ok()) << a.error().what;
   EXPECT_FALSE(a->raised());
   EXPECT_EQ(a->value, GetParam() == "pycom" ? "'1.20.2.r4'" : "'1.20.2.r4'");
   EXPECT_TRUE(ch.installed());
 
   // State persists between runs (the helper runs code in the module's globals), each run exactly once.
-  ASSERT_TRUE(ch.run("n = 0", milliseconds(0), soon()).ok());
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ch.run("n = n + 1\n_r = str(n)", milliseconds(0), soon()).ok());
-  auto n = ch.run("_r = str(n)", milliseconds(0), soon());
+  ASSERT_TRUE(ch.run("n = 0", milliseconds(0), channel_soon()).ok());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(ch.run("n = n + 1\n_r = str(n)", milliseconds(0), channel_soon()).ok());
+  auto n = ch.run("_r = str(n)", milliseconds(0), channel_soon());
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->value, "3");
   EXPECT_EQ(ch.stats().failed, 0u) << ch.stats().describe();
@@ -46,7 +47,7 @@ TEST_P(ChannelSim, AnExceptionIsAnAnswerWithItsTypeAndMessage) {
   ASSERT_TRUE(rig.wait_banner());
   ReplClient repl(rig.uart());
   CheckedChannel ch(repl);
-  auto a = ch.run("open('/flash/no_such_file')", milliseconds(0), soon());
+  auto a = ch.run("open('/flash/no_such_file')", milliseconds(0), channel_soon());
   ASSERT_TRUE(a.ok()) << a.error().what;
   ASSERT_TRUE(a->raised());
   EXPECT_EQ(*a->exc_type, "OSError");
@@ -65,10 +66,10 @@ TEST_P(ChannelSim, LongCodeAndLongAnswersGoInPieces) {
   for (std::size_t i = 0; i < text.size(); i += 7) text[i] = static_cast<char>('a' + i % 26);
   text += "\xc3\xa9\\'\"\r\n\t";  // UTF-8, quotes, backslash, control bytes
   auto w = ch.run("f = open('/flash/long.txt', 'w')\nf.write(" + py_str_literal(text) + ")\nf.close()",
-                  milliseconds(0), soon());
+                  milliseconds(0), channel_soon());
   ASSERT_TRUE(w.ok()) << w.error().what;
   ASSERT_FALSE(w->raised()) << *w->exc_type << ": " << w->exc_message;
-  auto r = ch.run("f = open('/flash/long.txt')\n_r = f.read()\nf.close()", milliseconds(0), soon());
+  auto r = ch.run("f = open('/flash/long.txt')\n_r = f.read()\nf.close()", milliseconds(0), channel_soon());
   ASSERT_TRUE(r.ok()) << r.error().what;
   EXPECT_EQ(r->value, text);
 }
@@ -78,11 +79,11 @@ TEST_P(ChannelSim, AResetBehindItsBackReinstallsTheHelper) {
   ASSERT_TRUE(rig.wait_banner());
   ReplClient repl(rig.uart());
   CheckedChannel ch(repl);
-  ASSERT_TRUE(ch.run("_r = '1'", milliseconds(0), soon()).ok());
+  ASSERT_TRUE(ch.run("_r = '1'", milliseconds(0), channel_soon()).ok());
   rig.press_reset();
   ASSERT_TRUE(rig.wait_banner());
   repl.forget_state();
-  auto a = ch.run("_r = '2'", milliseconds(0), soon());
+  auto a = ch.run("_r = '2'", milliseconds(0), channel_soon());
   ASSERT_TRUE(a.ok()) << a.error().what;
   EXPECT_EQ(a->value, "2");
   EXPECT_EQ(ch.stats().installs, 2u);
@@ -100,16 +101,16 @@ TEST(ChannelNoise, OnePercentBothWaysStillExactlyOnceAndIntact) {
   c.fault_seed = 7;
   SimRig rig(c);
   ReplClient repl(rig.uart());
-  ASSERT_TRUE(repl.get_prompt(soon()).ok());
+  ASSERT_TRUE(repl.get_prompt(channel_soon()).ok());
   CheckedChannel ch(repl);
-  auto first = ch.run("n = 0", milliseconds(0), soon());
+  auto first = ch.run("n = 0", milliseconds(0), channel_soon());
   ASSERT_TRUE(first.ok()) << first.error().what;
   for (int i = 0; i < 10; ++i) {
-    auto a = ch.run("n = n + 1\n_r = 'count %d' % n", milliseconds(0), soon());
+    auto a = ch.run("n = n + 1\n_r = 'count %d' % n", milliseconds(0), channel_soon());
     ASSERT_TRUE(a.ok()) << a.error().what << " (run " << i << ")";
     EXPECT_EQ(a->value, "count " + std::to_string(i + 1));
   }
-  auto r = ch.run("import os\n_r = ' '.join(sorted(os.listdir('/flash')))", milliseconds(0), soon());
+  auto r = ch.run("import os\n_r = ' '.join(sorted(os.listdir('/flash')))", milliseconds(0), channel_soon());
   ASSERT_TRUE(r.ok()) << r.error().what;
   EXPECT_EQ(r->value, "boot.py cert lib main.py sys");
   EXPECT_GT(ch.stats().failed, 0u) << "the line was noisy: some round trips must have been repeated";
@@ -136,7 +137,7 @@ TEST(ChannelSmall, TinyPiecesInstallToo) {
   o.piece_bytes = 24;
   o.chunk_bytes = 16;
   CheckedChannel ch(repl, o);
-  auto a = ch.run("_r = 'x' * 40", milliseconds(0), soon());
+  auto a = ch.run("_r = 'x' * 40", milliseconds(0), channel_soon());
   ASSERT_TRUE(a.ok()) << a.error().what;
   EXPECT_EQ(a->value, std::string(40, 'x'));
 }

@@ -188,7 +188,7 @@ TEST(PycomBoard, U4_AFailingScriptPausesTheHeartbeat) {
   // to the millisecond on the firmware's own schedule.
   EXPECT_LE(e[1].time - e[0].time, t.heartbeat_on);
   EXPECT_EQ(e[2].time - e[1].time, t.error_duration);
-  for (const auto& c : rig.module().led_history()) EXPECT_NE(c.colour, 0x500000u);
+  for (const auto& change : rig.module().led_history()) EXPECT_NE(change.colour, 0x500000u);
 }
 
 TEST(PycomBoard, U5_BannerAndUnameCarryTheRunningImage) {

@@ -31,7 +31,9 @@ inline constexpr LineRole kAllLineRoles[] = {LineRole::safeboot, LineRole::reset
 const char* to_string(LineRole r);  // the rig-file key: "safeboot", "reset", ...
 const char* role_purpose(LineRole r);  // "P12 safe-boot request", ...
 // The level a role's line rests at when bootrig lets go of it: power stays on, every other line released.
-inline Level released_level(LineRole role) { return role == LineRole::power ? Level::active : Level::inactive; }
+inline Level released_level(LineRole role) {
+  return role == LineRole::power ? Level::active : Level::inactive;
+}
 
 struct SerialConfig {
   PortSelector port;
