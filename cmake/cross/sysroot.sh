@@ -45,4 +45,7 @@ find "$dest"/usr "$dest"/lib* -type l -lname '/*' | while read -r link; do
   target=$(readlink "$link")
   ln -sfn "$(realpath --relative-to="$(dirname "$link")" -m "$dest$target")" "$link"
 done
+# No device nodes: qemu-user looks for every path in the sysroot first (QEMU_LD_PREFIX), and the sysroot's
+# /dev/ptmx is not the host's devpts instance (posix_openpt fails with ENODEV).
+rm -rf "$dest/dev"
 echo "$key" > "$dest/.complete"
