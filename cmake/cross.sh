@@ -50,6 +50,8 @@ if command -v ccache > /dev/null; then
   export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-include_file_mtime,include_file_ctime,time_macros}
 fi
 
+# Optimised as the host's builds, without debug information: the package is stripped anyway, and -g costs
+# about a quarter of the compile time and most of the cache.
 build_arch() {  # ARCH TESTS
   local arch=$1 tests=$2 sysroot="$root/build/sysroot-$1" dir="$root/build/cross-$1" t0=$SECONDS
   bash cmake/cross/binfmt.sh "$arch" || return $?
@@ -60,6 +62,7 @@ build_arch() {  # ARCH TESTS
   cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$root/cmake/cross/toolchain.cmake" \
     -DBOOTRIG_CROSS_ARCH="$arch" -DBOOTRIG_SYSROOT="$sysroot" -DBOOTRIG_WERROR=ON -DBOOTRIG_BUILD_BENCH=OFF \
     -DBOOTRIG_BUILD_TESTS="$with_tests" \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
     -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 -DBOOTRIG_MICROPYTHON_DIR="$root/build/micropython" \
     "${launcher[@]}" > "$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
   grep -A8 "bootrig .* configuration" "$dir.configure.log" | sed 's/^-- //'
