@@ -83,7 +83,8 @@ build_arch() {  # ARCH TESTS
 }
 
 package() {  # BUILD: its .deb into build/packages
-  local dir=$1 out="$root/build/packages"
+  local dir out="$root/build/packages"
+  dir=$(cd "$1" && pwd)
   mkdir -p "$out"
   cmake --build "$dir" -j "$jobs" --target bootrig bootrig_cli_docs
   (cd "$dir" && cpack -G DEB -B "$dir/cpack" > "$dir.cpack.log" 2>&1) || { cat "$dir.cpack.log"; return 1; }
