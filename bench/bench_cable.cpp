@@ -25,7 +25,7 @@ namespace {
 double seconds_of(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 void run(const std::vector<std::uint8_t>& image, unsigned baud, bool compress) {
-  SimModule m(SimConfig{}, 115200);  // the firmware's own timings
+  SimModule m(SimConfig{}, 115200);
   m.start();
   SerialSettings s;
   s.baud = 115200;

@@ -75,7 +75,9 @@ int main(int argc, char** argv) {
   std::printf("%-26s %8s %8s %8s %8s %8s %7s\n", "scenario", "outcome", "wall s", "waits s", "line s", "min s", "ratio");
   double total_wall = 0, total_min = 0;
   for (std::size_t i = 0; i < chosen.size(); ++i) {
-    RunSummary run = run_scenarios(*target, {chosen[i]}, RunOptions{}, folder, *progress);
+    RunOptions options;
+    options.allow_destructive = true;  // the benchmark times every scenario, factory-reset included
+    RunSummary run = run_scenarios(*target, {chosen[i]}, options, folder, *progress);
     const ScenarioResult& r = run.scenarios.at(0);
     // run_scenarios numbers its one scenario 01 in each call: the folder is reused, so read it now.
     Cost c = cost_of(folder.attempt_dir(0, r.name, 1) / "events.jsonl", rig.serial.settings.baud);

@@ -6,6 +6,8 @@
 #         - amd64 + libgpiod v2 (libgpiod 2.x from bookworm-backports, unpacked into the build tree): the tests
 #           that differ by libgpiod API (drivers, rigs, CLI);
 #         - amd64 ASan+UBSan: every unit and simulator test under the sanitizers;
+#         - fuzz: the parsers' libFuzzer targets (Debian's clang 14, tests/fuzz), built with ASan+UBSan and
+#           run $BOOTRIG_FUZZ_SECONDS (15) seconds each from their seed corpora;
 #         - the kernel tier (tests/kernel/run-tier.sh): both libgpiod drivers on a gpio-sim chip and the
 #           libserialport driver on a 16550 UART in Debian's kernel under qemu, with the plain v1 and v2 builds.
 #           A machine where qemu cannot run reports the tier SKIPPED, never passed; BOOTRIG_REQUIRE_KERNEL_TIER=1
@@ -133,6 +135,13 @@ case "$cmd" in
     begin_stage "amd64 ASan+UBSan: all tests"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       run_tests build/test-asan "ASan + UBSan"
+    end_stage
+
+    fuzz_secs=${BOOTRIG_FUZZ_SECONDS:-15}
+    begin_stage "fuzz (clang 14, libFuzzer + ASan + UBSan): build, ${fuzz_secs} s per target"
+    # The parsers fed arbitrary bytes from their seed corpora (tests/fuzz); the corpus replay already ran
+    # in the stages above. A crash fails CI with the input kept under build/fuzz/artifacts/.
+    BOOTRIG_JOBS=$jobs bash tests/fuzz/run.sh build/fuzz "$fuzz_secs"
     end_stage
 
     begin_stage "kernel tier (qemu): libgpiod v1 and v2 on gpio-sim, libserialport on a 16550"

@@ -6,6 +6,7 @@ packages=(
   cmake ninja-build g++ pkg-config ccache make xz-utils   # make: MicroPython's header generators
   libgpiod-dev libserialport-dev libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev   # the fuzz targets: libFuzzer with ASan and UBSan (tests/fuzz)
   debian-archive-keyring   # verifies what the cmake/fetch-*.sh scripts download
   # esptool's dependencies (Debian 13's esptool, fetched by cmake/fetch-esptool.sh; python3-reedsolo, which
   # only espefuse needs, is not in Debian 12); the tests run the real esptool against the simulated module,

@@ -5,11 +5,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/core/escape.hpp"
 #include "bootrig/drivers/gpiod.hpp"
 #include "bootrig/drivers/serialport.hpp"
+#include "bootrig/flash/ensure.hpp"
 #include "bootrig/flash/external_tool.hpp"
 #include "bootrig/rig/rig_file.hpp"
 #include "cli/commands.hpp"
@@ -97,16 +100,36 @@ int run_check(const CheckOptions& o, const GlobalOptions& g) {
     out << "\n";
   }
   const auto& t = rig.timing;
-  out << "timing:   safe-boot re-check " << t.safeboot_recheck.count() << " ms; window 1 " << t.window1_iterations
-      << " x " << t.window1_toggle.count() << " ms; window 2 " << t.window2_iterations << " x "
-      << t.window2_toggle.count() << " ms; final " << t.final_toggle.count() << " ms blink for "
-      << t.final_duration.count() << " ms; heartbeat " << t.heartbeat_on.count() << "/" << t.heartbeat_off.count()
-      << " ms; boot timeout " << t.boot_timeout.count() << " ms\n";
-  if (rig.firmware.empty()) out << "firmware: none named\n";
+  out << "timing:   safe-boot re-check " << t.safeboot_recheck.count() << " ms; window 1 "
+      << t.window1_iterations << " x " << t.window1_toggle.count() << " ms; window 2 " << t.window2_iterations
+      << " x " << t.window2_toggle.count() << " ms; final " << t.final_toggle.count() << " ms blink for "
+      << t.final_duration.count() << " ms; heartbeat " << t.heartbeat_on.count() << "/"
+      << t.heartbeat_off.count() << " ms; boot timeout " << t.boot_timeout.count() << " ms\n";
+  // Every image `run` would flash, read and validated as `run` reads it: a rig `check` passes never stops
+  // `run` at its images.
+  int file_problems = 0;
+  if (rig.firmware.empty()) out << "firmware: none named (the scenarios run with what the board holds)\n";
+  std::map<std::string, RigImage> images;
   for (const auto& [name, img] : rig.firmware) {
-    std::error_code ec;
-    bool exists = std::filesystem::is_regular_file(img.path, ec);
-    out << "firmware: " << name << " = " << img.path.string() << (exists ? "" : "  (MISSING)") << "\n";
+    out << "firmware: " << name << " = " << img.path.string();
+    try {
+      RigImage loaded =
+          load_image_file(name, img.path.string(), "[firmware] " + name + " = " + img.path.string());
+      out << "  (" << loaded.board << " " << loaded.version << ", " << loaded.bytes.size() << " bytes)";
+      images.emplace(name, std::move(loaded));
+    } catch (const RigError& e) {
+      out << "  PROBLEM: " << e.what();
+      ++file_problems;
+    }
+    out << "\n";
+  }
+  if (!file_problems) {
+    try {
+      check_rig_images(rig, images);
+    } catch (const RigError& e) {
+      out << "firmware: PROBLEM: " << e.what() << "\n";
+      ++file_problems;
+    }
   }
   if (rig.flasher) {
     const ExternalFlasher& f = *rig.flasher;
@@ -127,7 +150,12 @@ int run_check(const CheckOptions& o, const GlobalOptions& g) {
     }
     out << "\n";
   }
-  std::cout << out.str();
+  std::cout << terminal_safe(out.str());
+  if (file_problems) {
+    std::cerr << "bootrig: " << rig.source.string() << ": " << file_problems
+              << " [firmware] problem(s) above; `run` would refuse this rig\n";
+    return static_cast<int>(ExitCode::rig_error);
+  }
   if (problems) {
     std::cerr << "bootrig: " << problems << " part(s) of the rig were not found on this machine"
               << " (use --offline to only validate the file)\n";

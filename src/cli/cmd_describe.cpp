@@ -1,4 +1,5 @@
-// `bootrig describe NAME`: a scenario's steps, expectations, preconditions and typical duration.
+// `bootrig describe NAME`: a scenario's steps, expectations, preconditions, whether it is destructive, and
+// its typical duration.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -35,6 +36,13 @@ void add_describe_command(CLI::App& app, GlobalOptions& g) {
       print_list("\nPreconditions:", i.preconditions, false);
       std::printf("\nFirmware: %s (the rig's [firmware] images; put on the board first when missing)\n",
                   i.arrangement.describe().c_str());
+      if (i.destructive.empty())
+        std::printf("\nDestructive: no\n");
+      else
+        std::printf(
+            "\nDestructive: yes, %s; runs only when named on the command line, or with run --all "
+            "--destructive\n",
+            i.destructive.c_str());
       std::printf("\nTypical duration: %s\n", i.typical_duration.c_str());
       return 0;
     };

@@ -2,10 +2,12 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/core/interrupt.hpp"
 #include "bootrig/flash/ensure.hpp"
 #include "bootrig/report/writers.hpp"
 #include "bootrig/rig/rig_file.hpp"
@@ -22,46 +24,86 @@ struct RunCliOptions {
   bool all = false;
   int retries = 0;
   std::string out;
+  bool append = false;
   std::string unit;
   std::string junit;
   bool allow_skip = false;
+  bool destructive = false;
   bool no_progress = false;
 };
 
-int run_run(const RunCliOptions& o, const GlobalOptions& g) {
+std::vector<Scenario*> chosen_scenarios(const RunCliOptions& o) {
   std::vector<Scenario*> chosen;
   if (o.all) {
     if (!o.names.empty()) throw RigError("give scenario names or --all, not both");
     for (const auto& s : all_scenarios()) chosen.push_back(s.get());
-  } else {
-    if (o.names.empty()) throw RigError("name the scenarios to run (bootrig list shows them), or use --all");
-    for (const auto& n : o.names) {
-      Scenario* s = find_scenario(n);
-      if (!s) throw RigError("no scenario named '" + n + "'; 'bootrig list' shows the names");
-      chosen.push_back(s);
-    }
+    return chosen;
   }
+  if (o.names.empty()) throw RigError("name the scenarios to run (bootrig list shows them), or use --all");
+  for (const auto& n : o.names) {
+    Scenario* s = find_scenario(n);
+    if (!s) throw RigError("no scenario named '" + n + "'; 'bootrig list' shows the names");
+    // JUnit and the run folder know a scenario by its name: two runs of one name would be two cases in one.
+    if (std::find(chosen.begin(), chosen.end(), s) != chosen.end())
+      throw RigError("'" + n +
+                     "' is named twice; name each scenario once (--retries N gives it more attempts)");
+    chosen.push_back(s);
+  }
+  return chosen;
+}
+
+int run_run(const RunCliOptions& o, const GlobalOptions& g) {
+  std::vector<Scenario*> chosen = chosen_scenarios(o);
   RigConfig rig = load_rig(g);
   // Every image the checks may flash is read and validated before the board is touched: a bad one is an
   // ERROR (exit 2) with nothing written.
   {
     auto images = load_rig_images(rig);
+    check_rig_images(rig, images);
     for (Scenario* s : chosen) resolve_arrangement(s->info().arrangement, images, nullptr);
   }
-  RunFolder folder(o.out);
-  // The folder first, so that even a rig that fails to open leaves a trace of the attempt.
-  spdlog::info("evidence folder: {}", folder.path().string());
-  auto target = Target::open(rig);
+  // Every output is checked before the run folder is made and the board is touched.
+  if (!o.junit.empty()) check_output_file(o.junit, "--junit");
+  RunFolder folder(o.out, o.append);
+  spdlog::info("evidence folder: {}{}", folder.path().string(),
+               folder.placement().empty() ? "" : " (" + folder.placement() + ")");
 
-  bool live = !o.no_progress && !g.quiet && wants_live_progress(stdout);
-  auto progress = g.quiet ? make_silent_progress() : make_progress(stdout, live);
   RunOptions ro;
   ro.retries = o.retries;
   ro.unit = o.unit;
+  // Named on the command line is consent; --all needs --destructive for the scenarios that destroy.
+  ro.allow_destructive = o.destructive || !o.all;
+  ro.allow_skip = o.allow_skip;
+  ro.command_line = g.command_line;
+
+  // The folder holds a record even when the rig does not open: every scenario NOT RUN, and why.
+  auto write_junit = [&](const RunSummary& summary) {
+    if (!o.junit.empty()) write_file_atomically(o.junit, to_junit_xml(summary));
+  };
+  std::unique_ptr<Target> target;
+  try {
+    target = Target::open(rig);
+  } catch (const Interrupted& e) {
+    write_junit(record_unstarted_run(rig, chosen, ro, folder,
+                                     std::string(e.what()) + " while the rig was opened", true));
+    throw;
+  } catch (const RigError& e) {
+    write_junit(record_unstarted_run(rig, chosen, ro, folder,
+                                     std::string("the rig could not be opened: ") + e.what(), false));
+    throw;
+  }
+
+  // Verbose runs print plain lines: debug lines on stderr would tear a status line redrawn in place.
+  bool live = !o.no_progress && !g.quiet && g.verbosity == 0 && wants_live_progress(stdout);
+  auto console = g.quiet ? make_silent_progress() : make_progress(stdout, live);
+  auto progress = make_tee_progress(std::move(console), make_line_progress(log_to_file));
   RunSummary summary = run_scenarios(*target, chosen, ro, folder, *progress);
   target.reset();  // lines released, port closed, before the verdict is reported
-  if (!o.junit.empty()) write_file_atomically(o.junit, to_junit_xml(summary));
-  return exit_code_for(summary, o.allow_skip);
+  write_junit(summary);
+  // -q shows warnings: a run that did not end normally is one (progress, which says it otherwise, is silent).
+  if (std::string end = run_end_line(summary); g.quiet && !end.empty())
+    std::fprintf(stderr, "bootrig: %s\n", end.c_str());
+  return summary.exit_code.value_or(exit_code_for(summary, o.allow_skip));
 }
 
 }  // namespace
@@ -73,10 +115,20 @@ void add_run_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_flag("--all", o->all, "Run every scenario");
   cmd->add_option("--retries", o->retries, "Extra attempts after a FAIL or ERROR; a pass after one is FLAKY")
       ->check(CLI::Range(0, 20));
-  cmd->add_option("--out", o->out, "Evidence folder (default: a new one under ./bootrig-runs/)");
+  cmd->add_option(
+      "--out", o->out,
+      "Evidence folder (default: a new one under ./bootrig-runs/); one that already holds a run is "
+      "refused unless --append");
+  cmd->add_flag(
+      "--append", o->append,
+      "When --out already holds a run, put this one in a new numbered subfolder (DIR/run-2, run-3...)");
   cmd->add_option("--unit", o->unit, "The unit's serial number, recorded in the results (factory lines)");
   cmd->add_option("--junit", o->junit, "Also write JUnit XML here (the run folder always has junit.xml)");
   cmd->add_flag("--allow-skip", o->allow_skip, "Exit 0 even if some scenarios were skipped");
+  cmd->add_flag(
+      "--destructive", o->destructive,
+      "With --all, also run the destructive scenarios (factory-reset erases /flash); a scenario named "
+      "on the command line runs without it");
   cmd->add_flag("--no-progress", o->no_progress, "Plain timestamped lines even on a terminal");
   cmd->callback([o, &g] { g.run = [o, &g] { return run_run(*o, g); }; });
 }

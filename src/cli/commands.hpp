@@ -18,6 +18,7 @@ struct GlobalOptions {
   int verbosity = 0;
   bool quiet = false;
   std::string log_file;
+  std::string command_line;  // as typed, for the run's records
   // Set by the subcommand that CLI11 selected; returns the exit code.
   std::function<int()> run;
 };
@@ -25,6 +26,12 @@ struct GlobalOptions {
 // Resolves and loads the rig (--rig, environment, standard places, else the built-in simulator) and says
 // loudly when it is the simulator.
 RigConfig load_rig(const GlobalOptions& g);
+
+// Copies a line the console shows by other means (progress, results printed on stdout) to the --log-file, so
+// that the file holds everything the console showed; nothing without --log-file.
+void log_to_file(const std::string& line);
+// Prints a line on stdout and copies it to the log file.
+void say(const std::string& line);
 
 void register_commands(CLI::App& app, GlobalOptions& g);
 int run_selected_command(CLI::App& app, GlobalOptions& g);

@@ -1,6 +1,8 @@
 // Process-wide interruption flag and its eventfd, set from signal handlers.
 #include "bootrig/core/interrupt.hpp"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -23,9 +25,24 @@ std::atomic<int> g_signal{0};
 
 // Created before any signal handler is installed (fd() is called by the installer), so the handler
 // only ever reads an initialised value.
+int event_fd();
+
+// A forked child (the tests fork; a program bootrig is linked into may) would otherwise share the eventfd
+// with its parent: one process's interruption would wake the other's waits and signal watcher. The child gets
+// a fresh eventfd on the same descriptor number, and no interruption.
+void fresh_after_fork() {
+  int f = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (f >= 0) {
+    ::dup3(f, event_fd(), O_CLOEXEC);
+    ::close(f);
+  }
+  g_signal.store(0, std::memory_order_relaxed);
+}
+
 int event_fd() {
   static const int fd = [] {
     int f = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ::pthread_atfork(nullptr, nullptr, fresh_after_fork);
     return f;
   }();
   return fd;

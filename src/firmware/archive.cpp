@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 
+#include "bootrig/core/bounded_file.hpp"
 #include "bootrig/core/errors.hpp"
 
 namespace bootrig {
@@ -174,8 +175,8 @@ std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> gz, const std::st
     }
     out.insert(out.end(), buf.data(), buf.data() + (buf.size() - z.s.avail_out));
     if (out.size() > max_size) {
-      throw RigError(what + ": unpacks to more than " + std::to_string(max_size >> 20) +
-                     " MiB; not a firmware bundle");
+      throw RigError(what + ": unpacks to more than " + size_text(max_size) +
+                     ", more than a firmware bundle can hold; not a firmware bundle");
     }
     if (rc == Z_OK && z.s.avail_in == 0 && z.s.avail_out != 0) {
       throw RigError(what + ": gzip data ends early (truncated download?)");

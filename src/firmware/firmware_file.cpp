@@ -11,6 +11,7 @@
 #include <iterator>
 #include <map>
 
+#include "bootrig/core/bounded_file.hpp"
 #include "bootrig/core/errors.hpp"
 #include "bootrig/firmware/image_builder.hpp"
 #include "firmware/byte_order.hpp"
@@ -198,9 +199,9 @@ std::vector<std::uint8_t> pycom_partition_table(std::uint32_t flash_size) {
   const std::vector<Part> parts =
       flash_size >= (8u << 20)
           ? std::vector<Part>{{1, 0x02, 0x9000, 0x7000, "nvs"},
-                              {0, 0x00, 0x10000, 0x1EF000, "factory"},
+                              {0, 0x00, kPycomFactoryOffset, kPycomSlotSize8MB, "factory"},
                               {1, 0x00, 0x1FF000, 0x2000, "otadata"},
-                              {0, 0x10, kPycomOta0Offset8MB, 0x1EF000, "ota_0"},
+                              {0, 0x10, kPycomOta0Offset8MB, kPycomSlotSize8MB, "ota_0"},
                               {1, 0x06, 0x3FF000, 0x1000, "config"}}
           : std::vector<Part>{{1, 0x02, 0x9000, 0x7000, "nvs"},
                               {0, 0x00, kPycomFactoryOffset, kPycomSlotSize4MB, "factory"},
@@ -332,11 +333,17 @@ std::string FirmwareSource::describe() const {
 }
 
 std::vector<std::uint8_t> read_binary_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RigError(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw RigError(path + ": read error");
-  return bytes;
+  return read_bounded_file(path, firmware_file_bound(), {});
+}
+
+FileBound firmware_file_bound() {
+  return {kPycomLargestFlash, "the largest flash of a Pycom module: no image or bundle can write more"};
+}
+
+std::size_t bundle_contents_bound() {
+  // The members together cannot exceed the flash they are written to; a tar adds a 512-byte header per member
+  // and pads each to 512 bytes, and the scripts are a few hundred bytes: 64 KiB covers a hundred members.
+  return kPycomLargestFlash + (64u << 10);
 }
 
 void write_binary_file(const std::string& path, std::span<const std::uint8_t> bytes) {
@@ -353,12 +360,23 @@ LoadedFirmware load_firmware_bytes(std::span<const std::uint8_t> bytes, const st
   f.source.file = name;
   if (bytes.empty()) throw RigError(name + ": file is empty");
   if (!is_gzip(bytes) && !is_tar(bytes)) {
+    for (std::string_view ext : {".tar.gz", ".tgz", ".gz", ".tar"})
+      if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0)
+        throw RigError(name + ": named like a bundle (" + std::string(ext) +
+                       ") but is neither gzip nor tar data; a broken or partial download?");
+    const std::uint64_t slot = std::max<std::uint64_t>(kPycomLargestSlot, options.limits.slot_size);
+    if (bytes.size() > slot)
+      throw RigError(name + ": " + size_text(bytes.size()) +
+                     " is no ESP32 app image nor Pycom bundle that fits: " +
+                     "an app image cannot exceed the largest app slot, " + size_text(slot) +
+                     " (Pycom's 8 MB layout), and a bundle starts with gzip's or tar's magic");
     f.source.rule = "plain image";
     f.bytes.assign(bytes.begin(), bytes.end());
     f.image = parse_esp32_image(f.bytes, options.limits);
     return f;
   }
-  std::vector<std::uint8_t> tar_bytes = is_gzip(bytes) ? gunzip(bytes, name) : std::vector<std::uint8_t>();
+  std::vector<std::uint8_t> tar_bytes =
+      is_gzip(bytes) ? gunzip(bytes, name, bundle_contents_bound()) : std::vector<std::uint8_t>();
   auto entries = read_tar(is_gzip(bytes) ? std::span<const std::uint8_t>(tar_bytes) : bytes, name);
   std::optional<Choice> choice;
   for (const char* script : {"script_4MB", "script2", "script_8MB"}) {

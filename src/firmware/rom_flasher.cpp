@@ -13,7 +13,19 @@ namespace bootrig {
 
 namespace {
 
-constexpr int kWriteBlockAttempts = 3;  // esptool WRITE_BLOCK_ATTEMPTS
+// esptool tries a block 3 times (WRITE_BLOCK_ATTEMPTS), which assumes a clean cable: a line that garbles or
+// loses one byte in a thousand spoils two of three 1 KiB blocks, and 3 tries then lose a 12-block write most
+// of the time. A try that fails on the line costs one block's line time (or the command timeout for a lost
+// reply), so more tries cost nothing on a clean line.
+constexpr int kWriteBlockAttempts = 16;
+// A ROM that gave no reply to 3 tries in a row (esptool's count) has stopped answering: reset, brown-out.
+constexpr int kSilentBlockAttempts = 3;
+// Commands that change nothing when repeated (register reads and writes, SPI set-up, MD5) are repeated when
+// their reply was lost or garbled: the ROM's replies carry no checksum.
+constexpr int kIdempotentAttempts = 6;
+constexpr int kWholeWriteAttempts = 3;
+
+bool worth_repeating(const RomError& e) { return e.kind != RomFailure::unsupported; }
 
 Duration per_mb(Duration per_megabyte, std::size_t bytes, Duration floor) {
   auto scaled = std::chrono::duration_cast<Duration>(per_megabyte * (static_cast<double>(bytes) / 1e6));
@@ -157,11 +169,31 @@ RomStatus RomFlasher::sync(int attempts) {
   return last;
 }
 
+RomResult<RomFlasher::Reply> RomFlasher::repeated(RomCommand op, const Bytes& data, Duration timeout,
+                                                  std::size_t payload_len, const std::string& what) {
+  RomError last;
+  for (int i = 0; i < kIdempotentAttempts; ++i) {
+    auto r = command(op, data, 0, timeout, payload_len, what);
+    if (r) return r;
+    last = r.error();
+    if (!worth_repeating(last)) break;
+  }
+  return last;
+}
+
 RomResult<std::uint32_t> RomFlasher::read_reg(std::uint32_t address) {
-  auto r =
-      command(RomCommand::read_reg, read_reg_data(address), 0, timeouts_.command, 0, " " + hex32(address));
-  if (!r) return r.error();
-  return r.value().value;
+  // A garbled reply can still decode as a reply with another value: a value counts once two replies agree.
+  std::optional<std::uint32_t> before;
+  for (int i = 0; i < kIdempotentAttempts; ++i) {
+    auto r =
+        repeated(RomCommand::read_reg, read_reg_data(address), timeouts_.command, 0, " " + hex32(address));
+    if (!r) return r.error();
+    if (before && *before == r.value().value) return *before;
+    before = r.value().value;
+  }
+  return error(RomFailure::bad_reply, RomCommand::read_reg,
+               " " + hex32(address) + ": no two of " + std::to_string(kIdempotentAttempts) +
+                   " replies agreed (a noisy line)");
 }
 
 RomResult<RomChip> RomFlasher::detect_chip() {
@@ -180,8 +212,8 @@ RomResult<RomChip> RomFlasher::detect_chip() {
 }
 
 RomStatus RomFlasher::spi_attach(std::uint32_t pads) {
-  auto r = command(RomCommand::spi_attach, spi_attach_data(pads), 0, timeouts_.command, 0,
-                   pads == 0 ? std::string(" (default pads)") : " (pads " + hex32(pads) + ")");
+  auto r = repeated(RomCommand::spi_attach, spi_attach_data(pads), timeouts_.command, 0,
+                    pads == 0 ? std::string(" (default pads)") : " (pads " + hex32(pads) + ")");
   if (!r) return r.error();
   return std::monostate{};
 }
@@ -200,7 +232,7 @@ RomStatus RomFlasher::write_reg(std::uint32_t address, std::uint32_t value) {
   le::append32(d, value);
   le::append32(d, 0xFFFFFFFF);
   le::append32(d, 0);
-  auto r = command(RomCommand::write_reg, d, 0, timeouts_.command, 0, " " + hex32(address));
+  auto r = repeated(RomCommand::write_reg, d, timeouts_.command, 0, " " + hex32(address));
   if (!r) return r.error();
   return std::monostate{};
 }
@@ -241,7 +273,7 @@ RomResult<double> RomFlasher::rom_crystal_estimate() {
 }
 
 RomStatus RomFlasher::spi_set_params(std::uint32_t flash_size) {
-  auto r = command(RomCommand::spi_set_params, spi_set_params_data(flash_size), 0, timeouts_.command);
+  auto r = repeated(RomCommand::spi_set_params, spi_set_params_data(flash_size), timeouts_.command, 0, "");
   if (!r) return r.error();
   return std::monostate{};
 }
@@ -287,17 +319,20 @@ RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> bl
   const std::uint32_t checksum = rom_checksum(block);
   RomError last;
   int attempt = 0;
-  while (attempt < kWriteBlockAttempts) {
+  int silent = 0;  // tries in a row without any reply
+  while (attempt < kWriteBlockAttempts && silent < kSilentBlockAttempts) {
     if (attempt++ > 0) ++block_retries_;
     auto r = command(op, data, checksum, timeouts_.command, 0,
                      " (block " + std::to_string(seq) + " of " + std::to_string(begun_blocks_) + " at " +
                          hex32(begun_offset_) + ")");
     if (r) return std::monostate{};
     last = r.error();
-    // A checksum error (a byte lost on the line) or a lost reply is worth another try; a block the ROM
-    // refused for another reason (out of sequence, a stream it could not inflate) is refused again.
-    if (last.kind == RomFailure::rom_error && last.code != static_cast<std::uint8_t>(RomErrorCode::invalid_crc))
-      break;
+    // A checksum error (a byte garbled on the line) or a lost reply is worth another try. So is any other
+    // error: the reply carries no checksum, and a garbled status byte reads as an error the ROM never sent;
+    // a block the ROM really refuses (out of sequence, a stream it could not inflate) is refused again
+    // quickly, which costs only the tries.
+    if (!worth_repeating(last)) break;
+    silent = last.kind == RomFailure::no_reply ? silent + 1 : 0;
   }
   last.message += " (after " + std::to_string(attempt) + (attempt == 1 ? " attempt)" : " attempts)");
   return last;
@@ -328,14 +363,21 @@ RomStatus RomFlasher::flash_end(LoaderExit how) {
 }
 
 RomResult<Md5Digest> RomFlasher::flash_md5(std::uint32_t address, std::uint32_t size) {
-  // The ROM answers with 32 hex characters (the stub with 16 raw bytes).
-  auto r = command(RomCommand::spi_flash_md5, flash_md5_data(address, size), 0,
-                   per_mb(timeouts_.md5_per_mb, size, timeouts_.command), 32,
-                   " (" + std::to_string(size) + " bytes at " + hex32(address) + ")");
-  if (!r) return r.error();
-  auto digest = parse_md5_hex(r.value().payload);
-  if (!digest) return error(RomFailure::bad_reply, RomCommand::spi_flash_md5, ": reply is not 32 hex digits");
-  return *digest;
+  // The ROM answers with 32 hex characters (the stub with 16 raw bytes). Like a register, a digest counts
+  // once two replies agree: a garbled one is still 32 hex digits more often than not.
+  std::optional<Md5Digest> before;
+  for (int i = 0; i < kIdempotentAttempts; ++i) {
+    auto r = repeated(RomCommand::spi_flash_md5, flash_md5_data(address, size),
+                      per_mb(timeouts_.md5_per_mb, size, timeouts_.command), 32,
+                      " (" + std::to_string(size) + " bytes at " + hex32(address) + ")");
+    if (!r) return r.error();
+    auto digest = parse_md5_hex(r.value().payload);
+    if (!digest) continue;
+    if (before && *before == *digest) return *digest;
+    before = digest;
+  }
+  return error(RomFailure::bad_reply, RomCommand::spi_flash_md5,
+               ": no two of " + std::to_string(kIdempotentAttempts) + " replies were the same 32 hex digits");
 }
 
 RomResult<std::uint32_t> RomFlasher::connect(int sync_attempts) {
@@ -363,6 +405,23 @@ RomResult<std::uint32_t> RomFlasher::connect(int sync_attempts) {
 
 RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::span<const std::uint8_t> data,
                                                     const FlashProgress& progress, bool compress) {
+  // FLASH_BEGIN's size and offset, and each block's sequence number, carry no checksum: on a noisy line a
+  // write can be acknowledged block by block and still land wrong, which only the MD5 shows. A write whose
+  // MD5 does not match, or whose block never got through, is done again from FLASH_BEGIN.
+  RomError last;
+  for (int whole = 0; whole < kWholeWriteAttempts; ++whole) {
+    auto r = write_flash_once(offset, data, progress, compress);
+    if (r) return r;
+    last = r.error();
+    // A ROM that stopped answering (reset, brown-out, unplugged) is not helped by starting over.
+    if (last.kind == RomFailure::unsupported || last.kind == RomFailure::no_reply) break;
+  }
+  return last;
+}
+
+RomResult<FlashWriteReport> RomFlasher::write_flash_once(std::uint32_t offset,
+                                                         std::span<const std::uint8_t> data,
+                                                         const FlashProgress& progress, bool compress) {
   FlashWriteReport report;
   report.offset = offset;
   report.bytes = data.size();

@@ -61,9 +61,10 @@ class DownloadMode {
     w_.bootloader->set(Level::inactive);
   }
   void reset_out() {
-    if (w_.serial.baud() != rig_baud_) w_.serial.set_baud(rig_baud_);
     release_p2();
-    pulse(w_.reset, w_.reset_pulse);
+    // The pulse first and whole, even when interrupted: a module left in the ROM loader strands the next run.
+    pulse_on_exit_path(w_.reset, w_.reset_pulse);
+    if (w_.serial.baud() != rig_baud_) w_.serial.set_baud(rig_baud_);
   }
 
   const CableWires& w_;
@@ -203,6 +204,15 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
 
 Result<Md5Digest, FlashFailure> read_flash_md5(const CableWires& w, std::uint32_t offset,
                                                std::uint32_t length, const CableFlashOptions& o) {
+  auto one = [&](std::uint32_t) { return std::vector<FlashRegion>{{"", offset, length}}; };
+  auto d = read_flash_digests(w, one, o);
+  if (!d) return d.error();
+  return d.value().md5.front();
+}
+
+Result<FlashDigests, FlashFailure> read_flash_digests(
+    const CableWires& w, const std::function<std::vector<FlashRegion>(std::uint32_t)>& regions,
+    const CableFlashOptions& o) {
   require_p2(w);
   RomFlasher rom(w.serial, o.rom);
   DownloadMode dl(w);
@@ -210,13 +220,21 @@ Result<Md5Digest, FlashFailure> read_flash_md5(const CableWires& w, std::uint32_
     return FlashFailure{"download mode", "the ROM loader did not answer after a reset with P2 held low (" +
                                              c.error().message +
                                              "); is P2 (G23) wired to the rig's bootloader line?"};
+  FlashDigests out;
+  auto id = rom.flash_id();
+  if (!id) return FlashFailure{"flash id", id.error().message};
+  const std::uint32_t size_code = id.value() >> 16 & 0xFF;
+  out.flash_size = size_code >= 18 && size_code <= 26 ? 1u << size_code : 4u << 20;
   auto pads = rom.efuse_spi_pads();
   if (!pads) return FlashFailure{"read eFuse", pads.error().message};
   if (auto a = rom.spi_attach(pads.value()); !a) return FlashFailure{"attach flash", a.error().message};
-  auto digest = rom.flash_md5(offset, length);
-  if (!digest) return FlashFailure{"flash MD5", digest.error().message};
+  for (const auto& r : regions(out.flash_size)) {
+    auto digest = rom.flash_md5(r.offset, r.length);
+    if (!digest) return FlashFailure{r.name.empty() ? "flash MD5" : "flash MD5 of " + r.name, digest.error().message};
+    out.md5.push_back(digest.value());
+  }
   dl.finish();
-  return digest.value();
+  return out;
 }
 
 }  // namespace bootrig

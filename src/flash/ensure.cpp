@@ -16,7 +16,10 @@ RigImage load_image_file(const std::string& name, const std::string& path, const
   try {
     f = load_firmware_file(path);
   } catch (const RigError& e) {
-    throw RigError(where + ": " + e.what());
+    // The reader's message starts with the path, which `where` already names.
+    std::string what = e.what();
+    if (what.rfind(path + ": ", 0) == 0) what.erase(0, path.size() + 2);
+    throw RigError(where + ": " + what);
   }
   if (!f.image.valid())
     throw RigError(where + ": not a valid ESP32 application image (" + f.image.problem_summary() +
@@ -41,6 +44,36 @@ std::map<std::string, RigImage> load_rig_images(const RigConfig& rig) {
   return out;
 }
 
+void check_rig_images(const RigConfig& rig, const std::map<std::string, RigImage>& images) {
+  const std::string where = rig.source.string() + ": [firmware] ";
+  auto cur = images.find("current");
+  auto prev = images.find("previous");
+  if (prev != images.end() && cur == images.end())
+    throw RigError(where +
+                   "previous is given without current: window 2's previous image is only made by an OTA "
+                   "of current on top of it; add current");
+  if (cur != images.end() && prev != images.end()) {
+    const RigImage& c = cur->second;
+    const RigImage& p = prev->second;
+    if (c.sha256 == p.sha256)
+      throw RigError(where + "previous and current are the same build (" + c.board + " " + c.version +
+                     ", SHA-256 " + c.sha256 +
+                     "): window 2 could not tell them apart; give previous an older release");
+    if (c.board != p.board)
+      throw RigError(where + "current is built for " + c.board + " but previous for " + p.board +
+                     "; one module runs both, so give images for the same board");
+    resolve_arrangement({"current", "previous"}, images, nullptr);  // the same version twice
+  }
+  // The simulated module's board is known from the rig file; a hardware board is compared when it answers.
+  if (rig.kind == RigKind::sim && rig.sim.remote.empty()) {
+    for (const auto& [name, img] : images)
+      if (parse_board(img.board) != parse_board(rig.sim.board))
+        throw RigError(where + name + " = " + img.path + " is built for " + img.board +
+                       " but [sim] board is " + rig.sim.board + "; give an image for " + rig.sim.board +
+                       " or change the board");
+  }
+}
+
 const char* to_string(Slot s) { return s == Slot::factory ? "factory" : "ota_0"; }
 
 std::optional<Slot> parse_slot(std::string_view name) {
@@ -53,7 +86,7 @@ std::optional<Slot> parse_slot(std::string_view name) {
 std::string FirmwareRecord::encode() const {
   std::string s = "# bootrig's record of this module's firmware slots (bootrig rewrites it after each flash)\n";
   s += std::string("active ") + to_string(active) + "\n";
-  s += std::string("prev ") + to_string(prev) + "\n";
+  s += std::string("prev ") + (prev ? to_string(*prev) : "unknown") + "\n";
   for (const auto& [slot, c] : slots)
     s += std::string("slot ") + to_string(slot) + " " + c.version + " " + (c.sha256.empty() ? "-" : c.sha256) + "\n";
   s += "end\n";
@@ -73,10 +106,14 @@ std::optional<FirmwareRecord> FirmwareRecord::decode(std::string_view text) {
     words >> key >> a >> b >> c;
     if (key == "end") {
       ended = true;
+    } else if (key == "prev" && a == "unknown" && b.empty()) {
+      r.prev = std::nullopt;
+      have_prev = true;
     } else if (key == "active" || key == "prev") {
       auto s = parse_slot(a);
       if (!s || !b.empty()) return std::nullopt;
-      (key == "active" ? r.active : r.prev) = *s;
+      if (key == "active") r.active = *s;
+      else r.prev = *s;
       (key == "active" ? have_active : have_prev) = true;
     } else if (key == "slot") {
       auto s = parse_slot(a);
@@ -86,7 +123,8 @@ std::optional<FirmwareRecord> FirmwareRecord::decode(std::string_view text) {
       return std::nullopt;
     }
   }
-  if (!ended || !have_active || !have_prev || !r.slots.count(r.active) || !r.slots.count(r.prev)) return std::nullopt;
+  if (!ended || !have_active || !have_prev || !r.slots.count(r.active) || (r.prev && !r.slots.count(*r.prev)))
+    return std::nullopt;
   return r;
 }
 
@@ -100,8 +138,8 @@ std::optional<SlotContent> BoardFirmware::slot(Slot s) const {
 }
 
 std::optional<SlotContent> BoardFirmware::previous() const {
-  if (!record) return std::nullopt;
-  return slot(record->prev);
+  if (!record || !record->prev) return std::nullopt;
+  return slot(*record->prev);
 }
 
 std::string BoardFirmware::describe() const {
@@ -110,7 +148,9 @@ std::string BoardFirmware::describe() const {
     if (record->prev == active)
       s += "; window 2 boots the same image (boot_info was reset by a cable flash)";
     else
-      s += std::string("; window 2 boots ") + p->version + " (" + to_string(record->prev) + " slot)";
+      s += std::string("; window 2 boots ") + p->version + " (" + to_string(*record->prev) + " slot)";
+  } else if (record && !record->prev) {
+    s += "; the previous image is unknown (bootrig's record was written from the slots' MD5, not from an OTA)";
   } else {
     s += "; the previous image is unknown (" + record_note + ")";
   }
@@ -208,7 +248,8 @@ FirmwareRecord record_after_cable(const BoardFirmware* before, const RigImage& i
   // The app goes to the factory slot and boot_info is reset: ActiveImg = PrevImg = factory. ota_0 keeps
   // what it held.
   r.slots[Slot::factory] = SlotContent{image.version, image.sha256};
-  r.active = r.prev = Slot::factory;
+  r.active = Slot::factory;
+  r.prev = Slot::factory;
   return r;
 }
 
@@ -257,6 +298,16 @@ Arrangement resolve_arrangement(const Arrangement& wanted, const std::map<std::s
 
 const char* to_string(FlashMethod m) { return m == FlashMethod::cable ? "cable" : "OTA"; }
 
+namespace {
+// The digest the proof read for `slot` over `name`'s length, or "unread" when it did not ask (another version).
+std::string md5_of_slot(const BoardFirmware& board, Slot slot, const std::string& name) {
+  auto s = board.proven->md5.find(slot);
+  if (s == board.proven->md5.end()) return "unread";
+  auto d = s->second.find(name);
+  return d == s->second.end() ? "unread" : d->second;
+}
+}  // namespace
+
 bool runs_image(const BoardFirmware& board, const RigImage& image, std::string* why) {
   auto say = [&](std::string text) {
     if (why) *why = std::move(text);
@@ -269,6 +320,19 @@ bool runs_image(const BoardFirmware& board, const RigImage& image, std::string* 
     say("the board runs " + board.running.version + " built as \"" + board.build + "\"; " + image.name +
         " is " + image.version + " built as \"" + image.build + "\": another build of the same version");
     return false;
+  }
+  if (board.proven) {
+    const std::string slot = to_string(board.active);
+    auto held = board.proven->holds.find(board.active);
+    if (held == board.proven->holds.end() || held->second != image.name) {
+      say("the ROM's MD5 of the " + slot + " slot over " + std::to_string(image.bytes.size()) + " bytes is " +
+          md5_of_slot(board, board.active, image.name).substr(0, 16) + "..., not " + image.name + "'s " +
+          to_hex(md5(image.bytes)).substr(0, 16) + "...: the board runs another build of " + image.version);
+      return false;
+    }
+    say("the ROM's MD5 of the running " + slot + " slot matches " + image.name + " " + image.version + " (" +
+        md5_of_slot(board, board.active, image.name).substr(0, 16) + "...)");
+    return true;
   }
   auto c = board.record ? board.slot(board.active) : std::nullopt;
   if (!c || c->sha256.empty()) {
@@ -290,6 +354,17 @@ bool runs_image(const BoardFirmware& board, const RigImage& image, std::string* 
 }
 
 bool previous_is(const BoardFirmware& board, const RigImage& image, std::string* why) {
+  if (board.proven && board.record && board.record->prev && board.record->prev != board.active) {
+    const Slot prev = *board.record->prev;
+    auto held = board.proven->holds.find(prev);
+    const bool same = held != board.proven->holds.end() && held->second == image.name;
+    if (why)
+      *why = same ? "window 2 boots " + image.name + " " + image.version + " (the ROM's MD5 of the " +
+                        to_string(prev) + " slot matches it)"
+                  : "the ROM's MD5 of the " + std::string(to_string(prev)) + " slot (window 2's) is not " +
+                        image.name + " " + image.version + "'s";
+    return same;
+  }
   auto p = board.previous();
   if (!p || board.record->prev == board.active) {
     if (why) *why = p ? "window 2 would boot the running image (boot_info was reset by a cable flash)"

@@ -15,11 +15,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <utility>
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
+#include "bootrig/core/signals.hpp"
 #include "bootrig/rig/rig_config.hpp"
 
 extern char** environ;
@@ -141,7 +143,15 @@ class SpawnAttr {
 // process group is killed and the tool reaped, so nothing keeps running and no zombie is left.
 class Child {
  public:
-  explicit Child(pid_t pid) : pid_(pid), pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))) {}
+  explicit Child(pid_t pid)
+      : pid_(pid),
+        pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))),
+        // The signal watcher may end bootrig (its watchdog's _exit) while the tool runs, where no destructor
+        // runs: the group is ended from the watcher then, so no tool is left holding the port.
+        hook_([this] {
+          std::lock_guard lock(reap_mutex_);
+          if (!reaping_) ::kill(-pid_, SIGKILL);
+        }) {}
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
   ~Child() {
@@ -169,6 +179,11 @@ class Child {
   }
 
   int reap() {
+    {
+      // From here on the group's id may be reused once the tool is reaped: the watcher must not signal it.
+      std::lock_guard lock(reap_mutex_);
+      reaping_ = true;
+    }
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
@@ -180,6 +195,9 @@ class Child {
   pid_t pid_;
   Fd pidfd_;
   bool exited_ = false;
+  std::mutex reap_mutex_;
+  bool reaping_ = false;
+  EmergencyHook hook_;
 };
 
 // The merged output as lines, and its tail for the error message.

@@ -2,6 +2,7 @@
 #include "bootrig/hw/gpio.hpp"
 
 #include <algorithm>
+#include <thread>
 
 #include "bootrig/core/errors.hpp"
 
@@ -106,6 +107,13 @@ void pulse(DigitalOutput& out, Duration width) {
     out.set(Level::inactive);
     throw;
   }
+  out.set(Level::inactive);
+}
+
+void pulse_on_exit_path(DigitalOutput& out, Duration width) {
+  out.set(Level::active);
+  // A plain sleep: wait_for() returns at once once bootrig is interrupted, which is when this pulse matters.
+  std::this_thread::sleep_for(std::min<Duration>(width, seconds(1)));
   out.set(Level::inactive);
 }
 

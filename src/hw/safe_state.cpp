@@ -23,6 +23,9 @@ class SafeState::Guarded : public DigitalOutput {
       throw Interrupted(interrupt::signal_number());
     }
     line_->set(level);
+    // The watcher asked for the release while this call held the lock (a line operation that hung for a
+    // while): the lines go inactive now, before anything else can assert them.
+    if (owner_.release_pending_) owner_.release_locked();
   }
   Level get() const override {
     std::lock_guard lock(owner_.mutex_);
@@ -47,7 +50,7 @@ class SafeState::Guarded : public DigitalOutput {
   int priority_;
 };
 
-SafeState::SafeState() : hook_([this] { release_all(); }) {}
+SafeState::SafeState() : hook_([this] { release_from_watcher(kStuckLineOperation); }) {}
 
 SafeState::~SafeState() {
   release_all();
@@ -68,9 +71,27 @@ DigitalOutput& SafeState::adopt(std::string role, std::unique_ptr<DigitalOutput>
 
 void SafeState::release_all() noexcept {
   std::lock_guard lock(mutex_);
+  release_locked();
+}
+
+void SafeState::release_locked() noexcept {
+  release_pending_ = false;
   if (released_) return;
   released_ = true;
   for (auto& g : lines_) g->release_locked();
+}
+
+bool SafeState::release_from_watcher(Duration wait) noexcept {
+  release_pending_ = true;
+  std::unique_lock lock(mutex_, std::defer_lock);
+  if (!lock.try_lock_for(wait)) {
+    spdlog::error(
+        "a GPIO line operation is stuck: P12 and RESET are released the moment it returns, or by the "
+        "kernel when bootrig exits");
+    return false;
+  }
+  release_locked();
+  return true;
 }
 
 bool SafeState::released() const {

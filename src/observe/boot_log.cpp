@@ -84,7 +84,7 @@ namespace {
 
 // A line longer than this is not one of the messages recognised here (binary noise, a huge print):
 // only its start is kept, so memory stays bounded whatever arrives.
-constexpr std::size_t kMaxBootLogLine = 1024;
+constexpr std::size_t kMaxBootLine = 1024;
 constexpr std::string_view kPrompt = ">>> ";
 
 // Control bytes before the text (a \x04 from the raw REPL, a NUL from a reset glitch) and the line end
@@ -222,7 +222,7 @@ std::vector<BootEvent> BootLogReader::feed(std::string_view bytes, TimePoint arr
       continue;
     }
     if (line_.empty() && line_offset_ == offset_) line_first_ = arrival;
-    if (line_.size() < kMaxBootLogLine) line_ += c;
+    if (line_.size() < kMaxBootLine) line_ += c;
     ++offset_;
   }
   check_partial(arrival, out);

@@ -1,6 +1,10 @@
 // Timeline-recording decorators for outputs and serial links, and the LED watcher thread.
 #include "bootrig/observe/recording.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include "bootrig/core/escape.hpp"
+
 namespace bootrig {
 
 RecordingOutput::RecordingOutput(DigitalOutput& inner, Timeline& timeline, std::string line)
@@ -66,6 +70,39 @@ void RecordingSerialLink::discard_input() {
 void RecordingSerialLink::set_baud(unsigned baud) {
   inner_.set_baud(baud);
   timeline_.note("serial " + port_ + " now at " + std::to_string(baud) + " baud");
+}
+
+namespace {
+void log_chunk(const char* dir, const std::string& port, TimePoint t, std::string_view bytes) {
+  if (!spdlog::should_log(spdlog::level::trace)) return;
+  auto ns = to_ns(t);
+  spdlog::trace("[{}.{:06}] {} {} \"{}\"", ns / 1'000'000'000, ns % 1'000'000'000 / 1000, dir, port,
+                escape_bytes(bytes));
+}
+}  // namespace
+
+void LoggingOutput::set(Level level) {
+  inner_.set(level);
+  if (!spdlog::should_log(spdlog::level::debug)) return;
+  auto ns = to_ns(now());
+  spdlog::debug("[{}.{:06}] line {} -> {}", ns / 1'000'000'000, ns % 1'000'000'000 / 1000, line_,
+                is_active(level) ? "active" : "inactive");
+}
+
+void LoggingSerialLink::write(std::string_view bytes, Deadline deadline) {
+  log_chunk("tx", port_, now(), bytes);
+  inner_.write(bytes, deadline);
+}
+
+std::optional<SerialChunk> LoggingSerialLink::read(Deadline deadline) {
+  auto chunk = inner_.read(deadline);
+  if (chunk && !chunk->bytes.empty()) log_chunk("rx", port_, chunk->time, chunk->bytes);
+  return chunk;
+}
+
+void LoggingSerialLink::set_baud(unsigned baud) {
+  inner_.set_baud(baud);
+  spdlog::debug("serial {} now at {} baud", port_, baud);
 }
 
 LedWatcher::LedWatcher(DigitalInput& input, LedDecoder& decoder, Timeline* timeline, std::string line,

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <spdlog/spdlog.h>
+
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/escape.hpp"
 
@@ -84,7 +86,56 @@ std::filesystem::path made_dir(const std::filesystem::path& dir) {
 Timeline::Timeline(const std::filesystem::path& dir)
     : dir_(made_dir(dir)), events_(dir_ / "events.jsonl"), serial_log_(dir_ / "serial.log") {}
 
+namespace {
+
+// Which events record() copies to the log (bootrig -v shows them, --log-file keeps them): not step starts,
+// nor notes made through record() (a session's notes: its progress output shows them already); note() logs
+// its own.
+bool logged_by_record(EventKind kind, const nlohmann::json& f) {
+  if (kind == EventKind::step_start) return false;
+  return kind != EventKind::note || f.contains("measurement") || f.contains("expectation");
+}
+
+// The log's copy of an event: pin changes, boot events, LED patterns, step ends, notes at debug; every serial
+// chunk and LED edge at trace (-vv), with the event's monotonic time.
+void log_event(EventKind kind, TimePoint t, const nlohmann::json& f) {
+  const bool detail = kind == EventKind::serial || kind == EventKind::led_edge;
+  auto level = detail ? spdlog::level::trace : spdlog::level::debug;
+  if (!spdlog::should_log(level)) return;
+  auto ns = to_ns(t);
+  char stamp[40];
+  std::snprintf(stamp, sizeof stamp, "[%" PRId64 ".%06" PRId64 "] ", ns / 1'000'000'000,
+                (ns % 1'000'000'000) / 1000);
+  std::string text;
+  switch (kind) {
+    case EventKind::output:
+      text =
+          "line " + f.value("line", std::string()) + " -> " + (f.value("level", 0) ? "active" : "inactive");
+      break;
+    case EventKind::serial:
+      text = f.value("dir", std::string()) + " " + f.value("port", std::string()) + " \"" +
+             f.value("data", std::string()) + "\"";
+      break;
+    case EventKind::step_end:
+      text = "step '" + f.value("step", std::string()) + "' " + f.value("outcome", std::string());
+      break;
+    case EventKind::note:
+      if (f.contains("text")) {
+        text = "note: " + f.value("text", std::string());
+        break;
+      }
+      [[fallthrough]];
+    default:
+      text = std::string(to_string(kind)) + " " +
+             f.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  spdlog::log(level, "{}{}", stamp, text);
+}
+
+}  // namespace
+
 void Timeline::record(EventKind kind, TimePoint t, nlohmann::json fields) {
+  if (logged_by_record(kind, fields)) log_event(kind, t, fields);
   // "t", "seq" and "kind" lead every line so the file reads well with grep and less; the fields follow
   // in the caller's object. Built outside the lock; only numbering and the write are serialised, which
   // keeps "seq" equal to the file order.
@@ -140,7 +191,11 @@ void Timeline::step_end(std::string_view step, std::string_view outcome, TimePoi
   record(EventKind::step_end, t, std::move(f));
 }
 
-void Timeline::note(std::string_view text, TimePoint t) { record(EventKind::note, t, {{"text", text}}); }
+void Timeline::note(std::string_view text, TimePoint t) {
+  nlohmann::json f = {{"text", text}};
+  log_event(EventKind::note, t, f);
+  record(EventKind::note, t, std::move(f));
+}
 
 std::uint64_t Timeline::events_written() const {
   std::lock_guard lock(mu_);

@@ -243,17 +243,25 @@ bool CheckedChannel::install(Deadline deadline) {
   // checks out. Re-running a definition is harmless, so a lost acknowledgement only costs a repeat. Pieces
   // that do not get through are made smaller, and the collection starts again.
   std::size_t piece = std::min<std::size_t>(std::max(piece_bytes_, options_.min_piece_bytes), 192);
+  // Pieces stored on the board stay valid while the piece size stays: only a new size starts the collection
+  // again (the prologue empties it). At the smallest size a piece that did not get through is tried again
+  // where it stopped, so a long noisy install never throws away what already arrived.
+  std::size_t next = 0;
+  bool fresh = true;
   for (;;) {
-    if (!until_acked(kInstallPrologue, "BRI 0", options_.attempts)) return false;
+    if (fresh && !until_acked(kInstallPrologue, "BRI 0", options_.attempts)) return false;
     const std::size_t count = (src.size() + piece - 1) / piece;
     bool all = true;
-    for (std::size_t i = 0; i < count && all; ++i) {
+    for (std::size_t i = fresh ? 0 : next; i < count && all; ++i) {
+      // The index is part of what the digest covers: a garbled index must not store a good piece elsewhere.
       std::string s = src.substr(i * piece, piece);
-      std::string code = "_bs=" + py_str_literal(s) + "\nif _bB.hexlify(_bH.sha256(_bs.encode()).digest()[:4])==b'" +
-                         channel_digest(s) + "':_bZ[" + std::to_string(i) + "]=_bs;print('\\nBRP %d'%" +
-                         std::to_string(i) + ")\n";
+      std::string code = "_bi=" + std::to_string(i) + "\n_bs=" + py_str_literal(s) +
+                         "\nif _bB.hexlify(_bH.sha256(('%d:'%_bi+_bs).encode()).digest()[:4])==b'" +
+                         channel_digest(std::to_string(i) + ":" + s) +
+                         "':_bZ[_bi]=_bs;print('\\nBRP %d'%_bi)\n";
       const int tries = piece > options_.min_piece_bytes ? 3 : options_.attempts;
       all = until_acked(code, "BRP " + std::to_string(i), tries);
+      next = all ? i + 1 : i;
     }
     if (all) {
       std::string run = "_bs=''.join([_bZ[i] for i in range(" + std::to_string(count) +
@@ -262,6 +270,9 @@ bool CheckedChannel::install(Deadline deadline) {
       if (until_acked(run, "BRI 1", options_.attempts)) break;
     }
     if (deadline.expired()) return false;
+    // All pieces acknowledged but the whole did not check out: the collection holds a wrong piece (it cannot
+    // tell which), so it starts again.
+    fresh = all || piece > options_.min_piece_bytes;
     piece = std::max(options_.min_piece_bytes, piece / 2);
   }
   installed_ = true;
@@ -381,6 +392,7 @@ Result<ChannelAnswer, ChannelFailure> CheckedChannel::run(std::string_view code,
           continue;
         }
         value += f->bytes;
+        chunk_fails = 0;  // the budget is per chunk: a long answer on a noisy line needs many retries in all
       }
       if (channel_digest(value) == total_digest) break;
       ++stats_.failed;

@@ -20,6 +20,8 @@ const char* to_string(ReplFault f) {
       return "protocol";
     case ReplFault::no_soft_reboot:
       return "no_soft_reboot";
+    case ReplFault::not_sent:
+      return "not_sent";
   }
   return "?";
 }
@@ -320,7 +322,7 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
     if (typed >= options_.echo_attempts || deadline.expired()) {
       send("\x03", deadline);
       mode_ = ReplMode::unknown;
-      return failure(ReplFault::protocol, "the REPL's echo of the line never came back intact (" +
+      return failure(ReplFault::not_sent, "the REPL's echo of the line never came back intact (" +
                                               std::to_string(typed) + " tries); the line was not run");
     }
     send("\x03", deadline);  // clears the line at the friendly prompt: nothing runs

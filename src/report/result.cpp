@@ -14,8 +14,51 @@ const char* to_string(Outcome o) {
     case Outcome::error: return "ERROR";
     case Outcome::skip: return "SKIP";
     case Outcome::flaky: return "FLAKY";
+    case Outcome::not_run:
+      return "NOT RUN";
   }
   return "?";
+}
+
+const char* to_string(ExpectationStatus s) {
+  switch (s) {
+    case ExpectationStatus::passed:
+      return "checked-pass";
+    case ExpectationStatus::failed:
+      return "checked-fail";
+    case ExpectationStatus::unchecked:
+      return "unchecked";
+  }
+  return "?";
+}
+
+std::string Measurement::describe() const {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s = %g %s", name.c_str(), value, unit.c_str());
+  std::string s = buf;
+  if (low && high)
+    std::snprintf(buf, sizeof buf, ", limits %g to %g %s", *low, *high, unit.c_str());
+  else if (low)
+    std::snprintf(buf, sizeof buf, ", limit at least %g %s", *low, unit.c_str());
+  else if (high)
+    std::snprintf(buf, sizeof buf, ", limit at most %g %s", *high, unit.c_str());
+  else
+    return s;
+  return s + buf;
+}
+
+std::string Totals::describe() const {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%d passed, %d failed, %d errors, %d skipped, %d flaky, %d not run",
+                of(Outcome::pass), of(Outcome::fail), of(Outcome::error), of(Outcome::skip),
+                of(Outcome::flaky), of(Outcome::not_run));
+  return buf;
+}
+
+Totals RunSummary::totals() const {
+  Totals t;
+  for (const auto& s : scenarios) ++t.count[static_cast<int>(s.outcome)];
+  return t;
 }
 
 std::string FirmwarePrep::describe_flashed() const {
@@ -47,11 +90,13 @@ int exit_code_for(const RunSummary& run, bool allow_skip) {
   for (const auto& s : run.scenarios) {
     switch (s.outcome) {
       case Outcome::pass: break;
+      // A scenario that never ran proved nothing: never exit 0 for it.
+      case Outcome::not_run:
       case Outcome::error: error = true; break;
       case Outcome::fail:
       case Outcome::flaky: failed = true; break;
       case Outcome::skip:
-        if (!allow_skip) failed = true;
+        if (!allow_skip && !s.consent_withheld) failed = true;
         break;
     }
   }

@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "bootrig/core/bounded_file.hpp"
 #include "bootrig/core/errors.hpp"
 
 namespace bootrig {
@@ -59,6 +59,35 @@ std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
   return s;
+}
+
+// The allowed word closest to a misspelled one ("curent" -> "current"), or "" when none is within two edits.
+std::string nearest(const std::string& word, const std::vector<std::string>& options) {
+  std::string best;
+  std::size_t best_d = 3;
+  for (const auto& o : options) {
+    std::vector<std::size_t> row(o.size() + 1);
+    for (std::size_t j = 0; j <= o.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= word.size(); ++i) {
+      std::size_t diag = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= o.size(); ++j) {
+        std::size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (word[i - 1] == o[j - 1] ? 0 : 1)});
+        diag = up;
+      }
+    }
+    if (row[o.size()] < best_d) {
+      best_d = row[o.size()];
+      best = o;
+    }
+  }
+  return best;
+}
+
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& options) {
+  std::string n = nearest(word, options);
+  return n.empty() ? std::string() : "; did you mean '" + n + "'?";
 }
 
 // Reads one TOML table, remembering which keys were used so that anything left over is reported as unknown
@@ -145,8 +174,10 @@ class TableReader {
       std::string key(k.str());
       if (!used_.count(key)) {
         std::vector<std::string> allowed(used_.begin(), used_.end());
-        throw ConfigError(file_, line_of(v), key_path(key),
-                          "unknown key" + (allowed.empty() ? std::string() : " (expected one of: " + join(allowed) + ")"));
+        throw ConfigError(
+            file_, line_of(v), key_path(key),
+            "unknown key" + (allowed.empty() ? std::string() : " (expected one of: " + join(allowed) + ")") +
+                did_you_mean(key, allowed));
       }
     }
   }
@@ -204,6 +235,46 @@ void check_distinct_lines(const RigConfig& rig, const std::string& file,
   }
 }
 
+std::string ms(milliseconds d) { return std::to_string(d.count()) + " ms"; }
+
+// Values each within its range can still make no sense together or against the module: such a rig would
+// report its own mistake as a board failure, so it is refused here, before any board is touched.
+void check_timing_sense(TableReader& t, const TimingProfile& p) {
+  if (p.final_toggle * 2 > p.final_duration)
+    t.fail("final_duration_ms", ms(p.final_duration) + " is shorter than one blink of final_toggle_ms (" +
+                                    ms(p.final_toggle) + " on, as long off)");
+  if (p.error_toggle * 2 > p.error_duration)
+    t.fail("error_duration_ms", ms(p.error_duration) + " is shorter than one blink of error_toggle_ms (" +
+                                    ms(p.error_toggle) + " on, as long off)");
+  // The heartbeat is a short flash in a long dark (mperror.c: 80 ms on, 3920 ms off), slower than any
+  // safe-boot blink: otherwise the LED decoder could not tell the running app from a safe-boot window.
+  if (p.heartbeat_on >= p.heartbeat_off)
+    t.fail("heartbeat_on_ms",
+           ms(p.heartbeat_on) + " on and " + ms(p.heartbeat_off) +
+               " off is no heartbeat: the firmware flashes briefly in a long dark (80/3920 ms)");
+  if (p.heartbeat_on + p.heartbeat_off <= p.window1_toggle * 2)
+    t.fail("heartbeat_off_ms", "a heartbeat period of " + ms(p.heartbeat_on + p.heartbeat_off) +
+                                   " is not slower than window 1's blink (" + ms(p.window1_toggle * 2) +
+                                   "); the LED decoder could not tell them apart");
+  // ESP32 datasheet: EN low for 50 us resets the chip; holding RESET longer than a second only delays the
+  // boot, and far longer (a typo) would make every reset look like a dead board.
+  if (p.reset_pulse > milliseconds(1000))
+    t.fail("reset_pulse_ms", ms(p.reset_pulse) +
+                                 " is longer than a second; the ESP32 needs 50 us of EN low, and "
+                                 "100 ms is plenty");
+  // The longest boot the firmware makes without the user's scripts: a plain one, or the rest of safe boot's
+  // forced final phase after P12 goes. A shorter boot timeout would fail every scenario on a sound board.
+  const milliseconds plain = p.rom_boot + p.safeboot_recheck + p.app_start + p.banner_delay;
+  const milliseconds after_final = p.final_duration + p.app_start + p.banner_delay;
+  const milliseconds longest = std::max(plain, after_final);
+  if (p.boot_timeout < longest)
+    t.fail("boot_timeout_ms", ms(p.boot_timeout) + " is shorter than the firmware's own boot (" +
+                                  ms(longest) + ": " +
+                                  (plain >= after_final ? "ROM, safe-boot re-check, app start and banner"
+                                                        : "safe boot's final phase, app start and banner") +
+                                  "); every scenario would fail on a sound board");
+}
+
 void read_timing(TableReader& t, TimingProfile& p) {
   t.set_ms("safeboot_recheck_ms", p.safeboot_recheck);
   t.set_ms("window1_toggle_ms", p.window1_toggle);
@@ -228,6 +299,7 @@ void read_timing(TableReader& t, TimingProfile& p) {
     t.fail("window2_toggle_ms", "must be shorter than window1_toggle_ms: window 2 is told apart by its faster blink");
   if (p.final_toggle >= p.window2_toggle)
     t.fail("final_toggle_ms", "must be shorter than window2_toggle_ms: the final phase blinks fastest");
+  check_timing_sense(t, p);
 }
 
 // [sim.timing]: the simulated firmware's own constants (the same keys as [timing]'s firmware part).
@@ -354,7 +426,8 @@ std::optional<std::uint16_t> parse_hex16(const std::string& s) {
 }
 
 void read_serial(TableReader& t, SerialConfig& sc, RigKind kind) {
-  if (auto v = t.integer("baud", 300, 4000000)) sc.settings.baud = static_cast<unsigned>(*v);
+  if (auto v = t.integer("baud", kSerialBaudMin, kSerialBaudMax))
+    sc.settings.baud = static_cast<unsigned>(*v);
   t.set_ms("reappear_ms", sc.reappear, 0);
   if (kind == RigKind::sim) {
     t.finish();  // the simulated module's UART is its own pty: only the baud rate is a choice
@@ -499,6 +572,9 @@ RigConfig parse_rig(std::string_view text, const std::string& file_name, const s
     TableReader ft(file_name, *fw, "firmware");
     for (const auto& [k, v] : *fw) {
       std::string name(k.str());
+      std::vector<std::string> known(std::begin(kFirmwareNames), std::end(kFirmwareNames));
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        ft.fail(name, "unknown image name; bootrig uses " + join(known) + did_you_mean(name, known));
       FirmwareImage img;
       img.name = name;
       std::string path;
@@ -536,13 +612,12 @@ RigConfig parse_rig(std::string_view text, const std::string& file_name, const s
   return rig;
 }
 
-RigConfig load_rig_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RigError(path.string() + ": cannot read the rig file (does it exist? is it readable?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
+RigConfig load_rig_file(const std::filesystem::path& path, const std::string& named_by) {
+  const std::string text =
+      read_bounded_text(path, {kRigFileBound, "a rig file is a few kilobytes of TOML"},
+                        {named_by.empty() ? std::string("the rig file") : "the rig file, from " + named_by});
   auto base = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  return parse_rig(ss.str(), path.string(), base);
+  return parse_rig(text, path.string(), base);
 }
 
 RigConfig builtin_sim_rig() {
@@ -584,7 +659,7 @@ RigChoice choose_rig(const std::optional<std::string>& cli_rig, const RigSearchE
 
 RigConfig load_chosen_rig(const RigChoice& choice) {
   if (choice.path.empty()) return builtin_sim_rig();
-  return load_rig_file(choice.path);
+  return load_rig_file(choice.path, choice.why);
 }
 
 }  // namespace bootrig

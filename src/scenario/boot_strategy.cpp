@@ -134,6 +134,13 @@ BootRecord BootStrategy::by_command(const std::string& code) {
     r.transcript = ex->output + ex->error_text;
     step.ok();
   } else {
+    // bootrig's own line never got through the line intact, so it never ran: nothing was asked of the board,
+    // and nothing about it can be judged. The line's fault, not the board's.
+    if (ex.error().fault == ReplFault::not_sent)
+      throw RigError("the serial line garbled bootrig's command '" + code +
+                     "' every time it was typed, so it "
+                     "never ran (" +
+                     ex.error().describe() + "): a noisy line, not the board");
     r.failure = ex.error().describe();
     r.transcript = ex.error().last_seen;
     // The prompt after the command may have been garbled: a live REPL now means the board came back.
@@ -193,8 +200,8 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
     } else {
       // No photodiode: the middle of the window, where a release is safest from both edges.
       wait_until(Deadline::at(nominal_start + nominal_length / 2));
-      s_.note(std::string(to_string(window)) + " not observed: no photodiode on this rig, P12 released at the "
-              "window's nominal middle");
+      s_.note(std::string("P12 released at the nominal middle of ") + to_string(window) +
+              ": no photodiode to show the window");
     }
     s_.safeboot().set(Level::inactive);
     r.p12_released = s_.safeboot().last_change()->effective;

@@ -2,12 +2,30 @@
 #include "bootrig/scenario/flash_methods.hpp"
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/core/interrupt.hpp"
 #include "bootrig/flash/cable_flash.hpp"
 #include "bootrig/flash/external_flash.hpp"
 #include "bootrig/flash/ota.hpp"
 #include "bootrig/scenario/session.hpp"
 
 namespace bootrig {
+
+namespace {
+
+// Runs a flash; when it is interrupted, the session's record of the board says what the cut left there
+// (left_board) and bootrig forgets what it knew of the board's REPL.
+template <class Flash, class What>
+auto said_if_interrupted(Session& s, Flash&& flash, What&& what) {
+  try {
+    return flash();
+  } catch (const Interrupted&) {
+    s.left_board(what());
+    s.forget_board_state();
+    throw;
+  }
+}
+
+}  // namespace
 
 bool FlashMethods::cable_available() const {
   const RigConfig& rig = s_.target().rig();
@@ -30,7 +48,18 @@ void FlashMethods::ota(const RigImage& image) {
   opt.boot_timeout = s_.timing().boot_timeout;
   opt.hard_reset = [this] { pulse(s_.reset(), s_.timing().reset_pulse); };
   opt.progress = [&](std::size_t done, std::size_t total) { progress(image, "OTA", done, total); };
-  auto r = ota_update(s_.repl(), image.bytes, image.path, opt);
+  auto r = said_if_interrupted(
+      s_, [&] { return ota_update(s_.repl(), image.bytes, image.path, opt); },
+      [&] {
+        // bootrig's OTA loop reads the image with Ctrl-C disabled: cut short, the board waits for the rest.
+        return last_tenth_ < 10
+                   ? "an OTA update of " + image.name +
+                         " was cut short before the whole image was sent: the board may wait for "
+                         "the rest with Ctrl-C disabled until a RESET, then boots the image it ran"
+                   : "an OTA update of " + image.name +
+                         " was cut short after the transfer: the next boot runs the new image if "
+                         "the update was finished, else the one it ran";
+      });
   s_.forget_board_state();
   if (!r) {
     // Until ota_finish() the board keeps booting what it ran; after it, the bootloader checks the new image.
@@ -59,8 +88,16 @@ void FlashMethods::cable(const RigImage& image) {
   CableFlashOptions opt;
   opt.boot_timeout = s_.timing().boot_timeout;
   opt.progress = [&](std::size_t done, std::size_t total) { progress(image, "cable", done, total); };
-  auto r = cable_flash({s_.reset(), s_.bootloader(), s_.serial(), s_.timing().reset_pulse}, s_.repl(), image.bytes,
-                       image.path, opt);
+  auto r = said_if_interrupted(
+      s_,
+      [&] {
+        return cable_flash({s_.reset(), s_.bootloader(), s_.serial(), s_.timing().reset_pulse}, s_.repl(),
+                           image.bytes, image.path, opt);
+      },
+      [&] {
+        return "a cable flash of " + image.name +
+               " was cut short: the factory slot may be half-written (the next cable flash repairs it)";
+      });
   s_.forget_board_state();
   if (!r) throw RigError("cable flash of " + image.describe() + " failed at " + r.error().step + ": " + r.error().what);
   step.ok();

@@ -1,5 +1,6 @@
 // Live and plain progress output.
 #include "bootrig/scenario/progress.hpp"
+#include "bootrig/core/escape.hpp"
 
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -49,17 +51,15 @@ class PlainProgress : public Progress {
   }
   void scenario_finished(const ScenarioResult& r) override { line(summary_line(r)); }
   void run_finished(const RunSummary& run, const std::string& folder) override {
-    int counts[5] = {};
-    for (const auto& s : run.scenarios) ++counts[static_cast<int>(s.outcome)];
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%d passed, %d failed, %d errors, %d skipped, %d flaky", counts[0], counts[1],
-                  counts[2], counts[3], counts[4]);
-    line(std::string(buf) + (run.simulated ? " (SIMULATED module)" : "") + "; evidence in " + folder);
+    line(run.totals().describe() + (run.simulated ? " (SIMULATED module)" : "") +
+         (run.exit_code ? "; exit code " + std::to_string(*run.exit_code) : "") + "; evidence in " + folder);
+    if (std::string end = run_end_line(run); !end.empty()) line(end);
   }
 
  protected:
   virtual void line(const std::string& s) {
-    std::fprintf(out_, "[%s] %s\n", wall_clock().c_str(), s.c_str());
+    // Notes and messages carry the board's words and rig-file text: never raw onto the terminal.
+    std::fprintf(out_, "[%s] %s\n", wall_clock().c_str(), terminal_safe(s, false).c_str());
     std::fflush(out_);
   }
   std::FILE* out_;
@@ -132,6 +132,7 @@ class LiveProgress : public PlainProgress {
     std::snprintf(head, sizeof head, "%.1f s", to_ms(now() - started_) / 1000.0);
     std::string s = name_ + attempt_ + " " + head + "  " + step_;
     if (!waiting_.empty()) s += "  (waiting for " + waiting_ + ")";
+    s = terminal_safe(s, false);
     if (s.size() > 150) s.resize(150);
     std::fputs("\r\x1b[K", out_);
     std::fputs(s.c_str(), out_);
@@ -156,6 +157,59 @@ class LiveProgress : public PlainProgress {
   std::thread ticker_;
 };
 
+// Each line handed to a sink (the log file's logger, which stamps it itself).
+class LineProgress : public PlainProgress {
+ public:
+  explicit LineProgress(std::function<void(const std::string&)> sink)
+      : PlainProgress(nullptr), sink_(std::move(sink)) {}
+
+ private:
+  void line(const std::string& s) override { sink_(s); }
+  std::function<void(const std::string&)> sink_;
+};
+
+class TeeProgress : public Progress {
+ public:
+  TeeProgress(std::unique_ptr<Progress> a, std::unique_ptr<Progress> b)
+      : a_(std::move(a)), b_(std::move(b)) {}
+  void run_started(const std::string& rig, bool simulated, std::size_t n,
+                   const std::string& folder) override {
+    a_->run_started(rig, simulated, n, folder);
+    b_->run_started(rig, simulated, n, folder);
+  }
+  void scenario_started(const std::string& name, int attempt, int attempts) override {
+    a_->scenario_started(name, attempt, attempts);
+    b_->scenario_started(name, attempt, attempts);
+  }
+  void step(const std::string& text) override {
+    a_->step(text);
+    b_->step(text);
+  }
+  void waiting(const std::string& what) override {
+    a_->waiting(what);
+    b_->waiting(what);
+  }
+  void note(const std::string& text) override {
+    a_->note(text);
+    b_->note(text);
+  }
+  void attempt_finished(const std::string& name, const Attempt& a) override {
+    a_->attempt_finished(name, a);
+    b_->attempt_finished(name, a);
+  }
+  void scenario_finished(const ScenarioResult& r) override {
+    a_->scenario_finished(r);
+    b_->scenario_finished(r);
+  }
+  void run_finished(const RunSummary& run, const std::string& folder) override {
+    a_->run_finished(run, folder);
+    b_->run_finished(run, folder);
+  }
+
+ private:
+  std::unique_ptr<Progress> a_, b_;
+};
+
 class SilentProgress : public Progress {
  public:
   void run_started(const std::string&, bool, std::size_t, const std::string&) override {}
@@ -176,6 +230,15 @@ std::unique_ptr<Progress> make_progress(std::FILE* out, bool live) {
 }
 
 std::unique_ptr<Progress> make_silent_progress() { return std::make_unique<SilentProgress>(); }
+
+std::unique_ptr<Progress> make_line_progress(std::function<void(const std::string&)> sink) {
+  return std::make_unique<LineProgress>(std::move(sink));
+}
+
+std::unique_ptr<Progress> make_tee_progress(std::unique_ptr<Progress> first,
+                                            std::unique_ptr<Progress> second) {
+  return std::make_unique<TeeProgress>(std::move(first), std::move(second));
+}
 
 bool wants_live_progress(std::FILE* out) {
   if (!::isatty(::fileno(out))) return false;

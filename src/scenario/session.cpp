@@ -46,11 +46,32 @@ Session::~Session() {
 Session::Step::Step(Session& s, std::string name) : s_(s), name_(std::move(name)) {
   s_.timeline_.step_start(name_);
   s_.progress_.step(name_);
+  // A new step means any earlier exception was handled: it is no longer where the attempt is.
+  s_.unwound_from_.clear();
+  s_.open_steps_.push_back(name_);
+  s_.waiting_for_.clear();
 }
 
 Session::Step::~Step() {
-  s_.timeline_.step_end(name_, std::uncaught_exceptions() ? "failed" : outcome_);
+  const bool unwinding = std::uncaught_exceptions() > 0;
+  // The innermost step closes first: that is where an interruption found the attempt.
+  if (unwinding && s_.unwound_from_.empty()) s_.unwound_from_ = s_.activity();
+  if (!s_.open_steps_.empty()) s_.open_steps_.pop_back();
+  s_.waiting_for_.clear();
+  s_.timeline_.step_end(name_, unwinding ? "failed" : outcome_);
   s_.progress_.waiting("");
+}
+
+void Session::waiting(const std::string& what) {
+  unwound_from_.clear();
+  waiting_for_ = what;
+  progress_.waiting(what);
+}
+
+std::string Session::activity() const {
+  if (!unwound_from_.empty()) return unwound_from_;
+  if (open_steps_.empty()) return {};
+  return "'" + open_steps_.back() + "'" + (waiting_for_.empty() ? "" : ", waiting for " + waiting_for_);
 }
 
 void Session::forget_board_state() {
@@ -65,7 +86,8 @@ void Session::note_line_trouble(const std::string& what, int retries) {
 
 void Session::note(const std::string& text) {
   attempt_.notes.push_back(text);
-  timeline_.note(text);
+  // Not timeline_.note(), which also logs it: the progress output (and its copy in the log file) says it.
+  timeline_.record(EventKind::note, now(), {{"text", text}});
   progress_.note(text);
 }
 
@@ -73,8 +95,31 @@ void Session::measure(Measurement m) {
   nlohmann::json j = {{"measurement", m.name}, {"value", m.value}, {"unit", m.unit}};
   if (m.low) j["low"] = *m.low;
   if (m.high) j["high"] = *m.high;
+  j["within_limits"] = m.within_limits();
   timeline_.record(EventKind::note, now(), j);
   attempt_.measurements.push_back(std::move(m));
+}
+
+namespace {
+void add_expectation(Attempt& a, Timeline& t, Expectation e) {
+  t.record(EventKind::note, now(),
+           {{"expectation", e.what}, {"status", to_string(e.status)}, {"detail", e.detail}});
+  a.expectations.push_back(std::move(e));
+}
+}  // namespace
+
+void Session::checked(const std::string& expectation, const std::string& detail) {
+  add_expectation(attempt_, timeline_, {expectation, ExpectationStatus::passed, detail});
+}
+
+void Session::unchecked(const std::string& expectation, const std::string& reason) {
+  add_expectation(attempt_, timeline_, {expectation, ExpectationStatus::unchecked, reason});
+  progress_.note(expectation + " not checked: " + reason);
+}
+
+void Session::failed(const std::string& expectation, const std::string& what) {
+  add_expectation(attempt_, timeline_, {expectation, ExpectationStatus::failed, what});
+  fail(what);
 }
 
 void Session::fail(const std::string& what) { throw CheckFailed(what); }

@@ -143,8 +143,23 @@ TEST(CmdCheck, ShowsTheExternalFlasherAndWhetherItIsInstalled) {
 TEST(CmdCheck, ExplicitMissingRigNeverFallsBackToTheSimulator) {
   auto r = run_bootrig("check", "BOOTRIG_RIG=/nonexistent/rig.toml");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err,
-            "bootrig: /nonexistent/rig.toml: cannot read the rig file (does it exist? is it readable?)\n");
+  EXPECT_EQ(
+      r.err,
+      "bootrig: /nonexistent/rig.toml (the rig file, from $BOOTRIG_RIG): no such file; check the path\n");
+}
+
+// What ships must pass what it teaches: every rig file in rigs/, images included.
+TEST(CmdCheck, EveryShippedRigFilePassesOffline) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(BOOTRIG_SOURCE_DIR) + "/rigs")) {
+    if (e.path().extension() != ".toml") continue;
+    auto r = run_bootrig("-q check --offline " + e.path().string());
+    EXPECT_EQ(r.exit_code, 0) << e.path() << ": " << r.out << r.err;
+    EXPECT_EQ(r.out.find("PROBLEM"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("firmware: current = "), std::string::npos) << r.out;
+    ++n;
+  }
+  EXPECT_GE(n, 3);
 }
 
 TEST(Cli, UsageErrorsExitTwo) {

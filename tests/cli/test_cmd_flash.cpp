@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <regex>
 #include <sstream>
 
 #include "bootrig/core/errors.hpp"
@@ -31,9 +33,10 @@ class CmdFlash : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir); }
   std::filesystem::path write_image(const std::string& name, PycomBoard board, ImageCorruption c,
-                                    const std::string& version = "1.20.3.r1") {
+                                    const std::string& version = "1.20.3.r1", std::size_t payload = 16 * 1024) {
     ImageSpec s;
     s.version = version;
+    s.payload_size = payload;
     s.board = board;
     auto bytes = build_esp32_image(s, c);
     auto p = dir / name;
@@ -71,6 +74,35 @@ TEST_F(CmdFlash, CableFlashWritesTheFactorySlotAndSaysWhatItFoundAndDid) {
   EXPECT_NE(r.out.find("now runs: factory runs FiPy 1.20.3.r1; window 2 boots the same image"), std::string::npos)
       << r.out;
   EXPECT_NE(r.err.find("writing by cable:"), std::string::npos) << "a progress line on stderr: " << r.err;
+}
+
+TEST_F(CmdFlash, VerboseShowsPinChangesAndTheLogFileKeepsTheBytesWithBothClocks) {
+  auto img = write_image("new.bin", PycomBoard::fipy, ImageCorruption::none);
+  auto log = dir / "flash.log";
+  auto r = run_bootrig("-v --rig " + rig.string() + " flash --log-file " + log.string() + " " + img.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // -v: P2 held through a RESET pulse (download mode), then released and RESET pulsed into the new firmware.
+  EXPECT_NE(r.err.find("] line bootloader -> active"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("] line reset -> active"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("] line bootloader -> inactive"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("trace:"), std::string::npos) << "the bytes are -vv's";
+  // The log file has what the console showed (stdout's results too) and every byte, each line with its
+  // wall-clock and monotonic times.
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("info: flashed: " + img.string()), std::string::npos) << text;
+  EXPECT_NE(text.find("info: now runs: "), std::string::npos);
+  EXPECT_NE(text.find("] line reset -> active"), std::string::npos);
+  EXPECT_NE(text.find("trace: ["), std::string::npos);
+  EXPECT_NE(text.find(" tx "), std::string::npos) << "bootrig's REPL exchanges";
+  EXPECT_TRUE(
+      std::regex_search(text, std::regex(R"(^\d{4}-\d\d-\d\dT[0-9:.]+[+-]\d\d:\d\d \d+\.\d{6} info: found: )",
+                                         std::regex::multiline)));
+  // -vv shows the bytes on the console too.
+  r = run_bootrig("-vv --rig " + rig.string() + " flash --force " + img.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("trace: ["), std::string::npos);
+  EXPECT_NE(r.err.find(" rx "), std::string::npos);
 }
 
 // The [flasher] example of docs/rig-files.md, as written there, with the real esptool in the place of
@@ -141,14 +173,17 @@ TEST_F(CmdFlash, TheImageTheBoardRunsIsNotFlashedAgainUnlessForced) {
   std::ofstream(remote_rig) << "[rig]\nkind = \"sim\"\nname = \"served\"\n[serial]\nbaud = 921600\n"
                             << "[timing]\nreset_pulse_ms = 20\nboot_timeout_ms = 5000\n"
                             << "[sim]\nremote = \"" << (sock_dir / "control.sock").string() << "\"\n";
-  auto img = write_image("same.bin", PycomBoard::fipy, ImageCorruption::none, "1.20.2.r6");
+  // The module runs a 1.20.2.r6 of the simulator's making; this is another build of the same version. The rig
+  // wires P2, so the ROM's MD5 of the running slot decides, not the version and not a record.
+  auto img = write_image("same.bin", PycomBoard::fipy, ImageCorruption::none, "1.20.2.r6", 20 * 1024);
   auto r = run_bootrig("-q --rig " + remote_rig.string() + " flash --ota " + img.string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("nothing proves it is this build of it"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("compared: the ROM's MD5 of the ota_0 slot over"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the board runs another build of 1.20.2.r6"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("flashed: " + img.string() + " (FiPy 1.20.2.r6"), std::string::npos) << r.out;
   r = run_bootrig("-q --rig " + remote_rig.string() + " flash --ota " + img.string());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("nothing flashed: the board runs image 1.20.2.r6: bootrig's record holds its SHA-256"),
+  EXPECT_NE(r.out.find("nothing flashed: the ROM's MD5 of the running factory slot matches image 1.20.2.r6"),
             std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("flashed: " + img.string()), std::string::npos) << r.out;

@@ -18,18 +18,18 @@ namespace {
 
 using testing::run_bootrig;
 
-std::filesystem::path fresh_dir(const std::string& tag) {
+std::filesystem::path sim_cmd_dir(const std::string& tag) {
   auto d =
       std::filesystem::temp_directory_path() / ("bootrig-cmdsim-" + tag + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(d);
   return d;
 }
 
-std::string sim_rig_path(const char* name) { return std::string(BOOTRIG_SOURCE_DIR) + "/rigs/" + name; }
+std::string shipped_rig(const char* name) { return std::string(BOOTRIG_SOURCE_DIR) + "/rigs/" + name; }
 
 TEST(CmdSim, PrintsItsPathsAndStopsAtEndOfInput) {
-  auto d = fresh_dir("eof");
-  auto r = run_bootrig("sim " + sim_rig_path("sim.toml") + " --dir " + d.string());
+  auto d = sim_cmd_dir("eof");
+  auto r = run_bootrig("sim " + shipped_rig("sim.toml") + " --dir " + d.string());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(
       r.out.find(
@@ -48,7 +48,7 @@ TEST(CmdSim, PrintsItsPathsAndStopsAtEndOfInput) {
 }
 
 TEST(CmdSim, AnswersCommandsOnStdin) {
-  auto d = fresh_dir("stdin");
+  auto d = sim_cmd_dir("stdin");
   std::string cmd = "printf 'status\\np12 high\\nled\\nbogus\\nquit\\nstatus\\n' | '" +
                     std::string(BOOTRIG_BINARY) + "' sim --dir " + d.string() + " 2>/dev/null";
   testing::CliResult r;
@@ -68,7 +68,7 @@ TEST(CmdSim, AnswersCommandsOnStdin) {
 }
 
 TEST(CmdSim, HardwareRigIsRefused) {
-  auto r = run_bootrig("sim " + sim_rig_path("pi4-expansion31.toml"));
+  auto r = run_bootrig("sim " + shipped_rig("pi4-expansion31.toml"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("describes hardware; `bootrig sim` needs a rig with kind = \"sim\""),
             std::string::npos)
@@ -76,7 +76,7 @@ TEST(CmdSim, HardwareRigIsRefused) {
 }
 
 TEST(CmdSim, SigtermStopsItCleanly) {
-  auto d = fresh_dir("term");
+  auto d = sim_cmd_dir("term");
   int to_child[2];
   ASSERT_EQ(::pipe(to_child), 0);
   pid_t pid = ::fork();

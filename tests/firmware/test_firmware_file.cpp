@@ -11,14 +11,14 @@
 namespace bootrig {
 namespace {
 
-std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<std::uint8_t> fw_bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 
-class TempDir {
+class FwTempDir {
  public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("bootrig-fw-" + std::to_string(::getpid()))) {
+  FwTempDir() : path_(std::filesystem::temp_directory_path() / ("bootrig-fw-" + std::to_string(::getpid()))) {
     std::filesystem::create_directories(path_);
   }
-  ~TempDir() { std::filesystem::remove_all(path_); }
+  ~FwTempDir() { std::filesystem::remove_all(path_); }
   std::string file(const std::string& name) const { return (path_ / name).string(); }
 
  private:
@@ -35,7 +35,7 @@ std::string rig_error_of(const std::function<void()>& f) {
 }
 
 TEST(FirmwareFile, PlainBinLoads) {
-  TempDir d;
+  FwTempDir d;
   ImageSpec spec;
   spec.board = PycomBoard::gpy;
   auto img = build_esp32_image(spec);
@@ -77,7 +77,7 @@ TEST(FirmwareFile, ScriptPreferenceAndPartitionSize) {
       R"({"version":"2.0","partitions":{"factory":["0x10000","0x100000"]},"script":[["w","factory","a.bin"]]})";
   const std::string s2 = R"({"version":"2.0","script":[["w","factory","b.bin"]]})";
   auto tar =
-      write_tar({{"a.bin", app}, {"b.bin", other}, {"script_4MB", bytes_of(s4)}, {"script2", bytes_of(s2)}});
+      write_tar({{"a.bin", app}, {"b.bin", other}, {"script_4MB", fw_bytes_of(s4)}, {"script2", fw_bytes_of(s2)}});
   auto f = load_firmware_bytes(gzip(tar), "x.tar.gz");
   EXPECT_EQ(f.source.member, "a.bin");
   EXPECT_EQ(f.source.rule, "script_4MB: w factory");
@@ -97,7 +97,7 @@ TEST(FirmwareFile, LegacyScriptAndContentRule) {
   const std::string legacy =
       R"([["e","0x1000","0x40000"],["w","0x1000","bootloader.bin"],["w","0x10000","appimg.bin"]])";
   auto f = load_firmware_bytes(
-      gzip(write_tar({{"bootloader.bin", bootloader}, {"appimg.bin", app}, {"script", bytes_of(legacy)}})),
+      gzip(write_tar({{"bootloader.bin", bootloader}, {"appimg.bin", app}, {"script", fw_bytes_of(legacy)}})),
       "legacy.tar.gz");
   EXPECT_EQ(f.source.member, "appimg.bin");
   EXPECT_EQ(f.source.rule, "script: w 0x10000");
@@ -118,18 +118,18 @@ TEST(FirmwareFile, CorruptImageInsideABundleIsReportedNotThrown) {
 TEST(FirmwareFile, BrokenBundlesAreRigErrorsNamingTheFileAndProblem) {
   auto app = build_esp32_image({});
   auto msg = rig_error_of([&] {
-    load_firmware_bytes(gzip(write_tar({{"script2", bytes_of("{not json")}, {"a.bin", app}})), "j.tar.gz");
+    load_firmware_bytes(gzip(write_tar({{"script2", fw_bytes_of("{not json")}, {"a.bin", app}})), "j.tar.gz");
   });
   EXPECT_NE(msg.find("j.tar.gz: script2: not valid JSON"), std::string::npos) << msg;
 
   msg = rig_error_of([&] {
     load_firmware_bytes(
-        gzip(write_tar({{"script2", bytes_of(R"({"script":[["w","factory","gone.bin"]]})")}})), "m.tar.gz");
+        gzip(write_tar({{"script2", fw_bytes_of(R"({"script":[["w","factory","gone.bin"]]})")}})), "m.tar.gz");
   });
   EXPECT_NE(msg.find("m.tar.gz"), std::string::npos) << msg;
   EXPECT_NE(msg.find("gone.bin"), std::string::npos) << msg;
 
-  msg = rig_error_of([&] { load_firmware_bytes(gzip(write_tar({{"readme", bytes_of("hi")}})), "e.tar.gz"); });
+  msg = rig_error_of([&] { load_firmware_bytes(gzip(write_tar({{"readme", fw_bytes_of("hi")}})), "e.tar.gz"); });
   EXPECT_NE(msg.find("e.tar.gz: no script"), std::string::npos) << msg;
 
   msg = rig_error_of([&] {
@@ -144,7 +144,27 @@ TEST(FirmwareFile, BrokenBundlesAreRigErrorsNamingTheFileAndProblem) {
   EXPECT_NE(msg.find("half.tar.gz: gzip"), std::string::npos) << msg;
 
   msg = rig_error_of([&] { load_firmware_file("/nonexistent/dir/fw.bin"); });
-  EXPECT_NE(msg.find("/nonexistent/dir/fw.bin: cannot open"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("/nonexistent/dir/fw.bin: no such file"), std::string::npos) << msg;
+
+  // A download that is an error page, named like a bundle: said so, not "bad ESP32 magic".
+  const std::string html = "<html>404</html>";
+  msg = rig_error_of(
+      [&] { load_firmware_bytes(std::vector<std::uint8_t>(html.begin(), html.end()), "fw.tar.gz"); });
+  EXPECT_EQ(msg,
+            "fw.tar.gz: named like a bundle (.tar.gz) but is neither gzip nor tar data; a broken or partial "
+            "download?");
+
+  // No app image is larger than the largest slot: refused whole, with the bound.
+  msg = rig_error_of(
+      [&] { load_firmware_bytes(std::vector<std::uint8_t>(kPycomLargestSlot + 1, 0xE9), "big.bin"); });
+  EXPECT_NE(msg.find("big.bin: 1.9 MiB (2027521 bytes)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("the largest app slot, 1.9 MiB (2027520 bytes)"), std::string::npos) << msg;
+
+  // A bundle that inflates past what any flash holds stops inflating there (a gzip bomb).
+  msg = rig_error_of([&] {
+    load_firmware_bytes(gzip(std::vector<std::uint8_t>(bundle_contents_bound() + 1, 0)), "bomb.tar.gz");
+  });
+  EXPECT_NE(msg.find("bomb.tar.gz: unpacks to more than 8.1 MiB"), std::string::npos) << msg;
 
   msg = rig_error_of([&] { load_firmware_bytes({}, "zero.bin"); });
   EXPECT_NE(msg.find("zero.bin: file is empty"), std::string::npos) << msg;

@@ -105,7 +105,8 @@ TEST(PlanFlashes, AnUnknownPreviousImageIsPutOnByCableThenCurrentByOta) {
 TEST(PlanFlashes, WhenThePreviousImageRunsOnlyCurrentIsFlashed) {
   BoardFirmware b = board_running("1.20.2.r4", Slot::factory);
   FirmwareRecord r;
-  r.active = r.prev = Slot::factory;
+  r.active = Slot::factory;
+  r.prev = Slot::factory;
   r.slots[Slot::factory] = {"1.20.2.r4", kImages.at("previous").sha256};
   b.record = r;
   EXPECT_EQ(plan_text(plan_flashes(b, kWindow2, kImages, true)), "current by OTA; ");
@@ -136,7 +137,8 @@ TEST(PlanFlashes, AfterACableFlashWindow2WouldBootTheSameImage) {
   // A cable flash resets boot_info: PrevImg = ActiveImg = factory, so the previous image must be redone.
   BoardFirmware b = board_running("1.20.2.r6", Slot::factory);
   FirmwareRecord r;
-  r.active = r.prev = Slot::factory;
+  r.active = Slot::factory;
+  r.prev = Slot::factory;
   r.slots[Slot::factory] = {"1.20.2.r6", kImages.at("current").sha256};
   r.slots[Slot::ota0] = {"1.20.2.r4", kImages.at("previous").sha256};
   b.record = r;
@@ -312,6 +314,48 @@ TEST_F(BoardReading, AFileThatIsNotARecordIsIgnored) {
   ASSERT_TRUE(b);
   EXPECT_FALSE(b->record);
   EXPECT_EQ(b->record_note, "/flash/bootrig_firmware.txt on the board is not a bootrig record");
+}
+
+}  // namespace
+}  // namespace bootrig
+
+namespace bootrig {
+namespace {
+
+std::string check_error(const RigConfig& rig, const std::map<std::string, RigImage>& images) {
+  try {
+    check_rig_images(rig, images);
+  } catch (const RigError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(CheckRigImages, RefusesWhatWouldMakeRunTestTheWrongThing) {
+  RigConfig rig;
+  rig.source = "rig.toml";
+  rig.kind = RigKind::hardware;
+  EXPECT_EQ(check_error(rig, kImages), "(accepted)");
+  auto same = kImages;
+  same["previous"] = same["current"];
+  same["previous"].name = "previous";
+  EXPECT_EQ(check_error(rig, same),
+            "rig.toml: [firmware] previous and current are the same build (FiPy 1.20.2.r6, SHA-256 " +
+                std::string(64, '6') +
+                "): window 2 could not tell them apart; give previous an older release");
+  auto boards = kImages;
+  boards["previous"].board = "GPy";
+  EXPECT_EQ(check_error(rig, boards),
+            "rig.toml: [firmware] current is built for FiPy but previous for GPy; one "
+            "module runs both, so give images for the same board");
+  std::map<std::string, RigImage> only_previous{{"previous", kImages.at("previous")}};
+  EXPECT_NE(check_error(rig, only_previous).find("previous is given without current"), std::string::npos);
+  rig.kind = RigKind::sim;
+  rig.sim.board = "LoPy4";
+  EXPECT_EQ(
+      check_error(rig, {{"current", kImages.at("current")}}),
+      "rig.toml: [firmware] current = current.bin is built for FiPy but [sim] board is LoPy4; give an image "
+      "for LoPy4 or change the board");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -16,6 +17,7 @@
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
+#include "bootrig/core/signals.hpp"
 
 namespace bootrig {
 namespace {
@@ -291,6 +293,45 @@ TEST(RunTool, AnExceptionFromTheLineSinkEndsTheTool) {
       run_tool(sh("sleep 100 & echo $! > " + pid_file + "; echo boom; wait"), Deadline::after(seconds(120)),
                [](std::string_view) { throw std::runtime_error("log full"); }),
       std::runtime_error);
+  pid_t grandchild = read_pid(pid_file, Deadline::after(seconds(5)));
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(gone_within(grandchild, seconds(10)));
+  std::filesystem::remove(pid_file);
+}
+
+}  // namespace
+}  // namespace bootrig
+
+namespace bootrig {
+namespace {
+
+// bootrig stuck where no interruption reaches (here: inside the line sink) is ended by the signal watcher's
+// watchdog with _exit, where no destructor runs: the tool's whole process group must still be ended, never
+// left running and holding the port. Runs in a child process: signal handling is process-wide.
+TEST(RunTool, TheWatchdogsExitEndsTheToolsGroupToo) {
+  std::string pid_file = temp_file("watchdog");
+  std::filesystem::remove(pid_file);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(ready[0]);
+    SignalHandling signals(milliseconds(200));
+    run_tool(sh("sleep 100 & echo $! > " + pid_file + "; echo started; wait"), Deadline::after(seconds(120)),
+             [&](std::string_view) {
+               [[maybe_unused]] auto n = ::write(ready[1], "r", 1);
+               for (;;) ::pause();
+             });
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << status;
   pid_t grandchild = read_pid(pid_file, Deadline::after(seconds(5)));
   ASSERT_GT(grandchild, 0);
   EXPECT_TRUE(gone_within(grandchild, seconds(10)));

@@ -16,14 +16,14 @@ namespace {
 
 using test::SimRig;
 
-SimConfig profile(const std::string& p) {
+SimConfig ota_profile(const std::string& p) {
   SimConfig c;
   c.profile = p;
   return c;
 }
 
 std::vector<std::uint8_t> ota_image(const std::string& version, PycomBoard board = PycomBoard::fipy,
-                                    ImageCorruption c = ImageCorruption::none) {
+                                ImageCorruption c = ImageCorruption::none) {
   ImageSpec s;
   s.version = version;
   s.board = board;
@@ -43,7 +43,7 @@ std::string stand_in(const std::string& name, const std::string& assignment) {
 }
 
 TEST_P(OtaClient, UpdatesResetsAndConfirmsTheNewVersion) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(ota_profile(GetParam()));
   ReplClient repl(rig.uart());
   ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
   std::vector<std::size_t> progress;
@@ -75,7 +75,7 @@ TEST_P(OtaClient, UpdatesResetsAndConfirmsTheNewVersion) {
 }
 
 TEST_P(OtaClient, FallsBackToBytesLiteralsWithoutSysStdin) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(ota_profile(GetParam()));
   ReplClient repl(rig.uart());
   ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
   // Firmware built without MICROPY_PY_SYS_STDFILES has no sys.stdin. Built-in modules cannot be changed, so
@@ -93,7 +93,7 @@ TEST_P(OtaClient, FallsBackToBytesLiteralsWithoutSysStdin) {
 }
 
 TEST_P(OtaClient, BinaryTransferCanBeTurnedOff) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(ota_profile(GetParam()));
   ReplClient repl(rig.uart());
   ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
   OtaOptions o;
@@ -106,7 +106,7 @@ TEST_P(OtaClient, BinaryTransferCanBeTurnedOff) {
 }
 
 TEST_P(OtaClient, BrownOutMidTransferIsAFailureAndThePreviousImageStillBoots) {
-  SimConfig c = profile(GetParam());
+  SimConfig c = ota_profile(GetParam());
   c.faults.brownout_after_bytes = 10000;  // in the third 4096-byte block
   SimRig rig(c);
   ReplClient repl(rig.uart());
@@ -137,7 +137,7 @@ TEST_P(OtaClient, BrownOutMidTransferIsAFailureAndThePreviousImageStillBoots) {
 }
 
 TEST_P(OtaClient, ABoardErrorMidTransferEndsTheLoopAndLeavesAPrompt) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(ota_profile(GetParam()));
   ReplClient repl(rig.uart());
   ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
   // pycom.ota_write raising OSError in the third block, as the firmware does when the flash write fails.
@@ -163,7 +163,7 @@ TEST_P(OtaClient, ABoardErrorMidTransferEndsTheLoopAndLeavesAPrompt) {
 }
 
 TEST_P(OtaClient, NoAcknowledgementInTimeStopsTheLoopAndLeavesAPrompt) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(ota_profile(GetParam()));
   ReplClient repl(rig.uart());
   ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
   // The third write hangs far longer than the client waits for an acknowledgement.
@@ -192,7 +192,7 @@ TEST_P(OtaClient, NoAcknowledgementInTimeStopsTheLoopAndLeavesAPrompt) {
 }
 
 TEST_P(OtaClient, ValidationErrorsComeBeforeAnyWrite) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(ota_profile(GetParam()));
   ReplClient repl(rig.uart());
   ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
   int resets = 0;

@@ -198,5 +198,18 @@ TEST(Pulse, AnInterruptionStillEndsThePulse) {
   EXPECT_EQ(out.history(), (std::vector<Level>{Level::active, Level::inactive}));
 }
 
+TEST(Pulse, OnAnExitPathThePulseIsWholeEvenWhenInterrupted) {
+  // Resetting a module out of download mode after a Ctrl-C: a pulse cut to nothing would leave it in the ROM.
+  testing::FakeOutput out;
+  interrupt::clear();
+  interrupt::request(SIGINT);
+  const TimePoint start = now();
+  EXPECT_NO_THROW(pulse_on_exit_path(out, milliseconds(30)));
+  const Duration held = now() - start;
+  interrupt::clear();
+  EXPECT_EQ(out.history(), (std::vector<Level>{Level::active, Level::inactive}));
+  EXPECT_GE(held, milliseconds(30)) << "a sleep lasts at least its width, however loaded the machine";
+}
+
 }  // namespace
 }  // namespace bootrig

@@ -5,13 +5,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
+#include "support/fake_lines.hpp"
 #include "support/journal_output.hpp"
 
 namespace bootrig {
@@ -193,6 +196,92 @@ TEST(SafeStateSignals, StuckMainIsEndedAfterTheLinesAreReleased) {
   EXPECT_EQ(r.journal[1], "reset=active");
   EXPECT_EQ(r.journal[2], "p12=inactive");
   EXPECT_EQ(r.journal[3], "reset=inactive");
+}
+
+// A line operation that does not return (a hung ioctl) while the main thread holds the guard's lock.
+class BlockingOutput : public DigitalOutput {
+ public:
+  void set(Level level) override {
+    std::unique_lock lock(mu_);
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return unblocked_; });
+    level_ = level;
+  }
+  Level get() const override {
+    std::lock_guard lock(mu_);
+    return level_;
+  }
+  std::string describe() const override { return "blocking"; }
+  void wait_entered() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return entered_; });
+  }
+  void unblock() {
+    std::lock_guard lock(mu_);
+    unblocked_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false, unblocked_ = false;
+  Level level_ = Level::inactive;
+};
+
+TEST(SafeState, TheWatchersReleaseNeverWaitsOnAStuckLineAndHappensWhenItReturns) {
+  SafeState s;
+  auto p12_line = std::make_unique<testing::FakeOutput>();
+  auto* p12_level = p12_line.get();
+  auto stuck_line = std::make_unique<BlockingOutput>();
+  auto* stuck = stuck_line.get();
+  DigitalOutput& p12 = s.adopt("safeboot", std::move(p12_line), 0);
+  DigitalOutput& power = s.adopt("power", std::move(stuck_line), 1);
+  p12.set(Level::active);
+  std::thread main_thread([&] { power.set(Level::active); });
+  stuck->wait_entered();
+  // The main thread now holds the lock inside the line operation: the watcher gives up waiting, no deadlock.
+  EXPECT_FALSE(s.release_from_watcher(milliseconds(50)));
+  EXPECT_EQ(p12_level->get(), Level::active);
+  stuck->unblock();
+  main_thread.join();
+  // The moment the stuck operation returned, every line went inactive (what the fake pins hold now).
+  EXPECT_EQ(p12_level->get(), Level::inactive);
+  EXPECT_TRUE(s.released());
+  EXPECT_THROW(p12.set(Level::active), Interrupted);
+}
+
+// The same in a real process with the signal watcher: the main thread is stuck inside a line operation for
+// good, so nothing in bootrig can release the lines; the watchdog must still end the process (exit 3) and the
+// kernel frees the line requests. Before the watcher stopped waiting on the lock, this hung forever.
+int stuck_in_line_main(const char* path, int ready_fd) {
+  SignalHandling signals(milliseconds(200));
+  SafeState s;
+  s.adopt("safeboot", std::make_unique<FileOutput>("p12", path), 0).set(Level::active);
+  class Hung : public DigitalOutput {
+   public:
+    explicit Hung(int fd) : fd_(fd) {}
+    void set(Level) override {
+      [[maybe_unused]] auto n = ::write(fd_, "r", 1);
+      for (;;) ::pause();
+    }
+    Level get() const override { return Level::inactive; }
+    std::string describe() const override { return "hung"; }
+
+   private:
+    int fd_;
+  };
+  s.adopt("reset", std::make_unique<Hung>(ready_fd), 0).set(Level::active);
+  return 0;
+}
+
+TEST(SafeStateSignals, MainStuckInsideALineOperationStillEndsTheProcess) {
+  ChildResult r = run_child(stuck_in_line_main, SIGTERM);
+  EXPECT_EQ(r.exit_code, 3);
+  // p12=active and nothing after: bootrig could not release it; the kernel does at exit.
+  ASSERT_EQ(r.journal.size(), 1u) << ::testing::PrintToString(r.journal);
+  EXPECT_EQ(r.journal[0], "p12=active");
 }
 
 }  // namespace

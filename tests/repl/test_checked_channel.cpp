@@ -13,7 +13,7 @@ using test::SimRig;
 
 Deadline channel_soon() { return Deadline::after(seconds(60)); }
 
-SimConfig profile(const std::string& name) {
+SimConfig channel_profile(const std::string& name) {
   SimConfig c;
   c.profile = name;
   return c;
@@ -22,7 +22,7 @@ SimConfig profile(const std::string& name) {
 class ChannelSim : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ChannelSim, RunsCodeOnceAndReturnsItsAnswer) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(channel_profile(GetParam()));
   ASSERT_TRUE(rig.wait_banner());
   ReplClient repl(rig.uart());
   CheckedChannel ch(repl);
@@ -34,8 +34,7 @@ TEST_P(ChannelSim, RunsCodeOnceAndReturnsItsAnswer) {
 
   // State persists between runs (the helper runs code in the module's globals), each run exactly once.
   ASSERT_TRUE(ch.run("n = 0", milliseconds(0), channel_soon()).ok());
-  for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE(ch.run("n = n + 1\n_r = str(n)", milliseconds(0), channel_soon()).ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(ch.run("n = n + 1\n_r = str(n)", milliseconds(0), channel_soon()).ok());
   auto n = ch.run("_r = str(n)", milliseconds(0), channel_soon());
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->value, "3");
@@ -43,7 +42,7 @@ TEST_P(ChannelSim, RunsCodeOnceAndReturnsItsAnswer) {
 }
 
 TEST_P(ChannelSim, AnExceptionIsAnAnswerWithItsTypeAndMessage) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(channel_profile(GetParam()));
   ASSERT_TRUE(rig.wait_banner());
   ReplClient repl(rig.uart());
   CheckedChannel ch(repl);
@@ -55,7 +54,7 @@ TEST_P(ChannelSim, AnExceptionIsAnAnswerWithItsTypeAndMessage) {
 }
 
 TEST_P(ChannelSim, LongCodeAndLongAnswersGoInPieces) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(channel_profile(GetParam()));
   ASSERT_TRUE(rig.wait_banner());
   ReplClient repl(rig.uart());
   ChannelOptions o;
@@ -75,7 +74,7 @@ TEST_P(ChannelSim, LongCodeAndLongAnswersGoInPieces) {
 }
 
 TEST_P(ChannelSim, AResetBehindItsBackReinstallsTheHelper) {
-  SimRig rig(profile(GetParam()));
+  SimRig rig(channel_profile(GetParam()));
   ASSERT_TRUE(rig.wait_banner());
   ReplClient repl(rig.uart());
   CheckedChannel ch(repl);
@@ -114,6 +113,28 @@ TEST(ChannelNoise, OnePercentBothWaysStillExactlyOnceAndIntact) {
   ASSERT_TRUE(r.ok()) << r.error().what;
   EXPECT_EQ(r->value, "boot.py cert lib main.py sys");
   EXPECT_GT(ch.stats().failed, 0u) << "the line was noisy: some round trips must have been repeated";
+}
+
+// A long answer at 1 % garbage needs far more repeated chunks in all than one chunk may take: the budget is
+// per chunk, so the answer arrives whole (the fault matrix found reads failing at "a chunk ... never arrived
+// intact" while every chunk was getting through).
+TEST(ChannelNoise, ALongAnswerAtOnePercentGarbageArrivesWhole) {
+  SimConfig c;
+  c.faults.garbage_rate = 0.01;
+  c.fault_seed = 11;
+  SimRig rig(c);
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(channel_soon()).ok());
+  ChannelOptions o;
+  o.attempts = 12;  // one chunk may fail 24 times: fewer than the whole answer needs in all
+  CheckedChannel ch(repl, o);
+  auto a = ch.run("_r = ''.join([chr(97 + i % 26) for i in range(1200)])", milliseconds(0),
+                  Deadline::after(seconds(600)));
+  ASSERT_TRUE(a.ok()) << a.error().what;
+  std::string want;
+  for (int i = 0; i < 1200; ++i) want += static_cast<char>('a' + i % 26);
+  EXPECT_EQ(a->value, want);
+  EXPECT_GT(ch.stats().failed, static_cast<std::uint64_t>(2 * o.attempts)) << ch.stats().describe();
 }
 
 TEST(ChannelNoise, ADeadLineFailsWithTheLinesRecord) {

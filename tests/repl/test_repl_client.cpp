@@ -173,6 +173,23 @@ TEST(ReplFriendly, AGarbledEchoIsClearedAndTypedAgain) {
   EXPECT_TRUE(fake.script_done());
 }
 
+// A line whose echo never comes back intact was never run: a fault of its own (not_sent), which the
+// scenarios report as the line's ERROR, never as the board's FAIL.
+TEST(ReplFriendly, AnEchoGarbledEveryTimeIsNotSentAndNothingRan) {
+  FakeSerial fake;
+  ReplOptions o = fast();
+  o.echo_attempts = 3;
+  ReplClient repl(fake, o);
+  to_prompt(fake, repl);
+  for (int i = 0; i < 3; ++i)
+    fake.expect("machine.reset()").reply("machine.reswt()").expect("\x03").reply("\r\n>>> ");
+  auto r = repl.exec_friendly("machine.reset()", Deadline::after(seconds(5)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().fault, ReplFault::not_sent);
+  EXPECT_NE(r.error().describe().find("the line was not run"), std::string::npos) << r.error().describe();
+  EXPECT_TRUE(fake.script_done()) << "no Enter was ever sent";
+}
+
 TEST(ReplFriendly, ExceptionBecomesStructured) {
   FakeSerial fake;
   fake.random_chunks(3, 5);

@@ -2,7 +2,9 @@
 #include "bootrig/rig/rig_file.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "bootrig/core/errors.hpp"
@@ -128,15 +130,82 @@ TEST(RigFileErrors, MissingKind) {
 
 TEST(RigFileErrors, UnknownKeyNamesItAndTheAllowedOnes) {
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\nknid = 3\n"),
-            "rig.toml:3: rig.knid: unknown key (expected one of: kind, name)");
+            "rig.toml:3: rig.knid: unknown key (expected one of: kind, name); did you mean 'kind'?");
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[timming]\n"),
             "rig.toml:3: timming: unknown key (expected one of: firmware, flasher, lines, rig, serial, sim, "
-            "timing)");
+            "timing); did you mean 'timing'?");
   std::string text = kHardwareRig;
   text += "[lines.led]\nname = \"GPIO22\"\nactiv = \"low\"\n";
-  EXPECT_EQ(error_of(text),
-            "rig.toml:15: lines.led.activ: unknown key (expected one of: active, bias, chip, debounce_us, drive, "
-            "name, offset)");
+  EXPECT_EQ(
+      error_of(text),
+      "rig.toml:15: lines.led.activ: unknown key (expected one of: active, bias, chip, debounce_us, drive, "
+      "name, offset); did you mean 'active'?");
+  // Nothing near: no guess.
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\ncolour = 3\n"),
+            "rig.toml:3: rig.colour: unknown key (expected one of: kind, name)");
+}
+
+TEST(RigFileErrors, FirmwareNamesAreTheOnesScenariosUse) {
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[firmware]\ncurent = \"a.bin\"\n"),
+            "rig.toml:4: firmware.curent: unknown image name; bootrig uses current, previous; did you mean "
+            "'current'?");
+  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[firmware]\nbaseline = \"a.bin\"\n"),
+            "rig.toml:4: firmware.baseline: unknown image name; bootrig uses current, previous");
+}
+
+TEST(RigFileErrors, TimingsThatMakeNoSenseAgainstTheFirmware) {
+  auto timing = [](const std::string& keys) { return error_of("[rig]\nkind = \"sim\"\n[timing]\n" + keys); };
+  // Default firmware timings: the longest boot is safe boot's final phase (1500) + app start (400) + banner
+  // (150).
+  EXPECT_EQ(
+      timing("boot_timeout_ms = 2049\n"),
+      "rig.toml:4: timing.boot_timeout_ms: 2049 ms is shorter than the firmware's own boot (2050 ms: safe "
+      "boot's final phase, app start and banner); every scenario would fail on a sound board");
+  EXPECT_NO_THROW(parse_rig("[rig]\nkind = \"sim\"\n[timing]\nboot_timeout_ms = 2050\n", "rig.toml", "."));
+  EXPECT_EQ(
+      timing("reset_pulse_ms = 1001\n"),
+      "rig.toml:4: timing.reset_pulse_ms: 1001 ms is longer than a second; the ESP32 needs 50 us of EN low, "
+      "and 100 ms is plenty");
+  EXPECT_EQ(
+      timing("heartbeat_on_ms = 5000\nheartbeat_off_ms = 1\n"),
+      "rig.toml:4: timing.heartbeat_on_ms: 5000 ms on and 1 ms off is no heartbeat: the firmware flashes "
+      "briefly in a long dark (80/3920 ms)");
+  EXPECT_EQ(
+      timing("heartbeat_on_ms = 100\nheartbeat_off_ms = 900\n"),
+      "rig.toml:5: timing.heartbeat_off_ms: a heartbeat period of 1000 ms is not slower than window 1's "
+      "blink (1000 ms); the LED decoder could not tell them apart");
+  EXPECT_EQ(
+      timing("final_duration_ms = 150\n"),
+      "rig.toml:4: timing.final_duration_ms: 150 ms is shorter than one blink of final_toggle_ms (100 ms on, "
+      "as long off)");
+  EXPECT_EQ(
+      timing("error_duration_ms = 60\n"),
+      "rig.toml:4: timing.error_duration_ms: 60 ms is shorter than one blink of error_toggle_ms (50 ms on, "
+      "as long off)");
+}
+
+TEST(RigFile, ARigFileIsReadBoundedAndNamesWhereItsPathCameFrom) {
+  auto dir = std::filesystem::temp_directory_path() / ("bootrig-rigfile-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  try {
+    load_rig_file(dir, "--rig");
+    ADD_FAILURE() << "a directory was read as a rig file";
+  } catch (const RigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              dir.string() + " (the rig file, from --rig): is a directory, not a regular file; give a file");
+  }
+  std::ofstream(dir / "big.toml") << std::string(kRigFileBound + 1, '#');
+  try {
+    load_rig_file(dir / "big.toml");
+    ADD_FAILURE() << "an oversized rig file was read";
+  } catch (const RigError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("too large: the bound is 1.0 MiB (1048576 bytes), a rig file is a few "
+                                   "kilobytes of TOML"),
+        std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RigFileErrors, UnknownLineRole) {
@@ -316,9 +385,10 @@ TEST(RigFileErrors, FlasherOtherKeys) {
             "rig.toml:5: flasher.timeout_ms: 0 is out of range (1 to 3600000)");
   EXPECT_EQ(error_of(sim_with_flasher(cmd + "timeout_ms = \"5m\"\n")),
             "rig.toml:5: flasher.timeout_ms: expected an integer, got a string");
-  EXPECT_EQ(
-      error_of(sim_with_flasher(cmd + "timout_ms = 5000\n")),
-      "rig.toml:5: flasher.timout_ms: unknown key (expected one of: command, download_mode, timeout_ms)");
+  EXPECT_EQ(error_of(sim_with_flasher(cmd + "timout_ms = 5000\n")),
+            "rig.toml:5: flasher.timout_ms: unknown key (expected one of: command, download_mode, "
+            "timeout_ms); did you "
+            "mean 'timeout_ms'?");
   EXPECT_EQ(error_of(sim_with_flasher(cmd + "download_mode = \"yes\"\n")),
             "rig.toml:5: flasher.download_mode: expected true or false, got a string");
   std::string text = kHardwareRig;
@@ -336,7 +406,7 @@ TEST(RigFileErrors, UnreadableFile) {
     load_rig_file("/nonexistent/rig.toml");
     FAIL() << "no error";
   } catch (const RigError& e) {
-    EXPECT_STREQ(e.what(), "/nonexistent/rig.toml: cannot read the rig file (does it exist? is it readable?)");
+    EXPECT_STREQ(e.what(), "/nonexistent/rig.toml (the rig file): no such file; check the path");
   }
 }
 

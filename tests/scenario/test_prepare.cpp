@@ -21,12 +21,15 @@ class Prepare : public ::testing::Test {
   void SetUp() override { std::filesystem::create_directories(dir_); }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::filesystem::path image(const std::string& version, PycomBoard board = PycomBoard::fipy) {
+  // payload: another size makes another build of the same version.
+  std::filesystem::path image(const std::string& version, PycomBoard board = PycomBoard::fipy,
+                              std::size_t payload = 16 * 1024) {
     ImageSpec spec;
     spec.version = version;
     spec.board = board;
+    spec.payload_size = payload;
     auto bytes = build_esp32_image(spec);
-    auto p = dir_ / (std::string(to_string(board)) + "-" + version + ".bin");
+    auto p = dir_ / (std::string(to_string(board)) + "-" + version + "-" + std::to_string(payload) + ".bin");
     std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
                                              static_cast<std::streamsize>(bytes.size()));
     return p;
@@ -38,12 +41,14 @@ class Prepare : public ::testing::Test {
     return rig;
   }
   RunSummary run(const RigConfig& rig, const std::vector<std::string>& names) {
+    RunOptions options;
+    options.allow_destructive = true;  // factory-reset, named here, formats /flash
     auto target = Target::open(rig);
     RunFolder folder(dir_ / "run");
     auto progress = make_silent_progress();
     std::vector<Scenario*> scs;
     for (const auto& n : names) scs.push_back(find_scenario(n));
-    return run_scenarios(*target, scs, RunOptions{}, folder, *progress);
+    return run_scenarios(*target, scs, options, folder, *progress);
   }
   static bool noted(const ScenarioResult& r, const std::string& text) {
     for (const auto& n : r.attempts.back().notes)
@@ -116,10 +121,11 @@ TEST_F(Prepare, TheRigsExternalFlasherPutsThePreviousImageOn) {
 }
 
 TEST_F(Prepare, ACheckThatNeedsOnlyTheCurrentImageLeavesThePreviousAlone) {
-  // The simulated module runs a 1.20.2.r6 of its own making, not the rig's build: the same version is not
-  // the same firmware, so the first check puts the rig's current on by OTA (never the previous), and the
-  // second finds its digest in bootrig's record and flashes nothing.
-  RunSummary s = run(rig_with(image("1.20.2.r3"), image("1.20.2.r6")), {"normal-boot", "hard-reset-pin"});
+  // The simulated module runs a 1.20.2.r6 of its own making, not the rig's build (another size): the same
+  // version is not the same firmware, so the first check puts the rig's current on by OTA (never the
+  // previous), and the second finds its digest in bootrig's record and flashes nothing.
+  RunSummary s = run(rig_with(image("1.20.2.r3"), image("1.20.2.r6", PycomBoard::fipy, 20 * 1024)),
+                     {"normal-boot", "hard-reset-pin"});
   const ScenarioResult& r = s.scenarios.at(0);
   ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
   ASSERT_TRUE(r.attempts.back().firmware);
@@ -127,10 +133,30 @@ TEST_F(Prepare, ACheckThatNeedsOnlyTheCurrentImageLeavesThePreviousAlone) {
   ASSERT_EQ(first.flashed.size(), 1u) << first.describe_flashed();
   EXPECT_EQ(first.flashed[0].image, "current");
   EXPECT_EQ(first.flashed[0].method, "OTA");
-  EXPECT_TRUE(noted(r, "nothing proves it is this build")) << outcome_text(r);
+  EXPECT_TRUE(noted(r, "the ROM's MD5 of the ota_0 slot over")) << outcome_text(r);
+  EXPECT_TRUE(noted(r, "the board runs another build of 1.20.2.r6")) << outcome_text(r);
   const ScenarioResult& second = s.scenarios.at(1);
   ASSERT_EQ(second.outcome, Outcome::pass) << outcome_text(second);
   EXPECT_TRUE(second.attempts.back().firmware->flashed.empty()) << second.attempts.back().firmware->describe_flashed();
+}
+
+TEST_F(Prepare, TheSlotsAreProvedOnceARunAndAgainWhenTheRecordIsGone) {
+  // P2 is wired: the ROM's MD5 of the slots decides, once; os.fsformat() (factory-reset) deletes bootrig's
+  // record, and the next check proves the slots again instead of flashing or trusting the version.
+  RunSummary s = run(rig_with(image("1.20.2.r3"), image("1.20.2.r5")),
+                     {"normal-boot", "hard-reset-pin", "factory-reset", "normal-boot"});
+  ASSERT_EQ(s.scenarios.size(), 4u);
+  for (const auto& r : s.scenarios) ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+  EXPECT_TRUE(noted(s.scenarios[0], "the ROM's MD5 of the slots: factory holds none of the rig's images"))
+      << outcome_text(s.scenarios[0]);
+  EXPECT_EQ(s.scenarios[0].attempts.back().firmware->flashed.size(), 1u);
+  EXPECT_FALSE(noted(s.scenarios[1], "the ROM's MD5 of the slots")) << "one visit to download mode a run";
+  EXPECT_TRUE(s.scenarios[1].attempts.back().firmware->flashed.empty());
+  const ScenarioResult& last = s.scenarios[3];
+  EXPECT_TRUE(noted(last, "bootrig's record was missing: written from the slots' MD5")) << outcome_text(last);
+  // The OTA of the first check went to the factory slot (ota_0 ran): that is what runs now.
+  EXPECT_TRUE(noted(last, "the ROM's MD5 of the running factory slot matches current 1.20.2.r5")) << outcome_text(last);
+  EXPECT_TRUE(last.attempts.back().firmware->flashed.empty()) << last.attempts.back().firmware->describe_flashed();
 }
 
 TEST_F(Prepare, AnImageForAnotherBoardIsAnErrorBeforeAnythingIsWritten) {

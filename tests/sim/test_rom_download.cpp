@@ -59,8 +59,11 @@ class EsptoolOnSim : public ::testing::Test {
   }
   // esptool's usual arguments for a rig that drives download mode itself (as bootrig does).
   std::vector<std::string> args(std::vector<std::string> more, bool no_stub = true) const {
-    std::vector<std::string> a{"--chip",   "esp32",    "--port",  sim_->port(),
-                               "--before", "no_reset", "--after", "no_reset"};
+    // More connection attempts than esptool's 7: the simulated ROM is a process on a loaded 2-core machine
+    // and can answer a SYNC later than esptool's 100 ms, where a chip's ROM answers at once; a late answer
+    // then spoils the next attempt too (esptool reads it as "Invalid head of packet").
+    std::vector<std::string> a{"--chip",     "esp32",    "--port",  sim_->port(), "--before",
+                               "no_reset",   "--after",  "no_reset", "--connect-attempts", "30"};
     if (no_stub) a.push_back("--no-stub");
     a.insert(a.end(), more.begin(), more.end());
     return a;

@@ -53,6 +53,8 @@ inline ToolRun run_esptool(const std::vector<std::string>& args, bool stub = fal
            BOOTRIG_ESPTOOL_STUB_WRAPPER + "'";
   else
     cmd += std::string("'") + BOOTRIG_ESPTOOL + "'";
+#else
+  (void)stub;  // without esptool the command fails and its tests skip
 #endif
   for (const auto& a : args) cmd += " '" + a + "'";
   const CliResult r = run_command(cmd + " 2>&1 </dev/null");

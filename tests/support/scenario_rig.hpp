@@ -128,7 +128,9 @@ inline ScenarioResult run_one(const std::string& name, RigConfig rig = half_spee
   RunFolder folder(fresh_run_dir(name));
   auto progress = make_silent_progress();
   Scenario* sc = find_scenario(name);
-  RunSummary run = run_scenarios(*target, {sc}, RunOptions{}, folder, *progress);
+  RunOptions options;
+  options.allow_destructive = true;  // named, as on the command line
+  RunSummary run = run_scenarios(*target, {sc}, options, folder, *progress);
   std::filesystem::remove_all(folder.path());
   return run.scenarios.at(0);
 }

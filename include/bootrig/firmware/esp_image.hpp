@@ -32,6 +32,11 @@ inline constexpr std::uint32_t kPycomFactoryOffset = 0x10000;
 inline constexpr std::uint32_t kPycomOta0Offset4MB = 0x1C0000;
 inline constexpr std::uint32_t kPycomOta0Offset8MB = 0x210000;
 inline constexpr std::uint32_t kPycomSlotSize4MB = 0x1AE000;
+// Pycom 8 MB layout (esp32/lib/partitions_8MB.csv): factory and ota_0 are 0x1EF000 long, the largest app
+// slot of any Pycom module, and 8 MB is the largest flash one carries.
+inline constexpr std::uint32_t kPycomSlotSize8MB = 0x1EF000;
+inline constexpr std::uint32_t kPycomLargestSlot = kPycomSlotSize8MB;
+inline constexpr std::uint32_t kPycomLargestFlash = 8u << 20;
 
 // Where Pycom's tools put the second-stage bootloader and the partition table.
 inline constexpr std::uint32_t kPycomBootloaderOffset = 0x1000;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bootrig/core/bounded_file.hpp"
 #include "bootrig/firmware/archive.hpp"
 #include "bootrig/firmware/esp_image.hpp"
 
@@ -83,7 +84,11 @@ struct FlashWrite {
 };
 std::vector<FlashWrite> bundle_writes(const LoadedFirmware& bundle, std::uint32_t flash_size);
 
-std::vector<std::uint8_t> read_binary_file(const std::string& path);  // throws RigError naming the path
+// The most an image or bundle file may hold, and a bundle once unpacked (both from the largest flash).
+FileBound firmware_file_bound();
+std::size_t bundle_contents_bound();
+// Reads an image or bundle file within firmware_file_bound() (read_bounded_file: regular files only).
+std::vector<std::uint8_t> read_binary_file(const std::string& path);
 void write_binary_file(const std::string& path, std::span<const std::uint8_t> bytes);
 
 }  // namespace bootrig

@@ -112,7 +112,7 @@ class RomFlasher {
   RomStatus change_baudrate(unsigned baud);
   // Erases and opens a write of size bytes at offset; returns the number of blocks to send.
   RomResult<std::uint32_t> flash_begin(std::uint32_t size, std::uint32_t offset);
-  // One block; a short block is padded with 0xFF to the block size as esptool does. Retries up to 3 times.
+  // One block; a short block is padded with 0xFF to the block size as esptool does. Retried on a noisy line.
   RomStatus flash_data(std::span<const std::uint8_t> block, std::uint32_t seq);
   // The same for a compressed write: FLASH_DEFL_BEGIN (erases size bytes) for compressed_size bytes of
   // zlib stream, then its blocks (not padded).
@@ -128,7 +128,8 @@ class RomFlasher {
   // parameters: ready for write_flash. Returns the flash size in bytes.
   RomResult<std::uint32_t> connect(int sync_attempts = 5);
   // The region erased and written (compressed: FLASH_DEFL_BEGIN/DATA with the zlib stream; else
-  // FLASH_BEGIN/DATA with padded blocks), then its MD5 compared with the data.
+  // FLASH_BEGIN/DATA with padded blocks), then its MD5 compared with the data; the whole write is done again
+  // (3 times in all) when the MD5 differs or a block never got through (a noisy line).
   RomResult<FlashWriteReport> write_flash(std::uint32_t offset, std::span<const std::uint8_t> data,
                                           const FlashProgress& progress = {}, bool compress = true);
 
@@ -142,8 +143,13 @@ class RomFlasher {
   };
   RomResult<Reply> command(RomCommand op, const Bytes& data, std::uint32_t checksum, Duration timeout,
                            std::size_t payload_len = 0, const std::string& what = "");
+  // A command that changes nothing when repeated, repeated while its reply is lost or garbled.
+  RomResult<FlashWriteReport> write_flash_once(std::uint32_t offset, std::span<const std::uint8_t> data,
+                                               const FlashProgress& progress, bool compress);
+  RomResult<Reply> repeated(RomCommand op, const Bytes& data, Duration timeout, std::size_t payload_len,
+                            const std::string& what);
   std::optional<std::string> next_frame(Deadline deadline);
-  // One data block (FLASH_DATA or FLASH_DEFL_DATA), retried up to 3 times where another try can help.
+  // One data block (FLASH_DATA or FLASH_DEFL_DATA), retried where another try can help.
   RomStatus send_block(RomCommand op, std::span<const std::uint8_t> block, std::uint32_t seq);
   RomError error(RomFailure kind, RomCommand op, std::string detail, std::uint8_t code = 0) const;
 

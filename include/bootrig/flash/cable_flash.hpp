@@ -83,4 +83,20 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& wires, Repl
 Result<Md5Digest, FlashFailure> read_flash_md5(const CableWires& wires, std::uint32_t offset,
                                                std::uint32_t length, const CableFlashOptions& options = {});
 
+// Several regions in one visit to download mode (one reset), with the flash chip's size (RDID): what the
+// firmware-identity check asks of a module whose P2 is wired. `length_of(flash_size)` may depend on it (the
+// ota_0 slot's address does). Same wiring, errors and exit as read_flash_md5.
+struct FlashRegion {
+  std::string name;  // "factory", "ota_0"
+  std::uint32_t offset = 0;
+  std::uint32_t length = 0;
+};
+struct FlashDigests {
+  std::uint32_t flash_size = 0;
+  std::vector<Md5Digest> md5;  // one per region, in order
+};
+Result<FlashDigests, FlashFailure> read_flash_digests(
+    const CableWires& wires, const std::function<std::vector<FlashRegion>(std::uint32_t flash_size)>& regions,
+    const CableFlashOptions& options = {});
+
 }  // namespace bootrig

@@ -40,6 +40,11 @@ RigImage load_image_file(const std::string& name, const std::string& path, const
 // corrupt, oversized or description-less image: a bad image is an error before the board is touched.
 std::map<std::string, RigImage> load_rig_images(const RigConfig& rig);
 
+// What `check` and `run` both refuse in a rig's images before a board is touched: previous without current,
+// previous and current the same build or the same version or for different boards, an image for another
+// board than the simulated module's. Throws RigError naming the rig file and the key.
+void check_rig_images(const RigConfig& rig, const std::map<std::string, RigImage>& images);
+
 // The two application slots of a Pycom module.
 enum class Slot : std::uint8_t { factory, ota0 };
 const char* to_string(Slot s);  // "factory", "ota_0"
@@ -60,12 +65,22 @@ struct SlotContent {
 inline constexpr const char* kFirmwareRecordPath = "/flash/bootrig_firmware.txt";
 struct FirmwareRecord {
   Slot active = Slot::factory;
-  Slot prev = Slot::factory;  // what window 2 boots; == active after a cable flash
+  // What window 2 boots; == active after a cable flash; nullopt when bootrig wrote the record from the ROM's
+  // proof of the slots' content without having seen the OTA that set boot_info's PrevImg.
+  std::optional<Slot> prev = Slot::factory;
   std::map<Slot, SlotContent> slots;
   std::string encode() const;
   // nullopt for text that is not a record (truncated, edited, another program's file).
   static std::optional<FirmwareRecord> decode(std::string_view text);
   bool operator==(const FirmwareRecord&) const = default;
+};
+
+// What the ROM's SPI_FLASH_MD5 showed (P2 wired): per slot, the [firmware] image whose bytes it holds ("" for
+// none of the rig's images), and the digests read, by image name, for the notes.
+struct SlotProof {
+  std::uint32_t flash_size = 0;
+  std::map<Slot, std::string> holds;
+  std::map<Slot, std::map<std::string, std::string>> md5;
 };
 
 // What the board runs and what bootrig knows besides.
@@ -75,6 +90,7 @@ struct BoardFirmware {
   Slot active = Slot::factory;          // pycom.bootmgr()[0]
   std::optional<FirmwareRecord> record;  // only when it agrees with the board
   std::string record_note;               // why there is no trusted record, for the run's notes
+  std::optional<SlotProof> proven;       // the ROM's word on each slot: over the record when present
 
   // What window 2 would boot and what the factory slot holds, when known.
   std::optional<SlotContent> previous() const;
@@ -121,13 +137,15 @@ struct PlannedFlash {
 std::vector<PlannedFlash> plan_flashes(const BoardFirmware& board, const Arrangement& a,
                                        const std::map<std::string, RigImage>& images, bool cable_available);
 
-// Whether the board runs exactly this image, judged by content, never by the version string alone: bootrig's
-// record (trusted only while the board agrees with it) must hold this image's SHA-256 for the running slot,
-// and the running build (os.uname().version) must be the image's when the image names its build. Without a
-// record the answer is no: a build of the same version may differ, and flashing again is the safe side.
+// Whether the board runs exactly this image, judged by content, never by the version string alone: the ROM's
+// MD5 of the running slot when the board was proven (P2 wired), else bootrig's record (trusted only while the
+// board agrees with it) must hold this image's SHA-256 for the running slot; and the running build
+// (os.uname().version) must be the image's when the image names its build. Without either the answer is no: a
+// build of the same version may differ, and flashing again is the safe side.
 // `why` (optional) says what was compared, for the run's notes.
 bool runs_image(const BoardFirmware& board, const RigImage& image, std::string* why = nullptr);
-// The same for the previous slot (window 2's image): the record's digest for it.
+// The same for the previous slot (window 2's image): which slot that is comes from the record only (the board
+// cannot say); its content from the ROM's MD5 when proven, else the record's digest.
 bool previous_is(const BoardFirmware& board, const RigImage& image, std::string* why = nullptr);
 
 }  // namespace bootrig

@@ -63,6 +63,10 @@ class DigitalOutput {
 // Drives `out` active for `width`, then inactive; inactive again however the wait ends (Ctrl-C included), so
 // a RESET pulse never leaves the module held in reset.
 void pulse(DigitalOutput& out, Duration width);
+// The same pulse held for its whole width (at most 1 s) even while bootrig is being interrupted: for exit paths
+// whose job is the pulse itself (resetting a module out of download mode), where a cut-short pulse would leave
+// it in the ROM loader.
+void pulse_on_exit_path(DigitalOutput& out, Duration width);
 
 class DigitalInput {
  public:

@@ -14,6 +14,12 @@ namespace bootrig {
 enum class FlowControl : std::uint8_t { none, rtscts, xonxoff };
 const char* to_string(FlowControl f);
 
+// The baud rates bootrig accepts, from the rig file and `flash --baud` alike: 300 is the slowest rate a UART
+// is asked for in practice, 4000000 the fastest of Linux's standard rates (B4000000; the ESP32's UART reaches
+// 5 Mbaud, APB 80 MHz / 16, but no standard rate lies above 4 Mbaud below that).
+inline constexpr unsigned kSerialBaudMin = 300;
+inline constexpr unsigned kSerialBaudMax = 4000000;
+
 struct SerialSettings {
   unsigned baud = 115200;
   FlowControl flow = FlowControl::none;

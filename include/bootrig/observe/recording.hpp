@@ -72,6 +72,38 @@ class RecordingSerialLink : public SerialLink {
   std::string port_;
 };
 
+// A DigitalOutput that logs each change at debug level, as a run's timeline does ("line reset -> active"),
+// for commands that keep no timeline (bootrig flash). The inner output must outlive it.
+class LoggingOutput : public DigitalOutput {
+ public:
+  LoggingOutput(DigitalOutput& inner, std::string line) : inner_(inner), line_(std::move(line)) {}
+  void set(Level level) override;
+  Level get() const override { return inner_.get(); }
+  std::string describe() const override { return inner_.describe(); }
+
+ private:
+  DigitalOutput& inner_;
+  std::string line_;
+};
+
+// A SerialLink that copies every chunk to the log at trace level (bootrig -vv shows the REPL exchanges,
+// --log-file keeps them), for commands that keep no timeline (bootrig flash). The inner link must outlive it.
+class LoggingSerialLink : public SerialLink {
+ public:
+  explicit LoggingSerialLink(SerialLink& inner) : inner_(inner), port_(inner.describe()) {}
+  void write(std::string_view bytes, Deadline deadline) override;
+  std::optional<SerialChunk> read(Deadline deadline) override;
+  void drain(Deadline deadline) override { inner_.drain(deadline); }
+  void discard_input() override { inner_.discard_input(); }
+  void set_baud(unsigned baud) override;
+  unsigned baud() const override { return inner_.baud(); }
+  std::string describe() const override { return inner_.describe(); }
+
+ private:
+  SerialLink& inner_;
+  std::string port_;
+};
+
 // Owns a thread that reads a DigitalInput's edges and hands each to the timeline and to a live
 // LedDecoder; between edges it lets the decoder's clock advance so dark and timeouts are seen. The
 // thread waits in slices of `slice` so stop() (and the destructor) return promptly.

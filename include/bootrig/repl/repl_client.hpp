@@ -22,6 +22,7 @@ enum class ReplFault : std::uint8_t {
   raw_repl_refused,  // Ctrl-A did not give "raw REPL; CTRL-B to exit"
   protocol,          // the board answered something the protocol does not allow
   no_soft_reboot,    // Ctrl-D did not give "soft reboot"
+  not_sent,          // bootrig's own line never arrived intact (its echo differed every time): nothing ran
 };
 const char* to_string(ReplFault f);
 
@@ -105,7 +106,7 @@ struct ReplOptions {
   std::size_t file_block = 2048;
   std::size_t last_seen_bytes = 200;
   // exec_friendly types a line and waits for its exact echo before pressing Enter, this many times at most.
-  int echo_attempts = 5;
+  int echo_attempts = 12;
 };
 
 // A bytes literal that survives any REPL: b'...' with printable ASCII as is and everything else as

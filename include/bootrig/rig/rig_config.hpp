@@ -30,7 +30,7 @@ inline constexpr LineRole kAllLineRoles[] = {LineRole::safeboot, LineRole::reset
                                              LineRole::bootloader, LineRole::power};
 const char* to_string(LineRole r);  // the rig-file key: "safeboot", "reset", ...
 const char* role_purpose(LineRole r);  // "P12 safe-boot request", ...
-// The level a role's line rests at when bootrig lets go of it: power stays on, every other line released.
+// The level a role's line rests at when bootrig lets go: inactive, except power, which keeps the module on.
 inline Level released_level(LineRole role) {
   return role == LineRole::power ? Level::active : Level::inactive;
 }
@@ -97,6 +97,10 @@ struct FirmwareTiming {
   milliseconds banner_delay{150};
   bool operator==(const FirmwareTiming&) const = default;
 };
+
+// The [firmware] names the scenarios use: what the board should run, and what window 2 should boot. Any
+// other name would be read and never used, so a misspelling ("curent") is refused rather than ignored.
+inline constexpr std::string_view kFirmwareNames[] = {"current", "previous"};
 
 struct FirmwareImage {
   std::string name;              // the key under [firmware], e.g. "previous"

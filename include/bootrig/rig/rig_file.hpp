@@ -14,7 +14,12 @@ namespace bootrig {
 // Relative firmware paths are resolved against `base_dir`.
 RigConfig parse_rig(std::string_view text, const std::string& file_name,
                     const std::filesystem::path& base_dir);
-RigConfig load_rig_file(const std::filesystem::path& path);
+// Reads the file within kRigFileBound (regular files only); `named_by` ("--rig", "$BOOTRIG_RIG") goes into
+// the error line when it cannot be read.
+RigConfig load_rig_file(const std::filesystem::path& path, const std::string& named_by = "");
+// A rig file is a few kilobytes of TOML; 1 MiB leaves room for any amount of comment and refuses a wrong
+// file (an image, a log) before it is parsed.
+inline constexpr std::uint64_t kRigFileBound = 1u << 20;
 
 // The rig used when no rig file is found: the simulated module with the firmware's own timings.
 RigConfig builtin_sim_rig();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,11 @@ class Progress {
 std::unique_ptr<Progress> make_progress(std::FILE* out, bool live);
 // Progress that shows nothing (tests, --quiet).
 std::unique_ptr<Progress> make_silent_progress();
+// Every line plain progress would print, without its timestamp, handed to `sink` (the log file's logger).
+std::unique_ptr<Progress> make_line_progress(std::function<void(const std::string&)> sink);
+// Both at once: the console's progress and the log file's copy.
+std::unique_ptr<Progress> make_tee_progress(std::unique_ptr<Progress> first,
+                                            std::unique_ptr<Progress> second);
 // Whether `out` should get live progress: a terminal, and NO_COLOR unset and TERM not "dumb".
 bool wants_live_progress(std::FILE* out);
 

@@ -16,27 +16,50 @@ namespace bootrig {
 struct RunOptions {
   int retries = 0;          // extra attempts after a FAIL or ERROR; every attempt is kept
   std::string unit;         // the unit's serial number (factory stations), recorded in every result file
+  // Consent for scenarios marked destructive (ScenarioInfo::destructive). Without it they are SKIPped with
+  // the reason and listed in every report. `bootrig run` gives it for scenarios named on the command line,
+  // and with --destructive.
+  bool allow_destructive = false;
+  bool allow_skip = false;   // for the exit code recorded in the results, as `run --allow-skip`
+  std::string command_line;  // recorded in the result files
 };
 
-// The run's folder: summary.txt (a line per scenario, appended as it ends), results.json and junit.xml
-// (rewritten atomically after each scenario), and NN-name/attempt-K/ with each attempt's events.jsonl and
-// serial.log.
+// The run's folder: summary.txt, results.json and junit.xml (each replaced atomically after every scenario),
+// and NN-name/attempt-K/ with each attempt's events.jsonl and serial.log.
 class RunFolder {
  public:
-  // `out` empty: a new timestamped folder under ./bootrig-runs/.
-  explicit RunFolder(std::filesystem::path out);
+  // `out` empty: a new timestamped folder under ./bootrig-runs/. A folder that already holds a run is refused
+  // (RigError) unless `append`: then this run goes into out/run-N/, N the first free number from 2 (the first
+  // run is out itself), so that a retest never overwrites or mixes with the runs before it. The folder is
+  // checked writable before the constructor returns.
+  explicit RunFolder(std::filesystem::path out, bool append = false);
   const std::filesystem::path& path() const { return path_; }
+  // Why the run is not in the folder asked for ("records/X already holds a run; --append put this one in
+  // records/X/run-2"); empty when it is.
+  const std::string& placement() const { return placement_; }
   std::filesystem::path attempt_dir(std::size_t index, const std::string& scenario, int attempt) const;
   std::string scenario_dir_name(std::size_t index, const std::string& scenario) const;
-  void append_summary(const std::string& line);
   void write_results(const RunSummary& run);
 
  private:
   std::filesystem::path path_;
+  std::string placement_;
 };
 
-// Runs `scenarios` in order on `target`. Returns when all ran, or when interrupted (the summary says so).
+// What in `dir` shows that it holds a run ("summary.txt", "01-normal-boot/", "run-2/"); empty when nothing
+// does.
+std::string existing_run_in(const std::filesystem::path& dir);
+
+// Runs `scenarios` in order on `target`. Returns when all ran, or when the run was interrupted or stopped
+// (a BoardLost, or a CheckFailed that stops the run): the summary then says so, with the board's state, and
+// lists the rest as NOT RUN.
 RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios, const RunOptions& options,
                          RunFolder& folder, Progress& progress);
+
+// For a run that ends before its first scenario (the rig would not open; Ctrl-C while it opened): writes the
+// run's reports with every scenario NOT RUN, "not run: <why>", and returns that record, exit code set.
+RunSummary record_unstarted_run(const RigConfig& rig, const std::vector<Scenario*>& scenarios,
+                                const RunOptions& options, RunFolder& folder, const std::string& why,
+                                bool interrupted);
 
 }  // namespace bootrig

@@ -22,6 +22,9 @@ struct ScenarioInfo {
   // The rig's [firmware] images this check needs on the board; put there before it runs when the rig names
   // them. Every check wants "current" running; the window-2 and factory checks also "previous" behind it.
   Arrangement arrangement{"current", ""};
+  // What the scenario destroys beyond what restore() puts back, e.g. "erases /flash"; empty: nothing. A
+  // destructive scenario runs only with consent: named on the command line, or `run --all --destructive`.
+  std::string destructive = {};
 };
 
 // How a scenario body ends other than by returning (PASS):
@@ -41,7 +44,9 @@ class Skipped : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-// Rig trouble is a RigError (ERROR); Ctrl-C an Interrupted.
+// Rig trouble is a RigError (ERROR); a board the recovery ladder could not bring back a BoardLost
+// (recovery.hpp); Ctrl-C an Interrupted. A CheckFailed with stops_run or a BoardLost ends the run after this
+// scenario: no restore, no retry, the board's state recorded, every later scenario NOT RUN with the reason.
 
 class Scenario {
  public:

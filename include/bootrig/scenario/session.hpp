@@ -2,13 +2,14 @@
 // REPL client, the live LED decoder, the boot-log reader, progress, and the attempt's verdict material.
 #pragma once
 
-#include <filesystem>
 #include <condition_variable>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bootrig/flash/ensure.hpp"
 #include "bootrig/observe/boot_log.hpp"
@@ -69,14 +70,36 @@ class Session {
     std::string outcome_ = "failed";
   };
   Step step(std::string name) { return Step(*this, std::move(name)); }
-  void waiting(const std::string& what) { progress_.waiting(what); }
+  void waiting(const std::string& what);
+
+  // What the attempt is doing, for the record of an interrupted or stopped run: the innermost open step and
+  // what it waits for ("'release P12 in window 2 (fast blink)', waiting for window 2 (fast blink)"). While an
+  // exception unwinds, the step it left (the steps have closed by the time the runner catches it). Empty
+  // before the first step.
+  std::string activity() const;
+  // What an interruption leaves on the board beyond the lines (an OTA transfer cut short): said with the
+  // board's state in the run's record. Empty: nothing more than activity() says.
+  void left_board(std::string what) { left_board_ = std::move(what); }
+  const std::string& left_board() const { return left_board_; }
 
   // What the firmware step found and left on the board (prepare_firmware); nullopt before it ran.
   const std::optional<BoardFirmware>& firmware() const { return firmware_; }
   void set_firmware(BoardFirmware f) { firmware_ = std::move(f); }
 
   void note(const std::string& text);
+  // A measured value against its limits. A scenario that returns (PASS) with any measurement outside its
+  // limits is judged FAIL by the runner, naming the measurement, its value and its limits.
   void measure(Measurement m);
+
+  // What the scenario claims, and what became of it (Attempt::expectations, shown in every report).
+  // `expectation` is short ("LED window 1 (slow blink)", "SD card untouched").
+  // Checked and held:
+  void checked(const std::string& expectation, const std::string& detail = "");
+  // Could not be checked on this rig: listed as "[<expectation> not checked: <reason>]" next to the verdict,
+  // so that a PASS never claims it. `reason` says why ("no photodiode on this rig").
+  void unchecked(const std::string& expectation, const std::string& reason);
+  // Checked and broken: recorded, then the attempt ends as fail(what) does.
+  [[noreturn]] void failed(const std::string& expectation, const std::string& what);
 
   // Ends the attempt: the board broke a rule. `what` says what was expected and what was seen.
   [[noreturn]] void fail(const std::string& what);
@@ -105,6 +128,10 @@ class Session {
   std::unique_ptr<LedDecoder> led_decoder_;
   std::unique_ptr<LedWatcher> led_watcher_;
   std::optional<BoardFirmware> firmware_;
+  std::vector<std::string> open_steps_;  // innermost last
+  std::string waiting_for_;
+  std::string unwound_from_;  // activity() when the first step closed by an exception did
+  std::string left_board_;
   mutable std::mutex tail_mu_;
   std::condition_variable tail_cv_;
   std::string serial_tail_;        // the last bytes received, for evidence and wait_for_serial

@@ -56,6 +56,11 @@ class Target {
   // simulator. Scenarios judge from the wires and the UART only, never from this.
   SimModule* sim() { return sim_.get(); }
 
+  // Whether this run already proved the board's slots by the ROM's MD5 (P2 wired): one visit to download mode
+  // a run, again only when bootrig's record is gone (os.fsformat deletes it).
+  bool slots_proven() const { return slots_proven_; }
+  void set_slots_proven(bool v) { slots_proven_ = v; }
+
   // Drives P12 and RESET inactive now (also done on destruction and on SIGINT/SIGTERM).
   void release_lines() { safe_.release_all(); }
 
@@ -73,6 +78,7 @@ class Target {
   DigitalOutput* power_ = nullptr;
   std::unique_ptr<DigitalInput> led_;
   std::unique_ptr<LendableLink> serial_;
+  bool slots_proven_ = false;
 };
 
 }  // namespace bootrig

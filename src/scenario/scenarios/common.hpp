@@ -23,6 +23,8 @@ class BootCheck : public Scenario {
 
  protected:
   virtual void check(Session& s, Board& board, BootStrategy& boot) = 0;
+  // `what` it destroys beyond what restore() puts back ("erases /flash"): it runs only with consent.
+  void mark_destructive(std::string what) { info_.destructive = std::move(what); }
 
  private:
   void start_known(Session& s, Board& board);

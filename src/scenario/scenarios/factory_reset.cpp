@@ -12,19 +12,24 @@ constexpr const char* kSdFile = "/sd/bootrig_sd.txt";
 class FactoryReset : public BootCheck {
  public:
   FactoryReset()
-      : BootCheck({"factory-reset",
-                   "os.fsformat('/flash') removes user files; the SD card is untouched; the next boot recreates the defaults",
-                   {"reach the REPL; save boot.py and main.py; write a user file (and one on /sd when a card is in)",
-                    "run os.fsformat('/flash')", "list /flash (and check the /sd file)",
-                    "pulse RESET and wait for the prompt",
-                    "check the default boot.py, main.py and the sys, lib and cert folders",
-                    "put the saved boot.py and main.py back and reset"},
-                   {"after the format /flash holds none of the user's files",
-                    "the file on the SD card is still there",
-                    "the next boot recreates boot.py and main.py with the firmware's default contents and the "
-                    "sys, lib and cert folders"},
-                   {"DESTRUCTIVE: erases every file in /flash; bootrig puts back only boot.py and main.py"},
-                   "about 4 s"}) {}
+      : BootCheck(
+            {"factory-reset",
+             "os.fsformat('/flash') removes user files; the SD card is untouched; the next boot recreates "
+             "the defaults",
+             {"reach the REPL; save boot.py and main.py; write a user file (and one on /sd when a card is "
+              "in)",
+              "run os.fsformat('/flash')", "list /flash (and check the /sd file)",
+              "pulse RESET and wait for the prompt",
+              "check the default boot.py, main.py and the sys, lib and cert folders",
+              "put the saved boot.py and main.py back and reset"},
+             {"after the format /flash holds none of the user's files",
+              "the file on the SD card is still there",
+              "the next boot recreates boot.py and main.py with the firmware's default contents and the "
+              "sys, lib and cert folders"},
+             {"DESTRUCTIVE: erases every file in /flash; bootrig puts back only boot.py and main.py"},
+             "about 4 s"}) {
+    mark_destructive("erases /flash");
+  }
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
@@ -32,8 +37,11 @@ class FactoryReset : public BootCheck {
     board.write_file(std::string("/flash/") + kUserFile, "user data");
     ChannelAnswer sd = board.exec("import os\n_r = 'SD' if 'sd' in os.listdir('/') else 'NOSD'\n", "looking for /sd");
     bool has_sd = sd.value == "SD";
-    if (has_sd) board.write_file(kSdFile, "sd data");
-    else s.note("no SD card mounted at /sd: the 'SD card untouched' rule was not checked");
+    if (has_sd) {
+      board.write_file(kSdFile, "sd data");
+    } else {
+      s.unchecked("SD card untouched", "no SD card mounted at /sd");
+    }
 
     {
       auto step = s.step("os.fsformat('/flash')");
@@ -49,7 +57,10 @@ class FactoryReset : public BootCheck {
     if (!left.empty()) s.fail("expected os.fsformat('/flash') to remove every file, but /flash still holds " + left);
     if (has_sd) {
       auto content = board.read_file(kSdFile);
-      if (!content) s.fail(std::string("expected the SD card to be untouched, but ") + kSdFile + " is gone");
+      if (!content)
+        s.failed("SD card untouched",
+                 std::string("expected the SD card to be untouched, but ") + kSdFile + " is gone");
+      s.checked("SD card untouched");
       board.exec(std::string("import os\nos.remove('") + kSdFile + "')\n", "removing the SD test file");
     }
 

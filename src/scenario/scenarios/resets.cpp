@@ -13,7 +13,7 @@ const char* kSysExitFirmwareNote =
     "document says sys.exit() is a soft reset (pycom-boot-behaviour.md, Resets)";
 
 // After a soft reset: the message, the scripts again, the name gone, SOFT_RESET, the RTC kept.
-void judge_soft_reset(Session& s, Board& board, const std::string& how) {
+void judge_soft_reset(Session& s, Board& board, const BootRecord& /*r*/, const std::string& how) {
   BoardFacts f = board.facts();
   require_scripts_ran(s, f, "after " + how);
   if (board.name_survived())
@@ -71,7 +71,7 @@ class SoftResetCtrlD : public BootCheck {
     if (!r.soft_reboot) s.fail("expected 'soft reboot' after Ctrl-D: " + r.failure);
     require_prompt(s, r, "Ctrl-D");
     measure_boot(s, r, "soft_reset");
-    judge_soft_reset(s, board, "Ctrl-D");
+    judge_soft_reset(s, board, r, "Ctrl-D");
   }
 };
 
@@ -125,7 +125,7 @@ class SoftResetSysExit : public BootCheck {
     if (after.evidence.empty() && board.name_survived())
       s.fail("expected sys.exit() at the REPL to soft-reset, but nothing was reset: the scripts did not run "
              "again and the name defined before is still there. " + std::string(kSysExitFirmwareNote));
-    judge_soft_reset(s, board, "sys.exit() at the REPL");
+    judge_soft_reset(s, board, rr, "sys.exit() at the REPL");
   }
 };
 
@@ -148,7 +148,7 @@ class HardResetPin : public BootCheck {
     board.install_evidence();
     board.plant_state();
     BootRecord r = boot.hard_reset();
-    require_normal_boot_prompt(r, "a RESET pulse");
+    require_normal_boot_prompt(s, r, "a RESET pulse");
     measure_boot(s, r, "boot");
     judge_hard_reset(s, board, r, "a RESET pulse", 1, "POWERON_RESET", ResetCause::pwron);
   }

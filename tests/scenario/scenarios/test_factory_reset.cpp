@@ -13,9 +13,12 @@ using testing::run_one;
 TEST(FactoryReset, PassesWithoutAnSdCardAndSaysItWasNotChecked) {
   ScenarioResult r = run_one("factory-reset");
   ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
-  bool noted = false;
-  for (const auto& n : r.attempts.back().notes) noted |= n.find("no SD card") != std::string::npos;
-  EXPECT_TRUE(noted);
+  // Listed as unchecked in every report, not only as a note.
+  bool listed = false;
+  for (const auto& e : r.attempts.back().expectations)
+    listed |= e.what == "SD card untouched" && e.status == ExpectationStatus::unchecked &&
+              e.detail == "no SD card mounted at /sd";
+  EXPECT_TRUE(listed);
 }
 
 TEST(FactoryReset, PassesWithAnSdCardLeftUntouched) {
@@ -24,6 +27,10 @@ TEST(FactoryReset, PassesWithAnSdCardLeftUntouched) {
   ScenarioResult r = run_one("factory-reset", rig);
   ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
   for (const auto& n : r.attempts.back().notes) EXPECT_EQ(n.find("no SD card"), std::string::npos) << n;
+  bool checked = false;
+  for (const auto& e : r.attempts.back().expectations)
+    checked |= e.what == "SD card untouched" && e.status == ExpectationStatus::passed;
+  EXPECT_TRUE(checked);
 }
 
 TEST(FactoryReset, FailsWhenTheFormatLeavesFiles) {
