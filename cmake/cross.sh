@@ -2,8 +2,10 @@
 # bootrig for the Raspberry Pi's architectures: cross builds with Debian 12's cross compilers against sysroots
 # made from Debian's archive, tests under qemu-user, Debian packages installed and run in clean chroots.
 #
-# usage: cmake/cross.sh build ARCH [--tests all|arch|none]
-#            ARCH (arm64, armhf): sysroot (build/sysroot-ARCH, cached), cross build (build/cross-ARCH, with
+# usage: cmake/cross.sh build ARCH [--tests all|arch|none] [--gpiod 1|2]
+#            ARCH (arm64, armhf) against libgpiod 1.6 (bookworm, the v1 API; default) or 2.x (bookworm-backports,
+#            the v2 API of Raspberry Pi OS trixie): sysroot (build/sysroot-ARCH[-gpiod2], cached), cross build
+#            (build/cross-ARCH[-gpiod2], with
 #            ccache), its tests under qemu-user (all, the subset that differs by architecture, or none: then
 #            they are not even built), its package, installed and run in a clean root of ARCH.
 #        cmake/cross.sh package BUILD
@@ -11,7 +13,8 @@
 #        cmake/cross.sh install-test DEB...
 #            each package installed in a clean chroot of its architecture and run (cmake/cross/install-test.sh).
 #        cmake/cross.sh matrix
-#            the full matrix (docs/install.md): arm64 and armhf with every test, packages for both and for amd64
+#            the full matrix (docs/install.md): armhf (libgpiod 1.6) and arm64 (libgpiod 2.x) with every test,
+#            packages for both and for amd64
 #            (from build/test-v1, built here if missing), each installed and run.
 # Exit: 0 passed; 1 failed; 77 this machine cannot run foreign binaries (SKIPPED, never passed).
 set -euo pipefail
@@ -52,10 +55,12 @@ fi
 
 # Optimised as the host's builds, without debug information: the package is stripped anyway, and -g costs
 # about a quarter of the compile time and most of the cache.
-build_arch() {  # ARCH TESTS
-  local arch=$1 tests=$2 sysroot="$root/build/sysroot-$1" dir="$root/build/cross-$1" t0=$SECONDS
+build_arch() {  # ARCH TESTS GPIOD_API
+  local arch=$1 tests=$2 api=${3:-1} suffix="" t0=$SECONDS
+  [ "$api" = 2 ] && suffix=-gpiod2
+  local sysroot="$root/build/sysroot-$arch$suffix" dir="$root/build/cross-$arch$suffix"
   bash cmake/cross/binfmt.sh "$arch" || return $?
-  bash cmake/cross/sysroot.sh "$arch" "$sysroot"
+  bash cmake/cross/sysroot.sh "$arch" "$sysroot" "$api"
   echo "== cross $arch: sysroot ready ($((SECONDS - t0)) s)"
   local with_tests=ON
   [ "$tests" = none ] && with_tests=OFF
@@ -109,11 +114,18 @@ cmd=${1:-}
 shift || true
 case "$cmd" in
   build)
-    arch=${1:?usage: cmake/cross.sh build ARCH [--tests all|arch|none]}
-    tests=all
-    [ "${2:-}" = --tests ] && tests=${3:?--tests all|arch|none}
+    arch=${1:?usage: cmake/cross.sh build ARCH [--tests all|arch|none] [--gpiod 1|2]}
+    shift
+    tests=all api=1
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --tests) tests=${2:?--tests all|arch|none}; shift 2 ;;
+        --gpiod) api=${2:?--gpiod 1|2}; shift 2 ;;
+        *) echo "cross.sh build: unknown option '$1' (--tests all|arch|none, --gpiod 1|2)" >&2; exit 2 ;;
+      esac
+    done
     ensure_tools
-    build_arch "$arch" "$tests"
+    build_arch "$arch" "$tests" "$api"
     install_test "$root/build/packages/bootrig_"*"_$arch.deb"
     ;;
   package)
@@ -128,7 +140,9 @@ case "$cmd" in
     bash cmake/install-deps.sh
     bash cmake/fetch-esptool.sh build/esptool
     bash cmake/fetch-micropython.sh build/micropython
-    for arch in arm64 armhf; do build_arch "$arch" all; done
+    # Raspberry Pi OS bookworm 32-bit (libgpiod 1.6) and trixie 64-bit (libgpiod 2.x): both APIs on arm.
+    build_arch armhf all 1
+    build_arch arm64 all 2
     if [ ! -x build/test-v1/bootrig ]; then
       cmake -S . -B build/test-v1 -G Ninja -DBOOTRIG_WERROR=ON -DCMAKE_UNITY_BUILD=ON \
         -DBOOTRIG_MICROPYTHON_DIR="$root/build/micropython" "${launcher[@]}" > /dev/null

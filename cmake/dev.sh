@@ -12,8 +12,9 @@
 #           libserialport driver on a 16550 UART in Debian's kernel under qemu, with the plain v1 and v2 builds.
 #           A machine where qemu cannot run reports the tier SKIPPED, never passed; BOOTRIG_REQUIRE_KERNEL_TIER=1
 #           (CI) makes that a failure.
-#         - the Pi's architectures (cmake/cross.sh): armhf cross-built with the tests that differ by architecture
-#           run under qemu-user, arm64 cross-built (bootrig only), Debian packages for armhf, arm64 and amd64,
+#         - the Pi's architectures (cmake/cross.sh): armhf against libgpiod 1.6 (Raspberry Pi OS bookworm)
+#           cross-built with the tests that differ by architecture run under qemu-user, arm64 against libgpiod
+#           2.x (the v2 API of Raspberry Pi OS trixie) cross-built (bootrig only), Debian packages for armhf, arm64 and amd64,
 #           each installed in a clean root of its architecture and run. Where binfmt_misc cannot run them it is
 #           SKIPPED, never passed; BOOTRIG_REQUIRE_QEMU_USER=1 (CI) makes that a failure.
 # The test builds are unity builds (about a fifth of the compile time) and go through ccache when it is
@@ -188,8 +189,8 @@ case "$cmd" in
     cross armhf build armhf --tests arch
     [ -f build/cross-armhf.ctest.log ] && count_tests build/cross-armhf.ctest.log
     end_stage
-    begin_stage "arm64 (qemu-user): sysroot, cross build of bootrig, package"
-    cross arm64 build arm64 --tests none
+    begin_stage "arm64, libgpiod 2.x (qemu-user): sysroot, cross build of bootrig, package"
+    cross arm64 build arm64 --tests none --gpiod 2
     end_stage
     begin_stage "amd64 package (from the libgpiod v1 build), installed in a clean root"
     cross amd64 package build/test-v1

@@ -5,6 +5,8 @@
 # dependency the package forgets to name is a library the loader cannot find. Foreign architectures run through
 # qemu-user (cmake/cross/binfmt.sh).
 #
+# A package built against libgpiod 2.x depends on libgpiod3, which bookworm has only in its backports (apt takes a
+# dependency from there only when main has none), as a Pi user of bookworm would add them.
 # usage: cmake/cross/install-test.sh DEB WORKDIR
 #   The chroot is made under WORKDIR and removed afterwards.
 # The chroot is mmdebstrap's `extract` variant: the package and its dependency closure unpacked by dpkg-deb,
@@ -33,7 +35,8 @@ say "Depends: $(dpkg-deb -f "$deb" Depends)"
 mmdebstrap --quiet --variant=extract --architectures="$arch" --include="$deb" \
   --setup-hook='mkdir -p "$1/'"$(dirname "$deb")"'" && cp "'"$deb"'" "$1/'"$deb"'"' \
   --extract-hook='rm -f "$1/'"$deb"'"' bookworm "$root" \
-  "deb [signed-by=$keyring] $archive bookworm main"
+  "deb [signed-by=$keyring] $archive bookworm main" \
+  "deb [signed-by=$keyring] $archive bookworm-backports main"
 # ld.so.cache for the new root, as the libraries' triggers would have made it (the host's ldconfig reads any
 # architecture's ELF files).
 ldconfig -r "$root" 2> /dev/null || true

@@ -188,18 +188,20 @@ std::filesystem::path default_sim_dir() {
 // ---------------------------------------------------------------------------------------------------
 // Server
 
-struct SimControlServer::Impl {
-  // One connection to the control socket. (A member type: a unity build includes this file, and a field
-  // of an anonymous-namespace type would give Impl internal linkage there.)
-  struct Client {
-    int fd = -1;
-    std::string in;
-    std::mutex out_m;
-    std::string out;
-    int watch_id = 0;
-    bool closing = false;
-  };
+namespace {
 
+struct Client {
+  int fd = -1;
+  std::string in;
+  std::mutex out_m;
+  std::string out;
+  int watch_id = 0;
+  bool closing = false;
+};
+
+}  // namespace
+
+struct SimControlServer::Impl {
   Impl(SimModule& mod, std::filesystem::path p) : module(mod), path(std::move(p)) {}
   SimModule& module;
   std::filesystem::path path;

@@ -258,8 +258,9 @@ std::string get_sim_fault(const SimFaults& f, std::string_view name) {
 // ---------------------------------------------------------------------------------------------------
 // Wires
 
+namespace {
+
 // One LED input's queue of edges, with an eventfd so that waits block in ppoll alongside the interrupt fd.
-// (Outside the anonymous namespace: Impl holds it, and a unity build includes this file.)
 struct LedQueue {
   LedQueue() : fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
   ~LedQueue() {
@@ -279,8 +280,6 @@ struct LedQueue {
   std::deque<LineEvent> q;
   int fd;
 };
-
-namespace {
 
 bool pin_high_for(LineRole role, Level level) {
   switch (role) {

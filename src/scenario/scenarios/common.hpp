@@ -38,7 +38,7 @@ void require_prompt(Session& s, const BootRecord& r, const std::string& after);
 // The same for a normal boot with bootrig's evidence scripts installed (they return at once): a board that
 // does not reach the REPL then hangs in its own firmware, which every later check would only repeat, so
 // the run stops after this one FAIL.
-void require_normal_boot_prompt(const BootRecord& r, const std::string& after);
+void require_normal_boot_prompt(Session& s, const BootRecord& r, const std::string& after);
 // Fails unless both scripts ran once each, boot.py first: the evidence log read through the checked channel
 // (the marker lines on the UART are for people; noise could forge or hide them).
 void require_scripts_ran(Session& s, const BoardFacts& f, const std::string& when);

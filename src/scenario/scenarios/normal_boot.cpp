@@ -27,7 +27,7 @@ class NormalBoot : public BootCheck {
   void check(Session& s, Board& board, BootStrategy& boot) override {
     board.install_evidence();
     BootRecord r = boot.hard_reset();
-    require_normal_boot_prompt(r, "a RESET pulse");
+    require_normal_boot_prompt(s, r, "a RESET pulse");
     measure_boot(s, r, "boot");
     require_rom_cause(s, r, 1, "POWERON_RESET");
     BoardFacts f = board.facts();
