@@ -12,6 +12,11 @@
 #           libserialport driver on a 16550 UART in Debian's kernel under qemu, with the plain v1 and v2 builds.
 #           A machine where qemu cannot run reports the tier SKIPPED, never passed; BOOTRIG_REQUIRE_KERNEL_TIER=1
 #           (CI) makes that a failure.
+#         - the Pi's architectures (cmake/cross.sh): armhf against libgpiod 1.6 (Raspberry Pi OS bookworm)
+#           cross-built with the tests that differ by architecture run under qemu-user, arm64 against libgpiod
+#           2.x (the v2 API of Raspberry Pi OS trixie) cross-built (bootrig only), Debian packages for armhf, arm64 and amd64,
+#           each installed in a clean root of its architecture and run. Where binfmt_misc cannot run them it is
+#           SKIPPED, never passed; BOOTRIG_REQUIRE_QEMU_USER=1 (CI) makes that a failure.
 # The test builds are unity builds (about a fifth of the compile time) and go through ccache when it is
 # installed (cmake/install-deps.sh installs it), with its cache outside the clone ($CCACHE_DIR, default
 # ~/.cache/ccache) so that a later run on the same machine reuses it.
@@ -76,9 +81,12 @@ run_tests() {  # dir, label, extra ctest args...
   shift 2
   echo "== tests: $label"
   (cd "$dir" && ctest -j "$jobs" --output-on-failure --timeout 600 "$@") | tee "$dir.ctest.log"
+  count_tests "$dir.ctest.log"
+}
+count_tests() {  # a ctest log
   local n s
-  n=$(sed -n 's/.* tests passed, 0 tests failed out of \([0-9]*\)$/\1/p' "$dir.ctest.log" | tail -n 1)
-  s=$(grep -c '(Skipped)$' "$dir.ctest.log" || true)
+  n=$(sed -n 's/.* tests passed, 0 tests failed out of \([0-9]*\)$/\1/p' "$1" | tail -n 1)
+  s=$(grep -c '(Skipped)$' "$1" || true)
   passed=$((passed + ${n:-0} - s))
   skipped=$((skipped + s))
 }
@@ -153,6 +161,43 @@ case "$cmd" in
         ;;
       *) exit 1 ;;
     esac
+
+    # The Pi's architectures (cmake/cross.sh, docs/install.md), kept cheap: armhf (32-bit size_t and time_t,
+    # unsigned char: everything arm64 differs in, and more) builds its tests and runs those that differ by
+    # architecture under qemu-user; arm64 builds only bootrig. Each architecture's package is installed in a
+    # clean root and runs a scenario there. `cmake/cross.sh matrix` runs every test on both.
+    cross() {  # label, cmake/cross.sh arguments...
+      local label=$1 rc
+      shift
+      set +e
+      bash cmake/cross.sh "$@" 2>&1 | tee -a build/cross.log
+      rc=${PIPESTATUS[0]}
+      set -e
+      case "$rc" in
+        0) ;;
+        77)
+          echo "== $label SKIPPED: this machine cannot run arm64/armhf programs (binfmt_misc, see above)"
+          [ "${BOOTRIG_REQUIRE_QEMU_USER:-0}" = 1 ] && exit 1
+          skipped=$((skipped + 1))
+          ;;
+        *) exit 1 ;;
+      esac
+    }
+    : > build/cross.log
+    rm -f build/cross-armhf.ctest.log
+    begin_stage "armhf (qemu-user): sysroot, cross build, the tests that differ by arch, package"
+    cross armhf build armhf --tests arch
+    [ -f build/cross-armhf.ctest.log ] && count_tests build/cross-armhf.ctest.log
+    end_stage
+    begin_stage "arm64, libgpiod 2.x (qemu-user): sysroot, cross build of bootrig, package"
+    cross arm64 build arm64 --tests none --gpiod 2
+    end_stage
+    begin_stage "amd64 package (from the libgpiod v1 build), installed in a clean root"
+    cross amd64 package build/test-v1
+    cross amd64 install-test build/packages/bootrig_*_amd64.deb
+    end_stage
+    passed=$((passed + $(grep -c '^install-test (.*): PASS' build/cross.log || true)))
+
     echo "== the skipped tests are the host builds' gpio-sim and UART tests, which the kernel tier ran"
     echo "tests: $passed passed, 0 failed, $skipped skipped"
     ;;

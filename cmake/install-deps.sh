@@ -13,6 +13,7 @@ packages=(
   # and MicroPython's pyboard.py and mpremote (python3-serial; script(1) from bsdutils for its REPL).
   python3 python3-serial python3-intelhex python3-bitstring python3-cryptography python3-ecdsa python3-yaml
   bsdutils
+  groff-base zsh   # the tests render the generated man page and parse the generated zsh completion
 )
 
 missing=()

@@ -349,6 +349,15 @@ ToolRun run_tool(const std::vector<std::string>& argv, Deadline deadline,
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
 
+  // A missing or non-executable program is found here rather than from posix_spawnp's result: where the
+  // child is a copy instead of a vfork (qemu-user, the Pi's architectures emulated), the exec failure never
+  // reaches the parent, and the tool would seem to run and exit 127.
+  if (!find_program(argv.front())) {
+    std::error_code ec;
+    const bool exists =
+        argv.front().find('/') != std::string::npos && std::filesystem::exists(argv.front(), ec);
+    throw RigError(cannot_run(argv.front(), exists ? EACCES : ENOENT, rig_source));
+  }
   TimePoint start = now();
   pid_t pid = -1;
   int err = ::posix_spawnp(&pid, cargv[0], actions.get(), attr.get(), cargv.data(), environ);

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <csignal>
 #include <filesystem>
 #include <sstream>
@@ -19,6 +20,7 @@
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
+#include "drivers/termios2_speed.hpp"
 
 namespace bootrig {
 namespace {
@@ -337,10 +339,13 @@ TEST(TermiosSerial, SetBaudChangesTheLineSpeed) {
   termios t{};
   ASSERT_EQ(::tcgetattr(pty.hold_fd, &t), 0);
   EXPECT_EQ(::cfgetospeed(&t), static_cast<speed_t>(B9600));
-  // A rate without a Bxxx constant goes through termios2/BOTHER.
+  EXPECT_THROW(link->set_baud(0), RigError);
+  // A rate without a Bxxx constant goes through termios2/BOTHER. qemu-user (the Pi's architectures emulated,
+  // cmake/cross.sh) does not emulate the termios2 ioctls; every kernel bootrig runs on has them.
+  if (detail::set_custom_baud(pty.hold_fd, 250000) != 0 && errno == ENOSYS)
+    GTEST_SKIP() << "TCSETS2 is not emulated here (qemu-user): the BOTHER path runs in the host builds";
   link->set_baud(250000);
   EXPECT_EQ(link->baud(), 250000u);
-  EXPECT_THROW(link->set_baud(0), RigError);
 }
 
 TEST(TermiosSerial, OpenSetsRawModeAndKeepsDtrOnClose) {

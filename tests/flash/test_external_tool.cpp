@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdint>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -178,9 +179,10 @@ TEST(RunTool, StdinIsEmptyAndSignalsAreAtTheirDefaults) {
   EXPECT_EQ(run.exit_code, 0);
   ASSERT_EQ(out.lines.size(), 2u);
   EXPECT_EQ(out.lines[0], "eof");
-  // SigIgn is a hex mask; SIGPIPE (13) is bit 12: 0x1000.
-  unsigned long mask = std::stoul(out.lines[1].substr(out.lines[1].find(':') + 1), nullptr, 16);
-  EXPECT_EQ(mask & (1ul << (SIGPIPE - 1)), 0ul) << out.lines[1];
+  // SigIgn is a 64-bit hex mask (wider than unsigned long on armhf; qemu-user sets bits above 32); SIGPIPE
+  // (13) is bit 12: 0x1000.
+  std::uint64_t mask = std::stoull(out.lines[1].substr(out.lines[1].find(':') + 1), nullptr, 16);
+  EXPECT_EQ(mask & (std::uint64_t{1} << (SIGPIPE - 1)), 0u) << out.lines[1];
 }
 
 TEST(RunTool, TimeoutEndsTheToolAndWhatItStarted) {
