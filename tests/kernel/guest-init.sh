@@ -8,8 +8,8 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
+# /tmp and /run stay the initramfs's own (writable already): the host's build may live under one of them (a
+# clone in /tmp), and its binaries sit in the initramfs at the paths they were built with.
 mkdir -p /root /dev/serial/by-id
 . /tier/tier.env
 echo "TIER-BOOTED $(uname -r)"
