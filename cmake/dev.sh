@@ -134,8 +134,10 @@ case "$cmd" in
       -DCMAKE_BUILD_TYPE=Debug
     end_stage
     begin_stage "amd64 ASan+UBSan: all tests"
+    # KillPoints.All (sixty stops of bootrig processes, about four minutes) runs in the v1 stage only: the
+    # SIGINT and SIGTERM paths run under the sanitizers in CmdRunInterrupted.*.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-      run_tests build/test-asan "ASan + UBSan"
+      run_tests build/test-asan "ASan + UBSan" -E '^KillPoints\.'
     end_stage
 
     fuzz_secs=${BOOTRIG_FUZZ_SECONDS:-15}
