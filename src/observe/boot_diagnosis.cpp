@@ -50,10 +50,12 @@ LedSummary summarize_led(const std::vector<LedMeasurement>& history, const LedMe
   auto take = [&](const LedMeasurement& m) {
     if (m.start > until || (m.end && *m.end < from)) return;
     if (m.pattern == LedPattern::unknown) return;
-    // A heartbeat of this boot: started after the reset, or still showing at the end of the watch. One from
-    // before the reset ends with the reset's dark LED, though the decoder may only end it later.
-    if (m.pattern == LedPattern::heartbeat && (m.start >= from || !m.end || *m.end >= until))
+    // A heartbeat of this boot started after the reset, or still shows at the end of the watch. One from
+    // before the reset ends in the reset's dark LED, though the decoder can only end it a period later.
+    if (m.pattern == LedPattern::heartbeat) {
+      if (m.start < from && m.end && *m.end < until) return;
       s.heartbeat = true;
+    }
     std::string name = to_string(m.pattern);
     if (s.patterns.size() >= name.size() &&
         s.patterns.compare(s.patterns.size() - name.size(), name.size(), name) == 0)

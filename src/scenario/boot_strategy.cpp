@@ -252,7 +252,7 @@ BootDiagnosis BootStrategy::diagnose(std::size_t boot_log_from, TimePoint reset_
 
 Duration BootStrategy::watch_time() const {
   const TimingProfile& t = s_.timing();
-  return t.rom_boot + t.app_start + (t.heartbeat_on + t.heartbeat_off) * 3 / 2;
+  return t.rom_boot + t.app_start + (t.heartbeat_on + t.heartbeat_off) * 2;
 }
 
 BootDiagnosis BootStrategy::watch_boot(std::size_t boot_log_from, TimePoint reset_at) {

@@ -69,8 +69,9 @@ class BootStrategy {
   BootDiagnosis diagnose(std::size_t boot_log_from, TimePoint reset_at);
   // Watches that boot until its prompt comes or watch_time() has passed since `reset_at`, then diagnoses it.
   BootDiagnosis watch_boot(std::size_t boot_log_from, TimePoint reset_at);
-  // Long enough for a started heartbeat to be recognised (one and a half of its periods after the firmware's
-  // start) and for a reboot loop to repeat: the device's own times, from the rig's timing profile.
+  // Long enough for a started heartbeat to be recognised and for one from before the reset to have ended (two
+  // of its periods after the firmware's start), and for a reboot loop to repeat: the device's own times, from
+  // the rig's timing profile.
   Duration watch_time() const;
 
  private:
