@@ -238,7 +238,8 @@ void BootStrategy::finish(BootRecord& r, std::size_t boot_log_from) {
   if (!r.prompt) {
     r.diagnosis = diagnose(boot_log_from, r.reset_released);
     r.failure += " (the firmware " + r.diagnosis->describe() + ")";
-    s_.timeline().record(EventKind::note, now(), {{"text", "boot diagnosis"}, {"diagnosis", r.diagnosis->to_json()}});
+    s_.timeline().record(EventKind::note, now(),
+                         {{"text", "boot diagnosis"}, {"diagnosis", r.diagnosis->to_json()}});
   }
   if (r.prompt) step.ok();
 }
@@ -247,7 +248,8 @@ BootDiagnosis BootStrategy::diagnose(std::size_t boot_log_from, TimePoint reset_
   TimePoint until = now();
   LedSummary led;
   if (LedDecoder* d = s_.led()) led = summarize_led(d->history(), d->current(), reset_at, until);
-  return diagnose_boot(s_.boot_log().events_since(boot_log_from), s_.boot_log().bytes_seen(), reset_at, until, led);
+  return diagnose_boot(s_.boot_log().events_since(boot_log_from), s_.boot_log().bytes_seen(), reset_at, until,
+                       led);
 }
 
 Duration BootStrategy::watch_time() const {

@@ -74,14 +74,15 @@ void FlashMethods::ota(const RigImage& image) {
     // Until ota_finish() the board keeps booting what it ran; after it, the bootloader checks the new image.
     const bool finished = r.error().step == "reset" || r.error().step == "confirm";
     if (r.error().step == "reset") {
-      // The update went in and the board never came back: when the ROM's lines show the chip restarting, it is
-      // the image that does not boot (the firmware under test is broken), not the rig.
+      // The update went in and the board never came back: when the ROM's lines show the chip restarting, it
+      // is the image that does not boot (the firmware under test is broken), not the rig.
       BootDiagnosis d = BootStrategy(s_).diagnose(boot_log_from, reset_at);
       if (d.failed() && d.resets > 0) {
         note_diagnosis(s_, "first boot of " + image.name, "first_boot", d);
-        throw CheckFailed(image.describe() + " was put on by OTA and does not boot: it " + d.describe() +
-                              "; the board is left running it (window 2 of a safe boot goes back to the image it ran)",
-                          true);
+        throw CheckFailed(
+            image.describe() + " was put on by OTA and does not boot: it " + d.describe() +
+                "; the board is left running it (window 2 of a safe boot goes back to the image it ran)",
+            true);
       }
     }
     throw RigError("OTA of " + image.describe() + " failed at " + r.error().step + ": " + r.error().what +

@@ -255,7 +255,8 @@ TEST(BootLog, APanicItsBacktraceAndTheRebootAreEvents) {
 }
 
 TEST(BootLog, PanicReasonsWithSpacesAndOneDigitPaddingParse) {
-  auto ev = read_in_pieces("Guru Meditation Error: Core 1 panic'ed (Interrupt wdt timeout on CPU1)\r\n", {4096});
+  auto ev =
+      read_in_pieces("Guru Meditation Error: Core 1 panic'ed (Interrupt wdt timeout on CPU1)\r\n", {4096});
   ASSERT_EQ(ev.size(), 1u);
   ASSERT_TRUE(ev[0].panic);
   EXPECT_EQ(ev[0].panic->core, 1);

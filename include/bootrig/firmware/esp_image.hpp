@@ -70,8 +70,8 @@ const char* chip_name(std::uint16_t chip_id);
 // carries no such string; a real board runs the image as built.
 enum class SimBreakage : std::uint8_t {
   none,
-  panic_at_boot,      // LoadProhibited in the firmware's start-up: panic dump, "Rebooting...", again and again
-  hang_before_repl,   // stops in its start-up before the banner, LED dark (the heartbeat never starts)
+  panic_at_boot,     // LoadProhibited in the firmware's start-up: panic dump, "Rebooting...", again and again
+  hang_before_repl,  // stops in its start-up before the banner, LED dark (the heartbeat never starts)
   hang_after_banner,  // prints the banner and stops before the prompt (heartbeat running)
   reboot_loop,        // restarts itself (esp_restart) in its start-up, without a panic message
   no_uart,            // runs, heartbeat and all, but UART0 is silent after the ROM's lines

@@ -32,9 +32,9 @@ enum class BootEventKind : std::uint8_t {
   rollback,       // bootloader: "Cannot load Firmware img in the active partition! .. Defaulting back ..."
   ota,            // pycom.ota_finish(): "Full Update Image detected. Restart the device ..." and kin
   rom_entry,      // ROM: "entry 0x4009f6c4", the jump into the second-stage bootloader (its last line)
-  panic,          // ESP-IDF: "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled."
-  backtrace,      // ESP-IDF's panic handler: "Backtrace: 0x400d3c5e:0x3ffbb2a0 ..."
-  rebooting,      // ESP-IDF's panic handler: "Rebooting..." (a software reset through the ROM follows)
+  panic,      // ESP-IDF: "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled."
+  backtrace,  // ESP-IDF's panic handler: "Backtrace: 0x400d3c5e:0x3ffbb2a0 ..."
+  rebooting,  // ESP-IDF's panic handler: "Rebooting..." (a software reset through the ROM follows)
 };
 const char* to_string(BootEventKind k);
 

@@ -40,8 +40,9 @@ struct BootRecord {
   std::size_t position(const std::string& text) const { return transcript.find(text); }
 };
 
-// Puts a diagnosis in the attempt's evidence: notes "<what>: <the breakage>" with the first panic's lines, and
-// its counts as measurements without limits ("<key>.rom_resets", "<key>.panics", "<key>.reboot_period_ms").
+// Puts a diagnosis in the attempt's evidence: notes "<what>: <the breakage>" with the first panic's lines,
+// and its counts as measurements without limits ("<key>.rom_resets", "<key>.panics",
+// "<key>.reboot_period_ms").
 void note_diagnosis(Session& s, const std::string& what, const std::string& key, const BootDiagnosis& d);
 
 class BootStrategy {
