@@ -1,7 +1,7 @@
 // ota-broken-recover and ota-rollback-invalid: an OTA update that breaks the board, named from the evidence
 // and undone through safe-boot window 2; and an update that fails the bootloader's verification, which the
 // bootloader undoes by itself.
-#include <cstdio>
+#include <sstream>
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/firmware/image_builder.hpp"
@@ -75,6 +75,17 @@ void reinstate(Session& s, const RigImage& good) {
     record_flash(s, good, FlashMethod::ota);
   }
   s.note("reinstated " + good.describe() + " so that a normal boot runs it again");
+}
+
+// The evidence scripts acting only under `version`: the updated build boots from the same /flash, and what it
+// runs there (a build whose UART is dead still runs boot.py and main.py) must not count for the boots after
+// it.
+std::string only_under(const std::string& script, const std::string& version) {
+  std::string out = "import os\nif os.uname().release == '" + version + "':\n";
+  std::istringstream in(script);
+  std::string line;
+  while (std::getline(in, line)) out += "    " + line + "\n";
+  return out;
 }
 
 struct BrokenUpdate {
@@ -153,6 +164,8 @@ class OtaBrokenRecover : public BootCheck {
     const RigImage& broken = images.broken;
     const RigImage& good = images.good;
     board.install_evidence();
+    board.write_file("/flash/boot.py", only_under(evidence_boot_py(), good.version));
+    board.write_file("/flash/main.py", only_under(evidence_main_py(), good.version));
     BoardFacts before = board.facts();
     if (before.release != good.version)
       throw RigError("the board runs " + before.describe() + " after bootrig put [firmware] previous (" +
