@@ -51,11 +51,11 @@ class OtaBroken : public ::testing::Test {
   std::filesystem::path dir_ = testing::fresh_run_dir("ota-broken");
 };
 
-struct Kind {
+struct BrokenKind {
   SimBreakage breaks;
   const char* named;  // what the evidence note must say of the updated image's first boot
 };
-const Kind kKinds[] = {
+const BrokenKind kBrokenKinds[] = {
     {SimBreakage::panic_at_boot, "updated image: panics at boot: LoadProhibited, reboots every"},
     {SimBreakage::reboot_loop, "updated image: reboots by itself without a panic message, reboots every"},
     {SimBreakage::hang_before_repl,
@@ -65,7 +65,7 @@ const Kind kKinds[] = {
 };
 
 TEST_F(OtaBroken, EveryKindOfBrokenBuildIsNamedAndWindow2BringsThePreviousImageBack) {
-  for (const Kind& k : kKinds) {
+  for (const BrokenKind& k : kBrokenKinds) {
     SCOPED_TRACE(to_string(k.breaks));
     ScenarioResult r = run_one("ota-broken-recover", rig_with(k.breaks));
     ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
