@@ -32,7 +32,7 @@ DiagFed diag_feed(const std::vector<std::pair<int, std::string>>& pieces) {
   BootLogReader r;
   DiagFed f;
   for (const auto& [ms, text] : pieces) {
-    auto ev = r.diag_feed(text, TimePoint{} + milliseconds(ms));
+    auto ev = r.feed(text, TimePoint{} + milliseconds(ms));
     f.events.insert(f.events.end(), ev.begin(), ev.end());
   }
   f.bytes = r.bytes_seen();
