@@ -11,9 +11,10 @@ namespace {
 // watchdogs, brown-out).
 bool external_reset(int cause) { return cause == 0x1; }
 
+// Two decimals under a second: a panic loop's period is often a fraction of one.
 std::string seconds_of(Duration d) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", to_ms(d) / 1000.0);
+  std::snprintf(buf, sizeof buf, d < seconds(1) ? "%.2f s" : "%.1f s", to_ms(d) / 1000.0);
   return buf;
 }
 

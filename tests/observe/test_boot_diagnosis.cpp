@@ -74,7 +74,7 @@ TEST(BootDiagnosis, APanicLoopIsNamedWithItsReasonCountAndPeriod) {
   EXPECT_EQ(*d.period, milliseconds(520));
   EXPECT_EQ(d.backtrace_line, "Backtrace: 0x400d3c5e:0x3ffbb2a0 0x400d1a29:0x3ffbb2c0");
   EXPECT_EQ(d.describe().rfind(
-                "panics at boot: LoadProhibited, reboots every 0.5 s (5 panics, 5 ROM reset lines", 0),
+                "panics at boot: LoadProhibited, reboots every 0.52 s (5 panics, 5 ROM reset lines", 0),
             0u)
       << d.describe();
   EXPECT_NE(d.describe().find("the heartbeat never starts (LED: dark)"), std::string::npos) << d.describe();
@@ -89,7 +89,7 @@ TEST(BootDiagnosis, SoftwareResetsWithoutAPanicAreARebootLoop) {
   EXPECT_EQ(d.self_resets, 3);
   ASSERT_TRUE(d.period);
   EXPECT_EQ(*d.period, milliseconds(400));
-  EXPECT_NE(d.describe().find("reboots by itself without a panic message, reboots every 0.4 s"),
+  EXPECT_NE(d.describe().find("reboots by itself without a panic message, reboots every 0.40 s"),
             std::string::npos)
       << d.describe();
 }
