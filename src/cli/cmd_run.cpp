@@ -74,6 +74,7 @@ int run_run(const RunCliOptions& o, const GlobalOptions& g) {
   // Named on the command line is consent; --all needs --destructive for the scenarios that destroy.
   ro.allow_destructive = o.destructive || !o.all;
   ro.allow_skip = o.allow_skip;
+  ro.all = o.all;
   ro.command_line = g.command_line;
 
   // The folder holds a record even when the rig does not open: every scenario NOT RUN, and why.

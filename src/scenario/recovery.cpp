@@ -85,7 +85,8 @@ RecoveryReport recover_board(Session& s, const std::string& why) {
                 "at the REPL after a safe boot (boot.py and main.py skipped: the board's own scripts may hang "
                 "its normal boot)");
   }
-  r.tried.push_back("safe boot released in window 1: no prompt");
+  r.tried.push_back("safe boot released in window 1: no prompt" +
+                    (safe.diagnosis ? " (the firmware " + safe.diagnosis->describe() + ")" : std::string()));
 
   FlashMethods methods(s);
   const RigConfig& rig = s.target().rig();

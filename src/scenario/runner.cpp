@@ -358,6 +358,19 @@ RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios
       progress.scenario_finished(r);
       continue;
     }
+    if (options.all) {
+      std::string missing;
+      for (const auto& n : sc.info().needs_images)
+        if (!target.rig().firmware.count(n)) missing += (missing.empty() ? "" : " and ") + n;
+      if (!missing.empty()) {
+        r.outcome = Outcome::skip;
+        r.consent_withheld = true;  // not the board's doing: it does not make the exit code 1
+        r.reason = "needs [firmware] " + missing + " in the rig file; not in --all without them";
+        folder.write_results(run);
+        progress.scenario_finished(r);
+        continue;
+      }
+    }
     r.folder = folder.scenario_dir_name(i, r.name);
     r.reason.clear();
     TimePoint started = now();

@@ -228,5 +228,44 @@ TEST(BootLogRecorder, RecordsOnTheTimelineAndWakesAWaiter) {
   EXPECT_EQ(events[1]["version"], "1.20.2.r4");
 }
 
+// ESP-IDF 3.x's panic handler as a Pycom module prints it, then the ROM restarting the chip.
+constexpr char kPanicBoot[] =
+    "ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+    "configsip: 0, SPIWP:0xee\r\nmode:DIO, clock div:1\r\nload:0x3fff8028,len:8\r\nentry 0x4009f6c4\r\n"
+    "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\r\n"
+    "Core 0 register dump:\r\n"
+    "PC      : 0x400d3c5e  PS      : 0x00060f30  A0      : 0x800d1a2c  A1      : 0x3ffbb2a0  \r\n"
+    "EXCVADDR: 0x00000000  LBEG    : 0x4000c2e0  LEND    : 0x4000c2f6  LCOUNT  : 0xffffffff  \r\n\r\n"
+    "Backtrace: 0x400d3c5e:0x3ffbb2a0 0x400d1a29:0x3ffbb2c0\r\n\r\nRebooting...\r\n"
+    "ets Jun  8 2016 00:22:57\r\n\r\nrst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n";
+
+TEST(BootLog, APanicItsBacktraceAndTheRebootAreEvents) {
+  for (std::size_t piece : {std::size_t{3}, std::size_t{64}, std::size_t{4096}}) {
+    auto ev = read_in_pieces(kPanicBoot, {piece});
+    ASSERT_EQ(kinds(ev), (std::vector<BootEventKind>{BootEventKind::rom_reset, BootEventKind::rom_entry,
+                                                     BootEventKind::panic, BootEventKind::backtrace,
+                                                     BootEventKind::rebooting, BootEventKind::rom_reset}))
+        << piece;
+    ASSERT_TRUE(ev[2].panic);
+    EXPECT_EQ(ev[2].panic->core, 0);
+    EXPECT_EQ(ev[2].panic->reason, "LoadProhibited");
+    EXPECT_EQ(ev[3].text, "Backtrace: 0x400d3c5e:0x3ffbb2a0 0x400d1a29:0x3ffbb2c0");
+    ASSERT_TRUE(ev[5].rom);
+    EXPECT_EQ(ev[5].rom->cause, 0xc);
+    EXPECT_EQ(ev[5].rom->cause_name, "SW_CPU_RESET");
+    EXPECT_EQ(to_json(ev[2])["reason"], "LoadProhibited");
+  }
+}
+
+TEST(BootLog, PanicReasonsWithSpacesAndOneDigitPaddingParse) {
+  auto ev =
+      read_in_pieces("Guru Meditation Error: Core 1 panic'ed (Interrupt wdt timeout on CPU1)\r\n", {4096});
+  ASSERT_EQ(ev.size(), 1u);
+  ASSERT_TRUE(ev[0].panic);
+  EXPECT_EQ(ev[0].panic->core, 1);
+  EXPECT_EQ(ev[0].panic->reason, "Interrupt wdt timeout on CPU1");
+  EXPECT_TRUE(read_in_pieces("Guru Meditation Error: Core x panic'ed (Nope)\r\n", {4096}).empty());
+}
+
 }  // namespace
 }  // namespace bootrig

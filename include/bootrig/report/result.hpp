@@ -85,6 +85,8 @@ struct ScenarioResult {
   std::string reason = {};
   // SKIP because a destructive scenario was not consented to (--all without --destructive): listed in every
   // report, but it does not make the exit code 1, since leaving it out was the user's choice.
+  // Also set when `run --all` left out a check the rig lacks the [firmware] images for
+  // (ScenarioInfo::needs_images).
   bool consent_withheld = false;
 };
 

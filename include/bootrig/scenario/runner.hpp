@@ -21,6 +21,7 @@ struct RunOptions {
   // and with --destructive.
   bool allow_destructive = false;
   bool allow_skip = false;   // for the exit code recorded in the results, as `run --allow-skip`
+  bool all = false;  // `run --all`: scenarios whose ScenarioInfo::needs_images the rig lacks are left out
   std::string command_line;  // recorded in the result files
 };
 

@@ -25,6 +25,7 @@ class BootCheck : public Scenario {
   virtual void check(Session& s, Board& board, BootStrategy& boot) = 0;
   // `what` it destroys beyond what restore() puts back ("erases /flash"): it runs only with consent.
   void mark_destructive(std::string what) { info_.destructive = std::move(what); }
+  void needs_images(std::vector<std::string> names) { info_.needs_images = std::move(names); }
 
  private:
   void start_known(Session& s, Board& board);
@@ -71,4 +72,6 @@ std::unique_ptr<Scenario> make_hard_reset_pin();
 std::unique_ptr<Scenario> make_hard_reset_machine();
 std::unique_ptr<Scenario> make_factory_reset();
 std::unique_ptr<Scenario> make_recover_stuck_main();
+std::unique_ptr<Scenario> make_ota_broken_recover();
+std::unique_ptr<Scenario> make_ota_rollback_invalid();
 }  // namespace bootrig::scenarios
