@@ -16,6 +16,8 @@ void register_commands(CLI::App& app, GlobalOptions& g) {
   add_image_command(app, g);
   add_sim_command(app, g);
   add_flash_command(app, g);
+  add_station_command(app, g);
+  add_records_command(app, g);
 }
 
 int run_selected_command(CLI::App& app, GlobalOptions& g) {
