@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "bootrig/core/time.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/scenario_rig.hpp"
+#include "support/sqlite_query.hpp"
 
 namespace bootrig {
 namespace {
@@ -88,21 +88,6 @@ class PtyStation {
   std::size_t consumed_ = 0;
 };
 
-std::string sql_value(const std::filesystem::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr);
-  std::string out = "(none)";
-  sqlite3_exec(
-      h, sql.c_str(),
-      [](void* o, int, char** v, char**) {
-        *static_cast<std::string*>(o) = v[0] ? v[0] : "NULL";
-        return 0;
-      },
-      &out, nullptr);
-  sqlite3_close(h);
-  return out;
-}
-
 class CmdStation : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -131,9 +116,9 @@ TEST_F(CmdStation, AnOperatorTestsUnitsUntilCtrlC) {
   st.type("SN-0001\r");  // the scanner's code and Enter
   ASSERT_TRUE(st.wait_for("cycle time")) << st.screen();
   // Recorded before the verdict was shown.
-  EXPECT_EQ(
-      sql_value(db, "SELECT outcome || ' ' || operator || ' ' || station FROM runs WHERE unit = 'SN-0001'"),
-      "PASS ana bench-7");
+  EXPECT_EQ(testing::sqlite_first_value(
+                db, "SELECT outcome || ' ' || operator || ' ' || station FROM runs WHERE unit = 'SN-0001'"),
+            "PASS ana bench-7");
   EXPECT_NE(st.screen().find("#### "), std::string::npos) << "no large verdict:\n" << st.screen();
   EXPECT_NE(st.screen().find("unit SN-0001: every check passed"), std::string::npos) << st.screen();
   // A bad scan is refused, and the same unit again is a new run in its own folder.
@@ -150,7 +135,7 @@ TEST_F(CmdStation, AnOperatorTestsUnitsUntilCtrlC) {
       << st.screen();
   EXPECT_TRUE(std::filesystem::exists(dir / "units/SN-0001/summary.txt"));
   EXPECT_TRUE(std::filesystem::exists(dir / "units/SN-0001/run-2/summary.txt"));
-  EXPECT_EQ(sql_value(db, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(testing::sqlite_first_value(db, "PRAGMA integrity_check"), "ok");
 
   auto list = testing::run_bootrig("records --db " + db.string() + " --unit SN-0001");
   EXPECT_EQ(list.exit_code, 0) << list.err;
@@ -178,9 +163,9 @@ TEST_F(CmdStation, AMeasurementOutsideItsLimitsFailsTheUnitAndIsShown) {
   ASSERT_TRUE(st.wait_for("serial number")) << st.screen();
   st.type("\x04");  // Ctrl-D: end of input
   EXPECT_EQ(st.wait(), 0) << st.screen();
-  EXPECT_EQ(sql_value(db,
-                      "SELECT within_limits || ' ' || high FROM measurements WHERE name = "
-                      "'boot.reset_to_prompt_ms'"),
+  EXPECT_EQ(testing::sqlite_first_value(db,
+                                        "SELECT within_limits || ' ' || high FROM measurements WHERE name = "
+                                        "'boot.reset_to_prompt_ms'"),
             "0 1.0");
   auto csv = testing::run_bootrig("records --db " + db.string() + " --outcome fail --csv");
   EXPECT_EQ(csv.exit_code, 0) << csv.err;
@@ -205,9 +190,10 @@ TEST_F(CmdStation, InterruptedDuringAUnitLeavesAValidRecord) {
     EXPECT_EQ(st.wait(), 3) << st.screen();
     EXPECT_NE(st.screen().find("interrupted during unit " + std::string(p.unit)), std::string::npos)
         << st.screen();
-    EXPECT_EQ(sql_value(db, "SELECT outcome FROM runs WHERE unit = '" + std::string(p.unit) + "'"),
+    EXPECT_EQ(testing::sqlite_first_value(
+                  db, "SELECT outcome FROM runs WHERE unit = '" + std::string(p.unit) + "'"),
               "INTERRUPTED");
-    EXPECT_EQ(sql_value(db, "PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(testing::sqlite_first_value(db, "PRAGMA integrity_check"), "ok");
   }
 }
 
@@ -216,7 +202,8 @@ TEST_F(CmdStation, RunSuiteEolRecordsOneUnitWithoutTheLoop) {
   auto r = testing::run_bootrig("--rig " + rig.string() + " run --suite eol --unit SN-0003 --operator cli");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("unit SN-0003: every check passed"), std::string::npos) << r.out;
-  EXPECT_EQ(sql_value(db, "SELECT outcome || ' ' || suite || ' ' || operator FROM runs"), "PASS eol cli");
+  EXPECT_EQ(testing::sqlite_first_value(db, "SELECT outcome || ' ' || suite || ' ' || operator FROM runs"),
+            "PASS eol cli");
   auto no_unit = testing::run_bootrig("--rig " + rig.string() + " run --suite eol");
   EXPECT_EQ(no_unit.exit_code, 2);
   EXPECT_NE(no_unit.err.find("--suite eol records a unit: give its serial number with --unit"),

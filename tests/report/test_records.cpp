@@ -3,7 +3,6 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "bootrig/core/errors.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/scenario_rig.hpp"
+#include "support/sqlite_query.hpp"
 
 namespace bootrig {
 namespace {
@@ -43,25 +43,6 @@ RunSummary unit_run(const std::string& unit, const std::string& started, Outcome
   run.scenarios.push_back(sc);
   run.exit_code = outcome == Outcome::pass ? 0 : 1;
   return run;
-}
-
-// What the database itself says, through SQLite's own API (not bootrig's).
-std::string sql_one(const std::filesystem::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READWRITE, nullptr);
-  std::string out;
-  char* err = nullptr;
-  int rc = sqlite3_exec(
-      h, sql.c_str(),
-      [](void* o, int, char** v, char**) {
-        *static_cast<std::string*>(o) = v[0] ? v[0] : "NULL";
-        return 0;
-      },
-      &out, &err);
-  if (rc != SQLITE_OK) out = std::string("error: ") + (err ? err : "?");
-  sqlite3_free(err);
-  sqlite3_close(h);
-  return out;
 }
 
 RecordFilter filter_of(std::string unit, std::string since, std::string until, std::string outcome,
@@ -93,17 +74,21 @@ TEST_F(StationRecords, WalModeAppendOnlyAndARetestIsANewRun) {
     store.add_run(unit_run("SN1", "2026-12-01T08:00:00.000Z", Outcome::fail, 90), who, "runs/SN1");
     store.add_run(unit_run("SN1", "2026-12-01T08:05:00.000Z", Outcome::pass, 150), who, "runs/SN1/run-2");
   }
-  EXPECT_EQ(sql_one(db, "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(sql_one(db, "PRAGMA integrity_check"), "ok");
-  EXPECT_EQ(sql_one(db, "SELECT COUNT(*) FROM runs WHERE unit = 'SN1'"), "2");
-  EXPECT_EQ(sql_one(db, "SELECT COUNT(*) FROM units"), "1");
-  EXPECT_EQ(sql_one(db, "SELECT within_limits FROM measurements ORDER BY id LIMIT 1"), "0");
-  EXPECT_EQ(sql_one(db, "SELECT version || ' by ' || method FROM firmware_flashed LIMIT 1"),
-            "1.20.2.r6 by OTA");
+  EXPECT_EQ(testing::sqlite_first_value(db, "PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(testing::sqlite_first_value(db, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(testing::sqlite_first_value(db, "SELECT COUNT(*) FROM runs WHERE unit = 'SN1'"), "2");
+  EXPECT_EQ(testing::sqlite_first_value(db, "SELECT COUNT(*) FROM units"), "1");
+  EXPECT_EQ(testing::sqlite_first_value(db, "SELECT within_limits FROM measurements ORDER BY id LIMIT 1"),
+            "0");
+  EXPECT_EQ(
+      testing::sqlite_first_value(db, "SELECT version || ' by ' || method FROM firmware_flashed LIMIT 1"),
+      "1.20.2.r6 by OTA");
   // The database refuses rewriting, whoever asks.
-  EXPECT_NE(sql_one(db, "UPDATE runs SET outcome = 'PASS'").find("append-only"), std::string::npos);
-  EXPECT_NE(sql_one(db, "DELETE FROM measurements").find("append-only"), std::string::npos);
-  EXPECT_EQ(sql_one(db, "SELECT COUNT(*) FROM measurements"), "2");
+  EXPECT_NE(testing::sqlite_first_value(db, "UPDATE runs SET outcome = 'PASS'").find("append-only"),
+            std::string::npos);
+  EXPECT_NE(testing::sqlite_first_value(db, "DELETE FROM measurements").find("append-only"),
+            std::string::npos);
+  EXPECT_EQ(testing::sqlite_first_value(db, "SELECT COUNT(*) FROM measurements"), "2");
 
   RecordStore store(db);
   auto runs = store.runs({});
@@ -206,14 +191,15 @@ TEST_F(StationRecords, AKilledWriterLeavesAValidDatabase) {
   for (int tries = 0; reader.runs({}).size() < 5 && tries < 6000; ++tries) ::usleep(10000);
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
-  EXPECT_EQ(sql_one(db, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(testing::sqlite_first_value(db, "PRAGMA integrity_check"), "ok");
   auto runs = reader.runs({});
   EXPECT_GE(runs.size(), 5u);
   // Every committed run has all 21 measurements: no run is half there.
-  EXPECT_EQ(sql_one(db,
-                    "SELECT COUNT(*) FROM (SELECT sr.run_id, COUNT(m.id) AS n FROM scenario_results sr JOIN "
-                    "attempts a ON a.result_id = sr.id JOIN measurements m ON m.attempt_id = a.id GROUP BY "
-                    "sr.run_id) WHERE n <> 21"),
+  EXPECT_EQ(testing::sqlite_first_value(
+                db,
+                "SELECT COUNT(*) FROM (SELECT sr.run_id, COUNT(m.id) AS n FROM scenario_results sr JOIN "
+                "attempts a ON a.result_id = sr.id JOIN measurements m ON m.attempt_id = a.id GROUP BY "
+                "sr.run_id) WHERE n <> 21"),
             "0");
 }
 
