@@ -111,16 +111,21 @@ class RunsAgainstTheSimulatedRig(unittest.TestCase):
     def run_commands(self, ws, env, commands, results, key):
         # The job's log is written as it goes, so that the test can see where the job is.
         log_path = os.path.join(ws, "job.log")
+        code = 0
         with open(log_path, "w", encoding="utf-8") as log:
             for cmd in commands:
+                if not isinstance(cmd, str):
+                    log.write("not a command line (the YAML made it a %s): %r\n" % (type(cmd).__name__, cmd))
+                    code = 99
+                    break
                 log.write("$ %s\n" % cmd)
                 log.flush()
-                p = subprocess.run(["bash", "-e", "-c", cmd], cwd=ws, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   timeout=1500)
-                if p.returncode != 0:
+                code = subprocess.run(["bash", "-e", "-c", cmd], cwd=ws, env=env, stdout=log,
+                                      stderr=subprocess.STDOUT, timeout=1500).returncode
+                if code != 0:
                     break
         with open(log_path, encoding="utf-8") as log:
-            results[key] = (p.returncode, log.read())
+            results[key] = (code, log.read())
 
     def check_evidence(self, ws, out_dir):
         junit = ET.parse(os.path.join(ws, "junit.xml")).getroot()
