@@ -281,6 +281,12 @@ void read_limits(TableReader t, TimingProfile& p) {
     const std::string key(name);
     const toml::table* e = t.table(key);
     if (!e) continue;
+    // The LED cannot show the bootloader's decision apart from the app's first blink (which can fall within
+    // a window's half period), so this one is not measured: a limit on it would never be applied.
+    if (key == "release_to_decision_ms")
+      t.fail(key,
+             "is not measured yet (the LED cannot tell the bootloader's decision from the app's first "
+             "blink); remove it");
     TableReader et(t.file(), *e, t.key_path(key));
     LimitPair l;
     l.low = et.number("min", 0, 1e7);

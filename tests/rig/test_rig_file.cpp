@@ -241,6 +241,9 @@ TEST(RigFileErrors, BadLimitsAndStation) {
             std::string::npos);
   EXPECT_EQ(error_of(head + "[timing.limits]\nboot_to_prompt_ms = { maximum = 3 }\n"),
             "rig.toml:4: timing.limits.boot_to_prompt_ms.maximum: unknown key (expected one of: max, min)");
+  EXPECT_EQ(error_of(head + "[timing.limits]\nrelease_to_decision_ms = { max = 600 }\n"),
+            "rig.toml:4: timing.limits.release_to_decision_ms: is not measured yet (the LED cannot tell the "
+            "bootloader's decision from the app's first blink); remove it");
   EXPECT_EQ(error_of(head + "[station]\neol_suite = []\n"),
             "rig.toml:4: station.eol_suite: empty; name the scenarios of the end-of-line test");
   EXPECT_EQ(error_of(head + "[station]\neol_suite = [3]\n"),

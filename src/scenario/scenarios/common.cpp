@@ -106,14 +106,6 @@ void measure_limited(Session& s, const std::string& name, double value, const st
   s.measure({name, value, unit, limits.low, limits.high});
 }
 
-// The decoder's span for the pattern P12 was released in, as it stands now (its end known once it stopped):
-// the copy in the boot record was taken when the pattern was proven, before it ended.
-std::optional<LedMeasurement> ended_span(Session& s, const LedMeasurement& seen) {
-  if (!s.led()) return std::nullopt;
-  for (const auto& m : s.led()->history())
-    if (m.generation == seen.generation && m.end) return m;
-  return std::nullopt;
-}
 }  // namespace
 
 void measure_window(Session& s, const BootRecord& r, const std::string& name, milliseconds toggle) {
@@ -136,18 +128,6 @@ void measure_window(Session& s, const BootRecord& r, const std::string& name, mi
         static_cast<double>((t.rom_boot + t.safeboot_recheck + t.window1_length()).count());
     measure_limited(s, "window2.reset_to_switch_ms", to_ms(m.start - r.reset_released), "ms",
                     t.limits_for("reset_to_window_switch_ms", around_nominal(t, switch_nominal)));
-  }
-  // The bootloader reads P12 at the start of each iteration and toggles the LED right after, so it acts on a
-  // release at the next iteration, at most one toggle later: the LED goes dark there instead of toggling.
-  // When the LED was on, that last (falling) edge is the decision; when it was already dark, no edge marks
-  // it and nothing is measured.
-  if (r.p12_released) {
-    if (auto span = ended_span(s, m); span && *span->end > *r.p12_released) {
-      double toggle_ms = static_cast<double>(toggle.count());
-      double tol = t.led_tolerance_percent / 100.0;
-      measure_limited(s, name + ".release_to_decision_ms", to_ms(*span->end - *r.p12_released), "ms",
-                      t.limits_for("release_to_decision_ms", {0.0, toggle_ms * (1 + tol)}));
-    }
   }
 }
 

@@ -47,9 +47,8 @@ void require_scripts_skipped(Session& s, const BoardFacts& f, const std::string&
 // With a photodiode, fails unless the LED showed the window P12 was released in; without one, says the LED
 // was not checked.
 void require_window_seen(Session& s, const BootRecord& r, const std::string& window);
-// Records the LED pattern P12 was released in: its period against the nominal one, for window 2 the time from
-// the reset to it, and how long the bootloader took to act on the release (limits: [timing.limits] or the
-// profile's nominal times).
+// Records the LED pattern P12 was released in: its period against the nominal one, and for window 2 the time
+// from the reset to it (limits: [timing.limits] or the profile's nominal times).
 void measure_window(Session& s, const BootRecord& r, const std::string& name, milliseconds toggle);
 // Records how long the boot took from the reset to the prompt; a `plain` boot (no P12) against the rig
 // file's boot_to_prompt_ms limits.
