@@ -95,8 +95,11 @@ int run_suite_unit(const RunCliOptions& o, const GlobalOptions& g, const RigConf
 }
 
 int run_run(const RunCliOptions& o, const GlobalOptions& g) {
+  // Named scenarios are checked before the rig is loaded: a usage error is one line, without the rig's notes.
+  std::vector<Scenario*> chosen;
+  if (o.suite.empty()) chosen = chosen_scenarios(o, RigConfig{});
   RigConfig rig = load_rig(g);
-  std::vector<Scenario*> chosen = chosen_scenarios(o, rig);
+  if (!o.suite.empty()) chosen = chosen_scenarios(o, rig);
   if (!o.suite.empty()) return run_suite_unit(o, g, rig, chosen);
   check_scenario_images(rig, chosen);
   // Held until the command returns: the lines are released (Target's destructor) before the lock goes.
