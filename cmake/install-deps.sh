@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config ccache make xz-utils   # make: MicroPython's header generators
   libgpiod-dev libserialport-dev libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
+  libsqlite3-dev   # a station's records (src/report/records.cpp)
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev   # the fuzz targets: libFuzzer with ASan and UBSan (tests/fuzz)
   debian-archive-keyring   # verifies what the cmake/fetch-*.sh scripts download

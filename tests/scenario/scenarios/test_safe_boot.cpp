@@ -176,3 +176,40 @@ TEST(SafeBootLed, ARigExpectingOtherTimingsThanTheBoardHasFails) {
 
 }  // namespace
 }  // namespace bootrig
+
+namespace bootrig {
+namespace {
+
+const Measurement* measurement_named(const ScenarioResult& r, const std::string& name) {
+  for (const auto& m : r.attempts.back().measurements)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+// Window 2 starts where the bootloader's own clock puts it: ROM boot, the re-check and window 1 after the
+// reset (30 + 50 + 6 x 250 ms at half speed), within the rig's LED tolerance; and a decision the LED showed
+// came at most one toggle after the release.
+TEST(SafeBootLimits, Window2MeasuresTheSwitchFromTheResetAgainstTheProfile) {
+  ScenarioResult r = testing::run_one("safeboot-window2");
+  ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
+  const Measurement* sw = measurement_named(r, "window2.reset_to_switch_ms");
+  ASSERT_NE(sw, nullptr) << testing::outcome_text(r);
+  ASSERT_TRUE(sw->low && sw->high);
+  EXPECT_DOUBLE_EQ(*sw->low, 1580 * 0.7);
+  EXPECT_DOUBLE_EQ(*sw->high, 1580 * 1.3);
+  EXPECT_TRUE(sw->within_limits()) << sw->describe();
+}
+
+// Limits from the rig file replace the profile's: a switch outside them fails the check, naming it.
+TEST(SafeBootLimits, ASwitchOutsideTheRigFilesLimitsFails) {
+  RigConfig rig = testing::half_speed_sim_rig();
+  rig.timing.limits["reset_to_window_switch_ms"] = {std::nullopt, 100.0};
+  ScenarioResult r = testing::run_one("safeboot-window2", rig);
+  ASSERT_EQ(r.outcome, Outcome::fail) << testing::outcome_text(r);
+  EXPECT_NE(r.attempts.back().message.find("measured outside the limits: window2.reset_to_switch_ms = "),
+            std::string::npos)
+      << testing::outcome_text(r);
+}
+
+}  // namespace
+}  // namespace bootrig
