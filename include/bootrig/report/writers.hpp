@@ -22,6 +22,9 @@ std::string to_summary_text(const RunSummary& run);
 // That last line: "INTERRUPTED: interrupted by Terminated during safeboot-window2 (3.2 s in); P12 and RESET
 // released; ..."; empty for a run that ended normally.
 std::string run_end_line(const RunSummary& run);
+// results.json, described by docs/results.schema.json; the version changes when a field changes meaning or
+// goes away (adding fields keeps it).
+inline constexpr int kResultsSchemaVersion = 1;
 nlohmann::json to_json(const RunSummary& run);
 std::string to_junit_xml(const RunSummary& run);
 
