@@ -204,11 +204,13 @@ def check_render(run, results):
                       "--dump-dom", url])
         need(p.returncode == 0 and os.path.exists(png), "chromium failed: " + p.stderr[-800:])
         dom = p.stdout
+        img = Image.open(png).convert("RGB")
+        if os.environ.get("BOOTRIG_KEEP_SCREENSHOT"):
+            shutil.copy(png, os.environ["BOOTRIG_KEEP_SCREENSHOT"])
     need(dom.count('class="attempt"') == sum(1 for _ in attempts_of(results)),
          "chromium's DOM has %d diagrams" % dom.count('class="attempt"'))
     for lane in LANES:
         need(dom.count('data-lane="%s"' % lane) == sum(1 for _ in attempts_of(results)), "chromium's DOM: lane %s" % lane)
-    img = Image.open(png).convert("RGB")
     colours = img.getcolors(maxcolors=1 << 16)
     need(colours is None or len(colours) > 20, "the screenshot is blank (%s colours)" % (colours and len(colours)))
     w, h = img.size
