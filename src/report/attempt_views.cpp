@@ -85,15 +85,20 @@ void vcd_add_busy(std::vector<std::pair<std::int64_t, std::int64_t>>& busy, std:
 }  // namespace
 
 std::string to_vcd(const std::vector<nlohmann::json>& events, const RigView& rig) {
+  // From the earliest event: LED edges the watcher read late (they happened between attempts) come before
+  // the attempt's first event.
   std::int64_t first_us = 0, last_us = 0;
   if (!events.empty()) {
     first_us = events.front().value("t", std::int64_t{0}) / 1000;
     last_us = first_us;
   }
-  for (const auto& e : events) last_us = std::max(last_us, e.value("t", std::int64_t{0}) / 1000);
+  for (const auto& e : events) {
+    first_us = std::min(first_us, e.value("t", std::int64_t{0}) / 1000);
+    last_us = std::max(last_us, e.value("t", std::int64_t{0}) / 1000);
+  }
   std::vector<VcdChange> changes;
   std::vector<std::pair<std::int64_t, std::int64_t>> busy[2];
-  std::optional<bool> led_at_start;
+  std::optional<bool> led_at_start, led_note;
   double baud = rig.baud;
   static const std::regex baud_note(R"(now at ([0-9]+) baud)");
   for (const auto& e : events) {
@@ -108,7 +113,9 @@ std::string to_vcd(const std::vector<nlohmann::json>& events, const RigView& rig
       if (!led_at_start) led_at_start = !lit;
       changes.push_back({us, kVcdLed, lit ? "1" : "0"});
     } else if (kind == "note" && e.contains("led_level")) {
-      if (!led_at_start) led_at_start = e.value("led_level", 0) != 0;
+      // What the watcher found: the LED's level when there is no edge to tell it (an edge comes first in
+      // the file only when it was read before the note was written).
+      if (!led_at_start) led_note = e.value("led_level", 0) != 0;
     } else if (kind == "note") {
       std::smatch m;
       const std::string text = e.value("text", std::string());
@@ -153,6 +160,7 @@ std::string to_vcd(const std::vector<nlohmann::json>& events, const RigView& rig
       "$enddefinitions $end\n";
   v += "#" + std::to_string(first_us) + "\n$dumpvars\n0!\n0\"\n";
   v += rig.p2 ? "0$\n" : "x$\n";
+  if (!led_at_start) led_at_start = led_note;
   v += !rig.led || !led_at_start ? "x%\n" : *led_at_start ? "1%\n" : "0%\n";
   v += "0&\n0'\n$end\n";
   std::int64_t at = first_us;

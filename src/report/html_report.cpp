@@ -106,7 +106,9 @@ struct AttemptTrace {
 AttemptTrace html_trace_of(const std::vector<nlohmann::json>& events) {
   AttemptTrace tr;
   if (events.empty()) return tr;
+  std::optional<int> led_note;
   tr.t0 = events.front().value("t", std::int64_t{0});
+  for (const auto& e : events) tr.t0 = std::min(tr.t0, e.value("t", std::int64_t{0}));
   tr.t1 = tr.t0 + 1;
   for (const auto& e : events) {
     const std::int64_t t = e.value("t", std::int64_t{0});
@@ -122,7 +124,7 @@ AttemptTrace html_trace_of(const std::vector<nlohmann::json>& events) {
       if (!tr.led_start) tr.led_start = lit ? 0 : 1;
       tr.led.push_back({t, lit ? 1 : 0});
     } else if (kind == "note" && e.contains("led_level")) {
-      if (!tr.led_start) tr.led_start = e.value("led_level", 0);
+      if (!tr.led_start && !led_note) led_note = e.value("led_level", 0);
     } else if (kind == "step_end") {
       std::string outcome = e.value("outcome", std::string());
       tr.decisions.push_back({t, e.value("step", std::string()) + ": " + outcome, outcome != "ok"});
@@ -134,6 +136,7 @@ AttemptTrace html_trace_of(const std::vector<nlohmann::json>& events) {
       }
     }
   }
+  if (!tr.led_start) tr.led_start = led_note;
   tr.lines = serial_lines(events);
   return tr;
 }

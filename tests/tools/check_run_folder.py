@@ -129,7 +129,7 @@ def edges(changes):
 
 def check_vcd_with_sigrok(attempt_dir):
     events = [json.loads(l) for l in open(os.path.join(attempt_dir, "events.jsonl"), encoding="utf-8") if l.strip()]
-    first_us = events[0]["t"] // 1000
+    first_us = min(e["t"] for e in events) // 1000
     ours = open(os.path.join(attempt_dir, "signals.vcd"), encoding="utf-8").read()
     need("$var string 1 ( rx_line $end" in ours, "signals.vcd has no rx_line string signal")
     # sigrok-cli reads it back (its VCD input skips the string signals) and writes VCD of its own, at 1 MHz.
@@ -139,7 +139,7 @@ def check_vcd_with_sigrok(attempt_dir):
     back = vcd_changes(p.stdout)
     for name in ("p12", "reset", "p2", "led", "rx_busy", "tx_busy"):
         need(name in back, "sigrok-cli read no %s channel from %s" % (name, attempt_dir))
-    # sigrok's time 0 is the dump's first timestamp, the attempt's first event.
+    # sigrok's time 0 is the dump's first timestamp, the earliest event.
     lines = {"safeboot": "p12", "reset": "reset", "bootloader": "p2"}
     expected = {}
     for e in events:
@@ -147,12 +147,8 @@ def check_vcd_with_sigrok(attempt_dir):
             expected.setdefault(lines[e["line"]], []).append((e["t"] // 1000 - first_us, str(e["level"])))
         if e["kind"] == "led_edge":
             expected.setdefault("led", []).append((e["t"] // 1000 - first_us, "1" if e["edge"] == "rising" else "0"))
-    # The levels the dump starts from: lines released, the LED as the watcher found it.
+    # The levels the dump starts from: lines released, the LED before its first edge.
     level = {"p12": "0", "reset": "0", "p2": "0", "led": None}
-    for e in events:
-        if e["kind"] == "note" and "led_level" in e:
-            level["led"] = str(e["led_level"])
-            break
     checked = 0
     for name, want in expected.items():
         real, now_level = [], level[name] if level[name] is not None else ("0" if want[0][1] == "1" else "1")

@@ -32,7 +32,8 @@ std::string to_serial_text(const std::vector<SerialLine>& lines, std::int64_t or
 // signals.vcd: P12, RESET, P2 (asserted = 1), the LED as the photodiode saw it (lit = 1), serial activity per
 // direction (1 while bytes are on the wire, from their count and the baud rate), and each serial line's text
 // as a GTKWave string signal. Times are CLOCK_MONOTONIC microseconds, the clock of events.jsonl's "t"; the
-// dump starts at the attempt's first event and ends 1 us after its last.
+// dump starts at the earliest event (LED edges read late can precede the attempt's first) and ends 1 us after
+// the last.
 std::string to_vcd(const std::vector<nlohmann::json>& events, const RigView& rig);
 
 // Reads `attempt_dir`/events.jsonl and writes serial.txt and signals.vcd beside it (each atomically). A
