@@ -16,9 +16,8 @@ std::string visible_serial_text(const std::string& bytes) {
   std::string out;
   for (std::size_t i = 0; i < bytes.size();) {
     unsigned char c = static_cast<unsigned char>(bytes[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= bytes.size() && !(n == 1 && (c < 0x20 || c == 0x7f));
-    for (std::size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(bytes[i + k]) >> 6) == 2;
+    std::size_t n = utf8_char_length(bytes, i);
+    bool ok = n > 0 && !(n == 1 && (c < 0x20 || c == 0x7f));
     // C1 controls (U+0080..U+009F) move terminals as C0 ones do.
     if (ok && n == 2 && c == 0xc2 && static_cast<unsigned char>(bytes[i + 1]) < 0xa0) ok = false;
     if (ok) {

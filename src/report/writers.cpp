@@ -109,14 +109,32 @@ nlohmann::json measurement_json(const Measurement& m) {
   return j;
 }
 
+}  // namespace
+
+std::size_t utf8_char_length(std::string_view s, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  // Overlong forms (0xC0, 0xC1, 0xE0 0x80..0x9F, 0xF0 0x80..0x8F), surrogates (0xED 0xA0..) and code points
+  // past U+10FFFF are not UTF-8: strict readers (Python, browsers' XML) refuse them.
+  std::size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((byte(k) >> 6) != 2) return 0;
+  if ((c == 0xE0 && byte(1) < 0xA0) || (c == 0xED && byte(1) >= 0xA0) || (c == 0xF0 && byte(1) < 0x90) ||
+      (c == 0xF4 && byte(1) >= 0x90))
+    return 0;
+  return n;
+}
+
+namespace {
+
 // nlohmann::json throws on invalid UTF-8 when dumping; serial evidence may hold any byte.
 std::string valid_utf8(const std::string& s) {
   std::string out;
   for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    size_t n = utf8_char_length(s, i);
+    bool ok = n > 0;
     if (ok) {
       out.append(s, i, n);
       i += n;

@@ -33,6 +33,8 @@ TEST(AttemptViews, SerialTextIsOneLinePerLineWithTimeDirectionAndControlBytesMad
             "    1.000 tx  \\x03import os\n"
             "    1.005 rx  import os\n");
   EXPECT_EQ(visible_serial_text("caf\xC3\xA9 \xFF \xC2\x9B"), "caf\xC3\xA9 \\xff \\xc2\\x9b");
+  // Overlong forms and surrogates are not UTF-8 either (a strict reader refuses the whole file).
+  EXPECT_EQ(visible_serial_text("\xC0\x80 \xED\xA0\x80"), "\\xc0\\x80 \\xed\\xa0\\x80");
 }
 
 TEST(AttemptViews, VcdHasTheLinesLedAndSerialOnTheMonotonicClockInMicroseconds) {

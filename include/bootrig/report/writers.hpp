@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,10 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 // `path`: its folder exists and bootrig can create files in it, and `path` is not a folder. Called for
 // --junit and --log-file before anything touches the board; never creates a folder.
 void check_output_file(const std::filesystem::path& path, const std::string& option);
+
+// The length of the UTF-8 character at `i` (1 to 4), or 0 where the bytes are not UTF-8 (overlong forms,
+// surrogates and truncated sequences included).
+std::size_t utf8_char_length(std::string_view s, std::size_t i);
 
 // XML text with the characters XML 1.0 forbids (serial garbage) replaced by U+FFFD.
 std::string xml_escape(const std::string& s);
