@@ -131,7 +131,8 @@ TEST_F(CmdRun, AFailedCheckExitsOne) {
 }
 
 TEST_F(CmdRun, ACorruptImageIsAnErrorBeforeTheBoardIsTouched) {
-  auto r = run_bootrig("image make --version 1.20.2.r6 --board FiPy --corrupt bad-sha256 -o " + (dir / "bad.bin").string());
+  auto r = run_bootrig("image make --version 1.20.2.r6 --board FiPy --corrupt bad-sha256 -o " +
+                       (dir / "bad.bin").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ofstream(rig, std::ios::app) << "[firmware]\ncurrent = \"bad.bin\"\n";
   r = run_bootrig("--rig " + rig.string() + " run normal-boot --out " + (dir / "run").string());
@@ -280,7 +281,8 @@ TEST_F(CmdRunInterrupted, AfterTheSecondScenarioPassed) {
 }
 
 TEST_F(CmdRunInterrupted, WhileAnOtaUpdateIsSendingTheImage) {
-  // The simulated board runs 1.20.2.r6 from ota_0: the first check puts the rig's current (1.20.2.r4) on by OTA.
+  // The simulated board runs 1.20.2.r6 from ota_0: the first check puts the rig's current (1.20.2.r4) on by
+  // OTA.
   std::ofstream(rig, std::ios::app) << "[firmware]\ncurrent = \"" << BOOTRIG_SOURCE_DIR
                                     << "/rigs/images/fipy-1.20.2.r4.bin\"\n";
   auto j = interrupt_when(
@@ -497,8 +499,8 @@ TEST(CmdList, ListsEveryScenarioWithItsPurpose) {
   auto r = run_bootrig("list");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* name : {"normal-boot", "safeboot-window1", "safeboot-window2", "safeboot-factory",
-                           "safeboot-not-persistent", "soft-reset-ctrl-d", "soft-reset-sys-exit", "hard-reset-pin",
-                           "hard-reset-machine", "factory-reset", "recover-stuck-main"})
+                           "safeboot-not-persistent", "soft-reset-ctrl-d", "soft-reset-sys-exit",
+                           "hard-reset-pin", "hard-reset-machine", "factory-reset", "recover-stuck-main"})
     EXPECT_NE(r.out.find(std::string(name) + " "), std::string::npos) << name;
 }
 

@@ -184,8 +184,8 @@ TEST(Timeline, SerialLinesAreReassembledFromChunksAndTrafficTheOtherWayCutsAnOpe
     return nlohmann::json{{"t", t}, {"kind", "serial"}, {"dir", dir}, {"data", escape_bytes(bytes)}};
   };
   std::vector<nlohmann::json> events = {ev(1, "rx", "rst:0x1 (POWER"), ev(2, "rx", "ON_RESET)\r"),
-                                        ev(3, "rx", "\n>>> "),           ev(4, "tx", "x = 1\r"),
-                                        ev(5, "rx", "x = 1\r\n\r\n"), ev(6, "rx", ">>> ")};
+                                        ev(3, "rx", "\n>>> "),         ev(4, "tx", "x = 1\r"),
+                                        ev(5, "rx", "x = 1\r\n\r\n"),  ev(6, "rx", ">>> ")};
   auto lines = serial_lines(events);
   ASSERT_EQ(lines.size(), 6u);
   EXPECT_EQ(lines[0].bytes, "rst:0x1 (POWERON_RESET)");

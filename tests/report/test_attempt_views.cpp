@@ -73,7 +73,8 @@ TEST(AttemptViews, WrittenBesideTheEventsAndReadBackBySigrok) {
   }
   write_attempt_views(dir, RigView{});
   EXPECT_NE(testing::slurp_file(dir / "serial.txt").find("rx  boot\n"), std::string::npos);
-  auto r = testing::run_command("sigrok-cli -I vcd -i '" + (dir / "signals.vcd").string() + "' -O vcd 2>/dev/null");
+  auto r = testing::run_command("sigrok-cli -I vcd -i '" + (dir / "signals.vcd").string() +
+                                "' -O vcd 2>/dev/null");
   ASSERT_EQ(r.exit_code, 0) << "sigrok-cli (cmake/install-deps.sh installs it)";
   // sigrok counts from the first timestamp: RESET went up 5 ms in and came down 50 ms later.
   EXPECT_NE(r.out.find("#5000 1\""), std::string::npos) << r.out;

@@ -49,7 +49,8 @@ struct MadeUpRun {
       tl.output_change("reset", Level::inactive, t0 + milliseconds(70), t0 + milliseconds(70));
       tl.led_edge("led", {Edge::rising, t0 + milliseconds(180)});
       tl.led_edge("led", {Edge::falling, t0 + milliseconds(430)});
-      tl.serial(SerialDirection::rx, "pty", t0 + milliseconds(200), "ets Jun  8 2016\r\n<script>x</script>\r\n>>> ");
+      tl.serial(SerialDirection::rx, "pty", t0 + milliseconds(200),
+                "ets Jun  8 2016\r\n<script>x</script>\r\n>>> ");
       tl.serial(SerialDirection::tx, "pty", t0 + milliseconds(900), "import os\r");
       tl.output_change("safeboot", Level::inactive, t0 + milliseconds(1000), t0 + milliseconds(1000));
       tl.step_end("release P12 in window 1", "ok", t0 + milliseconds(1001));
@@ -117,8 +118,8 @@ TEST(HtmlReport, ARealRunReadsBackInChromiumSigrokJsonschemaAndJunitparser) {
   // Window 1 blinks 60 % slow: out of its limits, a FAIL with a measurement, retried.
   std::ofstream(rig) << testing::half_speed_sim_rig_toml() << "[sim.faults]\nled_period_percent = 60\n";
   auto out = dir / "run";
-  auto r = testing::run_bootrig("--rig " + rig.string() + " run normal-boot safeboot-window1 --retries 1 --out " +
-                                out.string());
+  auto r = testing::run_bootrig("--rig " + rig.string() +
+                                " run normal-boot safeboot-window1 --retries 1 --out " + out.string());
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   auto t0 = std::chrono::steady_clock::now();
   auto c = testing::check_run_folder(out, "--sigrok --render");

@@ -84,14 +84,14 @@ inline std::string half_speed_sim_rig_toml() {
 }  // namespace bootrig::testing
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <filesystem>
 #include <functional>
-#include <unistd.h>
 
 #include "bootrig/scenario/runner.hpp"
-#include "support/run_folder_check.hpp"
 #include "bootrig/sim/sim_module.hpp"
 #include "bootrig/target/target.hpp"
+#include "support/run_folder_check.hpp"
 
 namespace bootrig::testing {
 
