@@ -231,8 +231,8 @@ constexpr std::size_t kLongestSerialLine = 4096;
 struct PendingSerialLine {
   std::string bytes;
   std::int64_t start_ns = 0;
-  bool open = false;       // bytes have arrived since the last line end
-  bool after_cr = false;   // the last byte was "\r": a "\n" right after it ends nothing more
+  bool open = false;      // bytes have arrived since the last line end
+  bool after_cr = false;  // the last byte was "\r": a "\n" right after it ends nothing more
 };
 
 void close_serial_line(PendingSerialLine& p, SerialDirection dir, std::int64_t t, bool ended,
@@ -249,7 +249,8 @@ std::vector<SerialLine> serial_lines(const std::vector<nlohmann::json>& events) 
   PendingSerialLine pending[2];
   for (const auto& e : events) {
     if (e.value("kind", std::string()) != "serial") continue;
-    const SerialDirection dir = e.value("dir", std::string()) == "tx" ? SerialDirection::tx : SerialDirection::rx;
+    const SerialDirection dir =
+        e.value("dir", std::string()) == "tx" ? SerialDirection::tx : SerialDirection::rx;
     const std::int64_t t = e.value("t", std::int64_t{0});
     const std::string bytes = unescape_bytes(e.value("data", std::string()));
     if (bytes.empty()) continue;

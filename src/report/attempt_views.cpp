@@ -42,7 +42,8 @@ std::string visible_serial_text(const std::string& bytes) {
 std::string to_serial_text(const std::vector<SerialLine>& lines, std::int64_t origin_ns) {
   std::string s =
       "# What crossed the serial port in this attempt, a line per line: seconds since the attempt began, rx "
-      "(the board printed it) or tx (bootrig sent it), the text with control bytes as \\xNN. serial.log has the "
+      "(the board printed it) or tx (bootrig sent it), the text with control bytes as \\xNN. serial.log has "
+      "the "
       "raw chunks.\n";
   char head[48];
   for (const auto& l : lines) {
@@ -62,8 +63,8 @@ struct VcdChange {
   std::string value;
 };
 
-constexpr char kVcdP12 = '!', kVcdReset = '"', kVcdP2 = '$', kVcdLed = '%', kVcdRxBusy = '&', kVcdTxBusy = '\'',
-               kVcdRxLine = '(', kVcdTxLine = ')';
+constexpr char kVcdP12 = '!', kVcdReset = '"', kVcdP2 = '$', kVcdLed = '%', kVcdRxBusy = '&',
+               kVcdTxBusy = '\'', kVcdRxLine = '(', kVcdTxLine = ')';
 
 // GTKWave's string values end at whitespace: spaces become "_" so a line stays one value.
 std::string vcd_string_value(const std::string& bytes) {
@@ -73,7 +74,8 @@ std::string vcd_string_value(const std::string& bytes) {
 }
 
 // Busy intervals of one direction, merged where bytes followed each other without a gap.
-void vcd_add_busy(std::vector<std::pair<std::int64_t, std::int64_t>>& busy, std::int64_t from, std::int64_t to) {
+void vcd_add_busy(std::vector<std::pair<std::int64_t, std::int64_t>>& busy, std::int64_t from,
+                  std::int64_t to) {
   if (!busy.empty() && from <= busy.back().second) {
     busy.back().second = std::max(busy.back().second, to);
     return;
@@ -105,7 +107,10 @@ std::string to_vcd(const std::vector<nlohmann::json>& events, const RigView& rig
     const std::int64_t us = e.value("t", std::int64_t{0}) / 1000;
     if (kind == "output") {
       const std::string line = e.value("line", std::string());
-      char id = line == "safeboot" ? kVcdP12 : line == "reset" ? kVcdReset : line == "bootloader" ? kVcdP2 : 0;
+      char id = line == "safeboot"     ? kVcdP12
+                : line == "reset"      ? kVcdReset
+                : line == "bootloader" ? kVcdP2
+                                       : 0;
       if (id) changes.push_back({us, id, e.value("level", 0) ? "1" : "0"});
     } else if (kind == "led_edge") {
       bool lit = e.value("edge", std::string()) == "rising";
@@ -138,10 +143,12 @@ std::string to_vcd(const std::vector<nlohmann::json>& events, const RigView& rig
   for (const auto& l : serial_lines(events))
     changes.push_back({l.start_ns / 1000, l.dir == SerialDirection::rx ? kVcdRxLine : kVcdTxLine,
                        "s" + vcd_string_value(l.bytes)});
-  std::stable_sort(changes.begin(), changes.end(), [](const VcdChange& a, const VcdChange& b) { return a.us < b.us; });
+  std::stable_sort(changes.begin(), changes.end(),
+                   [](const VcdChange& a, const VcdChange& b) { return a.us < b.us; });
 
   std::string v =
-      "$version bootrig " BOOTRIG_VERSION " $end\n"
+      "$version bootrig " BOOTRIG_VERSION
+      " $end\n"
       "$comment times are CLOCK_MONOTONIC microseconds, the clock of events.jsonl; the lines are 1 while "
       "asserted, led is 1 while lit (as the photodiode saw it), rx_busy/tx_busy are 1 while bytes are on the "
       "wire $end\n"

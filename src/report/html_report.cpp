@@ -34,7 +34,8 @@ std::string svg_num(const char* format, double v) {
 std::string html_outcome_class(const std::string& o) {
   std::string c = o;
   std::replace(c.begin(), c.end(), ' ', '-');
-  std::transform(c.begin(), c.end(), c.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  std::transform(c.begin(), c.end(), c.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   return "o-" + c;
 }
 
@@ -145,7 +146,8 @@ class SvgDiagram {
  public:
   SvgDiagram(const AttemptTrace& tr) : tr_(tr) {}
   double x(std::int64_t t) const {
-    double f = static_cast<double>(t - tr_.t0) / static_cast<double>(std::max<std::int64_t>(tr_.t1 - tr_.t0, 1));
+    double f =
+        static_cast<double>(t - tr_.t0) / static_cast<double>(std::max<std::int64_t>(tr_.t1 - tr_.t0, 1));
     return kSvgPlotLeft + std::clamp(f, 0.0, 1.0) * (kSvgPlotRight - kSvgPlotLeft);
   }
   static double lane_top(int i) { return kSvgTop + i * (kSvgLaneHeight + kSvgLaneGap); }
@@ -156,12 +158,14 @@ class SvgDiagram {
                       const std::string& extra_class = "") const {
     double top = lane_top(i), hi = top + 6, lo = top + kSvgLaneHeight - 6;
     std::string s = "<g class=\"lane\" data-lane=\"" + name + "\">";
-    s += "<text class=\"lbl\" x=\"4\" y=\"" + svg_num("%.1f", top + kSvgLaneHeight / 2 + 5) + "\">" + html_text(label) + "</text>";
+    s += "<text class=\"lbl\" x=\"4\" y=\"" + svg_num("%.1f", top + kSvgLaneHeight / 2 + 5) + "\">" +
+         html_text(label) + "</text>";
     if (!known) {
-      s += "<rect class=\"unknown\" x=\"" + svg_num("%.1f", kSvgPlotLeft) + "\" y=\"" + svg_num("%.1f", top) + "\" width=\"" +
-           svg_num("%.1f", kSvgPlotRight - kSvgPlotLeft) + "\" height=\"" + svg_num("%.1f", kSvgLaneHeight) + "\"/>";
-      s += "<text class=\"tick\" x=\"" + svg_num("%.1f", kSvgPlotLeft + 8) + "\" y=\"" + svg_num("%.1f", top + kSvgLaneHeight / 2 + 4) +
-           "\">" + html_text(why_unknown) + "</text></g>";
+      s += "<rect class=\"unknown\" x=\"" + svg_num("%.1f", kSvgPlotLeft) + "\" y=\"" + svg_num("%.1f", top) +
+           "\" width=\"" + svg_num("%.1f", kSvgPlotRight - kSvgPlotLeft) + "\" height=\"" +
+           svg_num("%.1f", kSvgLaneHeight) + "\"/>";
+      s += "<text class=\"tick\" x=\"" + svg_num("%.1f", kSvgPlotLeft + 8) + "\" y=\"" +
+           svg_num("%.1f", top + kSvgLaneHeight / 2 + 4) + "\">" + html_text(why_unknown) + "</text></g>";
       return s;
     }
     int level = start;
@@ -181,8 +185,8 @@ class SvgDiagram {
 };
 
 // The bootloader's phases after a reset released while P12 was asserted, at their nominal times.
-std::string window_shading(const AttemptTrace& tr, const SvgDiagram& dg, const TimingProfile& timing, double y0,
-                           double y1) {
+std::string window_shading(const AttemptTrace& tr, const SvgDiagram& dg, const TimingProfile& timing,
+                           double y0, double y1) {
   auto level_at = [](const std::vector<LevelAt>& v, std::int64_t t) {
     int l = 0;
     for (const auto& c : v)
@@ -219,11 +223,13 @@ std::string window_shading(const AttemptTrace& tr, const SvgDiagram& dg, const T
     for (const auto& p : phases) {
       if (p.from >= tr.t1) break;
       double xa = dg.x(p.from), xb = dg.x(p.to);
-      s += "<rect class=\"window " + std::string(p.cls) + "\" data-window=\"" + p.name + "\" x=\"" + svg_num("%.1f", xa) +
-           "\" y=\"" + svg_num("%.1f", y0) + "\" width=\"" + svg_num("%.1f", std::max(xb - xa, 0.5)) + "\" height=\"" +
-           svg_num("%.1f", y1 - y0) + "\"><title>" + p.name + " (nominal)</title></rect>";
+      s += "<rect class=\"window " + std::string(p.cls) + "\" data-window=\"" + p.name + "\" x=\"" +
+           svg_num("%.1f", xa) + "\" y=\"" + svg_num("%.1f", y0) + "\" width=\"" +
+           svg_num("%.1f", std::max(xb - xa, 0.5)) + "\" height=\"" + svg_num("%.1f", y1 - y0) +
+           "\"><title>" + p.name + " (nominal)</title></rect>";
       if (xb - xa > 40)
-        s += "<text class=\"win\" x=\"" + svg_num("%.1f", xa + 3) + "\" y=\"" + svg_num("%.1f", y0 + 11) + "\">" + p.name + "</text>";
+        s += "<text class=\"win\" x=\"" + svg_num("%.1f", xa + 3) + "\" y=\"" + svg_num("%.1f", y0 + 11) +
+             "\">" + p.name + "</text>";
     }
   }
   return s + "</g>";
@@ -241,10 +247,11 @@ std::string time_axis(const AttemptTrace& tr, const SvgDiagram& dg, double y) {
   std::string s = "<g class=\"axis\">";
   for (int k = 0; k * step <= span + 1e-9; ++k) {
     double px = dg.x(tr.t0 + static_cast<std::int64_t>(k * step * 1e9));
-    s += "<line x1=\"" + svg_num("%.1f", px) + "\" x2=\"" + svg_num("%.1f", px) + "\" y1=\"" + svg_num("%.1f", kSvgTop - 4) +
-         "\" y2=\"" + svg_num("%.1f", y) + "\" stroke=\"#eaecef\"/>";
-    s += "<text class=\"tick\" x=\"" + svg_num("%.1f", px) + "\" y=\"" + svg_num("%.1f", y + 14) + "\" text-anchor=\"middle\">" +
-         svg_num(step < 1 ? "%.1f" : "%.0f", k * step) + (k == 0 ? " s" : "") + "</text>";
+    s += "<line x1=\"" + svg_num("%.1f", px) + "\" x2=\"" + svg_num("%.1f", px) + "\" y1=\"" +
+         svg_num("%.1f", kSvgTop - 4) + "\" y2=\"" + svg_num("%.1f", y) + "\" stroke=\"#eaecef\"/>";
+    s += "<text class=\"tick\" x=\"" + svg_num("%.1f", px) + "\" y=\"" + svg_num("%.1f", y + 14) +
+         "\" text-anchor=\"middle\">" + svg_num(step < 1 ? "%.1f" : "%.0f", k * step) + (k == 0 ? " s" : "") +
+         "</text>";
   }
   return s + "</g>";
 }
@@ -264,8 +271,8 @@ std::string serial_lane(const AttemptTrace& tr, const SvgDiagram& dg, int lane, 
     std::string text = visible_serial_text(l.bytes);
     std::string full = std::string(tx ? "tx " : "rx ") + text;
     s += "<line class=\"" + std::string(tx ? "txt" : "rxt") + "\" x1=\"" + svg_num("%.1f", px) + "\" x2=\"" +
-         svg_num("%.1f", px) + "\" y1=\"" + svg_num("%.1f", top) + "\" y2=\"" + svg_num("%.1f", bottom) + "\"><title>" +
-         html_text(full) + "</title></line>";
+         svg_num("%.1f", px) + "\" y1=\"" + svg_num("%.1f", top) + "\" y2=\"" + svg_num("%.1f", bottom) +
+         "\"><title>" + html_text(full) + "</title></line>";
     if (text.empty()) continue;
     std::string shown = text.size() > 48 ? text.substr(0, 46) + "\xE2\x80\xA6" : text;
     double width = 5.6 * static_cast<double>(std::min<std::size_t>(shown.size(), 48)) + 8;
@@ -273,8 +280,9 @@ std::string serial_lane(const AttemptTrace& tr, const SvgDiagram& dg, int lane, 
     for (int k = 0; k < kSvgSerialRows; ++k) {
       int r = (row + k) % kSvgSerialRows;
       if (row_free[r] <= px && px + width <= kSvgWidth) {
-        s += "<text class=\"" + std::string(tx ? "tx" : "rx") + " sl\" x=\"" + svg_num("%.1f", px + 2) + "\" y=\"" +
-             svg_num("%.1f", top + (r + 1) * row_h) + "\">" + html_text(shown) + "<title>" + html_text(full) + "</title></text>";
+        s += "<text class=\"" + std::string(tx ? "tx" : "rx") + " sl\" x=\"" + svg_num("%.1f", px + 2) +
+             "\" y=\"" + svg_num("%.1f", top + (r + 1) * row_h) + "\">" + html_text(shown) + "<title>" +
+             html_text(full) + "</title></text>";
         row_free[r] = px + width;
         row = r + 1;
         break;
@@ -296,8 +304,8 @@ std::string diagram_svg(const ScenarioResult& s, std::size_t k, const Attempt& a
   lanes += dg.digital(0, "P12", "P12", 0, out("safeboot"), true, "");
   lanes += dg.digital(1, "RESET", "RESET", 0, out("reset"), true, "");
   lanes += dg.digital(2, "P2", "P2", 0, out("bootloader"), rig.p2, "P2 not wired on this rig");
-  lanes += dg.digital(3, "LED", "LED", tr.led_start.value_or(0), tr.led, rig.led && (tr.led_start || !tr.led.empty()),
-                      "no photodiode on this rig", "led");
+  lanes += dg.digital(3, "LED", "LED", tr.led_start.value_or(0), tr.led,
+                      rig.led && (tr.led_start || !tr.led.empty()), "no photodiode on this rig", "led");
   lanes += serial_lane(tr, dg, 4, serial_bottom);
   // bootrig's own lane: what it did (lines) and what it decided (steps ended, the verdict).
   double btop = serial_bottom + kSvgLaneGap, bmid = btop + 12;
@@ -305,15 +313,15 @@ std::string diagram_svg(const ScenarioResult& s, std::size_t k, const Attempt& a
                       svg_num("%.1f", bmid + 5) + "\">bootrig</text>";
   for (const auto& m : tr.actions) {
     double px = dg.x(m.t);
-    marks += "<line class=\"act\" data-mark=\"acted\" x1=\"" + svg_num("%.1f", px) + "\" x2=\"" + svg_num("%.1f", px) +
-             "\" y1=\"" + svg_num("%.1f", kSvgTop) + "\" y2=\"" + svg_num("%.1f", bmid) + "\"><title>" + html_text(m.text) +
-             "</title></line>";
+    marks += "<line class=\"act\" data-mark=\"acted\" x1=\"" + svg_num("%.1f", px) + "\" x2=\"" +
+             svg_num("%.1f", px) + "\" y1=\"" + svg_num("%.1f", kSvgTop) + "\" y2=\"" +
+             svg_num("%.1f", bmid) + "\"><title>" + html_text(m.text) + "</title></line>";
   }
   for (const auto& m : tr.decisions) {
     double px = dg.x(m.t);
     marks += "<path class=\"" + std::string(m.failed ? "decfail" : "dec") + "\" data-mark=\"decided\" d=\"M" +
-             svg_num("%.1f", px) + "," + svg_num("%.1f", bmid - 6) + " l6,6 l-6,6 l-6,-6 z\"><title>" + html_text(m.text) +
-             "</title></path>";
+             svg_num("%.1f", px) + "," + svg_num("%.1f", bmid - 6) + " l6,6 l-6,6 l-6,-6 z\"><title>" +
+             html_text(m.text) + "</title></path>";
   }
   marks += "</g>";
   double axis_y = bmid + 18;
@@ -322,28 +330,34 @@ std::string diagram_svg(const ScenarioResult& s, std::size_t k, const Attempt& a
   if (tr.verdict_t) {
     double px = dg.x(*tr.verdict_t);
     verdict_line = "<line class=\"vline " + std::string(passed ? "vpass" : "vfail") + "\" stroke=\"" +
-                   (passed ? "#1a7f37" : "#cf222e") + "\" x1=\"" + svg_num("%.1f", px) + "\" x2=\"" + svg_num("%.1f", px) +
-                   "\" y1=\"" + svg_num("%.1f", kSvgTop - 6) + "\" y2=\"" + svg_num("%.1f", bmid + 6) + "\"/>";
+                   (passed ? "#1a7f37" : "#cf222e") + "\" x1=\"" + svg_num("%.1f", px) + "\" x2=\"" +
+                   svg_num("%.1f", px) + "\" y1=\"" + svg_num("%.1f", kSvgTop - 6) + "\" y2=\"" +
+                   svg_num("%.1f", bmid + 6) + "\"/>";
   }
   // Verdict and measurements written on the diagram, above the lanes.
-  std::string head = "<text class=\"verdict " + std::string(passed ? "vpass" : "vfail") + "\" x=\"4\" y=\"18\">" +
-                     html_text(std::string(to_string(a.outcome)) + "  " + s.name + ", attempt " + std::to_string(k + 1) +
-                         svg_num(" (%.1f s)", a.seconds)) +
+  std::string head = "<text class=\"verdict " + std::string(passed ? "vpass" : "vfail") +
+                     "\" x=\"4\" y=\"18\">" +
+                     html_text(std::string(to_string(a.outcome)) + "  " + s.name + ", attempt " +
+                               std::to_string(k + 1) + svg_num(" (%.1f s)", a.seconds)) +
                      "</text>";
   std::string ms;
-  for (const auto& m : a.measurements) ms += (ms.empty() ? "" : "; ") + m.describe() + (m.within_limits() ? "" : " OUT");
+  for (const auto& m : a.measurements)
+    ms += (ms.empty() ? "" : "; ") + m.describe() + (m.within_limits() ? "" : " OUT");
   if (ms.empty() && !a.message.empty()) ms = a.message;
   if (ms.size() > 190) ms = ms.substr(0, 188) + "\xE2\x80\xA6";
   head += "<text class=\"meas\" x=\"4\" y=\"38\">" + html_text(ms) + "</text>";
   double height = axis_y + 22;
-  std::string svg = "<svg class=\"timing\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + svg_num("%.0f", kSvgWidth) +
-                    " " + svg_num("%.0f", height) + "\" role=\"img\" aria-label=\"timing of " + html_text(s.name) + " attempt " +
+  std::string svg = "<svg class=\"timing\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " +
+                    svg_num("%.0f", kSvgWidth) + " " + svg_num("%.0f", height) +
+                    "\" role=\"img\" aria-label=\"timing of " + html_text(s.name) + " attempt " +
                     std::to_string(k + 1) + "\">";
-  svg += "<rect x=\"0\" y=\"0\" width=\"" + svg_num("%.0f", kSvgWidth) + "\" height=\"" + svg_num("%.0f", height) +
-         "\" fill=\"#fff\"/>";
+  svg += "<rect x=\"0\" y=\"0\" width=\"" + svg_num("%.0f", kSvgWidth) + "\" height=\"" +
+         svg_num("%.0f", height) + "\" fill=\"#fff\"/>";
   for (int i = 0; i < 4; ++i)
-    svg += "<rect class=\"lanebg\" x=\"" + svg_num("%.1f", kSvgPlotLeft) + "\" y=\"" + svg_num("%.1f", SvgDiagram::lane_top(i)) +
-           "\" width=\"" + svg_num("%.1f", kSvgPlotRight - kSvgPlotLeft) + "\" height=\"" + svg_num("%.1f", kSvgLaneHeight) + "\"/>";
+    svg += "<rect class=\"lanebg\" x=\"" + svg_num("%.1f", kSvgPlotLeft) + "\" y=\"" +
+           svg_num("%.1f", SvgDiagram::lane_top(i)) + "\" width=\"" +
+           svg_num("%.1f", kSvgPlotRight - kSvgPlotLeft) + "\" height=\"" + svg_num("%.1f", kSvgLaneHeight) +
+           "\"/>";
   svg += window_shading(tr, dg, rig.timing, kSvgTop - 4, SvgDiagram::lane_top(4) - kSvgLaneGap / 2);
   svg += time_axis(tr, dg, axis_y);
   svg += head + lanes + marks + verdict_line + "</svg>";
@@ -362,7 +376,8 @@ std::string serial_excerpt(const AttemptTrace& tr) {
   for (std::size_t i = from; i < to; ++i) {
     if (i == pivot) s += "<span class=\"at\">--- verdict ---</span>\n";
     const auto& l = tr.lines[i];
-    std::snprintf(head, sizeof head, "%8.3f %s  ", static_cast<double>(l.start_ns - tr.t0) / 1e9, to_string(l.dir));
+    std::snprintf(head, sizeof head, "%8.3f %s  ", static_cast<double>(l.start_ns - tr.t0) / 1e9,
+                  to_string(l.dir));
     s += html_text(head + visible_serial_text(l.bytes) + (l.ended ? "" : " [no line end]")) + "\n";
   }
   if (pivot == to) s += "<span class=\"at\">--- verdict ---</span>\n";
@@ -371,19 +386,21 @@ std::string serial_excerpt(const AttemptTrace& tr) {
 
 std::string measurements_table(const Attempt& a) {
   if (a.measurements.empty()) return {};
-  std::string s = "<div class=\"scroll\"><table class=\"measurements\"><thead><tr><th>measurement</th>"
-                   "<th>value</th><th>unit</th><th>low</th><th>high</th><th>within</th></tr></thead><tbody>";
+  std::string s =
+      "<div class=\"scroll\"><table class=\"measurements\"><thead><tr><th>measurement</th>"
+      "<th>value</th><th>unit</th><th>low</th><th>high</th><th>within</th></tr></thead><tbody>";
   for (const auto& m : a.measurements) {
-    s += "<tr><td>" + html_text(m.name) + "</td><td class=\"num\">" + svg_num("%g", m.value) + "</td><td>" + html_text(m.unit) +
-         "</td><td class=\"num\">" + (m.low ? svg_num("%g", *m.low) : "-") + "</td><td class=\"num\">" +
-         (m.high ? svg_num("%g", *m.high) : "-") + "</td><td>" +
-         (m.within_limits() ? std::string("yes") : std::string("<span class=\"out\">OUT OF LIMITS</span>")) + "</td></tr>";
+    s += "<tr><td>" + html_text(m.name) + "</td><td class=\"num\">" + svg_num("%g", m.value) + "</td><td>" +
+         html_text(m.unit) + "</td><td class=\"num\">" + (m.low ? svg_num("%g", *m.low) : "-") +
+         "</td><td class=\"num\">" + (m.high ? svg_num("%g", *m.high) : "-") + "</td><td>" +
+         (m.within_limits() ? std::string("yes") : std::string("<span class=\"out\">OUT OF LIMITS</span>")) +
+         "</td></tr>";
   }
   return s + "</tbody></table></div>";
 }
 
-std::string attempt_section(const RunSummary& run, const std::filesystem::path& run_dir, const ScenarioResult& s,
-                            std::size_t k, const RigView& rig) {
+std::string attempt_section(const RunSummary& run, const std::filesystem::path& run_dir,
+                            const ScenarioResult& s, std::size_t k, const RigView& rig) {
   const Attempt& a = s.attempts[k];
   std::vector<nlohmann::json> events;
   std::string trouble;
@@ -397,21 +414,22 @@ std::string attempt_section(const RunSummary& run, const std::filesystem::path& 
   AttemptTrace tr = html_trace_of(events);
   std::string h = "<figure class=\"attempt\" data-scenario=\"" + html_text(s.name) + "\" data-attempt=\"" +
                   std::to_string(k + 1) + "\" data-outcome=\"" + to_string(a.outcome) + "\">";
-  h += "<figcaption>" + html_badge(a.outcome) + " attempt " + std::to_string(k + 1) + svg_num(", %.1f s", a.seconds) +
-       "</figcaption>";
+  h += "<figcaption>" + html_badge(a.outcome) + " attempt " + std::to_string(k + 1) +
+       svg_num(", %.1f s", a.seconds) + "</figcaption>";
   if (!trouble.empty()) h += "<p class=\"meta\">No timing diagram: " + html_text(trouble) + "</p>";
   h += "<div class=\"scroll\">" + diagram_svg(s, k, a, tr, rig) + "</div>";
   if (!a.message.empty()) h += "<p class=\"msg\"><strong>Message:</strong> " + html_text(a.message) + "</p>";
   if (a.firmware)
-    h += "<p class=\"meta\">Firmware found: " + html_text(a.firmware->found) + "; " + html_text(a.firmware->describe_flashed()) +
-         "</p>";
+    h += "<p class=\"meta\">Firmware found: " + html_text(a.firmware->found) + "; " +
+         html_text(a.firmware->describe_flashed()) + "</p>";
   for (const auto& e : a.expectations)
     h += "<p class=\"meta\">Expectation " + html_text(to_string(e.status)) + ": " + html_text(e.what) +
          (e.detail.empty() ? "" : " (" + html_text(e.detail) + ")") + "</p>";
   for (const auto& n : a.notes) h += "<p class=\"meta\">Note: " + html_text(n) + "</p>";
   h += measurements_table(a);
   h += "<h3>Serial around the verdict</h3>" + serial_excerpt(tr);
-  h += "<p class=\"meta\">Evidence: " + html_text((std::filesystem::path(s.folder) / ("attempt-" + std::to_string(k + 1))).string()) +
+  h += "<p class=\"meta\">Evidence: " +
+       html_text((std::filesystem::path(s.folder) / ("attempt-" + std::to_string(k + 1))).string()) +
        "/ (events.jsonl, serial.log, serial.txt, signals.vcd)</p>";
   return h + "</figure>";
 }
@@ -419,10 +437,11 @@ std::string attempt_section(const RunSummary& run, const std::filesystem::path& 
 }  // namespace
 
 std::string to_html_report(const RunSummary& run, const std::filesystem::path& run_dir, const RigView& rig) {
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
-                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>";
-  h += "<title>bootrig: " + html_text(run.rig_name) + ", " + html_text(run.totals().describe()) + "</title><style>" +
-       kHtmlReportStyle + "</style></head><body>\n";
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>";
+  h += "<title>bootrig: " + html_text(run.rig_name) + ", " + html_text(run.totals().describe()) +
+       "</title><style>" + kHtmlReportStyle + "</style></head><body>\n";
   h += "<h1>bootrig run on " + html_text(run.rig_name) + "</h1>\n";
   if (std::string e = run_end_line(run); !e.empty()) h += "<p class=\"end\">" + html_text(e) + "</p>\n";
   h += "<dl class=\"meta\">";
@@ -431,42 +450,52 @@ std::string to_html_report(const RunSummary& run, const std::filesystem::path& r
   };
   meta("rig", run.rig_source + (run.simulated ? " (SIMULATED module)" : " (hardware)"));
   meta("rig sha256", run.rig_sha256);
-  if (run.simulated) meta("simulator faults", run.sim_faults.empty() ? "none" : [&] {
-      std::string f;
-      for (const auto& x : run.sim_faults) f += (f.empty() ? "" : ", ") + x;
-      return f;
-    }());
+  if (run.simulated)
+    meta(
+        "simulator faults", run.sim_faults.empty() ? "none" : [&] {
+          std::string f;
+          for (const auto& x : run.sim_faults) f += (f.empty() ? "" : ", ") + x;
+          return f;
+        }());
   meta("unit", run.unit);
   meta("started", run.started_utc);
   meta("ended", run.ended_utc);
   meta("bootrig", run.bootrig_version);
   meta("command", run.command_line);
-  meta("totals", run.totals().describe() + (run.exit_code ? "; exit code " + std::to_string(*run.exit_code) : ""));
+  meta("totals",
+       run.totals().describe() + (run.exit_code ? "; exit code " + std::to_string(*run.exit_code) : ""));
   h += "</dl>\n<h2>Summary</h2><div class=\"scroll\"><table class=\"summary\"><thead><tr><th>scenario</th>"
-       "<th>outcome</th><th>time</th><th>attempts</th><th>what was seen</th><th class=\"hide-narrow\">firmware</th>"
+       "<th>outcome</th><th>time</th><th>attempts</th><th>what was seen</th><th "
+       "class=\"hide-narrow\">firmware</th>"
        "</tr></thead><tbody>";
   for (const auto& s : run.scenarios) {
     std::string fw;
     for (const auto& a : s.attempts)
       if (a.firmware) fw = a.firmware->found + "; " + a.firmware->describe_flashed();
     std::string seen = s.attempts.empty() ? s.reason : s.attempts.back().message;
-    h += "<tr data-scenario=\"" + html_text(s.name) + "\"><td><a href=\"#" + html_text(s.name) + "\">" + html_text(s.name) + "</a></td><td>" +
-         html_badge(s.outcome) + "</td><td class=\"num\">" + (s.attempts.empty() ? "-" : svg_num("%.1f s", s.seconds)) +
-         "</td><td class=\"num\">" + std::to_string(s.attempts.size()) + "</td><td>" + html_text(seen) +
+    h += "<tr data-scenario=\"" + html_text(s.name) + "\"><td><a href=\"#" + html_text(s.name) + "\">" +
+         html_text(s.name) + "</a></td><td>" + html_badge(s.outcome) + "</td><td class=\"num\">" +
+         (s.attempts.empty() ? "-" : svg_num("%.1f s", s.seconds)) + "</td><td class=\"num\">" +
+         std::to_string(s.attempts.size()) + "</td><td>" + html_text(seen) +
          "</td><td class=\"hide-narrow\">" + html_text(fw) + "</td></tr>";
   }
   h += "</tbody></table></div>\n";
   for (const auto& s : run.scenarios) {
-    h += "<section class=\"scenario\" id=\"" + html_text(s.name) + "\"><h2>" + html_badge(s.outcome) + " " + html_text(s.name) + "</h2>";
+    h += "<section class=\"scenario\" id=\"" + html_text(s.name) + "\"><h2>" + html_badge(s.outcome) + " " +
+         html_text(s.name) + "</h2>";
     if (!s.purpose.empty()) h += "<p class=\"meta\">" + html_text(s.purpose) + "</p>";
     if (s.attempts.empty()) h += "<p>" + html_text(s.reason) + "</p>";
     for (std::size_t k = 0; k < s.attempts.size(); ++k) h += attempt_section(run, run_dir, s, k, rig);
     h += "</section>\n";
   }
-  h += "<p class=\"meta\">Lanes: P12, RESET and P2 high while bootrig asserts them; LED high while the photodiode "
-       "saw it lit; serial lines at the time their first byte arrived (rx grey, tx blue; every line's full text "
-       "is its tooltip and in serial.txt). Shaded: the bootloader's re-check, window 1, window 2 and final phase at "
-       "their nominal times after a reset released with P12 asserted. Dashed: bootrig changed a line; diamonds: a "
+  h += "<p class=\"meta\">Lanes: P12, RESET and P2 high while bootrig asserts them; LED high while the "
+       "photodiode "
+       "saw it lit; serial lines at the time their first byte arrived (rx grey, tx blue; every line's full "
+       "text "
+       "is its tooltip and in serial.txt). Shaded: the bootloader's re-check, window 1, window 2 and final "
+       "phase at "
+       "their nominal times after a reset released with P12 asserted. Dashed: bootrig changed a line; "
+       "diamonds: a "
        "step ended (red: failed) or the verdict; the green or red line: the verdict.</p>\n";
   h += "</body></html>\n";
   return h;

@@ -336,8 +336,9 @@ std::string to_junit_xml(const RunSummary& run) {
                       e.what + (e.detail.empty() ? "" : ": " + e.detail));
       for (const auto& m : last->measurements) {
         std::string d = m.describe();
-        x += property("        ", "measurement " + m.name,
-                      d.substr(std::min(d.size(), m.name.size() + 3)) + (m.within_limits() ? "" : " OUT OF LIMITS"));
+        x += property(
+            "        ", "measurement " + m.name,
+            d.substr(std::min(d.size(), m.name.size() + 3)) + (m.within_limits() ? "" : " OUT OF LIMITS"));
       }
       x += "      </properties>\n";
     }

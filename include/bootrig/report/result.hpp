@@ -63,7 +63,9 @@ struct BoardIdentity {
   std::string firmware_version;  // os.uname().release, "1.20.2.r6"
   std::string build;             // os.uname().version
   std::string unique_id;         // machine.unique_id() as hex, the base MAC on an ESP32
-  bool empty() const { return board.empty() && firmware_version.empty() && build.empty() && unique_id.empty(); }
+  bool empty() const {
+    return board.empty() && firmware_version.empty() && build.empty() && unique_id.empty();
+  }
   // Fills what `other` knows and this does not (a later read wins where both know).
   void merge(const BoardIdentity& other);
 };

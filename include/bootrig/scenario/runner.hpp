@@ -25,9 +25,9 @@ struct RunOptions {
   std::string command_line;  // recorded in the result files
 };
 
-// The run's folder: summary.txt, results.json, junit.xml and report.html (each replaced atomically after every
-// attempt), and NN-name/attempt-K/ with each attempt's events.jsonl and serial.log as they happen, and its
-// serial.txt and signals.vcd once it ends.
+// The run's folder: summary.txt, results.json, junit.xml and report.html (each replaced atomically after
+// every attempt), and NN-name/attempt-K/ with each attempt's events.jsonl and serial.log as they happen, and
+// its serial.txt and signals.vcd once it ends.
 class RunFolder {
  public:
   // `out` empty: a new timestamped folder under ./bootrig-runs/. A folder that already holds a run is refused
