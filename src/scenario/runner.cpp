@@ -13,6 +13,7 @@
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/firmware/hash.hpp"
+#include "bootrig/report/html_report.hpp"
 #include "bootrig/report/writers.hpp"
 #include "bootrig/scenario/recovery.hpp"
 #include "bootrig/scenario/session.hpp"
@@ -109,6 +110,7 @@ void RunFolder::write_results(const RunSummary& run) {
   write_file_atomically(path_ / "results.json", to_json(run).dump(2) + "\n");
   write_file_atomically(path_ / "junit.xml", to_junit_xml(run));
   write_file_atomically(path_ / "summary.txt", to_summary_text(run));
+  write_file_atomically(path_ / "report.html", to_html_report(run, path_, rig_view_));
 }
 
 namespace {
@@ -152,6 +154,8 @@ RunSummary begin_summary(const RigConfig& rig, std::vector<std::string> faults,
   run.rig_name = rig.name;
   run.rig_source = rig.source.string();
   run.rig_sha256 = rig_file_sha256(rig);
+  run.rig_port = rig.serial.port.describe();
+  run.rig_usb_serial = rig.serial.port.usb_serial;
   run.simulated = rig.kind == RigKind::sim;
   run.sim_faults = std::move(faults);
   run.unit = options.unit;
@@ -166,6 +170,15 @@ RunSummary begin_summary(const RigConfig& rig, std::vector<std::string> faults,
     run.scenarios.push_back(std::move(r));
   }
   return run;
+}
+
+RigView rig_view_of(const RigConfig& rig, bool led, bool p2) {
+  RigView v;
+  v.baud = rig.serial.settings.baud;
+  v.led = led;
+  v.p2 = p2;
+  v.timing = rig.timing;
+  return v;
 }
 
 // Ends the record: the scenarios not reached get `not_run_reason`; end time and exit code.
@@ -299,7 +312,7 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
 
 // Every attempt of one scenario (more after a FAIL or ERROR with --retries).
 AttemptEnd run_scenario(Target& target, Scenario& sc, std::size_t index, const RunOptions& options,
-                        RunFolder& folder, Progress& progress, const RunSummary& run, ScenarioResult& r) {
+                        RunFolder& folder, Progress& progress, RunSummary& run, ScenarioResult& r) {
   int attempts = 1 + std::max(0, options.retries);
   for (int k = 1; k <= attempts; ++k) {
     progress.scenario_started(r.name, k, attempts);
@@ -307,8 +320,17 @@ AttemptEnd run_scenario(Target& target, Scenario& sc, std::size_t index, const R
     if (run.simulated)
       if (auto f = faults_now(target); f != run.sim_faults)
         a.sim_faults = f.empty() ? std::vector<std::string>{"none"} : f;
-    AttemptEnd end = run_attempt(target, sc, folder.attempt_dir(index, r.name, k), progress, a);
+    const auto dir = folder.attempt_dir(index, r.name, k);
+    AttemptEnd end = run_attempt(target, sc, dir, progress, a);
     r.seconds += a.seconds;
+    // The attempt's views and the run's reports as of now: a run killed during the next attempt keeps them.
+    try {
+      write_attempt_views(dir, folder.rig_view());
+    } catch (const std::exception& e) {
+      a.notes.push_back(std::string("serial.txt and signals.vcd not written: ") + e.what());
+    }
+    r.outcome = combine_attempts(r.attempts);
+    folder.write_results(run);
     progress.attempt_finished(r.name, a);
     if (end.how != AttemptEnd::done) return end;
     // Only a FAIL or an ERROR is worth another attempt; PASS and SKIP are final.
@@ -333,6 +355,7 @@ std::string missing_scenario_lines(const Target& target) {
 RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios, const RunOptions& options,
                          RunFolder& folder, Progress& progress) {
   RunSummary run = begin_summary(target.rig(), faults_now(target), scenarios, options);
+  folder.set_rig_view(rig_view_of(target.rig(), target.led() != nullptr, target.bootloader() != nullptr));
   progress.run_started(target.describe(), target.simulated(), scenarios.size(), folder.path().string());
   folder.write_results(run);
 
@@ -418,6 +441,7 @@ RunSummary record_unstarted_run(const RigConfig& rig, const std::vector<Scenario
   if (rig.kind == RigKind::sim && rig.sim.remote.empty())
     faults = active_faults(rig.sim.faults, rig.sim.fault_seed);
   RunSummary run = begin_summary(rig, std::move(faults), scenarios, options);
+  folder.set_rig_view(rig_view_of(rig, false, false));
   run.interrupted = interrupted;
   run.stop_reason = why;
   run.board_state = "the rig was not opened: bootrig never drove the board's lines";

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bootrig/report/attempt_views.hpp"
 #include "bootrig/report/result.hpp"
 #include "bootrig/scenario/progress.hpp"
 #include "bootrig/scenario/scenario.hpp"
@@ -25,8 +26,9 @@ struct RunOptions {
   std::string command_line;  // recorded in the result files
 };
 
-// The run's folder: summary.txt, results.json and junit.xml (each replaced atomically after every scenario),
-// and NN-name/attempt-K/ with each attempt's events.jsonl and serial.log.
+// The run's folder: summary.txt, results.json, junit.xml and report.html (each replaced atomically after
+// every attempt), and NN-name/attempt-K/ with each attempt's events.jsonl and serial.log as they happen, and
+// its serial.txt and signals.vcd once it ends.
 class RunFolder {
  public:
   // `out` empty: a new timestamped folder under ./bootrig-runs/. A folder that already holds a run is refused
@@ -41,9 +43,13 @@ class RunFolder {
   std::filesystem::path attempt_dir(std::size_t index, const std::string& scenario, int attempt) const;
   std::string scenario_dir_name(std::size_t index, const std::string& scenario) const;
   void write_results(const RunSummary& run);
+  // What report.html and the attempts' views need of the rig; set before the first attempt.
+  void set_rig_view(RigView view) { rig_view_ = std::move(view); }
+  const RigView& rig_view() const { return rig_view_; }
 
  private:
   std::filesystem::path path_;
+  RigView rig_view_;
   std::string placement_;
 };
 

@@ -84,7 +84,10 @@ class Session {
 
   // What the firmware step found and left on the board (prepare_firmware); nullopt before it ran.
   const std::optional<BoardFirmware>& firmware() const { return firmware_; }
-  void set_firmware(BoardFirmware f) { firmware_ = std::move(f); }
+  void set_firmware(BoardFirmware f) {
+    attempt_.board.merge({f.running.board, f.running.version, f.build, ""});
+    firmware_ = std::move(f);
+  }
 
   void note(const std::string& text);
   // A measured value against its limits. A scenario that returns (PASS) with any measurement outside its
