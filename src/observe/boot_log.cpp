@@ -99,7 +99,7 @@ namespace {
 // A line longer than this is not one of the messages recognised here (binary noise, a huge print):
 // only its start is kept, so memory stays bounded whatever arrives.
 constexpr std::size_t kMaxBootLine = 1024;
-constexpr std::string_view kPrompt = ">>> ";
+constexpr std::string_view kBootLogPrompt = ">>> ";
 
 // Control bytes before the text (a \x04 from the raw REPL, a NUL from a reset glitch) and the line end
 // after it are not part of the message.
@@ -269,10 +269,10 @@ std::vector<BootEvent> BootLogReader::feed(std::string_view bytes, TimePoint arr
 void BootLogReader::check_partial(TimePoint t, std::vector<BootEvent>& out) {
   if (line_prompt_reported_ || in_traceback_) return;
   std::size_t skip = leading_controls(line_);
-  if (std::string_view(line_).substr(skip, kPrompt.size()) == kPrompt) {
+  if (std::string_view(line_).substr(skip, kBootLogPrompt.size()) == kBootLogPrompt) {
     line_prompt_reported_ = true;
-    out.push_back(make(BootEventKind::prompt, std::string(kPrompt), line_first_, line_offset_ + skip, t,
-                       line_offset_ + skip + kPrompt.size()));
+    out.push_back(make(BootEventKind::prompt, std::string(kBootLogPrompt), line_first_, line_offset_ + skip, t,
+                       line_offset_ + skip + kBootLogPrompt.size()));
   }
 }
 
@@ -318,7 +318,7 @@ void BootLogReader::complete_line(TimePoint t, std::vector<BootEvent>& out) {
   if (starts_with(text, ">>>")) {
     if (!prompt_reported) {
       std::uint64_t at = begin + leading_controls(raw);
-      out.push_back(make(BootEventKind::prompt, std::string(kPrompt), first, at, t, at + kPrompt.size()));
+      out.push_back(make(BootEventKind::prompt, std::string(kBootLogPrompt), first, at, t, at + kBootLogPrompt.size()));
     }
     return;  // what follows a prompt is an echo of what was typed, not a message
   }

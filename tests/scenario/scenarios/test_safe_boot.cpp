@@ -187,17 +187,17 @@ const Measurement* measurement_named(const ScenarioResult& r, const std::string&
 }
 
 // Window 2 starts where the bootloader's own clock puts it: ROM boot, the re-check and window 1 after the
-// reset (30 + 50 + 6 x 250 ms at half speed), within the rig's LED tolerance; and a decision the LED showed
-// came at most one toggle after the release.
-TEST(SafeBootLimits, Window2MeasuresTheSwitchFromTheResetAgainstTheProfile) {
+// reset (30 + 50 + 6 x 250 ms at half speed). The switch is recorded without limits unless the rig file sets
+// them (a photodiode that misses a blink sees it a period late); on a clean run it lies within the LED
+// tolerance of the profile.
+TEST(SafeBootLimits, Window2RecordsTheSwitchFromTheReset) {
   ScenarioResult r = testing::run_one("safeboot-window2");
   ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
   const Measurement* sw = measurement_named(r, "window2.reset_to_switch_ms");
   ASSERT_NE(sw, nullptr) << testing::outcome_text(r);
-  ASSERT_TRUE(sw->low && sw->high);
-  EXPECT_DOUBLE_EQ(*sw->low, 1580 * 0.7);
-  EXPECT_DOUBLE_EQ(*sw->high, 1580 * 1.3);
-  EXPECT_TRUE(sw->within_limits()) << sw->describe();
+  EXPECT_FALSE(sw->low || sw->high) << sw->describe();
+  EXPECT_GE(sw->value, 1580 * 0.7) << sw->describe();
+  EXPECT_LE(sw->value, 1580 * 1.3) << sw->describe();
 }
 
 // Limits from the rig file replace the profile's: a switch outside them fails the check, naming it.
