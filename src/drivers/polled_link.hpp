@@ -48,7 +48,7 @@ class PolledLink : public SerialLink {
   virtual ssize_t read_some(char* buf, std::size_t n) = 0;
   virtual ssize_t write_some(const char* buf, std::size_t n) = 0;
   virtual int output_queued() = 0;  // bytes not yet sent, or -1 with errno
-  virtual void flush_input() = 0;
+  virtual int flush_input() = 0;  // 0, or the errno it failed with
   virtual void apply_baud(unsigned baud) = 0;
   // False when a vanished port cannot be the same device again (a pty named by its /dev/pts/N path:
   // the number is soon handed to some other program's pty).
@@ -56,6 +56,7 @@ class PolledLink : public SerialLink {
 
   const std::string& path() const { return path_; }
   const SerialSettings& settings() const { return settings_; }
+  void set_reappear(milliseconds r) { reappear_ = r; }
 
  private:
   // True once the port is open, reopening it (with back-off) until the deadline if it had vanished.
@@ -68,6 +69,8 @@ class PolledLink : public SerialLink {
   // Kept from the last open, so that messages about a vanished pty still name it.
   std::string description_;
   bool vanished_ = false;
+  TimePoint lost_at_{};  // when the port went away: a write waits for it until lost_at_ + reappear_
+  milliseconds reappear_{0};
 };
 
 }  // namespace bootrig::detail
