@@ -34,6 +34,8 @@ class PolledLink : public SerialLink {
 
   // The first open: every failure is a RigError naming the port.
   void open_initial();
+  // How long a port that went away may stay away before a write gives up on it.
+  void set_reappear(milliseconds r) { reappear_ = r; }
 
  protected:
   PolledLink(std::string path, const SerialSettings& settings)
@@ -56,7 +58,6 @@ class PolledLink : public SerialLink {
 
   const std::string& path() const { return path_; }
   const SerialSettings& settings() const { return settings_; }
-  void set_reappear(milliseconds r) { reappear_ = r; }
 
  private:
   // True once the port is open, reopening it (with back-off) until the deadline if it had vanished.
