@@ -285,8 +285,15 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
       // A late acknowledgement of a frame the board already held: the one awaited may still come.
     }
   };
-  auto end_of_loop = [&](const std::string& context) -> Result<UploadReport, UploadFailure> {
+  // The zeros after the last frame the loop read are left to the raw REPL as the start of a line: Ctrl-C
+  // clears it there (pyexec's raw REPL), so that the next exchange is not prefixed with them.
+  auto finish = [&] {
     auto end = repl.finish_raw(std::move(*running), Deadline::after(plan.step_timeout));
+    if (end) repl.send_stdin("\x03", Deadline::after(plan.step_timeout));
+    return end;
+  };
+  auto end_of_loop = [&](const std::string& context) -> Result<UploadReport, UploadFailure> {
+    auto end = finish();
     if (!end) return UploadFailure{where() + end.error().describe(), std::nullopt};
     if (end.value().exception)
       return UploadFailure{"block " + std::to_string(rep.blocks + 1) + ": " + end.value().exception->describe(),
@@ -363,7 +370,7 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
   rep.end = now();
   rep.frames = frames;
   rep.resent = failed;
-  auto end = repl.finish_raw(std::move(*running), Deadline::after(plan.step_timeout));
+  auto end = finish();
   if (!end) return UploadFailure{end.error().describe(), std::nullopt};
   if (end.value().exception) return UploadFailure{end.value().exception->describe(), end.value().exception};
   return rep;
