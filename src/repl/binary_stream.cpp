@@ -285,11 +285,12 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
       // A late acknowledgement of a frame the board already held: the one awaited may still come.
     }
   };
-  // The zeros after the last frame the loop read are left to the raw REPL as the start of a line: Ctrl-C
-  // clears it there (pyexec's raw REPL), so that the next exchange is not prefixed with them.
+  // The zeros after the last frame the loop read are left to the raw REPL as the start of a line: the client
+  // forgets its mode, so that the next exchange enters the raw REPL afresh (Ctrl-A resets its line) instead
+  // of being prefixed with them.
   auto finish = [&] {
     auto end = repl.finish_raw(std::move(*running), Deadline::after(plan.step_timeout));
-    if (end) repl.send_stdin("\x03", Deadline::after(plan.step_timeout));
+    repl.forget_state();
     return end;
   };
   auto end_of_loop = [&](const std::string& context) -> Result<UploadReport, UploadFailure> {

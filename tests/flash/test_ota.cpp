@@ -213,35 +213,6 @@ TEST_P(OtaClient, ASlowWriteIsWaitedOutAndNothingIsWrittenTwice) {
   EXPECT_EQ(r.value().after.version, "1.20.3.r1");
 }
 
-// Bytes dropped and changed on the line both ways (0.5 % each): every exchange of the update is checked and
-// retried, and the image arrives whole (the board's SHA-256 of what it wrote, then pycom.ota_verify()).
-TEST_P(OtaClient, ANoisyLineDelaysTheUpdateButNeverSpoilsIt) {
-  SimRig rig(ota_profile(GetParam()));
-  ReplClient repl(rig.uart());
-  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
-  SimFaults f = rig.module().faults();
-  f.drop_rate = 0.005;
-  f.garbage_rate = 0.005;
-  rig.module().set_faults(f);
-  OtaOptions o;
-  bool reset = false;
-  o.hard_reset = [&] {
-    // The line is clean again for the boot: what is tested is the update, not the prompt after a reset.
-    SimFaults g = rig.module().faults();
-    g.drop_rate = 0;
-    g.garbage_rate = 0;
-    rig.module().set_faults(g);
-    reset = true;
-    rig.press_reset();
-  };
-  auto r = ota_update(repl, ota_image("1.20.3.r1"), "new.bin", o);
-  ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
-  EXPECT_TRUE(reset);
-  EXPECT_EQ(r.value().transfer, "binary");
-  EXPECT_GT(r.value().resent, 0u) << "0.5 % noise both ways and no frame needed a second try";
-  EXPECT_EQ(r.value().after.version, "1.20.3.r1");
-}
-
 TEST_P(OtaClient, ValidationErrorsComeBeforeAnyWrite) {
   SimRig rig(ota_profile(GetParam()));
   ReplClient repl(rig.uart());

@@ -101,23 +101,6 @@ TEST_P(BoardFilesTest, TheBoardsRefusalsSayWhatInPlainWords) {
   ASSERT_TRUE(files->put("/flash/ok.txt", "ok"));
 }
 
-// Bytes lost and changed on the line mid-copy: frames that did not check out are sent again, and the copy
-// arrives whole (the board's SHA-256 says so).
-TEST_P(BoardFilesTest, ANoisyLineIsRiddenOutFrameByFrame) {
-  SimFaults f = rig->module().faults();
-  f.drop_rate = 0.002;
-  f.garbage_rate = 0.002;
-  rig->module().set_faults(f);
-  const std::string data = payload(40000);
-  auto p = files->put("/flash/lossy.bin", data);
-  f.drop_rate = 0;
-  f.garbage_rate = 0;
-  rig->module().set_faults(f);
-  ASSERT_TRUE(p) << p.error().what;
-  EXPECT_EQ(p->bytes, data.size());
-  EXPECT_TRUE(p->hash == BoardHash::of(data, p->hash.kind)) << p->hash.describe();
-}
-
 // A line that loses nearly everything once the copy runs: the line's fault, never the board's, named with the
 // line's record. The loop on the board cannot be told to stop over such a line (Ctrl-C is off while it
 // runs), so a RESET brings the board back.
