@@ -1083,7 +1083,16 @@ void PycomBoard::heartbeat_enable(bool on, std::optional<TimePoint> at) {
     hb_next_ = at.value_or(now());
     hb_next_on_ = true;
   } else {
-    led_set(0, at.value_or(now()));
+    // The firmware's heartbeat runs on a timer: a change due before the switch-off happened then, however
+    // late the heartbeat thread would have woken (on a loaded host a failing boot.py could otherwise switch
+    // the heartbeat off before its first blink was ever shown).
+    const TimePoint off_at = at.value_or(now());
+    while (hb_next_ <= off_at) {
+      led_set(hb_next_on_ ? kHeartbeatColour : 0, hb_next_);
+      hb_next_ += hb_next_on_ ? Duration(timing_.heartbeat_on) : Duration(timing_.heartbeat_off);
+      hb_next_on_ = !hb_next_on_;
+    }
+    led_set(0, off_at);
   }
   hb_cv_.notify_all();
 }
