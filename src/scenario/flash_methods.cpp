@@ -46,6 +46,7 @@ void FlashMethods::ota(const RigImage& image) {
   last_tenth_ = -1;
   OtaOptions opt;
   opt.boot_timeout = s_.timing().boot_timeout;
+  opt.channel = &s_.channel();
   opt.hard_reset = [this] { pulse(s_.reset(), s_.timing().reset_pulse); };
   opt.progress = [&](std::size_t done, std::size_t total) { progress(image, "OTA", done, total); };
   auto r = said_if_interrupted(
