@@ -6,6 +6,8 @@
 #         - amd64 + libgpiod v2 (libgpiod 2.x from bookworm-backports, unpacked into the build tree): the tests
 #           that differ by libgpiod API (drivers, rigs, CLI);
 #         - amd64 ASan+UBSan: every unit and simulator test under the sanitizers;
+#         - amd64 ThreadSanitizer: the tests of the threaded parts (serial pump, edge events, signal watcher,
+#           the simulator's chip and UART threads, its control socket), built alone;
 #         - fuzz: the parsers' libFuzzer targets (Debian's clang 14, tests/fuzz), built with ASan+UBSan and
 #           run $BOOTRIG_FUZZ_SECONDS (15) seconds each from their seed corpora;
 #         - the kernel tier (tests/kernel/run-tier.sh): both libgpiod drivers on a gpio-sim chip and the
@@ -140,6 +142,18 @@ case "$cmd" in
     # ChannelNoise.* and RomFlasher.*, the faults in their scenarios' own tests.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
       run_tests build/test-asan "ASan + UBSan" -E '^(KillPoints|FaultMatrix)\.'
+    end_stage
+
+    begin_stage "amd64 ThreadSanitizer: build the threaded parts' tests"
+    # Only the tests of the threaded parts (tests/CMakeLists.txt BOOTRIG_TSAN_TEST_SOURCES) and the library
+    # they need; MicroPython stays uninstrumented (cmake/Sanitizers.cmake), so its objects come from ccache.
+    configure_and_build build/test-tsan "${unity[@]}" -DBOOTRIG_TSAN=ON -DBOOTRIG_BUILD_BENCH=OFF
+    end_stage
+    begin_stage "amd64 ThreadSanitizer: the threaded parts' tests"
+    # die_after_fork=0: the signal tests fork and start the watcher thread in the child, as bootrig's own
+    # process does once; a data race or lock-order report fails the test (exit code 66).
+    TSAN_OPTIONS=die_after_fork=0:second_deadlock_stack=1 \
+      run_tests build/test-tsan "ThreadSanitizer (serial pump, edge events, signal watcher, simulator threads)"
     end_stage
 
     fuzz_secs=${BOOTRIG_FUZZ_SECONDS:-15}

@@ -73,6 +73,9 @@ SignalHandling::SignalHandling(Duration grace) {
   for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &sa, nullptr);
   // A closed pipe (the run's output piped into `head`) must not kill bootrig before it releases the lines.
   ::signal(SIGPIPE, SIG_IGN);
+  // Nor a file size limit (ulimit -f): a report that outgrows it is a failed write, reported like a full disk
+  // with the lines released, rather than a SIGXFSZ that kills bootrig with P12 or RESET asserted.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   int stop_fd = g_stop_pipe[0];
   g_watcher = std::thread([grace, stop_fd] {

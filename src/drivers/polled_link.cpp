@@ -112,6 +112,7 @@ bool PolledLink::ensure_open(Deadline deadline) {
 void PolledLink::lost(const char* how) {
   if (!vanished_ && can_reopen())
     spdlog::warn("serial port {} went away ({}); trying to reopen it", describe(), how);
+  if (!vanished_) lost_at_ = now();
   vanished_ = true;
   // Closed at once: a hung-up fd polls ready forever, and the path must be reopened to reach a new device.
   close_port();
@@ -155,7 +156,11 @@ void PolledLink::write(std::string_view bytes, Deadline deadline) {
   std::size_t done = 0;
   while (done < bytes.size()) {
     interrupt::throw_if_requested();
-    if (!ensure_open(deadline))
+    // A port re-enumerating after a reset gets the rig's gap, whatever the writer's deadline.
+    Deadline grace = deadline;
+    if (fd() < 0 && vanished_ && !deadline.is_never() && deadline.when() < lost_at_ + reappear_)
+      grace = Deadline::at(lost_at_ + reappear_);
+    if (!ensure_open(grace))
       throw RigError("serial port " + describe() + " went away and did not come back in time (" +
                      std::to_string(done) + " of " + std::to_string(bytes.size()) +
                      " bytes sent); check the cable and adapter");
@@ -211,7 +216,16 @@ void PolledLink::drain(Deadline deadline) {
 }
 
 void PolledLink::discard_input() {
-  if (fd() >= 0) flush_input();
+  if (fd() < 0) return;
+  if (int err = flush_input(); err != 0) {
+    // A port that went away (EIO on a re-enumerating adapter or a re-created pty) has no input to discard:
+    // the next read or write waits for it to come back.
+    if (is_hangup_errno(err)) {
+      lost(std::strerror(err));
+      return;
+    }
+    throw RigError("cannot discard input of serial port " + describe() + ": " + std::strerror(err));
+  }
 }
 
 void PolledLink::set_baud(unsigned baud) {

@@ -34,6 +34,8 @@ class PolledLink : public SerialLink {
 
   // The first open: every failure is a RigError naming the port.
   void open_initial();
+  // How long a port that went away may stay away before a write gives up on it.
+  void set_reappear(milliseconds r) { reappear_ = r; }
 
  protected:
   PolledLink(std::string path, const SerialSettings& settings)
@@ -48,7 +50,7 @@ class PolledLink : public SerialLink {
   virtual ssize_t read_some(char* buf, std::size_t n) = 0;
   virtual ssize_t write_some(const char* buf, std::size_t n) = 0;
   virtual int output_queued() = 0;  // bytes not yet sent, or -1 with errno
-  virtual void flush_input() = 0;
+  virtual int flush_input() = 0;  // 0, or the errno it failed with
   virtual void apply_baud(unsigned baud) = 0;
   // False when a vanished port cannot be the same device again (a pty named by its /dev/pts/N path:
   // the number is soon handed to some other program's pty).
@@ -68,6 +70,8 @@ class PolledLink : public SerialLink {
   // Kept from the last open, so that messages about a vanished pty still name it.
   std::string description_;
   bool vanished_ = false;
+  TimePoint lost_at_{};  // when the port went away: a write waits for it until lost_at_ + reappear_
+  milliseconds reappear_{0};
 };
 
 }  // namespace bootrig::detail

@@ -140,9 +140,9 @@ class SerialPortLink final : public detail::PolledLink {
     return -1;
   }
 
-  void flush_input() override {
-    if (sp_flush(port_.get(), SP_BUF_INPUT) != SP_OK)
-      throw RigError("cannot discard input of serial port " + describe() + ": " + last_error());
+  int flush_input() override {
+    if (sp_flush(port_.get(), SP_BUF_INPUT) == SP_OK) return 0;
+    return errno != 0 ? errno : EIO;  // libserialport leaves the OS error in errno (sp_last_error_code)
   }
 
   void apply_baud(unsigned baud) override {
@@ -259,9 +259,11 @@ std::vector<PortInfo> list_serial_ports() {
   return ports;
 }
 
-std::unique_ptr<SerialLink> open_serialport(const std::string& path, const SerialSettings& settings) {
+std::unique_ptr<SerialLink> open_serialport(const std::string& path, const SerialSettings& settings,
+                                 milliseconds reappear) {
   if (settings.baud == 0) throw RigError("serial port " + path + ": baud rate 0 is not a speed");
   auto link = std::make_unique<SerialPortLink>(path, settings);
+  link->set_reappear(reappear);
   link->open_initial();
   return link;
 }

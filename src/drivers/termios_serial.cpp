@@ -139,10 +139,7 @@ class TermiosLink final : public detail::PolledLink {
     return queued;
   }
 
-  void flush_input() override {
-    if (::tcflush(fd_, TCIFLUSH) != 0)
-      throw RigError("cannot discard input of serial port " + describe() + ": " + std::strerror(errno));
-  }
+  int flush_input() override { return ::tcflush(fd_, TCIFLUSH) != 0 ? errno : 0; }
 
   void apply_baud(unsigned baud) override {
     termios t{};
@@ -216,9 +213,11 @@ bool is_pty_path(const std::string& path) {
   return !ec && real.string().rfind("/dev/pts/", 0) == 0;
 }
 
-std::unique_ptr<SerialLink> open_termios(const std::string& path, const SerialSettings& settings) {
+std::unique_ptr<SerialLink> open_termios(const std::string& path, const SerialSettings& settings,
+                                 milliseconds reappear) {
   if (settings.baud == 0) throw RigError("serial port " + path + ": baud rate 0 is not a speed");
   auto link = std::make_unique<TermiosLink>(path, settings);
+  link->set_reappear(reappear);
   link->open_initial();
   return link;
 }

@@ -149,12 +149,17 @@ std::string BoardFirmware::describe() const {
       s += "; window 2 boots the same image (boot_info was reset by a cable flash)";
     else
       s += std::string("; window 2 boots ") + p->version + " (" + to_string(*record->prev) + " slot)";
-  } else if (record && !record->prev) {
-    s += "; the previous image is unknown (bootrig's record was written from the slots' MD5, not from an OTA)";
   } else {
-    s += "; the previous image is unknown (" + record_note + ")";
+    s += "; the previous image is unknown (" + previous_unknown() + ")";
   }
   return s;
+}
+
+std::string BoardFirmware::previous_unknown() const {
+  if (!record) return record_note.empty() ? "no bootrig record on the board" : record_note;
+  if (!record->prev) return "bootrig's record was written from the slots' MD5, not from an OTA";
+  return std::string("bootrig's record names no image in the ") + to_string(*record->prev) +
+         " slot, window 2's";
 }
 
 namespace {
@@ -368,7 +373,7 @@ bool previous_is(const BoardFirmware& board, const RigImage& image, std::string*
   auto p = board.previous();
   if (!p || board.record->prev == board.active) {
     if (why) *why = p ? "window 2 would boot the running image (boot_info was reset by a cable flash)"
-                      : "the previous image is unknown (" + board.record_note + ")";
+                      : "the previous image is unknown (" + board.previous_unknown() + ")";
     return false;
   }
   if (p->version != image.version || p->sha256.empty() || p->sha256 != image.sha256) {

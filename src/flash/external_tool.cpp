@@ -1,10 +1,11 @@
-// Runs an external flasher without a shell: posix_spawnp into its own process group, one merged output pipe
-// read with ppoll beside the interrupt fd and a pidfd, and a TERM-then-KILL end for the whole group.
+// Runs an external flasher without a shell: forked into its own process group with the kernel's parent-death
+// signal armed, one merged output pipe read with ppoll beside the interrupt fd and a pidfd, and a
+// TERM-then-KILL end for the whole group.
 #include "bootrig/flash/external_tool.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,7 +74,7 @@ std::optional<std::filesystem::path> find_program(const std::string& program) {
     return std::nullopt;
   }
   const char* env = std::getenv("PATH");
-  std::string path = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";  // posix_spawnp's own default
+  std::string path = env && *env ? env : "/usr/local/bin:/usr/bin:/bin";  // execvp's own default
   std::size_t begin = 0;
   for (;;) {
     std::size_t end = path.find(':', begin);
@@ -113,30 +114,6 @@ class Fd {
 
  private:
   int fd_ = -1;
-};
-
-class SpawnActions {
- public:
-  SpawnActions() { ::posix_spawn_file_actions_init(&a_); }
-  ~SpawnActions() { ::posix_spawn_file_actions_destroy(&a_); }
-  SpawnActions(const SpawnActions&) = delete;
-  SpawnActions& operator=(const SpawnActions&) = delete;
-  posix_spawn_file_actions_t* get() { return &a_; }
-
- private:
-  posix_spawn_file_actions_t a_;
-};
-
-class SpawnAttr {
- public:
-  SpawnAttr() { ::posix_spawnattr_init(&a_); }
-  ~SpawnAttr() { ::posix_spawnattr_destroy(&a_); }
-  SpawnAttr(const SpawnAttr&) = delete;
-  SpawnAttr& operator=(const SpawnAttr&) = delete;
-  posix_spawnattr_t* get() { return &a_; }
-
- private:
-  posix_spawnattr_t a_;
 };
 
 // The spawned tool. Whatever way run_tool leaves (return, Interrupted, an exception from on_line), its
@@ -296,6 +273,37 @@ void end_group(Child& child, Fd& pipe, LineSplitter& lines) {
   child.signal_group(SIGKILL);
 }
 
+// The forked child, until exec: async-signal-safe calls only (bootrig has threads). Its own process group, so
+// that ending it reaches what it starts; the kernel kills it when bootrig dies, even by SIGKILL, where no
+// code of bootrig's runs (PR_SET_PDEATHSIG; the tool then frees the port); default signal handling and an
+// empty mask, because bootrig ignores SIGPIPE and SIGXFSZ and handles SIGINT/SIGTERM itself and exec would
+// pass the ignore on.
+[[noreturn]] void spawned_tool_child(const char* path, char* const* argv, int out_fd, int exec_fd,
+                                     pid_t parent) {
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // bootrig died before the death signal was armed
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int s : {SIGPIPE, SIGXFSZ, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2})
+    ::sigaction(s, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  int in = ::open("/dev/null", O_RDONLY);
+  if (in >= 0 && in != STDIN_FILENO) {
+    ::dup2(in, STDIN_FILENO);
+    ::close(in);
+  }
+  ::dup2(out_fd, STDOUT_FILENO);
+  ::dup2(out_fd, STDERR_FILENO);
+  ::execve(path, argv, environ);
+  int e = errno;
+  [[maybe_unused]] auto n = ::write(exec_fd, &e, sizeof e);
+  ::_exit(127);
+}
+
 std::string cannot_run(const std::string& program, int err, const std::string& rig_source) {
   std::string why;
   if (err == ENOENT)
@@ -324,44 +332,47 @@ ToolRun run_tool(const std::vector<std::string>& argv, Deadline deadline,
   Fd read_end(p[0]);
   Fd write_end(p[1]);
 
-  SpawnActions actions;
-  ::posix_spawn_file_actions_addopen(actions.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_adddup2(actions.get(), write_end.get(), STDOUT_FILENO);
-  ::posix_spawn_file_actions_adddup2(actions.get(), write_end.get(), STDERR_FILENO);
-
-  // Its own process group, so that ending it reaches what it starts; default signal handling, because
-  // bootrig ignores SIGPIPE and handles SIGINT/SIGTERM itself and exec would pass the ignore on.
-  SpawnAttr attr;
-  sigset_t none;
-  sigemptyset(&none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2})
-    sigaddset(&defaults, s);
-  ::posix_spawnattr_setpgroup(attr.get(), 0);
-  ::posix_spawnattr_setsigmask(attr.get(), &none);
-  ::posix_spawnattr_setsigdefault(attr.get(), &defaults);
-  ::posix_spawnattr_setflags(attr.get(),
-                             POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
+  // The program is found before the fork: between fork and exec the child may only make async-signal-safe
+  // calls, and a PATH search allocates.
+  auto program = find_program(argv.front());
+  if (!program) {
+    // A path that is there but not executable is said so, as exec would have.
+    std::error_code ec;
+    const bool there =
+        argv.front().find('/') != std::string::npos && std::filesystem::exists(argv.front(), ec);
+    throw RigError(cannot_run(argv.front(), there ? EACCES : ENOENT, rig_source));
+  }
+  std::string program_path = program->string();
   std::vector<char*> cargv;
   cargv.reserve(argv.size() + 1);
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
 
-  // A missing or non-executable program is found here rather than from posix_spawnp's result: where the
-  // child is a copy instead of a vfork (qemu-user, the Pi's architectures emulated), the exec failure never
-  // reaches the parent, and the tool would seem to run and exit 127.
-  if (!find_program(argv.front())) {
-    std::error_code ec;
-    const bool exists =
-        argv.front().find('/') != std::string::npos && std::filesystem::exists(argv.front(), ec);
-    throw RigError(cannot_run(argv.front(), exists ? EACCES : ENOENT, rig_source));
-  }
+  // exec's errno comes back through this pipe; it closes on a successful exec.
+  int ep[2];
+  if (::pipe2(ep, O_CLOEXEC) != 0)
+    throw RigError(std::string("flasher: cannot create the exec pipe: ") + std::strerror(errno));
+  Fd exec_read(ep[0]);
+  Fd exec_write(ep[1]);
+
   TimePoint start = now();
-  pid_t pid = -1;
-  int err = ::posix_spawnp(&pid, cargv[0], actions.get(), attr.get(), cargv.data(), environ);
-  if (err != 0) throw RigError(cannot_run(argv.front(), err, rig_source));
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw RigError(std::string("flasher: cannot start the tool: ") + std::strerror(errno));
+  if (pid == 0)
+    spawned_tool_child(program_path.c_str(), cargv.data(), write_end.get(), exec_write.get(), parent);
+  ::setpgid(pid, pid);  // also here, so that a group signal sent before the child's own call reaches it
+  exec_write.reset();
+  int exec_errno = 0;
+  ssize_t got;
+  while ((got = ::read(exec_read.get(), &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+  }
+  if (got == static_cast<ssize_t>(sizeof exec_errno)) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    throw RigError(cannot_run(argv.front(), exec_errno, rig_source));
+  }
   Child child(pid);
   write_end.reset();  // only the tool holds the write end now: EOF means it (and its children) closed it
   ::fcntl(read_end.get(), F_SETFL, ::fcntl(read_end.get(), F_GETFL) | O_NONBLOCK);

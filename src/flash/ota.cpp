@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 
 #include "bootrig/core/errors.hpp"
+#include "bootrig/firmware/hash.hpp"
 #include "bootrig/repl/binary_stream.hpp"
+#include "bootrig/repl/checked_channel.hpp"
 
 namespace bootrig {
 
@@ -15,12 +18,13 @@ namespace {
 
 OtaFailure repl_failure(const std::string& step, const ReplFailure& f) { return {step, f.describe()}; }
 
-// Runs code; a failure names the step, an exception on the board too.
-Result<ExecResult, OtaFailure> step(ReplClient& repl, const std::string& name, std::string_view code,
-                                    Duration t) {
-  auto r = repl.exec_raw(code, Deadline::after(t));
-  if (!r) return repl_failure(name, r.error());
-  if (r.value().exception) return OtaFailure{name, r.value().exception->describe()};
+// Runs bootrig's code through the checked channel (so the line can neither change what runs nor what it
+// answers); a failure names the step, an exception on the board too.
+Result<ChannelAnswer, OtaFailure> ota_step(CheckedChannel& ch, const std::string& name, std::string_view code,
+                                           Duration t) {
+  auto r = ch.run(code, t, Deadline::after(4 * t));
+  if (!r) return OtaFailure{name, r.error().what};
+  if (r->raised()) return OtaFailure{name, *r->exc_type + ": " + r->exc_message};
   return std::move(r).value();
 }
 
@@ -29,12 +33,12 @@ OtaFailure at_block(OtaFailure f, std::size_t block, std::size_t at) {
   return f;
 }
 
-Result<bool, OtaFailure> write_bytes_literal(ReplClient& repl, std::string_view data, std::size_t block,
+Result<bool, OtaFailure> write_bytes_literal(CheckedChannel& ch, std::string_view data, std::size_t block,
                                              const OtaOptions& o, OtaReport& rep) {
   for (std::size_t at = 0; at < data.size(); at += block) {
-    std::string code = "pycom.ota_write(" + py_bytes_literal(data.substr(at, block)) + ")";
+    std::string code = "import pycom\npycom.ota_write(" + py_bytes_literal(data.substr(at, block)) + ")";
     rep.wire_bytes += code.size();
-    auto r = step(repl, "ota_write", code, o.step_timeout);
+    auto r = ota_step(ch, "ota_write", code, o.step_timeout);
     if (!r) return at_block(r.error(), rep.blocks + 1, at);
     ++rep.blocks;
     rep.bytes = std::min(at + block, data.size());
@@ -43,9 +47,10 @@ Result<bool, OtaFailure> write_bytes_literal(ReplClient& repl, std::string_view 
   return true;
 }
 
-// The image through the board's sys.stdin, each block acknowledged after pycom.ota_write() took it.
-Result<bool, OtaFailure> write_binary(ReplClient& repl, std::string_view data, std::size_t block,
-                                      const OtaOptions& o, OtaReport& rep) {
+// The image through the board's sys.stdin in checked frames, each acknowledged after pycom.ota_write() took
+// it; then the SHA-256 of all the board wrote, read through the checked channel, must be the image's.
+Result<bool, OtaFailure> write_binary(CheckedChannel& ch, ReplClient& repl, std::string_view data,
+                                      std::size_t block, const OtaOptions& o, OtaReport& rep) {
   StdinUpload plan;
   plan.prologue = "import pycom\nw = pycom.ota_write";
   plan.tag = "OTA>";
@@ -53,24 +58,42 @@ Result<bool, OtaFailure> write_binary(ReplClient& repl, std::string_view data, s
   plan.step_timeout = o.step_timeout;
   plan.recovery = o.boot_timeout;
   plan.progress = o.progress;
+  plan.define = [&](const std::string& code) -> std::string {
+    auto a = ch.run(code + "_r = 'ok'\n", o.step_timeout, Deadline::after(4 * o.step_timeout));
+    if (!a) return a.error().what;
+    if (a->raised()) return "the board refused bootrig's transfer code: " + *a->exc_type + ": " + a->exc_message;
+    return "";
+  };
   auto r = upload_through_stdin(repl, data, plan);
   if (!r) return OtaFailure{"ota_write", r.error().what};
   rep.wire_bytes += r->wire_bytes;
   rep.blocks += r->blocks;
   rep.bytes = r->bytes;
+  rep.resent = r->resent;
+  rep.frames = r->frames;
+  auto digest = ota_step(ch, "ota_write", "_r = " + std::string(kUploadDigestName), o.step_timeout);
+  if (!digest) return digest.error();
+  Sha256 h;
+  h.update(data);
+  auto d = h.finish();
+  const std::string want = to_hex(d);
+  if (digest->value != want)
+    return OtaFailure{"ota_write", "the board wrote data whose SHA-256 is " + digest->value + ", not the image's " +
+                                       want + "; the update was not finished"};
   return true;
 }
 
 }  // namespace
 
-Result<RunningFirmware, OtaFailure> read_running_firmware(ReplClient& repl, Deadline deadline) {
-  auto r = repl.exec_raw(
-      "import os, pycom\nu = os.uname()\nprint(u[2])\nprint(u[4].split()[0])\nprint(pycom.ota_slot())\n"
-      "print(pycom.bootmgr())\n",
-      deadline);
-  if (!r) return repl_failure("read running firmware", r.error());
-  if (r.value().exception) return OtaFailure{"read running firmware", r.value().exception->describe()};
-  std::istringstream in(r.value().output);
+Result<RunningFirmware, OtaFailure> read_running_firmware(CheckedChannel& channel, Deadline deadline) {
+  const char* step_name = "read running firmware";
+  auto r = channel.run(
+      "import os, pycom\nu = os.uname()\n"
+      "_r = '%s\\n%s\\n%s\\n%s' % (u[2], u[4].split()[0], pycom.ota_slot(), pycom.bootmgr())\n",
+      milliseconds(500), deadline);
+  if (!r) return OtaFailure{step_name, r.error().what};
+  if (r->raised()) return OtaFailure{step_name, *r->exc_type + ": " + r->exc_message};
+  std::istringstream in(r->value);
   RunningFirmware f;
   std::string slot;
   std::getline(in, f.version);
@@ -80,9 +103,14 @@ Result<RunningFirmware, OtaFailure> read_running_firmware(ReplClient& repl, Dead
   try {
     f.ota_slot = static_cast<std::uint32_t>(std::stoul(slot));
   } catch (const std::exception&) {
-    return OtaFailure{"read running firmware", "pycom.ota_slot() printed '" + slot + "', not an address"};
+    return OtaFailure{step_name, "pycom.ota_slot() gave '" + slot + "', not an address"};
   }
   return f;
+}
+
+Result<RunningFirmware, OtaFailure> read_running_firmware(ReplClient& repl, Deadline deadline) {
+  CheckedChannel channel(repl);
+  return read_running_firmware(channel, deadline);
 }
 
 Esp32Image validate_ota_image(std::span<const std::uint8_t> image, const std::string& board,
@@ -112,46 +140,50 @@ Esp32Image validate_ota_image(std::span<const std::uint8_t> image, const std::st
 Result<OtaReport, OtaFailure> ota_update(ReplClient& repl, std::span<const std::uint8_t> image,
                                          const std::string& source, const OtaOptions& o) {
   if (!o.hard_reset) throw std::invalid_argument("ota_update needs a hard_reset callback");
+  std::optional<CheckedChannel> own;
+  CheckedChannel& ch = o.channel ? *o.channel : own.emplace(repl);
   OtaReport rep;
   rep.start = now();
-  auto before = read_running_firmware(repl, Deadline::after(o.step_timeout));
+  auto before = read_running_firmware(ch, Deadline::after(4 * o.step_timeout));
   if (!before) return before.error();
   rep.before = before.value();
   Esp32Image img = validate_ota_image(image, rep.before.board, source, o.allow_foreign);
   rep.version = img.identity.version;
   rep.board = to_string(img.board);
 
-  auto r = step(repl, "ota_start", "import pycom\npycom.ota_start()", o.step_timeout);
+  auto r = ota_step(ch, "ota_start", "import pycom\npycom.ota_start()", o.step_timeout);
   if (!r) return r.error();
   std::string_view data(reinterpret_cast<const char*>(image.data()), image.size());
   std::size_t block = o.block_bytes ? o.block_bytes : 4096;
   bool binary = false;
   if (o.binary_transfer) {
-    auto probe = has_binary_stdin(repl, Deadline::after(o.step_timeout));
-    if (!probe) return repl_failure("probe sys.stdin", probe.error());
-    binary = probe.value();
+    auto probe = ch.run("import sys, micropython\nsys.stdin.buffer.read\nmicropython.kbd_intr", o.step_timeout,
+                        Deadline::after(4 * o.step_timeout));
+    if (!probe) return OtaFailure{"probe sys.stdin", probe.error().what};
+    binary = !probe->raised();
   }
   rep.transfer = binary ? "binary" : "bytes-literal";
   rep.writes_start = now();
-  auto w = binary ? write_binary(repl, data, block, o, rep) : write_bytes_literal(repl, data, block, o, rep);
+  auto w = binary ? write_binary(ch, repl, data, block, o, rep) : write_bytes_literal(ch, data, block, o, rep);
   if (!w) return w.error();
   rep.writes_done = now();
-  r = step(repl, "ota_verify", "print(pycom.ota_verify())", o.step_timeout);
+  r = ota_step(ch, "ota_verify", "import pycom\n_r = str(pycom.ota_verify())", o.step_timeout);
   if (!r) return r.error();
-  if (r.value().output.find("True") == std::string::npos)
-    return OtaFailure{"ota_verify", "the board did not verify the written image (printed '" +
-                                        r.value().output + "'); the update was not finished"};
-  r = step(repl, "ota_finish", "pycom.ota_finish()", o.step_timeout);
+  if (r->value != "True")
+    return OtaFailure{"ota_verify", "the board did not verify the written image (pycom.ota_verify() gave '" +
+                                        r->value + "'); the update was not finished"};
+  r = ota_step(ch, "ota_finish", "import pycom\npycom.ota_finish()", o.step_timeout);
   if (!r) return r.error();
 
   o.hard_reset();
   repl.forget_state();
+  ch.forget();
   auto prompt = repl.await_prompt(Deadline::after(o.boot_timeout));
   if (!prompt) {
     prompt = repl.get_prompt(Deadline::after(o.step_timeout));
     if (!prompt) return repl_failure("reset", prompt.error());
   }
-  auto after = read_running_firmware(repl, Deadline::after(o.step_timeout));
+  auto after = read_running_firmware(ch, Deadline::after(4 * o.step_timeout));
   if (!after) return after.error();
   rep.after = after.value();
   rep.end = now();

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bootrig/core/bounded_file.hpp"
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/escape.hpp"
 
@@ -203,16 +204,25 @@ std::uint64_t Timeline::events_written() const {
   return seq_;
 }
 
+// The most read_events reads: ten times the largest attempt's event log the fault matrix wrote (6 MB, a
+// scenario retried on a noisy line, every garbled byte an event).
+const FileBound kEventLogBound{64ull * 1024 * 1024,
+                               "ten times the largest event log of one scenario attempt (6 MB)"};
+
 std::vector<nlohmann::json> read_events(const std::filesystem::path& events_file) {
-  std::ifstream in(events_file, std::ios::binary);
-  if (!in) throw RigError("cannot read " + events_file.string() + ": no such file or not readable");
+  // Checked and bounded like every other file bootrig reads: a run folder handed over from elsewhere (or a
+  // link to /dev/zero in its place) must not take the machine's memory.
+  const std::string text = read_bounded_text(events_file, kEventLogBound, FileOrigin{"a run's event log"});
   std::vector<nlohmann::json> events;
-  std::string line;
+  std::size_t begin = 0;
   int number = 0;
-  while (std::getline(in, line)) {
+  while (begin < text.size()) {
     ++number;
+    std::size_t end = text.find('\n', begin);
+    const bool last_and_cut = end == std::string::npos;  // no newline: the writer died mid-line
+    std::string_view line(text.data() + begin, (last_and_cut ? text.size() : end) - begin);
+    begin = last_and_cut ? text.size() : end + 1;
     if (line.empty()) continue;
-    bool last_and_cut = in.eof();  // getline hit the end without a newline: the writer died mid-line
     try {
       events.push_back(nlohmann::json::parse(line));
     } catch (const nlohmann::json::parse_error&) {

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
+
+#include "bootrig/repl/checked_channel.hpp"
 
 namespace bootrig {
 
@@ -18,13 +21,6 @@ std::string escape_for_stdin(std::string_view piece) {
       body += ch;
   }
   return body;
-}
-
-std::string stdin_block(std::string_view piece) {
-  std::string body = escape_for_stdin(piece);
-  char head[8];
-  std::snprintf(head, sizeof head, "%05zu", body.size());
-  return head + body;
 }
 
 bool StdoutUnescaper::feed(std::string_view wire, std::string& out) {
@@ -53,9 +49,12 @@ std::uint32_t byte_sum(std::string_view data, std::uint32_t acc) {
 
 namespace {
 
-// The board's loop, as a function `_bup()`. Each block's length comes first as five ASCII digits ("00000":
-// stop) so that the host can always end the loop, Ctrl-C being disabled.
-std::string indent(const std::string& code) {
+// The board's loop, as a function `_bup()`. Each frame is "\x10S" (a pair escaped data never holds), the
+// offset as ten digits, the escaped length as five, the first 8 hex digits of SHA-256 over those fifteen
+// digits and the data, then the escaped data; the board acknowledges every frame with "<tag> count sum +|-"
+// (what it holds, and whether the frame checked out). Data at an offset it already holds is acknowledged
+// and not written again; a frame of length 0 that checks out ends the loop.
+std::string bup_indent(const std::string& code) {
   std::string out;
   std::size_t from = 0;
   while (from < code.size()) {
@@ -67,43 +66,99 @@ std::string indent(const std::string& code) {
   return out;
 }
 
-std::string upload_function(const StdinUpload& plan, std::size_t total) {
+std::string upload_function(const StdinUpload& plan, std::size_t max_wire) {
+  const std::string tag = "'" + plan.tag + "'";
   return "def _bup():\n"
-         " import sys, micropython\n" +
-         indent(plan.prologue) +
+         " global _bupz\n"
+         " import sys, micropython\n"
+         " try:\n  import uhashlib as H\n except ImportError:\n  import hashlib as H\n"
+         " try:\n  import ubinascii as X\n except ImportError:\n  import binascii as X\n"
+         " def g(s):\n  v = 0\n  for d in s:\n   if d < 48 or d > 57:\n    return -1\n"
+         "   v = v * 10 + d - 48\n  return v\n" +
+         bup_indent(plan.prologue) +
          " r = sys.stdin.buffer.read\n"
          " n = 0\n"
          " c = 0\n"
+         " z = H.sha256()\n"
+         " _bupz = ''\n"
          " micropython.kbd_intr(-1)\n"
          " try:\n"
-         "  print('" +
-         plan.tag + "', n, c)\n  while n < " + std::to_string(total) +
-         ":\n"
-         "   m = 0\n"
-         "   for d in r(5):\n"
-         "    m = m * 10 + d - 48\n"
-         "   if m <= 0:\n"
-         "    break\n"
-         "   b = r(m)" +
-         std::string(kStdinUnescape) +
-         "\n"
-         "   " +
-         plan.sink +
-         "(b)\n"
-         "   n += len(b)\n"
-         "   c = (c + sum(b)) & 0xffffffff\n"
-         "   print('" +
-         plan.tag +
-         "', n, c)\n"
+         "  print(" + tag + ", n, c, '+')\n"
+         "  while 1:\n"
+         "   p = 0\n"
+         "   while 1:\n"
+         "    d = r(1)\n"
+         "    if p == 16 and d == b'S':\n"
+         "     break\n"
+         "    p = d[0] if d else 0\n"
+         "   h = r(23)\n"
+         "   k = '-'\n"
+         "   o = g(h[:10])\n"
+         "   m = g(h[10:15])\n"
+         "   if o >= 0 and 0 <= m <= " + std::to_string(max_wire) + ":\n"
+         "    b = r(m)" + std::string(kStdinUnescape) + "\n"
+         "    if X.hexlify(H.sha256(h[:15] + b).digest()[:4]) == h[15:23]:\n"
+         "     k = '+'\n"
+         "     if m == 0 and o == n:\n"
+         "      _bupz = X.hexlify(z.digest()).decode()\n"
+         "      break\n"
+         "     if m == 0:\n"
+         "      break\n"
+         "     if o == n:\n"
+         "      " + plan.sink + "(b)\n"
+         "      z.update(b)\n"
+         "      n += len(b)\n"
+         "      c = (c + sum(b)) & 0xffffffff\n"
+         "   print(" + tag + ", n, c, k)\n"
          " finally:\n"
          "  micropython.kbd_intr(3)\n" +
          (plan.epilogue.empty() ? "" : "  " + plan.epilogue + "\n");
 }
 
-// After a failed block: make sure the loop ends (ASCII zeros fill any block the board still waits for, at
-// most twice the block escaped, then read as a "00000" stop), and bring the board back to a prompt.
+// The longest escaped data a frame may carry: every byte doubled.
+std::size_t max_wire_of(const StdinUpload& plan) { return 2 * std::max<std::size_t>(plan.block, 1); }
+
+// Completes whatever read the board's loop is stuck in (a frame that lost bytes on the way): more ASCII
+// zeros than the longest frame, which the loop then skips while it looks for the next frame's start.
+std::string upload_filler(const StdinUpload& plan) { return std::string(max_wire_of(plan) + 40, '0'); }
+
+// An acknowledgement "<tag> count sum +|-", parsed; nullopt for anything else (boot output, garbled text).
+struct UploadAck {
+  std::size_t count = 0;
+  std::uint32_t sum = 0;
+  bool good = false;
+};
+std::optional<UploadAck> parse_upload_ack(const std::string& line, const std::string& tag) {
+  if (line.rfind(tag + " ", 0) != 0) return std::nullopt;
+  unsigned long long count = 0, sum = 0;
+  char flag = 0, extra = 0;
+  if (std::sscanf(line.c_str() + tag.size(), " %llu %llu %c %c", &count, &sum, &flag, &extra) != 3)
+    return std::nullopt;
+  if (flag != '+' && flag != '-') return std::nullopt;
+  return UploadAck{static_cast<std::size_t>(count), static_cast<std::uint32_t>(sum), flag == '+'};
+}
+
+// A line only the ROM prints: the board reset under the transfer (a brown-out, a RESET pulse).
+bool upload_saw_reset(const std::string& line) { return line.find("rst:0x") != std::string::npos; }
+
+// After a failed transfer: stop the loop and bring the board back to a prompt. A stop frame goes every
+// second or so, every other one after zeros that finish a read the line shortened, until the loop ends: a
+// board busy in its sink (its UART ring full, later bytes lost) reads a later one.
 std::string abandon(ReplClient& repl, const StdinUpload& plan, bool board_waits) {
-  if (board_waits) repl.send_stdin(std::string(2 * plan.block + 10, '0'), Deadline::after(plan.step_timeout));
+  const Deadline until = Deadline::after(std::max(plan.step_timeout, plan.recovery));
+  bool ended = !board_waits;
+  for (int i = 0; !ended && !until.expired(); ++i) {
+    repl.send_stdin((i % 2 ? upload_filler(plan) : std::string()) + upload_frame(0, {}), until);
+    const Deadline listen = Deadline::after(seconds(1)).min(until);
+    for (;;) {
+      auto l = repl.read_program_line(listen);
+      if (!l) break;
+      if (l.value().ended) {
+        ended = true;
+        break;
+      }
+    }
+  }
   repl.forget_state();
   // A board that is merely slow may still be inside the sink: give it as long as a boot.
   auto p = repl.get_prompt(Deadline::after(std::max(plan.step_timeout, plan.recovery)));
@@ -111,7 +166,22 @@ std::string abandon(ReplClient& repl, const StdinUpload& plan, bool board_waits)
            : "; the board gave no prompt afterwards (" + p.error().describe() + ")";
 }
 
+std::string upload_rate(std::size_t failed, std::size_t frames) {
+  char buf[120];
+  std::snprintf(buf, sizeof buf, "%zu of %zu frames garbled or lost on the line (%.0f %%)", failed, frames,
+                frames ? 100.0 * static_cast<double>(failed) / static_cast<double>(frames) : 0.0);
+  return buf;
+}
+
 }  // namespace
+
+std::string upload_frame(std::size_t offset, std::string_view piece) {
+  std::string body = escape_for_stdin(piece);
+  char head[24];
+  std::snprintf(head, sizeof head, "%010zu%05zu", offset, body.size());
+  std::string digest = channel_digest(std::string(head) + std::string(piece));
+  return std::string("\x10S", 2) + head + digest + body;
+}
 
 ReplResult<bool> has_binary_stdin(ReplClient& repl, Deadline deadline) {
   auto r = repl.exec_raw("import sys, micropython\nsys.stdin.buffer.read\nmicropython.kbd_intr", deadline);
@@ -121,9 +191,10 @@ ReplResult<bool> has_binary_stdin(ReplClient& repl, Deadline deadline) {
 
 Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::string_view data,
                                                          const StdinUpload& plan) {
-  const std::size_t block = std::max<std::size_t>(plan.block, 1);
+  const std::size_t top = std::max<std::size_t>(plan.block, 1);
+  const std::size_t bottom = std::clamp<std::size_t>(plan.min_block, 1, top);
   UploadReport rep;
-  const std::string function = upload_function(plan, data.size());
+  const std::string function = upload_function(plan, max_wire_of(plan));
   std::string call = "_bup()";
   if (plan.define) {
     // Defined through a checked exchange: then only these few bytes travel unchecked.
@@ -131,63 +202,176 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
   } else {
     call = function + call;
   }
-  auto started = repl.start_raw(call, Deadline::after(plan.step_timeout));
-  if (!started) return UploadFailure{started.error().describe(), std::nullopt};
-  ExecResult run = std::move(started).value();
-  rep.start = run.sent;  // from the call on: the board's start-up counts against the transfer
-  std::size_t sent = 0;  // bytes handed to the board
-  std::uint32_t sum = 0;
-  std::size_t block_no = 0, block_at = 0;
-  // Each acknowledgement must name exactly what was sent so far.
-  auto expect_ack = [&]() -> std::optional<UploadFailure> {
-    auto at_block = [&](std::string what) {
-      return block_no == 0
-                 ? what
-                 : "block " + std::to_string(block_no) + " at byte " + std::to_string(block_at) + ": " + what;
-    };
-    auto fail = [&](std::string what, bool board_waits) {
-      return UploadFailure{at_block(what + abandon(repl, plan, board_waits)), std::nullopt};
-    };
-    auto line = repl.read_program_line(Deadline::after(plan.step_timeout));
-    if (!line) return fail("no acknowledgement from the board (" + line.error().describe() + ")", true);
-    if (line.value().ended) {
-      // The loop stopped by itself: an exception (OSError from the sink, say).
-      auto end = repl.finish_raw(std::move(run), Deadline::after(plan.step_timeout));
-      if (!end) return fail(end.error().describe(), false);
-      if (end.value().exception)
-        return UploadFailure{
-            (block_no ? "block " + std::to_string(block_no) + ": " : "") + end.value().exception->describe(),
-            end.value().exception};
-      return fail("the board's loop ended early after '" + line.value().text + "'", false);
+  std::size_t frames = 0, failed = 0;
+
+  // The call, until the loop's first acknowledgement: a call the line garbled raises (NameError,
+  // SyntaxError) and is sent again; an exception that comes back every time is the board's own.
+  std::optional<ExecResult> running;
+  std::string why_not;
+  for (int attempt = 0; attempt < 4 && !running; ++attempt) {
+    auto started = repl.start_raw(call, Deadline::after(plan.step_timeout));
+    if (!started) {
+      why_not = started.error().describe();
+      repl.forget_state();
+      if (!repl.get_prompt(Deadline::after(plan.step_timeout))) break;
+      continue;
     }
-    char want[80];
-    std::snprintf(want, sizeof want, "%s %zu %u", plan.tag.c_str(), sent, static_cast<unsigned>(sum));
-    if (line.value().text != want) {
-      // Boot output after a reset, or bytes lost or changed on the way.
-      bool ack_like = line.value().text.rfind(plan.tag + " ", 0) == 0;
-      return fail("the board answered '" + line.value().text + "' instead of '" + want + "'" +
-                      (ack_like ? " (bytes lost or changed on the line)" : " (did it reset?)"),
-                  ack_like);
+    ExecResult run = std::move(started).value();
+    for (;;) {
+      auto line = repl.read_program_line(Deadline::after(plan.step_timeout));
+      if (!line) {
+        // The board took the call and it has not ended: the loop runs, its first line was garbled.
+        rep.start = run.sent;
+        running = std::move(run);
+        break;
+      }
+      if (line.value().ended) {
+        auto end = repl.finish_raw(std::move(run), Deadline::after(plan.step_timeout));
+        if (!end) return UploadFailure{end.error().describe(), std::nullopt};
+        if (!end.value().exception) {
+          why_not = "the board's loop ended before it started";
+          break;
+        }
+        why_not = end.value().exception->describe();
+        if (attempt == 3) return UploadFailure{why_not, end.value().exception};
+        break;
+      }
+      auto ack = parse_upload_ack(line.value().text, plan.tag);
+      if (ack && ack->count == 0 && ack->sum == 0) {
+        rep.start = run.sent;  // from the call on: the board's start-up counts against the transfer
+        running = std::move(run);
+        break;
+      }
     }
-    return std::nullopt;
+  }
+  if (!running) return UploadFailure{"the board's transfer loop could not be started: " + why_not, std::nullopt};
+
+  std::size_t pos = 0;     // what the board holds, by its last consistent acknowledgement
+  std::uint32_t sum = 0;   // byte sum of data[0, pos)
+  std::size_t reach = 0;   // the furthest byte ever sent: no acknowledgement can name more
+  std::size_t block = top;
+  int good_run = 0;        // frames through in a row at this size
+  int misses = 0;          // failed frames at this position
+  TimePoint stuck_since = now();
+  Duration slowest{};      // the longest a good acknowledgement took after its frame was sent
+  const unsigned baud = std::max(repl.baud(), 1200u);
+  auto line_time = [&](std::size_t bytes) {
+    return std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double>(static_cast<double>(bytes) * 10.0 / baud));
   };
-  if (auto f = expect_ack()) return *f;
-  for (std::size_t at = 0; at < data.size(); at += block) {
-    auto piece = data.substr(at, block);
-    std::string out = stdin_block(piece);
+  auto where = [&] {
+    return "block " + std::to_string(rep.blocks + 1) + " at byte " + std::to_string(pos) + ": ";
+  };
+  // Reads acknowledgements for a frame: true when the board moved on (or, for the stop frame, the loop
+  // ended), false when it refused the frame or nothing consistent came in time.
+  enum class Heard { moved, refused, silent, ended, reset };
+  auto listen = [&](Deadline d, TimePoint sent_at) -> Heard {
+    for (;;) {
+      auto line = repl.read_program_line(d);
+      if (!line) return Heard::silent;
+      if (line.value().ended) return Heard::ended;
+      if (upload_saw_reset(line.value().text)) return Heard::reset;
+      auto ack = parse_upload_ack(line.value().text, plan.tag);
+      if (!ack || ack->count < pos || ack->count > reach) continue;  // garbled, or not ours
+      std::uint32_t s = byte_sum(data.substr(pos, ack->count - pos), sum);
+      if (s != ack->sum) continue;
+      if (ack->count > pos) {
+        pos = ack->count;
+        sum = s;
+        slowest = std::max(slowest, now() - sent_at);
+        return Heard::moved;
+      }
+      if (!ack->good) return Heard::refused;
+      // A late acknowledgement of a frame the board already held: the one awaited may still come.
+    }
+  };
+  // The zeros after the last frame the loop read are left to the raw REPL as the start of a line: the client
+  // forgets its mode, so that the next exchange enters the raw REPL afresh (Ctrl-A resets its line) instead
+  // of being prefixed with them.
+  auto finish = [&] {
+    auto end = repl.finish_raw(std::move(*running), Deadline::after(plan.step_timeout));
+    repl.forget_state();
+    return end;
+  };
+  auto end_of_loop = [&](const std::string& context) -> Result<UploadReport, UploadFailure> {
+    auto end = finish();
+    if (!end) return UploadFailure{where() + end.error().describe(), std::nullopt};
+    if (end.value().exception)
+      return UploadFailure{"block " + std::to_string(rep.blocks + 1) + ": " + end.value().exception->describe(),
+                           end.value().exception};
+    return UploadFailure{where() + context + abandon(repl, plan, false), std::nullopt};
+  };
+
+  bool stopping = false;
+  for (;;) {
+    stopping = pos >= data.size();
+    auto piece = stopping ? std::string_view{} : data.substr(pos, block);
+    std::string out = upload_frame(pos, piece) + std::string(8, '0');  // the zeros finish a read short of bytes
+    reach = std::max(reach, pos + piece.size());
+    TimePoint sent_at = now();
     repl.send_stdin(out, Deadline::after(plan.step_timeout));
     rep.wire_bytes += out.size();
-    block_at = at;
-    sent += piece.size();
-    sum = byte_sum(piece, sum);
-    ++block_no;
-    if (auto f = expect_ack()) return *f;
-    ++rep.blocks;
-    rep.bytes = sent;
-    if (plan.progress) plan.progress(rep.bytes, data.size());
+    ++frames;
+    // The line time both ways plus what the board took at most so far: a lost frame is found out in about
+    // the time a good one takes, not at a fixed long timeout (the step time-out bounds it).
+    Duration wait = 2 * line_time(out.size() + 64) + std::max<Duration>(plan.ack_slack, 4 * slowest);
+    if (slowest == Duration{}) wait = std::max<Duration>(wait, seconds(2));  // the board not yet heard
+    Deadline d = Deadline::after(std::min<Duration>(wait, plan.step_timeout));
+    Heard h = listen(d, sent_at);
+    if (h == Heard::moved) {
+      ++rep.blocks;
+      rep.bytes = pos;
+      misses = 0;
+      stuck_since = now();
+      if (++good_run >= 4 && block < top) {
+        block = std::min(top, block * 2);  // sizes creep back up on a line that behaves
+        good_run = 0;
+      }
+      if (plan.progress) plan.progress(rep.bytes, data.size());
+      continue;
+    }
+    if (h == Heard::ended) {
+      if (stopping) break;
+      return end_of_loop("the board's loop ended early");
+    }
+    if (h == Heard::reset)
+      return UploadFailure{where() + "the board reset under the transfer (its ROM banner came instead of an "
+                                     "acknowledgement)" + abandon(repl, plan, false),
+                           std::nullopt};
+    ++failed;
+    ++misses;
+    good_run = 0;
+    block = std::max(bottom, block / 2);
+    if (misses >= plan.attempts || (now() - stuck_since > plan.step_timeout && misses >= 3)) {
+      std::string what = h == Heard::refused ? "the board refused the data every time"
+                                             : "no acknowledgement from the board";
+      return UploadFailure{where() + what + " (" + upload_rate(failed, frames) + ")" + abandon(repl, plan, true),
+                           std::nullopt};
+    }
+    if (h == Heard::silent) {
+      // The board may be stuck in a read the line shortened: finish it, and take what it says then.
+      repl.send_stdin(upload_filler(plan), Deadline::after(plan.step_timeout));
+      Heard after = listen(Deadline::after(std::min<Duration>(wait, plan.step_timeout)), sent_at);
+      if (after == Heard::moved) {
+        ++rep.blocks;
+        rep.bytes = pos;
+        misses = 0;
+        stuck_since = now();
+        if (plan.progress) plan.progress(rep.bytes, data.size());
+      } else if (after == Heard::ended) {
+        if (stopping) break;
+        return end_of_loop("the board's loop ended early");
+      } else if (after == Heard::reset) {
+        return UploadFailure{where() + "the board reset under the transfer (its ROM banner came instead of an "
+                                       "acknowledgement)" + abandon(repl, plan, false),
+                             std::nullopt};
+      }
+    }
   }
   rep.end = now();
-  auto end = repl.finish_raw(std::move(run), Deadline::after(plan.step_timeout));
+  rep.frames = frames;
+  rep.resent = failed;
+  auto end = finish();
   if (!end) return UploadFailure{end.error().describe(), std::nullopt};
   if (end.value().exception) return UploadFailure{end.value().exception->describe(), end.value().exception};
   return rep;

@@ -193,6 +193,17 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
       if (seen) {
         r.window_seen = seen->current;
         r.window_observed = true;
+        // Judged by the edge that proved the pattern, not by when this thread woke (a loaded machine), with
+        // the rig's LED tolerance on the window's length.
+        const TimePoint window_end =
+            nominal_start + nominal_length +
+            std::chrono::duration_cast<Duration>(nominal_length * (t.led_tolerance_percent / 100.0));
+        if (seen->current.detected > window_end) {
+          r.window_late = seen->current.detected - (nominal_start + nominal_length);
+          s_.timeline().note("the LED proved " + std::string(to_string(wanted)) + " only " +
+                             std::to_string(static_cast<long long>(to_ms(*r.window_late))) +
+                             " ms after the window should have ended; P12 released then");
+        }
       } else {
         // The board must still boot, so P12 goes; the scenario judges the missing window.
         r.window_failure = seen.error().describe();

@@ -48,6 +48,7 @@ void FlashMethods::ota(const RigImage& image) {
   last_tenth_ = -1;
   OtaOptions opt;
   opt.boot_timeout = s_.timing().boot_timeout;
+  opt.channel = &s_.channel();
   // Where the new image's first boot begins: what it did is judged from there when it never answers.
   std::size_t boot_log_from = 0;
   TimePoint reset_at{};

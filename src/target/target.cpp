@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "bootrig/core/errors.hpp"
 #include "bootrig/drivers/gpiod.hpp"
 #include "bootrig/drivers/serialport.hpp"
@@ -11,6 +13,20 @@
 #include "bootrig/sim/sim_module.hpp"
 
 namespace bootrig {
+
+namespace {
+
+// Opens the rig's port. A port away at this moment (an adapter re-enumerating after the last run's reset, a
+// simulator's re-created pty) gets the rig's re-enumeration gap to appear, and keeps it for later absences.
+std::unique_ptr<SerialLink> open_rig_port(const std::string& port, const SerialSettings& at, milliseconds gap) {
+  const Deadline back = Deadline::after(gap);
+  std::error_code ec;
+  while (!std::filesystem::exists(port, ec) && !back.expired()) wait_until(Deadline::after(milliseconds(50)).min(back));
+  // libserialport refuses pseudo-terminals (a simulator, socat, a program serving a REPL): termios opens them.
+  return is_pty_path(port) ? open_termios(port, at, gap) : open_serialport(port, at, gap);
+}
+
+}  // namespace
 
 Target::Target(const RigConfig& rig) : rig_(rig) {}
 
@@ -103,11 +119,12 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
     if (rig.sim.photodiode) t->led_ = t->sim_ ? t->sim_->make_led_input() : t->remote_->make_led_input();
     if (t->sim_) t->sim_->start();
     std::string uart = t->sim_ ? t->sim_->uart_path() : t->remote_->uart_path();
-    t->serial_ = std::make_unique<LendableLink>(uart, rig.serial.settings.baud, [uart, s = rig.serial.settings](unsigned baud) {
-      SerialSettings at = s;
-      at.baud = baud;
-      return open_termios(uart, at);
-    });
+    t->serial_ = std::make_unique<LendableLink>(
+        uart, rig.serial.settings.baud, [uart, s = rig.serial.settings, gap = rig.serial.reappear](unsigned baud) {
+          SerialSettings at = s;
+          at.baud = baud;
+          return open_rig_port(uart, at, gap);
+        });
     return t;
   }
 
@@ -133,12 +150,12 @@ std::unique_ptr<Target> Target::open(const RigConfig& rig) {
   // resolved to today's device.
   std::string port = rig.serial.port.path;
   if (port.empty()) port = select_port(list_serial_ports(), rig.serial.port);
-  t->serial_ = std::make_unique<LendableLink>(port, rig.serial.settings.baud, [port, s = rig.serial.settings](unsigned baud) {
-    SerialSettings at = s;
-    at.baud = baud;
-    // libserialport refuses pseudo-terminals (a simulator, socat, a program serving a REPL): termios opens them.
-    return is_pty_path(port) ? open_termios(port, at) : open_serialport(port, at);
-  });
+  t->serial_ = std::make_unique<LendableLink>(
+      port, rig.serial.settings.baud, [port, s = rig.serial.settings, gap = rig.serial.reappear](unsigned baud) {
+        SerialSettings at = s;
+        at.baud = baud;
+        return open_rig_port(port, at, gap);
+      });
   return t;
 }
 

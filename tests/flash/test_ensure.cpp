@@ -262,6 +262,25 @@ TEST_F(RigImages, AMissingFileIsAnErrorNamingIt) {
   }
 }
 
+// Every way of not knowing window 2's image says which: never an empty "()".
+TEST(BoardFirmwareNotes, ThePreviousImageIsUnknownForANamedReason) {
+  BoardFirmware b = arranged_board();
+  b.record->prev.reset();
+  std::string why;
+  EXPECT_FALSE(previous_is(b, kImages.at("previous"), &why));
+  EXPECT_EQ(why, "the previous image is unknown (bootrig's record was written from the slots' MD5, not from an "
+                 "OTA)");
+  b = arranged_board();
+  b.record->slots.erase(Slot::factory);
+  EXPECT_FALSE(previous_is(b, kImages.at("previous"), &why));
+  EXPECT_EQ(why, "the previous image is unknown (bootrig's record names no image in the factory slot, window 2's)");
+  EXPECT_EQ(b.describe(), "ota_0 runs FiPy 1.20.2.r6; the previous image is unknown (bootrig's record names no "
+                          "image in the factory slot, window 2's)");
+  b = board_running("1.20.2.r6", Slot::ota0);
+  EXPECT_FALSE(previous_is(b, kImages.at("previous"), &why));
+  EXPECT_EQ(why, "the previous image is unknown (no bootrig record on the board)");
+}
+
 // Reading the board over the simulated module's REPL.
 class BoardReading : public ::testing::Test {
  protected:

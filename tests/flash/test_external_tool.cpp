@@ -3,8 +3,11 @@
 // missing program. The "tool" is /bin/sh running a small script; bootrig itself never runs a shell.
 #include "bootrig/flash/external_tool.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -335,6 +338,61 @@ TEST(RunTool, TheWatchdogsExitEndsTheToolsGroupToo) {
   pid_t grandchild = read_pid(pid_file, Deadline::after(seconds(5)));
   ASSERT_GT(grandchild, 0);
   EXPECT_TRUE(gone_within(grandchild, seconds(10)));
+  std::filesystem::remove(pid_file);
+}
+
+// bootrig killed by SIGKILL while the tool runs: no code of bootrig's runs, so only the kernel can end the
+// tool (the parent-death signal armed in the forked child). The tool holds a "port" (a pty's slave, as
+// esptool holds the serial port); it must die by SIGKILL and the port must be free (the master sees the
+// hang-up), never left to an orphan. Process A stands in for the shell: it adopts orphans (a subreaper),
+// so that the tool, once bootrig (B) is gone, is A's to wait for.
+int sigkill_of_bootrig_ends_the_tool(const std::string& pid_file) {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  ::alarm(120);  // a tool left running would otherwise hang this check: SIGALRM ends A, and the test fails
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) return 10;
+  std::string port = ::ptsname(master);
+  int ready[2];
+  if (::pipe(ready) != 0) return 11;
+  pid_t bootrig = ::fork();
+  if (bootrig == 0) {
+    ::close(ready[0]);
+    run_tool(sh("exec 3<>" + port + "; echo $$ > " + pid_file + "; echo started; exec sleep 600"),
+             Deadline::after(seconds(600)), [&](std::string_view line) {
+               if (line == "started") [[maybe_unused]]
+                 auto n = ::write(ready[1], "r", 1);
+             });
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  char c;
+  if (::read(ready[0], &c, 1) != 1) return 12;
+  pid_t tool = read_pid(pid_file, Deadline::after(seconds(30)));
+  if (tool <= 0) return 13;
+  ::kill(bootrig, SIGKILL);
+  int status = 0;
+  ::waitpid(bootrig, &status, 0);
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) return 14;
+  // The tool, reparented to A: waited for without a time limit (the alarm is the limit).
+  if (::waitpid(tool, &status, 0) != tool) return 15;
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) return 16;
+  // The port is free: no one holds the slave open any more.
+  pollfd p{master, POLLIN, 0};
+  if (::poll(&p, 1, 30000) != 1 || !(p.revents & POLLHUP)) return 17;
+  return 0;
+}
+
+TEST(RunTool, SigkillOfBootrigEndsTheToolAndFreesItsPort) {
+  std::string pid_file = temp_file("sigkill");
+  std::filesystem::remove(pid_file);
+  pid_t a = ::fork();
+  if (a == 0) ::_exit(sigkill_of_bootrig_ends_the_tool(pid_file));
+  int status = 0;
+  ::waitpid(a, &status, 0);
+  // 0: the tool died by SIGKILL and the port was freed; 15-17 name the step that failed; SIGALRM: it hung.
+  EXPECT_TRUE(WIFEXITED(status)) << "ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0)
+                                 << " (SIGALRM: the tool outlived bootrig)";
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
   std::filesystem::remove(pid_file);
 }
 

@@ -183,12 +183,34 @@ TEST_P(OtaClient, NoAcknowledgementInTimeStopsTheLoopAndLeavesAPrompt) {
   EXPECT_NE(r.error().what.find("block 3 at byte 8192: no acknowledgement"), std::string::npos)
       << r.error().what;
   EXPECT_NE(r.error().what.find("back at its prompt"), std::string::npos) << r.error().what;
-  // The loop ended (the zeros the client sent read as "stop"), Ctrl-C works again, nothing was finished.
+  // The loop ended (a stop frame the client sent once the write returned), Ctrl-C works again, nothing was
+  // finished.
   auto now_running = read_running_firmware(repl, Deadline::after(seconds(10)));
   ASSERT_TRUE(now_running) << now_running.error().what;
   EXPECT_EQ(now_running.value().version, "1.20.2.r4");
   EXPECT_NE(now_running.value().bootmgr.find("Status: Ready"), std::string::npos)
       << now_running.value().bootmgr;
+}
+
+// A write slower than any before it is waited out: the frame goes again (unless the machine is so loaded
+// that the earlier frames were as slow), the board, holding it already, does not write it twice (the
+// SHA-256 of what it wrote is the image's) and the image verifies whole.
+TEST_P(OtaClient, ASlowWriteIsWaitedOutAndNothingIsWrittenTwice) {
+  SimRig rig(ota_profile(GetParam()));
+  ReplClient repl(rig.uart());
+  ASSERT_TRUE(repl.get_prompt(Deadline::after(seconds(10))));
+  auto patch = repl.exec_raw(
+      "import pycom, time\n_w = pycom.ota_write\n_n = [0]\ndef _slow(b):\n    _n[0] += 1\n"
+      "    if _n[0] == 3:\n        time.sleep(3)\n    _w(b)\n" +
+          stand_in("pycom", "ota_write = _slow"),
+      Deadline::after(seconds(10)));
+  ASSERT_TRUE(patch && patch.value().ok()) << (patch ? patch.value().error_text : patch.error().describe());
+  OtaOptions o;
+  o.step_timeout = seconds(30);
+  o.hard_reset = [&] { rig.press_reset(); };
+  auto r = ota_update(repl, ota_image("1.20.3.r1"), "new.bin", o);
+  ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
+  EXPECT_EQ(r.value().after.version, "1.20.3.r1");
 }
 
 TEST_P(OtaClient, ValidationErrorsComeBeforeAnyWrite) {

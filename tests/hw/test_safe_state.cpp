@@ -179,13 +179,18 @@ class FileOutput : public DigitalOutput {
   Level level_ = Level::inactive;
 };
 
-int stuck_main(const char* path, int ready_fd) {
-  SignalHandling signals(milliseconds(200));
+// Stuck for good once both lines are asserted; the watcher ends it `grace` after the first signal.
+int stuck_main_with_grace(Duration grace, const char* path, int ready_fd) {
+  SignalHandling signals(grace);
   SafeState s;
   s.adopt("safeboot", std::make_unique<FileOutput>("p12", path), 0).set(Level::active);
   s.adopt("reset", std::make_unique<FileOutput>("reset", path), 0).set(Level::active);
   [[maybe_unused]] auto n = ::write(ready_fd, "r", 1);
   for (;;) ::pause();  // pause() returns after each signal; the loop ignores them, like a stuck driver call
+}
+
+int stuck_main(const char* path, int ready_fd) {
+  return stuck_main_with_grace(milliseconds(200), path, ready_fd);
 }
 
 TEST(SafeStateSignals, StuckMainIsEndedAfterTheLinesAreReleased) {
@@ -282,6 +287,52 @@ TEST(SafeStateSignals, MainStuckInsideALineOperationStillEndsTheProcess) {
   // p12=active and nothing after: bootrig could not release it; the kernel does at exit.
   ASSERT_EQ(r.journal.size(), 1u) << ::testing::PrintToString(r.journal);
   EXPECT_EQ(r.journal[0], "p12=active");
+}
+
+// A second signal ends the process at once, without waiting out the grace period (ten minutes here, longer
+// than the test's own limit): the user insists. The lines were released by the first.
+TEST(SafeStateSignals, ASecondSignalExitsAtOnce) {
+  char path[] = "/tmp/bootrig-safestate-XXXXXX";
+  ::close(::mkstemp(path));
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(ready[0]);
+    ::_exit(stuck_main_with_grace(seconds(600), path, ready[1]));
+  }
+  ::close(ready[1]);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  auto journal = [&] {
+    std::vector<std::string> lines;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  };
+  ::kill(pid, SIGINT);
+  // The first signal's release, on the pins (what the fake lines were last set to), before the second.
+  Deadline released = Deadline::after(seconds(60));
+  while (!released.expired() && journal().size() < 4) wait_for(milliseconds(10));
+  ASSERT_EQ(journal().size(), 4u);
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "still waiting out its grace period";
+  ::kill(pid, SIGINT);
+  Deadline ended = Deadline::after(seconds(120));  // far below the 10-minute grace
+  pid_t got = 0;
+  while (!ended.expired() && (got = ::waitpid(pid, &status, WNOHANG)) == 0) wait_for(milliseconds(10));
+  if (got == 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    ADD_FAILURE() << "the second signal did not end the process";
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << status;
+  auto lines = journal();
+  ASSERT_GE(lines.size(), 4u);
+  EXPECT_EQ(lines[2], "p12=inactive");
+  EXPECT_EQ(lines[3], "reset=inactive");
+  ::unlink(path);
 }
 
 }  // namespace

@@ -149,6 +149,30 @@ TEST(Timeline, ReadingSkipsALastLineCutShortButNotDamageElsewhere) {
   }
 }
 
+TEST(Timeline, ReadEventsIsBoundedAndRefusesNonFiles) {
+  auto dir = timeline_dir("bounded");
+  std::filesystem::create_directories(dir);
+  // A link to /dev/zero in place of the log would otherwise be read until memory ran out.
+  std::filesystem::create_symlink("/dev/zero", dir / "zero.jsonl");
+  try {
+    read_events(dir / "zero.jsonl");
+    FAIL() << "a character device must be refused";
+  } catch (const RigError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a character device, not a regular file"), std::string::npos)
+        << e.what();
+  }
+  // One byte over the bound, sparse: refused from its size before a byte is read.
+  { std::ofstream out(dir / "huge.jsonl", std::ios::binary); }
+  std::filesystem::resize_file(dir / "huge.jsonl", 64ull * 1024 * 1024 + 1);
+  try {
+    read_events(dir / "huge.jsonl");
+    FAIL() << "a log over the bound must be refused";
+  } catch (const RigError& e) {
+    EXPECT_NE(std::string(e.what()).find("too large: the bound is 64.0 MiB"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Timeline, AppendsToAnExistingRunFolder) {
   auto dir = timeline_dir("append");
   { Timeline(dir).note("first run"); }

@@ -13,6 +13,9 @@ namespace bootrig {
 std::vector<PortInfo> list_serial_ports();
 
 // Opens a real UART. Throws RigError naming the port when it is missing, busy or refuses the settings.
-std::unique_ptr<SerialLink> open_serialport(const std::string& path, const SerialSettings& settings);
+// `reappear`: how long the port may stay away once it went away (a USB adapter re-enumerating at a reset)
+// before a write gives up on it, however short the writer's own deadline ([serial] reappear_ms).
+std::unique_ptr<SerialLink> open_serialport(const std::string& path, const SerialSettings& settings,
+                                 milliseconds reappear = milliseconds(0));
 
 }  // namespace bootrig

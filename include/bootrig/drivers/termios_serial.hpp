@@ -11,7 +11,10 @@ namespace bootrig {
 // Opens a tty or pty with termios: raw 8N1 at the given baud, non-blocking, no controlling terminal.
 // Throws RigError naming the path when it is missing, not a tty, busy or not permitted. The link rides
 // out the port vanishing and coming back at the same path (USB unplug, the simulator's fault).
-std::unique_ptr<SerialLink> open_termios(const std::string& path, const SerialSettings& settings);
+// `reappear`: how long the port may stay away once it went away (a USB adapter re-enumerating at a reset)
+// before a write gives up on it, however short the writer's own deadline ([serial] reappear_ms).
+std::unique_ptr<SerialLink> open_termios(const std::string& path, const SerialSettings& settings,
+                                 milliseconds reappear = milliseconds(0));
 // Whether `path` (after links) is a pseudo-terminal's slave, /dev/pts/N: libserialport cannot open those.
 bool is_pty_path(const std::string& path);
 

@@ -98,6 +98,8 @@ struct BoardFirmware {
   // "ota_0 runs FiPy 1.20.2.r6; window 2 boots 1.20.2.r4 (factory slot)" or "...; the previous image is
   // unknown (no bootrig record on the board)".
   std::string describe() const;
+  // Why previous() is empty: "no bootrig record on the board (/flash/...)", never empty itself.
+  std::string previous_unknown() const;
 };
 
 // Reads os.uname(), pycom.bootmgr(), pycom.ota_slot() and the record, through the checked channel.

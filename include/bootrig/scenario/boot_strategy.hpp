@@ -33,6 +33,9 @@ struct BootRecord {
   std::optional<LedMeasurement> window_seen;  // the pattern P12 was released in (LED rigs)
   bool window_observed = false;               // false: released at the nominal time, LED not used
   std::string window_failure;                 // LED rigs: why the LED never proved the window
+  // LED rigs: the window was proven only this long after it should have ended (a blink missing or slow), so
+  // P12 was released late, maybe in the next window.
+  std::optional<Duration> window_late;
   std::optional<TimePoint> p12_released;
 
   bool printed(const std::string& text) const { return transcript.find(text) != std::string::npos; }

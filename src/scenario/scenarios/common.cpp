@@ -91,6 +91,11 @@ void require_window_seen(Session& s, const BootRecord& r, const std::string& win
   if (!r.window_observed)
     s.failed(expectation, "expected the LED to show " + window + " while P12 was held, but it never did: " +
                               r.window_failure + " (P12 was released anyway so that the board could boot)");
+  if (r.window_late)
+    s.failed(expectation, "expected the LED to show " + window + " within the window, but its pattern was "
+                          "complete only " + std::to_string(static_cast<long long>(to_ms(*r.window_late))) +
+                          " ms after the window should have ended (a blink missing or too slow), so P12 was "
+                          "released late");
   s.checked(expectation, "seen before P12 was released");
 }
 

@@ -11,10 +11,25 @@ struct StuckScript {
   const char* code;  // appended to the evidence main.py: runs after its marker line
 };
 
+// Every stuck main.py carries a dead man's switch: it counts its boots in kStuckCount and, from the third on,
+// removes itself and returns. A board that keeps running it where it must not (scripts in a safe boot) is
+// stranded for two boots at most: the recovery ladder's RESET then reaches a prompt and a known state.
+constexpr const char* kStuckCount = "/flash/bootrig_stuck_boots.txt";
+std::string stuck_main(const char* loop) {
+  std::string body;
+  for (std::string_view rest = loop; !rest.empty();) {
+    auto eol = rest.find('\n');
+    body += "    " + std::string(rest.substr(0, eol)) + "\n";
+    rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
+  }
+  return std::string("import os\ntry:\n    _bn = int(open('") + kStuckCount +
+         "').read())\nexcept Exception:\n    _bn = 0\nwith open('" + kStuckCount +
+         "', 'w') as _bf:\n    _bf.write(str(_bn + 1))\nif _bn >= 2:\n    os.remove('/flash/main.py')\n"
+         "    os.remove('" + kStuckCount + "')\nelse:\n" + body;
+}
 const StuckScript kStuckScripts[] = {
-    {"a main.py that loops with Ctrl-C disabled",
-     "import micropython\nmicropython.kbd_intr(-1)\nwhile True:\n    pass\n"},
-    {"a main.py that detaches the REPL from the UART and loops", "import os\nos.dupterm(None)\nwhile True:\n    pass\n"},
+    {"a main.py that loops with Ctrl-C disabled", "import micropython\nmicropython.kbd_intr(-1)\nwhile True:\n    pass\n"},
+    {"a main.py that detaches the REPL from the UART and loops", "os.dupterm(None)\nwhile True:\n    pass\n"},
 };
 
 class RecoverStuckMain : public BootCheck {
@@ -36,7 +51,7 @@ class RecoverStuckMain : public BootCheck {
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
     for (const StuckScript& stuck : kStuckScripts) {
-      board.install_evidence(stuck.code);
+      board.install_evidence(stuck_main(stuck.code));
       std::uint64_t mark = s.serial_mark();
       boot.reset_only();
       {
@@ -61,7 +76,9 @@ class RecoverStuckMain : public BootCheck {
       if (!scripts_seen(stuck_boot.evidence).main)
         s.fail("expected " + std::string(stuck.label) + " to have started before the safe boot, but the evidence "
                "log shows no main.py run (\"" + stuck_boot.evidence + "\")");
-      board.exec("import os\nos.remove('/flash/main.py')\n", "removing the stuck main.py");
+      board.exec(std::string("import os\nos.remove('/flash/main.py')\ntry:\n    os.remove('") + kStuckCount +
+                     "')\nexcept OSError:\n    pass\n",
+                 "removing the stuck main.py");
       board.clear_evidence();
       BootRecord healthy = boot.hard_reset();
       require_prompt(s, healthy, "removing the stuck main.py and resetting");
