@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "bootrig/drivers/termios_serial.hpp"
 #include "bootrig/repl/board_files.hpp"
 #include "bootrig/sim/sim_module.hpp"
@@ -29,14 +30,6 @@
 using namespace bootrig;
 
 namespace {
-
-FirmwareTiming quick_boot() {
-  FirmwareTiming t;
-  t.rom_boot = milliseconds(10);
-  t.app_start = milliseconds(30);
-  t.banner_delay = milliseconds(10);
-  return t;
-}
 
 struct Board {
   SimModule module;
@@ -55,7 +48,7 @@ struct Board {
   static SimConfig config(const std::string& profile) {
     SimConfig c;
     c.profile = profile;
-    c.timing = quick_boot();
+    c.timing = bench::quick_boot();
     return c;
   }
   static std::unique_ptr<SerialLink> open(SimModule& m, unsigned baud,

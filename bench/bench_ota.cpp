@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "bench_support.hpp"
 #include "bootrig/drivers/termios_serial.hpp"
 #include "bootrig/firmware/image_builder.hpp"
 #include "bootrig/flash/ota.hpp"
@@ -20,18 +21,10 @@ using namespace bootrig;
 
 namespace {
 
-FirmwareTiming quick_boot() {
-  FirmwareTiming t;
-  t.rom_boot = milliseconds(10);
-  t.app_start = milliseconds(30);
-  t.banner_delay = milliseconds(10);
-  return t;
-}
-
 void run(const std::string& profile, unsigned baud, std::size_t kib, bool binary) {
   SimConfig c;
   c.profile = profile;
-  c.timing = quick_boot();
+  c.timing = bench::quick_boot();
   SimModule m(c, baud);
   m.start();
   SerialSettings s;

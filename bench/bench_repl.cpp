@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "bootrig/drivers/termios_serial.hpp"
 #include "bootrig/repl/repl_client.hpp"
 #include "bootrig/sim/sim_module.hpp"
@@ -34,15 +35,6 @@ Stats stats(std::vector<double> v) {
   return s;
 }
 
-// The firmware's own boot is not what is measured: a quick profile gets the module to its prompt fast.
-FirmwareTiming quick_boot() {
-  FirmwareTiming t;
-  t.rom_boot = milliseconds(10);
-  t.app_start = milliseconds(30);
-  t.banner_delay = milliseconds(10);
-  return t;
-}
-
 struct Board {
   SimModule module;
   std::unique_ptr<SerialLink> link;
@@ -52,7 +44,7 @@ struct Board {
   static SimConfig config(const std::string& profile) {
     SimConfig c;
     c.profile = profile;
-    c.timing = quick_boot();
+    c.timing = bench::quick_boot();
     return c;
   }
   static std::unique_ptr<SerialLink> open(SimModule& m, unsigned baud) {
