@@ -1,7 +1,9 @@
 // The scenario runner: attempts, verdicts from exceptions, restore after every attempt, results as it goes.
 #include "bootrig/scenario/runner.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -93,6 +95,22 @@ RunFolder::RunFolder(std::filesystem::path out, bool append) {
   if (ec) throw RigError("cannot create the run folder " + out.string() + ": " + ec.message());
   path_ = out;
   check_output_file(path_ / "results.json", "--out");
+  const auto reserve = path_ / ".bootrig-space-reserve";
+  int fd = ::open(reserve.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::unlink(reserve.c_str());
+    if (::posix_fallocate(fd, 0, kSpaceReserveBytes) == 0)
+      space_reserve_fd_ = fd;
+    else
+      ::close(fd);  // no room for it: the reports are written as they can be
+  }
+}
+
+RunFolder::~RunFolder() { release_space_reserve(); }
+
+void RunFolder::release_space_reserve() {
+  if (space_reserve_fd_ >= 0) ::close(space_reserve_fd_);
+  space_reserve_fd_ = -1;
 }
 
 std::string RunFolder::scenario_dir_name(std::size_t index, const std::string& scenario) const {
@@ -107,6 +125,16 @@ std::filesystem::path RunFolder::attempt_dir(std::size_t index, const std::strin
 }
 
 void RunFolder::write_results(const RunSummary& run) {
+  try {
+    write_reports_once(run);
+  } catch (const RigError&) {
+    if (space_reserve_fd_ < 0) throw;
+    release_space_reserve();
+    write_reports_once(run);
+  }
+}
+
+void RunFolder::write_reports_once(const RunSummary& run) {
   write_file_atomically(path_ / "results.json", to_json(run).dump(2) + "\n");
   write_file_atomically(path_ / "junit.xml", to_junit_xml(run));
   write_file_atomically(path_ / "summary.txt", to_summary_text(run));
@@ -240,6 +268,7 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
     Session s(target, dir, progress, a);
     try {
       sc.run(s);
+      s.rethrow_step_end_failure();
       a.outcome = Outcome::pass;
       judge_measurements(s, a);
     } catch (const CheckFailed& e) {

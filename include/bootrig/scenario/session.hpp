@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,9 @@ class Session {
   };
   Step step(std::string name) { return Step(*this, std::move(name)); }
   void waiting(const std::string& what);
+  // A step's end that could not be recorded (a full disk) cannot throw from its destructor: it is kept and
+  // thrown here, by the next step's start and by the runner once the scenario returns.
+  void rethrow_step_end_failure();
 
   // What the attempt is doing, for the record of an interrupted or stopped run: the innermost open step and
   // what it waits for ("'release P12 in window 2 (fast blink)', waiting for window 2 (fast blink)"). While an
@@ -134,6 +138,7 @@ class Session {
   std::vector<std::string> open_steps_;  // innermost last
   std::string waiting_for_;
   std::string unwound_from_;  // activity() when the first step closed by an exception did
+  std::exception_ptr step_end_failure_;
   std::string left_board_;
   mutable std::mutex tail_mu_;
   std::condition_variable tail_cv_;
