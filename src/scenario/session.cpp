@@ -10,14 +10,15 @@ namespace bootrig {
 namespace {
 // Enough for a whole boot's output: wait_for_serial looks back this far.
 constexpr std::size_t kTailBytes = 64 * 1024;
-}
+}  // namespace
 
 Session::Session(Target& target, const std::filesystem::path& dir, Progress& progress, Attempt& attempt)
     : target_(target), progress_(progress), attempt_(attempt), timeline_(dir), boot_log_(&timeline_) {
   timeline_.note("rig " + target.describe());
   safeboot_ = std::make_unique<RecordingOutput>(target.safeboot(), timeline_, "safeboot");
   reset_ = std::make_unique<RecordingOutput>(target.reset(), timeline_, "reset");
-  if (target.bootloader()) bootloader_ = std::make_unique<RecordingOutput>(*target.bootloader(), timeline_, "bootloader");
+  if (target.bootloader())
+    bootloader_ = std::make_unique<RecordingOutput>(*target.bootloader(), timeline_, "bootloader");
   recording_link_ = std::make_unique<RecordingSerialLink>(target.serial(), timeline_, &boot_log_);
   pump_ = std::make_unique<SerialPump>(*recording_link_, [this](const SerialChunk& c) {
     std::lock_guard lock(tail_mu_);

@@ -15,13 +15,13 @@
 namespace bootrig {
 
 struct RunOptions {
-  int retries = 0;          // extra attempts after a FAIL or ERROR; every attempt is kept
-  std::string unit;         // the unit's serial number (factory stations), recorded in every result file
+  int retries = 0;   // extra attempts after a FAIL or ERROR; every attempt is kept
+  std::string unit;  // the unit's serial number (factory stations), recorded in every result file
   // Consent for scenarios marked destructive (ScenarioInfo::destructive). Without it they are SKIPped with
   // the reason and listed in every report. `bootrig run` gives it for scenarios named on the command line,
   // and with --destructive.
   bool allow_destructive = false;
-  bool allow_skip = false;   // for the exit code recorded in the results, as `run --allow-skip`
+  bool allow_skip = false;  // for the exit code recorded in the results, as `run --allow-skip`
   bool all = false;  // `run --all`: scenarios whose ScenarioInfo::needs_images the rig lacks are left out
   std::string command_line;  // recorded in the result files
 };

@@ -4,11 +4,11 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <exception>
 #include <string>
 #include <vector>
 
@@ -142,8 +142,8 @@ class Session {
   std::string left_board_;
   mutable std::mutex tail_mu_;
   std::condition_variable tail_cv_;
-  std::string serial_tail_;        // the last bytes received, for evidence and wait_for_serial
-  std::uint64_t tail_start_ = 0;   // stream offset of serial_tail_[0]
+  std::string serial_tail_;       // the last bytes received, for evidence and wait_for_serial
+  std::uint64_t tail_start_ = 0;  // stream offset of serial_tail_[0]
 };
 
 }  // namespace bootrig
