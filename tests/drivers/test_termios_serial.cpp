@@ -304,6 +304,33 @@ TEST(TermiosSerial, WriteAcrossAVanishedLinkThrowsAtTheDeadline) {
   EXPECT_GE(now(), deadline.when());
 }
 
+// A USB adapter re-enumerating at a reset is away for a moment: a write with a short deadline of its own
+// waits the rig's reappear gap ([serial] reappear_ms) for it, and discarding input while it is away is not an
+// error (the port has no input then).
+TEST(TermiosSerial, AWriteWaitsTheReappearGapBeyondItsOwnDeadline) {
+  TempDir dir;
+  const fs::path link_path = dir / "uart";
+  LogCapture log;
+  Pty first = open_pty();
+  point_link(link_path, first.slave_path);
+  auto link = open_termios(link_path.string(), {}, seconds(20));
+  fs::remove(link_path);
+  first.close();
+  EXPECT_FALSE(link->read(Deadline::after(milliseconds(30))).has_value());  // the link notices it went away
+  EXPECT_NO_THROW(link->discard_input());
+
+  Pty second;
+  std::thread back([&] {
+    std::this_thread::sleep_for(milliseconds(300));
+    second = open_pty();
+    point_link(link_path, second.slave_path);
+  });
+  EXPECT_NO_THROW(link->write("late", Deadline::after(milliseconds(20))));
+  back.join();
+  EXPECT_EQ(master_read(second.master_fd, 4), "late");
+  EXPECT_NO_THROW(link->discard_input());
+}
+
 TEST(TermiosSerial, APtyNamedByItsOwnPathIsNotReopenedOnceGone) {
   Pty pty = open_pty();
   const std::string slave = pty.slave_path;
