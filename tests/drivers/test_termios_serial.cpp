@@ -191,6 +191,28 @@ TEST(TermiosSerial, ReadReturnsNothingNoEarlierThanTheDeadline) {
   EXPECT_EQ(chunk->bytes, "late");
 }
 
+// The polling reader (SerialSettings::poll_interval, the alternative the benchmarks measure) loses nothing,
+// returns nothing before the deadline, and still ends on an interruption.
+TEST(TermiosSerial, PollingReaderGetsEverythingAndKeepsItsDeadline) {
+  Pty pty = open_pty();
+  SerialSettings s;
+  s.poll_interval = milliseconds(20);
+  auto link = open_termios(pty.slave_path, s);
+  master_write(pty.master_fd, "polled bytes");
+  EXPECT_EQ(link_read(*link, 12), "polled bytes");
+  auto deadline = Deadline::after(milliseconds(70));
+  EXPECT_FALSE(link->read(deadline).has_value());
+  EXPECT_GE(now(), deadline.when());
+  interrupt::clear();
+  std::thread t([] {
+    std::this_thread::sleep_for(milliseconds(50));
+    interrupt::request(SIGINT);
+  });
+  EXPECT_THROW(link->read(Deadline::never()), Interrupted);
+  t.join();
+  interrupt::clear();
+}
+
 TEST(TermiosSerial, WriteThrowsWhenThePortStaysFullPastTheDeadline) {
   Pty pty = open_pty();
   auto link = open_termios(pty.slave_path, {});

@@ -324,6 +324,31 @@ TEST(ReplRaw, ChunkedModeSendsPacedBlocks) {
   EXPECT_EQ(code_writes, 5u);
 }
 
+// mpremote's way as an option: blocks with a fixed pause after each, even with the line-fraction pacing off.
+TEST(ReplRaw, ChunkPauseSendsBlocksWithAFixedPause) {
+  FakeSerial fake(921600);
+  ReplOptions o = fast();
+  o.try_raw_paste = false;
+  o.chunk_bytes = 64;
+  o.chunk_line_fraction = 0.0;
+  o.chunk_pause = milliseconds(1);
+  ReplClient repl(fake, o);
+  to_prompt(fake, repl);
+  fake.expect("\x01").reply("raw REPL; CTRL-B to exit\r\n>");
+  std::string code = "x = '" + std::string(300, 'a') + "'";
+  fake.expect(code).expect("\x04").reply("OK\x04\x04>");
+  auto r = repl.exec_raw(code, Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  std::size_t code_writes = 0;
+  for (const auto& w : fake.writes()) {
+    if (w.find('a') != std::string::npos) {
+      ++code_writes;
+      EXPECT_LE(w.size(), 64u);
+    }
+  }
+  EXPECT_EQ(code_writes, 5u);
+}
+
 TEST(ReplRaw, DeadlineWhileSendingChunksStopsSending) {
   FakeSerial fake(9600);  // 256-byte blocks take 267 ms each at 9600 baud
   ReplOptions o = fast();
