@@ -4,7 +4,7 @@
 //   ./build/bench/bench_repl [--rounds N] [--kib K]
 //
 // The simulated UART paces bytes at the baud rate both ways (10 bits a byte), so "line rate" is the
-// same bound a real UART has. Prints one table; bench/results/senses.md records a run.
+// same bound a real UART has. Prints markdown; `cmake/dev.sh bench` puts it into BENCHMARKS.md.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>

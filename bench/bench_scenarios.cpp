@@ -162,9 +162,9 @@ void attempt(Side& side, Scenario* s, const DeviceModel& model, std::optional<Ti
                side.rig.sim.photodiode ? "photodiode   " : "fixed release", secs(t1 - t0), minimum);
 }
 
-bool is_safe_boot(const std::string& name) {
-  return name.rfind("safeboot-", 0) == 0 || name == "recover-stuck-main";
-}
+// The scenarios whose P12 release the photodiode guides (recover-stuck-main's window-1 release too, but its
+// 18 s would not fit the 15 minutes of the whole run).
+bool is_safe_boot(const std::string& name) { return name.rfind("safeboot-", 0) == 0; }
 
 }  // namespace
 
@@ -236,7 +236,10 @@ int main(int argc, char** argv) {
   auto row = [&](const std::string& label, const Figures& f, const Figures* alt) {
     std::printf("| %s | %s | %s | %.2f (%.2f) | %s | %s | %.3f |", label.c_str(), f.outcome.c_str(),
                 f.wall.text(2).c_str(), f.minimum, f.line, f.ratio.text(3).c_str(),
-                bench::verdict(f.ratio.median() <= 1.02), f.device_ratio.median());
+                f.ratio.median() < 1.0
+                    ? "**below the minimum**: the check did less than its steps say (see below)"
+                    : bench::verdict(f.ratio.median() <= 1.02),
+                f.device_ratio.median());
     if (alt && !alt->wall.empty())
       std::printf(" %s | %s | %.3f |\n", alt->wall.text(2).c_str(), alt->ratio.text(3).c_str(),
                   f.wall.median() / alt->wall.median());

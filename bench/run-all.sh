@@ -51,7 +51,7 @@ part led "$build/bench/bench_led" --runs 10 --boots 1000
 part lines "$build/bench/bench_lines" --changes 200
 part repl "$build/bench/bench_repl" --rounds 3 --kib 16
 part fs "$build/bench/bench_fs" --quick --kib 16 --runs "$rounds" "${mpremote[@]}"
-part ota "$build/bench/bench_ota" --quick --kib 32
+part ota "$build/bench/bench_ota" --quick --binary-only --kib 32
 part cable "$build/bench/bench_cable" --rounds "$rounds" "${esptool[@]}"
 part process "$build/bench/bench_process" --bootrig "$build/bootrig" --rounds 5
 part firmware "$build/bench/bench_firmware"
@@ -59,6 +59,17 @@ part firmware "$build/bench/bench_firmware"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 took=$(($(date +%s) - start))
 secs() { cat "$parts/$1.secs"; }
+below_note=""
+if grep -q "below the minimum" "$parts/scenarios.md"; then
+  below_note=$(cat <<'NOTE'
+A ratio below 1 means the check did less than its documented steps need. Seen on `normal-boot` run after
+other scenarios: some runs end sooner than one heartbeat period after the boot, so the heartbeat it accepted
+cannot all be this boot's. Likely cause, not yet confirmed: a RESET whose dark time falls inside the heartbeat's
+3.9 s off phase (within the 20 % tolerance) leaves the decoder seeing one unbroken heartbeat, and
+`wait_for_pattern` returns at once. That is bootrig's check to fix, not the benchmark's minimum.
+NOTE
+)
+fi
 
 {
   cat <<EOF
@@ -97,6 +108,8 @@ releases P12 at the nominal middle of the window from fixed times (what a script
 
 $(cat "$parts/scenarios.md")
 
+$below_note
+
 ## LED: window 2 known after the real switch ($(secs led) s)
 
 The time from the LED edge that began window 2 until the decoder knows it. Target: within 1.1 half-periods of
@@ -128,7 +141,9 @@ $(cat "$parts/fs.md")
 
 ## OTA over the REPL ($(secs ota) s)
 
-32 KiB image, 115200 baud, one run each; *line use* counts every byte on the wire, *image rate* the image's own.
+A Pycom-shaped image of 32 KiB payload (87 KB with the padding before its code segment), 115200 baud, the binary
+transfer through \`sys.stdin\`, one run each; *line use* counts every byte on the wire, *image rate* the image's
+own. Target: image rate at least 80 % of the line rate.
 
 $(cat "$parts/ota.md")
 
@@ -153,6 +168,8 @@ $(cat "$parts/firmware.md")
 ## Not measured yet
 
 - P12 and RESET on gpio-sim (the kernel's GPIO simulator under qemu: the kernel tier has the set-up) and on a Pi.
+- \`recover-stuck-main\` beside the fixed-time release (it would add about a minute; one run by hand gave 1.03).
+- OTA's bytes-literal fallback (\`bench_ota\` without \`--binary-only\`: about 45 s a run).
 - The cable flash of a 1.5 MB image (\`bench_cable --large\`: about 10 minutes more) and at 921600 against
   esptool; OTA at 921600 and in the upstream profile (\`bench_ota\` without \`--quick\`).
 - The simulated module's own CPU and LED timing (\`bench_sim\`; bench/results/sim.md holds an older run).
