@@ -8,6 +8,8 @@ find_package(tomlplusplus 3 REQUIRED)
 pkg_check_modules(libserialport REQUIRED IMPORTED_TARGET libserialport)
 # Firmware bundles (.tar.gz) from Pycom: gzip via zlib (Debian zlib1g-dev).
 pkg_check_modules(zlib REQUIRED IMPORTED_TARGET zlib)
+# A station's records (src/report/records.cpp): Debian libsqlite3-dev.
+find_package(SQLite3 REQUIRED)
 
 # libgpiod's C++ bindings: the system's, or the ones under BOOTRIG_GPIOD_ROOT (the test command unpacks
 # libgpiod 2.x from bookworm-backports there). The version in libgpiodcxx.pc picks the driver.

@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config ccache make xz-utils   # make: MicroPython's header generators
   libgpiod-dev libserialport-dev libcli11-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev zlib1g-dev
+  libsqlite3-dev   # a station's records (src/report/records.cpp)
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev   # the fuzz targets: libFuzzer with ASan and UBSan (tests/fuzz)
   debian-archive-keyring   # verifies what the cmake/fetch-*.sh scripts download
@@ -14,6 +15,10 @@ packages=(
   python3 python3-serial python3-intelhex python3-bitstring python3-cryptography python3-ecdsa python3-yaml
   bsdutils
   groff-base zsh   # the tests render the generated man page and parse the generated zsh completion
+  # The readers the tests check a run folder with (tests/tools/check_run_folder.py): results.json against
+  # docs/results.schema.json, junit.xml, report.html rendered headless (screenshot decoded by PIL), and each
+  # attempt's signals.vcd read back by sigrok-cli. Debian's python3 (/usr/bin/python3) runs them.
+  python3-jsonschema python3-junitparser python3-pil chromium sigrok-cli
 )
 
 missing=()

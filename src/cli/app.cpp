@@ -129,6 +129,9 @@ int run_cli(int argc, char** argv) {
   app.add_option("--log-file", g.log_file,
                  "Also write everything the console shows, with debug detail and wall-clock and monotonic "
                  "times, to this file (appended; its folder must exist)");
+  app.add_option("--wait-lock", g.wait_lock,
+                 "When another bootrig holds the rig, wait up to this long for it (30s, 10m, 1h); default: "
+                 "exit 2 at once, naming the holder");
   app.footer("Exit codes: 0 all passed, 1 a check failed, 2 rig or usage error, 3 interrupted.");
 
   register_commands(app, g);

@@ -15,6 +15,7 @@
 #include "bootrig/flash/ensure.hpp"
 #include "bootrig/flash/external_tool.hpp"
 #include "bootrig/rig/rig_file.hpp"
+#include "bootrig/target/rig_lock.hpp"
 #include "cli/commands.hpp"
 
 namespace bootrig {
@@ -105,6 +106,10 @@ int run_check(const CheckOptions& o, const GlobalOptions& g) {
       << " x " << t.window2_toggle.count() << " ms; final " << t.final_toggle.count() << " ms blink for "
       << t.final_duration.count() << " ms; heartbeat " << t.heartbeat_on.count() << "/"
       << t.heartbeat_off.count() << " ms; boot timeout " << t.boot_timeout.count() << " ms\n";
+  if (auto lock = lock_path_for(rig))
+    out << "lock:     " << lock->string() << " (held by run, flash and station; --wait-lock to queue)\n";
+  else
+    out << "lock:     none (a simulated rig is locked only when [rig] lock names a file)\n";
   // Every image `run` would flash, read and validated as `run` reads it: a rig `check` passes never stops
   // `run` at its images.
   int file_problems = 0;

@@ -20,8 +20,9 @@
 #include "bootrig/flash/external_flash.hpp"
 #include "bootrig/flash/ota.hpp"
 #include "bootrig/flash/slot_proof.hpp"
-#include "bootrig/observe/recording.hpp"
 #include "bootrig/hw/serial.hpp"
+#include "bootrig/observe/recording.hpp"
+#include "bootrig/target/rig_lock.hpp"
 #include "bootrig/target/target.hpp"
 #include "cli/commands.hpp"
 
@@ -93,6 +94,8 @@ int run_flash(const FlashOptions& o, GlobalOptions& g) {
     img = load_image_file("image", o.image, o.image);
   }
   RigConfig rig = load_rig(g);
+  // Held until the command returns: the lines are released (Target's destructor) before the lock goes.
+  auto rig_lock = lock_rig(rig, g);
   auto target = Target::open(rig);
   // -vv shows (and --log-file keeps) every byte of the exchanges with the board.
   LoggingSerialLink link(target->serial());

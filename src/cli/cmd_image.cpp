@@ -33,6 +33,7 @@ struct MakeOptions {
   bool no_sha256 = false;
   std::uint64_t seed = 0;
   std::string corrupt = "none";
+  std::string breaks = "none";
   std::string style = "pycom";
   std::string project;
   std::string output;
@@ -90,6 +91,8 @@ nlohmann::json to_json(const LoadedFirmware& f) {
   auto or_null = [](const std::string& v) { return v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); };
   j["pycom"] = id.pycom;
   j["version"] = or_null(id.version);
+  j["sim_breaks"] = img.sim_breaks == SimBreakage::none ? nlohmann::json(nullptr)
+                                                        : nlohmann::json(to_string(img.sim_breaks));
   j["board"] =
       img.board == PycomBoard::unknown ? nlohmann::json(nullptr) : nlohmann::json(to_string(img.board));
   j["identity"] = {{"source", or_null(id.source)},    {"version", or_null(id.version)},
@@ -156,6 +159,9 @@ void print_text(const LoadedFirmware& f, std::ostream& out) {
       out << "read from: " << id.source << "\n";
     }
     if (!id.note.empty()) out << "note:      " << id.note << "\n";
+    if (img.sim_breaks != SimBreakage::none)
+      out << "breaks:    " << to_string(img.sim_breaks)
+          << " (a test build: the simulated module runs it that way; it says so in its rodata)\n";
     if (img.app)
       out << "app desc:  version '" << img.app->version << "', project '" << img.app->project_name
           << "', built " << img.app->date << " " << img.app->time << ", esp-idf " << img.app->idf_version
@@ -222,6 +228,12 @@ std::string corruption_list() {
   return s;
 }
 
+std::string breakage_list() {
+  std::string s;
+  for (auto b : all_sim_breakages()) s += (s.empty() ? "" : ", ") + std::string(to_string(b));
+  return s;
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -259,6 +271,12 @@ int run_make(const MakeOptions& o) {
   if (!corruption)
     throw RigError("--corrupt '" + o.corrupt + "': expected none or one of " + corruption_list());
 
+  auto breaks = parse_sim_breakage(o.breaks);
+  if (!breaks) throw RigError("--breaks '" + o.breaks + "': expected none or one of " + breakage_list());
+  if (*breaks != SimBreakage::none && spec.style != ImageStyle::pycom)
+    throw RigError("--breaks is for --style pycom (the simulated module runs Pycom builds)");
+  spec.breaks = *breaks;
+
   auto image = build_esp32_image(spec, *corruption);
   const bool bundle = ends_with(o.output, ".tar.gz") || ends_with(o.output, ".tgz");
   write_binary_file(o.output, bundle ? make_pycom_bundle(image, spec.board, spec.version) : image);
@@ -267,7 +285,10 @@ int run_make(const MakeOptions& o) {
             << " " << spec.version << ", " << image.size() << "-byte " << to_string(spec.style)
             << "-style image";
   if (*corruption == ImageCorruption::none) {
-    std::cout << ", valid\n";
+    std::cout << ", valid";
+    if (spec.breaks != SimBreakage::none)
+      std::cout << " (breaks on the simulated module: " << to_string(spec.breaks) << ")";
+    std::cout << "\n";
   } else {
     std::cout << ", corrupt (" << to_string(*corruption) << ": expect";
     for (auto p : expected_problems(*corruption, spec)) std::cout << " " << problem_id(p);
@@ -318,6 +339,10 @@ void add_image_command(CLI::App& app, GlobalOptions& g) {
   make->add_flag("--no-sha256", make_opts->no_sha256, "Do not append the SHA-256 digest");
   make->add_option("--seed", make_opts->seed, "Payload seed (default: derived from version and board)");
   make->add_option("--corrupt", make_opts->corrupt, "Break the image one way: " + corruption_list())
+      ->capture_default_str();
+  make->add_option("--breaks", make_opts->breaks,
+                   "A valid build that misbehaves on the simulated module once it runs: " + breakage_list() +
+                       " (written into the image's rodata)")
       ->capture_default_str();
   make->add_option("-o,--output", make_opts->output, "Output file; .tar.gz or .tgz makes a Pycom bundle")
       ->required();

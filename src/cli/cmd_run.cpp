@@ -9,9 +9,12 @@
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/flash/ensure.hpp"
+#include "bootrig/report/records.hpp"
 #include "bootrig/report/writers.hpp"
 #include "bootrig/rig/rig_file.hpp"
 #include "bootrig/scenario/runner.hpp"
+#include "bootrig/scenario/station.hpp"
+#include "bootrig/target/rig_lock.hpp"
 #include "bootrig/target/target.hpp"
 #include "cli/commands.hpp"
 
@@ -30,10 +33,16 @@ struct RunCliOptions {
   bool allow_skip = false;
   bool destructive = false;
   bool no_progress = false;
+  std::string suite;
+  std::string operator_name;
 };
 
-std::vector<Scenario*> chosen_scenarios(const RunCliOptions& o) {
+std::vector<Scenario*> chosen_scenarios(const RunCliOptions& o, const RigConfig& rig) {
   std::vector<Scenario*> chosen;
+  if (!o.suite.empty()) {
+    if (o.all || !o.names.empty()) throw RigError("give scenario names, --all or --suite, not more than one");
+    return resolve_suite(rig, o.suite);
+  }
   if (o.all) {
     if (!o.names.empty()) throw RigError("give scenario names or --all, not both");
     for (const auto& s : all_scenarios()) chosen.push_back(s.get());
@@ -52,16 +61,49 @@ std::vector<Scenario*> chosen_scenarios(const RunCliOptions& o) {
   return chosen;
 }
 
+std::unique_ptr<Progress> run_progress(const RunCliOptions& o, const GlobalOptions& g) {
+  // Verbose runs print plain lines: debug lines on stderr would tear a status line redrawn in place.
+  bool live = !o.no_progress && !g.quiet && g.verbosity == 0 && wants_live_progress(stdout);
+  auto console = g.quiet ? make_silent_progress() : make_progress(stdout, live);
+  return make_tee_progress(std::move(console), make_line_progress(log_to_file));
+}
+
+// `run --suite eol --unit SERIAL`: one unit as the station tests it (its folder under [station] runs, its
+// record in the station's database), without the operator's loop.
+int run_suite_unit(const RunCliOptions& o, const GlobalOptions& g, const RigConfig& rig,
+                   const std::vector<Scenario*>& chosen) {
+  if (o.unit.empty())
+    throw RigError("--suite " + o.suite + " records a unit: give its serial number with --unit");
+  if (auto why = unit_serial_problem(o.unit); !why.empty()) throw RigError("--unit " + o.unit + ": " + why);
+  if (!o.out.empty() || o.append || !o.junit.empty())
+    throw RigError(
+        "--suite puts the unit's evidence where the station does ([station] runs); leave out --out, "
+        "--append and --junit (the unit's folder has junit.xml)");
+  check_scenario_images(rig, chosen);
+  auto rig_lock = lock_rig(rig, g);
+  StationSetup setup = station_setup(rig, o.operator_name, o.suite);
+  setup.run.retries = o.retries;
+  setup.run.allow_destructive = o.destructive;
+  setup.run.command_line = g.command_line;
+  RecordStore records(setup.records);
+  auto target = Target::open(rig);
+  auto progress = run_progress(o, g);
+  UnitVerdict v = test_unit(*target, chosen, o.unit, setup, records, *progress);
+  target.reset();
+  if (!g.quiet) say(verdict_banner(v, false));
+  return v.exit_code;
+}
+
 int run_run(const RunCliOptions& o, const GlobalOptions& g) {
-  std::vector<Scenario*> chosen = chosen_scenarios(o);
+  // Named scenarios are checked before the rig is loaded: a usage error is one line, without the rig's notes.
+  std::vector<Scenario*> chosen;
+  if (o.suite.empty()) chosen = chosen_scenarios(o, RigConfig{});
   RigConfig rig = load_rig(g);
-  // Every image the checks may flash is read and validated before the board is touched: a bad one is an
-  // ERROR (exit 2) with nothing written.
-  {
-    auto images = load_rig_images(rig);
-    check_rig_images(rig, images);
-    for (Scenario* s : chosen) resolve_arrangement(s->info().arrangement, images, nullptr);
-  }
+  if (!o.suite.empty()) chosen = chosen_scenarios(o, rig);
+  if (!o.suite.empty()) return run_suite_unit(o, g, rig, chosen);
+  check_scenario_images(rig, chosen);
+  // Held until the command returns: the lines are released (Target's destructor) before the lock goes.
+  auto rig_lock = lock_rig(rig, g);
   // Every output is checked before the run folder is made and the board is touched.
   if (!o.junit.empty()) check_output_file(o.junit, "--junit");
   RunFolder folder(o.out, o.append);
@@ -74,6 +116,7 @@ int run_run(const RunCliOptions& o, const GlobalOptions& g) {
   // Named on the command line is consent; --all needs --destructive for the scenarios that destroy.
   ro.allow_destructive = o.destructive || !o.all;
   ro.allow_skip = o.allow_skip;
+  ro.all = o.all;
   ro.command_line = g.command_line;
 
   // The folder holds a record even when the rig does not open: every scenario NOT RUN, and why.
@@ -93,10 +136,7 @@ int run_run(const RunCliOptions& o, const GlobalOptions& g) {
     throw;
   }
 
-  // Verbose runs print plain lines: debug lines on stderr would tear a status line redrawn in place.
-  bool live = !o.no_progress && !g.quiet && g.verbosity == 0 && wants_live_progress(stdout);
-  auto console = g.quiet ? make_silent_progress() : make_progress(stdout, live);
-  auto progress = make_tee_progress(std::move(console), make_line_progress(log_to_file));
+  auto progress = run_progress(o, g);
   RunSummary summary = run_scenarios(*target, chosen, ro, folder, *progress);
   target.reset();  // lines released, port closed, before the verdict is reported
   write_junit(summary);
@@ -129,6 +169,11 @@ void add_run_command(CLI::App& app, GlobalOptions& g) {
       "--destructive", o->destructive,
       "With --all, also run the destructive scenarios (factory-reset erases /flash); a scenario named "
       "on the command line runs without it");
+  cmd->add_option(
+      "--suite", o->suite,
+      "Run a suite instead of named scenarios: 'eol', the rig's [station] eol_suite, as the station "
+      "does (with --unit: the unit's folder and record go where the station's do)");
+  cmd->add_option("--operator", o->operator_name, "Who ran it, for the records (default: $USER)");
   cmd->add_flag("--no-progress", o->no_progress, "Plain timestamped lines even on a terminal");
   cmd->callback([o, &g] { g.run = [o, &g] { return run_run(*o, g); }; });
 }

@@ -20,6 +20,8 @@ void register_commands(CLI::App& app, GlobalOptions& g) {
   add_fs_command(app, g);
   add_doctor_command(app, g);
   add_console_command(app, g);
+  add_station_command(app, g);
+  add_records_command(app, g);
 }
 
 int run_selected_command(CLI::App& app, GlobalOptions& g) {

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -12,6 +14,8 @@ class App;
 namespace bootrig {
 
 struct RigConfig;
+class RigLock;
+class Scenario;
 
 struct GlobalOptions {
   std::optional<std::string> rig;
@@ -19,6 +23,7 @@ struct GlobalOptions {
   bool quiet = false;
   std::string log_file;
   std::string command_line;  // as typed, for the run's records
+  std::string wait_lock;     // --wait-lock DURATION: how long to wait for a rig another bootrig holds
   // Set by the subcommand that CLI11 selected; returns the exit code.
   std::function<int()> run;
 };
@@ -26,6 +31,14 @@ struct GlobalOptions {
 // Resolves and loads the rig (--rig, environment, standard places, else the built-in simulator) and says
 // loudly when it is the simulator.
 RigConfig load_rig(const GlobalOptions& g);
+
+// Takes the rig's lock (target/rig_lock.hpp) for a command that drives the board, waiting as --wait-lock
+// says; null when the rig is not locked (a simulated rig whose file names no lock).
+std::unique_ptr<RigLock> lock_rig(const RigConfig& rig, const GlobalOptions& g);
+
+// Every image the scenarios may flash is read and validated before the board is touched: a bad one is an
+// ERROR (exit 2) with nothing written.
+void check_scenario_images(const RigConfig& rig, const std::vector<Scenario*>& scenarios);
 
 // Copies a line the console shows by other means (progress, results printed on stdout) to the --log-file, so
 // that the file holds everything the console showed; nothing without --log-file.
@@ -50,5 +63,7 @@ void add_exec_command(CLI::App& app, GlobalOptions& g);
 void add_fs_command(CLI::App& app, GlobalOptions& g);
 void add_doctor_command(CLI::App& app, GlobalOptions& g);
 void add_console_command(CLI::App& app, GlobalOptions& g);
+void add_station_command(CLI::App& app, GlobalOptions& g);
+void add_records_command(CLI::App& app, GlobalOptions& g);
 
 }  // namespace bootrig

@@ -1,7 +1,11 @@
-// Finds and loads the rig for a command, and says loudly when it is the simulator.
+// Finds, loads and locks the rig for a command, checks the images its scenarios may flash, and says loudly
+// when it is the simulator.
 #include <spdlog/spdlog.h>
 
+#include "bootrig/flash/ensure.hpp"
 #include "bootrig/rig/rig_file.hpp"
+#include "bootrig/scenario/scenario.hpp"
+#include "bootrig/target/rig_lock.hpp"
 #include "cli/commands.hpp"
 
 namespace bootrig {
@@ -18,6 +22,19 @@ RigConfig load_rig(const GlobalOptions& g) {
     spdlog::info("rig {} ({})", rig.source.string(), choice.why);
   }
   return rig;
+}
+
+void check_scenario_images(const RigConfig& rig, const std::vector<Scenario*>& scenarios) {
+  auto images = load_rig_images(rig);
+  check_rig_images(rig, images);
+  for (Scenario* s : scenarios) resolve_arrangement(s->info().arrangement, images, nullptr);
+}
+
+std::unique_ptr<RigLock> lock_rig(const RigConfig& rig, const GlobalOptions& g) {
+  auto path = lock_path_for(rig);
+  Duration wait = g.wait_lock.empty() ? Duration::zero() : parse_wait_duration(g.wait_lock, "--wait-lock");
+  if (!path) return nullptr;
+  return std::make_unique<RigLock>(*path, rig.name, wait);
 }
 
 }  // namespace bootrig

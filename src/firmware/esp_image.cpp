@@ -157,6 +157,8 @@ void read_identity(Esp32Image& img, std::span<const std::uint8_t> bytes) {
       if (!banner) banner = parse_banner(str);
       if (version_string.empty() && looks_like_pycom_version(str)) version_string = str;
       if (board_string.empty() && parse_board(str)) board_string = str;
+      if (str.substr(0, kSimBreaksMarker.size()) == kSimBreaksMarker)
+        img.sim_breaks = parse_sim_breakage(str.substr(kSimBreaksMarker.size())).value_or(SimBreakage::none);
     }
   }
   const bool desc_named = img.app && !img.app->version.empty();
@@ -189,6 +191,36 @@ void read_identity(Esp32Image& img, std::span<const std::uint8_t> bytes) {
 }
 
 }  // namespace
+
+const char* to_string(SimBreakage b) {
+  switch (b) {
+    case SimBreakage::none:
+      return "none";
+    case SimBreakage::panic_at_boot:
+      return "panic-at-boot";
+    case SimBreakage::hang_before_repl:
+      return "hang-before-repl";
+    case SimBreakage::hang_after_banner:
+      return "hang-after-banner";
+    case SimBreakage::reboot_loop:
+      return "reboot-loop";
+    case SimBreakage::no_uart:
+      return "no-uart";
+  }
+  return "?";
+}
+
+std::vector<SimBreakage> all_sim_breakages() {
+  return {SimBreakage::panic_at_boot, SimBreakage::hang_before_repl, SimBreakage::hang_after_banner,
+          SimBreakage::reboot_loop, SimBreakage::no_uart};
+}
+
+std::optional<SimBreakage> parse_sim_breakage(std::string_view name) {
+  if (name == "none") return SimBreakage::none;
+  for (auto b : all_sim_breakages())
+    if (name == to_string(b)) return b;
+  return std::nullopt;
+}
 
 bool is_flash_mapped(std::uint32_t a) {
   return (a >= kDromLow && a < kDromHigh) || (a >= kIromLow && a < kIromHigh);

@@ -385,6 +385,8 @@ std::vector<std::uint8_t> build_esp32_image(const ImageSpec& spec, ImageCorrupti
               pycom_banner(spec.version, spec.git_tag, spec.build_date, to_string(spec.board)) + "\r\n");
           put_cstring(s.data, spec.version);
           put_cstring(s.data, to_string(spec.board));
+          if (spec.breaks != SimBreakage::none)
+            put_cstring(s.data, std::string(kSimBreaksMarker) + to_string(spec.breaks));
         }
         fill_rodata(s.data, n, prng);
         break;

@@ -32,6 +32,14 @@ const char* to_string(BootEventKind k) {
       return "rollback";
     case BootEventKind::ota:
       return "ota";
+    case BootEventKind::rom_entry:
+      return "rom_entry";
+    case BootEventKind::panic:
+      return "panic";
+    case BootEventKind::backtrace:
+      return "backtrace";
+    case BootEventKind::rebooting:
+      return "rebooting";
   }
   return "?";
 }
@@ -79,6 +87,10 @@ nlohmann::json to_json(const BootEvent& e) {
   }
   if (e.kind == BootEventKind::soft_reboot) j["prefix"] = e.soft_reboot_prefix;
   if (e.ota) j["ota"] = to_string(*e.ota);
+  if (e.panic) {
+    j["core"] = e.panic->core;
+    j["reason"] = e.panic->reason;
+  }
   return j;
 }
 
@@ -87,7 +99,7 @@ namespace {
 // A line longer than this is not one of the messages recognised here (binary noise, a huge print):
 // only its start is kept, so memory stays bounded whatever arrives.
 constexpr std::size_t kMaxBootLine = 1024;
-constexpr std::string_view kPrompt = ">>> ";
+constexpr std::string_view kBootLogPrompt = ">>> ";
 
 // Control bytes before the text (a \x04 from the raw REPL, a NUL from a reset glitch) and the line end
 // after it are not part of the message.
@@ -202,6 +214,26 @@ std::optional<std::string> parse_soft_reboot(std::string_view s) {
   return std::string(head);
 }
 
+// Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.
+// (ESP-IDF 3.x pads the core number to two places; later versions print one space.)
+std::optional<Panic> parse_panic(std::string_view s) {
+  if (!take_prefix(s, "Guru Meditation Error: Core ")) return std::nullopt;
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  Panic p;
+  std::size_t n = 0;
+  while (n < s.size() && n < 2 && std::isdigit(static_cast<unsigned char>(s[n]))) {
+    p.core = p.core * 10 + (s[n] - '0');
+    ++n;
+  }
+  if (n == 0) return std::nullopt;
+  s.remove_prefix(n);
+  if (!take_prefix(s, " panic'ed (")) return std::nullopt;
+  auto close = s.rfind(')');
+  if (close == std::string_view::npos || close == 0) return std::nullopt;
+  p.reason = std::string(s.substr(0, close));
+  return p;
+}
+
 }  // namespace
 
 BootEvent BootLogReader::make(BootEventKind k, std::string text, TimePoint first, std::uint64_t begin,
@@ -237,10 +269,10 @@ std::vector<BootEvent> BootLogReader::feed(std::string_view bytes, TimePoint arr
 void BootLogReader::check_partial(TimePoint t, std::vector<BootEvent>& out) {
   if (line_prompt_reported_ || in_traceback_) return;
   std::size_t skip = leading_controls(line_);
-  if (std::string_view(line_).substr(skip, kPrompt.size()) == kPrompt) {
+  if (std::string_view(line_).substr(skip, kBootLogPrompt.size()) == kBootLogPrompt) {
     line_prompt_reported_ = true;
-    out.push_back(make(BootEventKind::prompt, std::string(kPrompt), line_first_, line_offset_ + skip, t,
-                       line_offset_ + skip + kPrompt.size()));
+    out.push_back(make(BootEventKind::prompt, std::string(kBootLogPrompt), line_first_, line_offset_ + skip, t,
+                       line_offset_ + skip + kBootLogPrompt.size()));
   }
 }
 
@@ -286,7 +318,7 @@ void BootLogReader::complete_line(TimePoint t, std::vector<BootEvent>& out) {
   if (starts_with(text, ">>>")) {
     if (!prompt_reported) {
       std::uint64_t at = begin + leading_controls(raw);
-      out.push_back(make(BootEventKind::prompt, std::string(kPrompt), first, at, t, at + kPrompt.size()));
+      out.push_back(make(BootEventKind::prompt, std::string(kBootLogPrompt), first, at, t, at + kBootLogPrompt.size()));
     }
     return;  // what follows a prompt is an echo of what was typed, not a message
   }
@@ -296,6 +328,16 @@ void BootLogReader::complete_line(TimePoint t, std::vector<BootEvent>& out) {
     BootEvent e = make(BootEventKind::rom_reset, s, first, begin, t, end);
     e.rom = std::move(rom);
     out.push_back(std::move(e));
+  } else if (starts_with(text, "entry 0x")) {
+    out.push_back(make(BootEventKind::rom_entry, s, first, begin, t, end));
+  } else if (auto panic = starts_with(text, "Guru Meditation Error") ? parse_panic(text) : std::nullopt) {
+    BootEvent e = make(BootEventKind::panic, s, first, begin, t, end);
+    e.panic = std::move(panic);
+    out.push_back(std::move(e));
+  } else if (starts_with(text, "Backtrace: 0x") || starts_with(text, "Backtrace:0x")) {
+    out.push_back(make(BootEventKind::backtrace, s, first, begin, t, end));
+  } else if (text == "Rebooting...") {
+    out.push_back(make(BootEventKind::rebooting, s, first, begin, t, end));
   } else if (text == "waiting for download") {
     out.push_back(make(BootEventKind::download_wait, s, first, begin, t, end));
   } else if (auto banner = parse_banner(text)) {
@@ -347,6 +389,11 @@ std::vector<BootEvent> BootLogRecorder::events_since(std::size_t first) const {
   std::lock_guard lock(mu_);
   if (first >= events_.size()) return {};
   return {events_.begin() + static_cast<std::ptrdiff_t>(first), events_.end()};
+}
+
+std::uint64_t BootLogRecorder::bytes_seen() const {
+  std::lock_guard lock(mu_);
+  return reader_.bytes_seen();
 }
 
 std::size_t BootLogRecorder::size() const {

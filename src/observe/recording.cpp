@@ -119,7 +119,15 @@ LedWatcher::LedWatcher(DigitalInput& input, LedDecoder& decoder, Timeline* timel
   }
   // The level now is where decoding starts; edges before it were never seen.
   TimePoint origin = now();
-  decoder_.start(origin, input_.get());
+  Level level = input_.get();
+  decoder_.start(origin, level);
+  // Edges alone do not say what the LED did before the first one, nor during an attempt without any.
+  if (timeline_)
+    timeline_->record(
+        EventKind::note, origin,
+        {{"line", line_},
+         {"led_level", is_active(level) ? 1 : 0},
+         {"text", std::string("LED ") + (is_active(level) ? "lit" : "dark") + " when watching began"}});
   thread_ = std::thread([this] { loop(); });
 }
 

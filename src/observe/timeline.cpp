@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -230,6 +231,68 @@ std::vector<nlohmann::json> read_events(const std::filesystem::path& events_file
     }
   }
   return events;
+}
+
+namespace {
+
+// Longer than any line a board prints: a stream without line ends (binary, a flood) is cut here.
+constexpr std::size_t kLongestSerialLine = 4096;
+
+struct PendingSerialLine {
+  std::string bytes;
+  std::int64_t start_ns = 0;
+  bool open = false;      // bytes have arrived since the last line end
+  bool after_cr = false;  // the last byte was "\r": a "\n" right after it ends nothing more
+};
+
+void close_serial_line(PendingSerialLine& p, SerialDirection dir, std::int64_t t, bool ended,
+                       std::vector<SerialLine>& out) {
+  out.push_back({dir, p.start_ns, t, std::move(p.bytes), ended});
+  p.bytes.clear();
+  p.open = false;
+}
+
+}  // namespace
+
+std::vector<SerialLine> serial_lines(const std::vector<nlohmann::json>& events) {
+  std::vector<SerialLine> out;
+  PendingSerialLine pending[2];
+  for (const auto& e : events) {
+    if (e.value("kind", std::string()) != "serial") continue;
+    const SerialDirection dir =
+        e.value("dir", std::string()) == "tx" ? SerialDirection::tx : SerialDirection::rx;
+    const std::int64_t t = e.value("t", std::int64_t{0});
+    const std::string bytes = unescape_bytes(e.value("data", std::string()));
+    if (bytes.empty()) continue;
+    PendingSerialLine& other = pending[dir == SerialDirection::rx ? 1 : 0];
+    const SerialDirection other_dir = dir == SerialDirection::rx ? SerialDirection::tx : SerialDirection::rx;
+    if (other.open) close_serial_line(other, other_dir, t, false, out);
+    other.after_cr = false;
+    PendingSerialLine& p = pending[static_cast<int>(dir)];
+    for (char c : bytes) {
+      const bool crlf_tail = c == '\n' && p.after_cr;
+      p.after_cr = c == '\r';
+      if (crlf_tail) continue;
+      if (c == '\r' || c == '\n') {
+        if (!p.open) p.start_ns = t;
+        close_serial_line(p, dir, t, true, out);
+        continue;
+      }
+      if (!p.open) {
+        p.open = true;
+        p.start_ns = t;
+      }
+      p.bytes += c;
+      if (p.bytes.size() >= kLongestSerialLine) close_serial_line(p, dir, t, false, out);
+    }
+  }
+  // Whatever is left was still arriving when the record ends (a prompt waiting for input).
+  std::int64_t last = events.empty() ? 0 : events.back().value("t", std::int64_t{0});
+  for (int d = 0; d < 2; ++d)
+    if (pending[d].open) close_serial_line(pending[d], static_cast<SerialDirection>(d), last, false, out);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const SerialLine& a, const SerialLine& b) { return a.start_ns < b.start_ns; });
+  return out;
 }
 
 }  // namespace bootrig

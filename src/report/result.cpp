@@ -2,6 +2,7 @@
 #include "bootrig/report/result.hpp"
 
 #include <cstdio>
+#include <utility>
 
 #include "bootrig/core/errors.hpp"
 
@@ -104,6 +105,19 @@ int exit_code_for(const RunSummary& run, bool allow_skip) {
   if (failed) return static_cast<int>(ExitCode::check_failed);
   if (error) return static_cast<int>(ExitCode::rig_error);
   return static_cast<int>(ExitCode::ok);
+}
+
+void BoardIdentity::merge(const BoardIdentity& o) {
+  for (auto [mine, theirs] : {std::pair{&board, &o.board}, std::pair{&firmware_version, &o.firmware_version},
+                              std::pair{&build, &o.build}, std::pair{&unique_id, &o.unique_id}})
+    if (!theirs->empty()) *mine = *theirs;
+}
+
+BoardIdentity RunSummary::board() const {
+  BoardIdentity b;
+  for (const auto& s : scenarios)
+    for (const auto& a : s.attempts) b.merge(a.board);
+  return b;
 }
 
 }  // namespace bootrig

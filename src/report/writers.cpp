@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -108,14 +109,32 @@ nlohmann::json measurement_json(const Measurement& m) {
   return j;
 }
 
+}  // namespace
+
+std::size_t utf8_char_length(std::string_view s, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  // Overlong forms (0xC0, 0xC1, 0xE0 0x80..0x9F, 0xF0 0x80..0x8F), surrogates (0xED 0xA0..) and code points
+  // past U+10FFFF are not UTF-8: strict readers (Python, browsers' XML) refuse them.
+  std::size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((byte(k) >> 6) != 2) return 0;
+  if ((c == 0xE0 && byte(1) < 0xA0) || (c == 0xED && byte(1) >= 0xA0) || (c == 0xF0 && byte(1) < 0x90) ||
+      (c == 0xF4 && byte(1) >= 0x90))
+    return 0;
+  return n;
+}
+
+namespace {
+
 // nlohmann::json throws on invalid UTF-8 when dumping; serial evidence may hold any byte.
 std::string valid_utf8(const std::string& s) {
   std::string out;
   for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    size_t n = utf8_char_length(s, i);
+    bool ok = n > 0;
     if (ok) {
       out.append(s, i, n);
       i += n;
@@ -125,6 +144,14 @@ std::string valid_utf8(const std::string& s) {
     }
   }
   return out;
+}
+
+// Every field always present: "" where the board did not say.
+nlohmann::json board_identity_json(const BoardIdentity& b) {
+  return {{"board", valid_utf8(b.board)},
+          {"firmware_version", valid_utf8(b.firmware_version)},
+          {"build", valid_utf8(b.build)},
+          {"unique_id", valid_utf8(b.unique_id)}};
 }
 
 }  // namespace
@@ -151,6 +178,7 @@ nlohmann::json to_json(const RunSummary& run) {
                           {"expectations", expectations},
                           {"notes", notes}};
       if (!a.sim_faults.empty()) j["sim_faults"] = a.sim_faults;
+      j["board"] = board_identity_json(a.board);
       if (a.stops_run) j["stops_run"] = true;
       if (a.firmware) {
         nlohmann::json flashed = nlohmann::json::array();
@@ -170,15 +198,19 @@ nlohmann::json to_json(const RunSummary& run) {
   nlohmann::json totals = nlohmann::json::object();
   Totals t = run.totals();
   for (int o = 0; o < kOutcomeCount; ++o) totals[to_string(static_cast<Outcome>(o))] = t.count[o];
-  return {{"bootrig_version", run.bootrig_version},
+  return {{"schema_version", kResultsSchemaVersion},
+          {"bootrig_version", run.bootrig_version},
           {"command_line", valid_utf8(run.command_line)},
           {"rig",
            {{"name", run.rig_name},
             {"source", run.rig_source},
             {"sha256", run.rig_sha256},
+            {"port", valid_utf8(run.rig_port)},
+            {"usb_serial", valid_utf8(run.rig_usb_serial)},
             {"simulated", run.simulated},
             {"sim_faults", run.sim_faults}}},
           {"unit", run.unit},
+          {"board", board_identity_json(run.board())},
           {"started_utc", run.started_utc},
           {"started_monotonic_ns", run.started_monotonic_ns},
           {"ended_utc", run.ended_utc.empty() ? nlohmann::json() : nlohmann::json(run.ended_utc)},
@@ -284,6 +316,11 @@ std::string to_junit_xml(const RunSummary& run) {
   x += property(p, "started_monotonic_ns", std::to_string(run.started_monotonic_ns));
   if (!run.ended_utc.empty()) x += property(p, "ended_utc", run.ended_utc);
   if (run.exit_code) x += property(p, "exit_code", std::to_string(*run.exit_code));
+  if (!run.rig_usb_serial.empty()) x += property(p, "usb_serial", run.rig_usb_serial);
+  const BoardIdentity board = run.board();
+  if (!board.board.empty()) x += property(p, "board", board.board);
+  if (!board.firmware_version.empty()) x += property(p, "firmware_version", board.firmware_version);
+  if (!board.unique_id.empty()) x += property(p, "unique_id", board.unique_id);
   if (std::string e = run_end_line(run); !e.empty()) x += property(p, "run_end", e);
   x += "    </properties>\n";
   for (const auto& s : run.scenarios) {
@@ -291,11 +328,18 @@ std::string to_junit_xml(const RunSummary& run) {
     x += "    <testcase classname=\"bootrig\" name=\"" + xml_escape(s.name) + "\"" + buf + ">\n";
     const Attempt* last = last_attempt(s);
     // Where CI tools show them: what this verdict did not check (and did) is never only in results.json.
-    if (last && !last->expectations.empty()) {
+    // Measurements too, one property each ("measurement window1.toggle_ms" = "251 ms, limits 200 to 300 ms").
+    if (last && (!last->expectations.empty() || !last->measurements.empty())) {
       x += "      <properties>\n";
       for (const auto& e : last->expectations)
         x += property("        ", "expectation " + std::string(to_string(e.status)),
                       e.what + (e.detail.empty() ? "" : ": " + e.detail));
+      for (const auto& m : last->measurements) {
+        std::string d = m.describe();
+        x += property(
+            "        ", "measurement " + m.name,
+            d.substr(std::min(d.size(), m.name.size() + 3)) + (m.within_limits() ? "" : " OUT OF LIMITS"));
+      }
       x += "      </properties>\n";
     }
     std::string msg = last ? last->message : s.reason;

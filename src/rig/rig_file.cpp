@@ -275,6 +275,30 @@ void check_timing_sense(TableReader& t, const TimingProfile& p) {
                                   "); every scenario would fail on a sound board");
 }
 
+// [timing.limits]: name = { min = X, max = Y } per measurement, either side optional, min below max.
+void read_limits(TableReader t, TimingProfile& p) {
+  for (std::string_view name : kLimitNames) {
+    const std::string key(name);
+    const toml::table* e = t.table(key);
+    if (!e) continue;
+    // The LED cannot show the bootloader's decision apart from the app's first blink (which can fall within
+    // a window's half period), so this one is not measured: a limit on it would never be applied.
+    if (key == "release_to_decision_ms")
+      t.fail(key,
+             "is not measured yet (the LED cannot tell the bootloader's decision from the app's first "
+             "blink); remove it");
+    TableReader et(t.file(), *e, t.key_path(key));
+    LimitPair l;
+    l.low = et.number("min", 0, 1e7);
+    l.high = et.number("max", 0, 1e7);
+    et.finish();
+    if (!l.low && !l.high) t.fail(key, "names no limit; write { min = X, max = Y } (either may be left out)");
+    if (l.low && l.high && *l.low > *l.high) t.fail(key, "min is above max");
+    p.limits[key] = l;
+  }
+  t.finish();
+}
+
 void read_timing(TableReader& t, TimingProfile& p) {
   t.set_ms("safeboot_recheck_ms", p.safeboot_recheck);
   t.set_ms("window1_toggle_ms", p.window1_toggle);
@@ -294,6 +318,8 @@ void read_timing(TableReader& t, TimingProfile& p) {
   t.set_ms("boot_timeout_ms", p.boot_timeout);
   t.set_ms("prompt_timeout_ms", p.prompt_timeout);
   if (auto v = t.integer("led_tolerance_percent", 1, 90)) p.led_tolerance_percent = static_cast<int>(*v);
+  if (const toml::table* lt = t.table("limits"))
+    read_limits(TableReader(t.file(), *lt, t.key_path("limits")), p);
   t.finish();
   if (p.window2_toggle >= p.window1_toggle)
     t.fail("window2_toggle_ms", "must be shorter than window1_toggle_ms: window 2 is told apart by its faster blink");
@@ -470,6 +496,23 @@ void read_serial(TableReader& t, SerialConfig& sc, RigKind kind) {
 
 // The command is checked as bootrig will run it: no shell, so an argument list, and every placeholder one
 // that bootrig fills in; a typo like {prot} would otherwise reach the tool as a literal port name.
+// [station]: names are checked against the scenarios where the suite is run (the rig layer knows none).
+void read_station(TableReader& t, StationConfig& sc, const std::filesystem::path& base_dir) {
+  if (auto v = t.str("name")) sc.name = *v;
+  if (auto v = t.str("records")) sc.records = (base_dir / *v).lexically_normal();
+  if (auto v = t.str("runs")) sc.runs = (base_dir / *v).lexically_normal();
+  if (const toml::node* n = t.node("eol_suite", toml::node_type::array, "an array of scenario names")) {
+    sc.eol_suite.clear();
+    for (const auto& e : *n->as_array()) {
+      if (!e.is_string())
+        t.fail("eol_suite", "expected scenario names (strings), got " + std::string(type_name(e)));
+      sc.eol_suite.push_back(**e.as_string());
+    }
+    if (sc.eol_suite.empty()) t.fail("eol_suite", "empty; name the scenarios of the end-of-line test");
+  }
+  t.finish();
+}
+
 ExternalFlasher read_flasher(TableReader& t, const RigConfig& rig) {
   ExternalFlasher f;
   const toml::node* n = t.node("command", toml::node_type::array,
@@ -538,6 +581,12 @@ RigConfig parse_rig(std::string_view text, const std::string& file_name, const s
     auto kind = r.choice<RigKind>("kind", {{"sim", RigKind::sim}, {"hardware", RigKind::hardware}});
     if (!kind) r.fail_here("missing key kind (\"sim\" or \"hardware\")");
     rig.kind = *kind;
+    if (auto v = r.str("lock")) {
+      if (v->empty())
+        r.fail("lock",
+               "empty; name the lock file (e.g. \"/run/lock/bootrig-bench1.lock\") or leave the key out");
+      rig.lock = base_dir / *v;
+    }
     r.finish();
   }
   if (rig.name.empty()) rig.name = std::filesystem::path(file_name).stem().string();
@@ -610,6 +659,10 @@ RigConfig parse_rig(std::string_view text, const std::string& file_name, const s
     ft.finish();
   }
 
+  if (const toml::table* station = top.table("station")) {
+    TableReader st(file_name, *station, "station");
+    read_station(st, rig.station, base_dir);
+  }
   if (const toml::table* flasher = top.table("flasher")) {
     TableReader ft(file_name, *flasher, "flasher");
     rig.flasher = read_flasher(ft, rig);

@@ -94,7 +94,8 @@ BoardFacts Board::facts() {
                                "import os, machine\n"
                                "u = os.uname()\n"
                                "l = ['BR ' + u.release, 'BV ' + u.version, 'BN ' + u.sysname, "
-                               "'BC %d' % machine.reset_cause(), 'BF ' + ' '.join(os.listdir('/flash'))]\n"
+                               "'BC %d' % machine.reset_cause(), 'BF ' + ' '.join(os.listdir('/flash')), "
+                               "'BU ' + ''.join('%02x' % b for b in machine.unique_id())]\n"
                                "try:\n"
                                "    import pycom\n"
                                "    b = pycom.bootmgr()\n"
@@ -120,6 +121,7 @@ BoardFacts Board::facts() {
     else if (line.rfind("BN", 0) == 0) f.board = rest(3);
     else if (line.rfind("BC", 0) == 0) f.reset_cause = std::atoi(rest(3).c_str());
     else if (line.rfind("BE", 0) == 0) f.evidence = rest(3);
+    else if (line.rfind("BU", 0) == 0) f.unique_id = rest(3);
     else if (line.rfind("BF", 0) == 0) {
       std::istringstream names(rest(3));
       for (std::string n; names >> n;) f.flash_files.push_back(n);
@@ -132,6 +134,7 @@ BoardFacts Board::facts() {
   }
   // The answer arrived intact: a board that gives no version is a board that broke the MicroPython API.
   if (f.release.empty()) s_.fail("os.uname() on the board gave no release: " + a.value);
+  s_.attempt().board.merge({f.board, f.release, f.version, f.unique_id});
   return f;
 }
 

@@ -1,6 +1,8 @@
 // The boot strategies: timed pin sequences whose achieved timing is recorded, and LED-guided safe boot.
 #include "bootrig/scenario/boot_strategy.hpp"
 
+#include <cstdio>
+
 #include "bootrig/core/errors.hpp"
 #include "bootrig/repl/repl_client.hpp"
 
@@ -244,7 +246,48 @@ void BootStrategy::finish(BootRecord& r, std::size_t boot_log_from) {
     }
   }
   collect_events(r, boot_log_from);
+  if (!r.prompt) {
+    r.diagnosis = diagnose(boot_log_from, r.reset_released);
+    r.failure += " (the firmware " + r.diagnosis->describe() + ")";
+    s_.timeline().record(EventKind::note, now(),
+                         {{"text", "boot diagnosis"}, {"diagnosis", r.diagnosis->to_json()}});
+  }
   if (r.prompt) step.ok();
+}
+
+BootDiagnosis BootStrategy::diagnose(std::size_t boot_log_from, TimePoint reset_at) {
+  TimePoint until = now();
+  LedSummary led;
+  if (LedDecoder* d = s_.led()) led = summarize_led(d->history(), d->current(), reset_at, until);
+  return diagnose_boot(s_.boot_log().events_since(boot_log_from), s_.boot_log().bytes_seen(), reset_at, until,
+                       led);
+}
+
+Duration BootStrategy::watch_time() const {
+  const TimingProfile& t = s_.timing();
+  return t.rom_boot + t.app_start + (t.heartbeat_on + t.heartbeat_off) * 2;
+}
+
+BootDiagnosis BootStrategy::watch_boot(std::size_t boot_log_from, TimePoint reset_at) {
+  auto step = s_.step("watch the boot");
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.1f s", to_ms(watch_time()) / 1000.0);
+  s_.waiting(std::string("the prompt, or for ") + secs + " what the boot does instead");
+  s_.boot_log().wait_for([](const BootEvent& e) { return e.kind == BootEventKind::prompt; }, boot_log_from,
+                         Deadline::at(reset_at + watch_time()));
+  BootDiagnosis d = diagnose(boot_log_from, reset_at);
+  s_.timeline().record(EventKind::note, now(), {{"text", "boot diagnosis"}, {"diagnosis", d.to_json()}});
+  step.ok();
+  return d;
+}
+
+void note_diagnosis(Session& s, const std::string& what, const std::string& key, const BootDiagnosis& d) {
+  s.note(what + ": " + d.describe());
+  if (!d.panic_line.empty()) s.note(what + ", first panic: " + d.panic_line);
+  if (!d.backtrace_line.empty()) s.note(what + ", its " + d.backtrace_line);
+  s.measure({key + ".rom_resets", static_cast<double>(d.resets), "count", std::nullopt, std::nullopt});
+  s.measure({key + ".panics", static_cast<double>(d.panics), "count", std::nullopt, std::nullopt});
+  if (d.period) s.measure({key + ".reboot_period_ms", to_ms(*d.period), "ms", std::nullopt, std::nullopt});
 }
 
 void BootStrategy::collect_events(BootRecord& r, std::size_t boot_log_from) {

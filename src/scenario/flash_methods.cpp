@@ -6,6 +6,8 @@
 #include "bootrig/flash/cable_flash.hpp"
 #include "bootrig/flash/external_flash.hpp"
 #include "bootrig/flash/ota.hpp"
+#include "bootrig/scenario/boot_strategy.hpp"
+#include "bootrig/scenario/scenario.hpp"
 #include "bootrig/scenario/session.hpp"
 
 namespace bootrig {
@@ -47,7 +49,14 @@ void FlashMethods::ota(const RigImage& image) {
   OtaOptions opt;
   opt.boot_timeout = s_.timing().boot_timeout;
   opt.channel = &s_.channel();
-  opt.hard_reset = [this] { pulse(s_.reset(), s_.timing().reset_pulse); };
+  // Where the new image's first boot begins: what it did is judged from there when it never answers.
+  std::size_t boot_log_from = 0;
+  TimePoint reset_at{};
+  opt.hard_reset = [&] {
+    boot_log_from = s_.boot_log().size();
+    reset_at = now();
+    pulse(s_.reset(), s_.timing().reset_pulse);
+  };
   opt.progress = [&](std::size_t done, std::size_t total) { progress(image, "OTA", done, total); };
   auto r = said_if_interrupted(
       s_, [&] { return ota_update(s_.repl(), image.bytes, image.path, opt); },
@@ -65,6 +74,18 @@ void FlashMethods::ota(const RigImage& image) {
   if (!r) {
     // Until ota_finish() the board keeps booting what it ran; after it, the bootloader checks the new image.
     const bool finished = r.error().step == "reset" || r.error().step == "confirm";
+    if (r.error().step == "reset") {
+      // The update went in and the board never came back: when the ROM's lines show the chip restarting, it
+      // is the image that does not boot (the firmware under test is broken), not the rig.
+      BootDiagnosis d = BootStrategy(s_).diagnose(boot_log_from, reset_at);
+      if (d.failed() && d.resets > 0) {
+        note_diagnosis(s_, "first boot of " + image.name, "first_boot", d);
+        throw CheckFailed(
+            image.describe() + " was put on by OTA and does not boot: it " + d.describe() +
+                "; the board is left running it (window 2 of a safe boot goes back to the image it ran)",
+            true);
+      }
+    }
     throw RigError("OTA of " + image.describe() + " failed at " + r.error().step + ": " + r.error().what +
                    (finished ? " (the update was finished: the bootloader verifies it and falls back to the "
                                "previous image if it is bad)"

@@ -11,7 +11,7 @@ namespace bootrig {
 
 namespace {
 
-std::string seconds_text(Duration d) {
+std::string recovery_seconds_text(Duration d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f s", to_ms(d) / 1000.0);
   return buf;
@@ -64,16 +64,16 @@ RecoveryReport recover_board(Session& s, const std::string& why) {
   // A USB adapter re-enumerating after a reset is gone for a moment: the serial driver reopens it, and the
   // Ctrl-C rounds go on meanwhile.
   const Duration gap = s.target().rig().serial.reappear;
-  s.waiting("the REPL (Ctrl-C, Ctrl-B), the port back within " + seconds_text(gap));
+  s.waiting("the REPL (Ctrl-C, Ctrl-B), the port back within " + recovery_seconds_text(gap));
   if (prompt(t.prompt_timeout + gap)) return done("Ctrl-C/Ctrl-B: the REPL answered", "at the REPL prompt");
-  r.tried.push_back("Ctrl-C/Ctrl-B for " + seconds_text(t.prompt_timeout + gap) + ": no prompt");
+  r.tried.push_back("Ctrl-C/Ctrl-B for " + recovery_seconds_text(t.prompt_timeout + gap) + ": no prompt");
 
   std::size_t from = s.boot_log().size();
   BootRecord hard = boot.hard_reset();
   r.rom_seen = rom_since(s, from);
   if (hard.prompt || prompt(t.prompt_timeout))
     return done("RESET pulse: the REPL answered after a normal boot", "at the REPL prompt after a RESET pulse");
-  r.tried.push_back("RESET pulse: no prompt within " + seconds_text(t.boot_timeout) +
+  r.tried.push_back("RESET pulse: no prompt within " + recovery_seconds_text(t.boot_timeout) +
                     (r.rom_seen ? " (the ROM's reset lines came)" : " (nothing from the ROM)"));
 
   from = s.boot_log().size();
@@ -85,7 +85,8 @@ RecoveryReport recover_board(Session& s, const std::string& why) {
                 "at the REPL after a safe boot (boot.py and main.py skipped: the board's own scripts may hang "
                 "its normal boot)");
   }
-  r.tried.push_back("safe boot released in window 1: no prompt");
+  r.tried.push_back("safe boot released in window 1: no prompt" +
+                    (safe.diagnosis ? " (the firmware " + safe.diagnosis->describe() + ")" : std::string()));
 
   FlashMethods methods(s);
   const RigConfig& rig = s.target().rig();

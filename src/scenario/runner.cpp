@@ -1,7 +1,9 @@
 // The scenario runner: attempts, verdicts from exceptions, restore after every attempt, results as it goes.
 #include "bootrig/scenario/runner.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include "bootrig/core/errors.hpp"
 #include "bootrig/core/interrupt.hpp"
 #include "bootrig/firmware/hash.hpp"
+#include "bootrig/report/html_report.hpp"
 #include "bootrig/report/writers.hpp"
 #include "bootrig/scenario/recovery.hpp"
 #include "bootrig/scenario/session.hpp"
@@ -92,6 +95,22 @@ RunFolder::RunFolder(std::filesystem::path out, bool append) {
   if (ec) throw RigError("cannot create the run folder " + out.string() + ": " + ec.message());
   path_ = out;
   check_output_file(path_ / "results.json", "--out");
+  const auto reserve = path_ / ".bootrig-space-reserve";
+  int fd = ::open(reserve.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::unlink(reserve.c_str());
+    if (::posix_fallocate(fd, 0, kSpaceReserveBytes) == 0)
+      space_reserve_fd_ = fd;
+    else
+      ::close(fd);  // no room for it: the reports are written as they can be
+  }
+}
+
+RunFolder::~RunFolder() { release_space_reserve(); }
+
+void RunFolder::release_space_reserve() {
+  if (space_reserve_fd_ >= 0) ::close(space_reserve_fd_);
+  space_reserve_fd_ = -1;
 }
 
 std::string RunFolder::scenario_dir_name(std::size_t index, const std::string& scenario) const {
@@ -106,9 +125,20 @@ std::filesystem::path RunFolder::attempt_dir(std::size_t index, const std::strin
 }
 
 void RunFolder::write_results(const RunSummary& run) {
+  try {
+    write_reports_once(run);
+  } catch (const RigError&) {
+    if (space_reserve_fd_ < 0) throw;
+    release_space_reserve();
+    write_reports_once(run);
+  }
+}
+
+void RunFolder::write_reports_once(const RunSummary& run) {
   write_file_atomically(path_ / "results.json", to_json(run).dump(2) + "\n");
   write_file_atomically(path_ / "junit.xml", to_junit_xml(run));
   write_file_atomically(path_ / "summary.txt", to_summary_text(run));
+  write_file_atomically(path_ / "report.html", to_html_report(run, path_, rig_view_));
 }
 
 namespace {
@@ -152,6 +182,8 @@ RunSummary begin_summary(const RigConfig& rig, std::vector<std::string> faults,
   run.rig_name = rig.name;
   run.rig_source = rig.source.string();
   run.rig_sha256 = rig_file_sha256(rig);
+  run.rig_port = rig.serial.port.describe();
+  run.rig_usb_serial = rig.serial.port.usb_serial;
   run.simulated = rig.kind == RigKind::sim;
   run.sim_faults = std::move(faults);
   run.unit = options.unit;
@@ -166,6 +198,15 @@ RunSummary begin_summary(const RigConfig& rig, std::vector<std::string> faults,
     run.scenarios.push_back(std::move(r));
   }
   return run;
+}
+
+RigView rig_view_of(const RigConfig& rig, bool led, bool p2) {
+  RigView v;
+  v.baud = rig.serial.settings.baud;
+  v.led = led;
+  v.p2 = p2;
+  v.timing = rig.timing;
+  return v;
 }
 
 // Ends the record: the scenarios not reached get `not_run_reason`; end time and exit code.
@@ -227,6 +268,7 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
     Session s(target, dir, progress, a);
     try {
       sc.run(s);
+      s.rethrow_step_end_failure();
       a.outcome = Outcome::pass;
       judge_measurements(s, a);
     } catch (const CheckFailed& e) {
@@ -299,7 +341,7 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
 
 // Every attempt of one scenario (more after a FAIL or ERROR with --retries).
 AttemptEnd run_scenario(Target& target, Scenario& sc, std::size_t index, const RunOptions& options,
-                        RunFolder& folder, Progress& progress, const RunSummary& run, ScenarioResult& r) {
+                        RunFolder& folder, Progress& progress, RunSummary& run, ScenarioResult& r) {
   int attempts = 1 + std::max(0, options.retries);
   for (int k = 1; k <= attempts; ++k) {
     progress.scenario_started(r.name, k, attempts);
@@ -307,8 +349,17 @@ AttemptEnd run_scenario(Target& target, Scenario& sc, std::size_t index, const R
     if (run.simulated)
       if (auto f = faults_now(target); f != run.sim_faults)
         a.sim_faults = f.empty() ? std::vector<std::string>{"none"} : f;
-    AttemptEnd end = run_attempt(target, sc, folder.attempt_dir(index, r.name, k), progress, a);
+    const auto dir = folder.attempt_dir(index, r.name, k);
+    AttemptEnd end = run_attempt(target, sc, dir, progress, a);
     r.seconds += a.seconds;
+    // The attempt's views and the run's reports as of now: a run killed during the next attempt keeps them.
+    try {
+      write_attempt_views(dir, folder.rig_view());
+    } catch (const std::exception& e) {
+      a.notes.push_back(std::string("serial.txt and signals.vcd not written: ") + e.what());
+    }
+    r.outcome = combine_attempts(r.attempts);
+    folder.write_results(run);
     progress.attempt_finished(r.name, a);
     if (end.how != AttemptEnd::done) return end;
     // Only a FAIL or an ERROR is worth another attempt; PASS and SKIP are final.
@@ -333,6 +384,7 @@ std::string missing_scenario_lines(const Target& target) {
 RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios, const RunOptions& options,
                          RunFolder& folder, Progress& progress) {
   RunSummary run = begin_summary(target.rig(), faults_now(target), scenarios, options);
+  folder.set_rig_view(rig_view_of(target.rig(), target.led() != nullptr, target.bootloader() != nullptr));
   progress.run_started(target.describe(), target.simulated(), scenarios.size(), folder.path().string());
   folder.write_results(run);
 
@@ -357,6 +409,19 @@ RunSummary run_scenarios(Target& target, const std::vector<Scenario*>& scenarios
       folder.write_results(run);
       progress.scenario_finished(r);
       continue;
+    }
+    if (options.all) {
+      std::string missing;
+      for (const auto& n : sc.info().needs_images)
+        if (!target.rig().firmware.count(n)) missing += (missing.empty() ? "" : " and ") + n;
+      if (!missing.empty()) {
+        r.outcome = Outcome::skip;
+        r.consent_withheld = true;  // not the board's doing: it does not make the exit code 1
+        r.reason = "needs [firmware] " + missing + " in the rig file; not in --all without them";
+        folder.write_results(run);
+        progress.scenario_finished(r);
+        continue;
+      }
     }
     r.folder = folder.scenario_dir_name(i, r.name);
     r.reason.clear();
@@ -405,6 +470,7 @@ RunSummary record_unstarted_run(const RigConfig& rig, const std::vector<Scenario
   if (rig.kind == RigKind::sim && rig.sim.remote.empty())
     faults = active_faults(rig.sim.faults, rig.sim.fault_seed);
   RunSummary run = begin_summary(rig, std::move(faults), scenarios, options);
+  folder.set_rig_view(rig_view_of(rig, false, false));
   run.interrupted = interrupted;
   run.stop_reason = why;
   run.board_state = "the rig was not opened: bootrig never drove the board's lines";

@@ -10,14 +10,15 @@ namespace bootrig {
 namespace {
 // Enough for a whole boot's output: wait_for_serial looks back this far.
 constexpr std::size_t kTailBytes = 64 * 1024;
-}
+}  // namespace
 
 Session::Session(Target& target, const std::filesystem::path& dir, Progress& progress, Attempt& attempt)
     : target_(target), progress_(progress), attempt_(attempt), timeline_(dir), boot_log_(&timeline_) {
   timeline_.note("rig " + target.describe());
   safeboot_ = std::make_unique<RecordingOutput>(target.safeboot(), timeline_, "safeboot");
   reset_ = std::make_unique<RecordingOutput>(target.reset(), timeline_, "reset");
-  if (target.bootloader()) bootloader_ = std::make_unique<RecordingOutput>(*target.bootloader(), timeline_, "bootloader");
+  if (target.bootloader())
+    bootloader_ = std::make_unique<RecordingOutput>(*target.bootloader(), timeline_, "bootloader");
   recording_link_ = std::make_unique<RecordingSerialLink>(target.serial(), timeline_, &boot_log_);
   pump_ = std::make_unique<SerialPump>(*recording_link_, [this](const SerialChunk& c) {
     std::lock_guard lock(tail_mu_);
@@ -44,6 +45,7 @@ Session::~Session() {
 }
 
 Session::Step::Step(Session& s, std::string name) : s_(s), name_(std::move(name)) {
+  s_.rethrow_step_end_failure();
   s_.timeline_.step_start(name_);
   s_.progress_.step(name_);
   // A new step means any earlier exception was handled: it is no longer where the attempt is.
@@ -58,8 +60,19 @@ Session::Step::~Step() {
   if (unwinding && s_.unwound_from_.empty()) s_.unwound_from_ = s_.activity();
   if (!s_.open_steps_.empty()) s_.open_steps_.pop_back();
   s_.waiting_for_.clear();
-  s_.timeline_.step_end(name_, unwinding ? "failed" : outcome_);
+  try {
+    s_.timeline_.step_end(name_, unwinding ? "failed" : outcome_);
+  } catch (...) {
+    // While unwinding, the exception on its way out already ends the attempt; otherwise keep it for later.
+    if (!unwinding && !s_.step_end_failure_) s_.step_end_failure_ = std::current_exception();
+  }
   s_.progress_.waiting("");
+}
+
+void Session::rethrow_step_end_failure() {
+  if (!step_end_failure_) return;
+  std::exception_ptr e = std::exchange(step_end_failure_, nullptr);
+  std::rethrow_exception(e);
 }
 
 void Session::waiting(const std::string& what) {

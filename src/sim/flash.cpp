@@ -28,6 +28,7 @@ ImageDescriptor describe_image(std::string bytes) {
   d.board = img.board != PycomBoard::unknown ? to_string(img.board) : img.identity.board_name;
   if (!img.identity.git_tag.empty()) d.micropython = img.identity.git_tag;
   if (!img.identity.build_date.empty()) d.build_date = img.identity.build_date;
+  d.breaks = img.sim_breaks;
   d.bytes = std::move(bytes);
   return d;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "bootrig/firmware/esp_image.hpp"
+
 namespace bootrig::sim {
 
 // What an application slot holds: the raw ESP32 application image and what parse_esp32_image() read from
@@ -22,6 +24,8 @@ struct ImageDescriptor {
   std::string build_date = "2021-01-12";
   std::string bytes;  // the raw image as the slot holds it
   bool valid = true;  // what the bootloader's verification (parse, checksum, SHA-256) says
+  // How this build misbehaves once running: read from the image's own rodata (bootrig image make --breaks).
+  SimBreakage breaks = SimBreakage::none;
 };
 
 // Describes slot contents: parses the bytes as an ESP32 app image (Pycom 4 MB slot size).

@@ -340,6 +340,7 @@ void PycomBoard::tx(std::string_view bytes) {
   {
     std::lock_guard lk(m_);
     check_reset_locked();
+    if (uart_dead_) return;
     out.reserve(bytes.size());
     std::uniform_real_distribution<double> u(0.0, 1.0);
     for (char c : bytes) {
@@ -402,6 +403,7 @@ void PycomBoard::cpu_main() {
       kbd_char_ = -1;
       wdt_deadline_.reset();
       uart_ready_ = false;
+      uart_dead_ = false;
       status_slot_.clear();
       status_version_.clear();
       status_safe_boot_ = false;
@@ -702,6 +704,7 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
     delay += milliseconds(j(rng_));
   }
   cpu_sleep_until(now() + delay);
+  broken_start(image_.breaks);
 
   bool psram = image_.board != "WiPy" && image_.board != "LoPy" && image_.board != "SiPy";
   auto vm = std::make_shared<MicroPythonVm>(static_cast<FirmwareApi&>(*this), profile_,
@@ -709,7 +712,7 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
   {
     std::lock_guard lk(m_);
     vm_ = vm;
-    uart_ready_ = true;
+    uart_ready_ = !uart_dead_;
   }
 
   int stack_top = 0;  // the interpreter's GC scans the C stack up to here
@@ -731,6 +734,11 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
     {
       std::lock_guard lk(m_);
       status_safe_boot_ = safeboot;
+    }
+    if (image_.breaks == SimBreakage::hang_after_banner) {
+      // The build prints its banner and stops before the prompt; the heartbeat's timer runs on.
+      stdout_text(pycom_banner(image_.version, image_.micropython, image_.build_date, image_.board) + "\n");
+      hang();
     }
     // mptask_init_sflash_filesystem: mounted (formatted when empty), missing defaults recreated.
     if (restart) vm->start(&stack_top);
@@ -764,6 +772,43 @@ void PycomBoard::app(SlotId slot, ResetCause cause) {
     reset_cause_ = ResetCause::soft;
     std::lock_guard lk(m_);
     ++soft_boots_;
+  }
+}
+
+void PycomBoard::broken_start(SimBreakage b) {
+  switch (b) {
+    case SimBreakage::none:
+    case SimBreakage::hang_after_banner:  // after the heartbeat starts: app()
+      return;
+    case SimBreakage::no_uart: {
+      // Its UART driver never comes up: nothing leaves UART0 and nothing is taken off it from here on.
+      std::lock_guard lk(m_);
+      uart_dead_ = true;
+      return;
+    }
+    case SimBreakage::hang_before_repl:
+      hang();  // before mperror_init0: the LED stays dark
+    case SimBreakage::reboot_loop:
+      // esp_restart() from the start-up code: a software CPU reset, no message.
+      drain_tx();
+      throw ChipReset{ResetCause::soft, true};
+    case SimBreakage::panic_at_boot:
+      // ESP-IDF 3.x's panic handler (panic.c): the cause, the register dump, the backtrace, then a software
+      // reset through the ROM. EXCCAUSE 28 is LoadProhibited (a NULL pointer read).
+      tx("Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\r\n"
+         "Core 0 register dump:\r\n"
+         "PC      : 0x400d3c5e  PS      : 0x00060f30  A0      : 0x800d1a2c  A1      : 0x3ffbb2a0  \r\n"
+         "A2      : 0x00000000  A3      : 0x3ffbb2f0  A4      : 0x00000001  A5      : 0x00000000  \r\n"
+         "A6      : 0x3ffb8f10  A7      : 0x00000000  A8      : 0x800d3c58  A9      : 0x3ffbb280  \r\n"
+         "A10     : 0x00000000  A11     : 0x3ffbb2f0  A12     : 0x00000000  A13     : 0x3ffb9e60  \r\n"
+         "A14     : 0x00000000  A15     : 0x00000000  SAR     : 0x00000004  EXCCAUSE: 0x0000001c  \r\n"
+         "EXCVADDR: 0x00000000  LBEG    : 0x4000c2e0  LEND    : 0x4000c2f6  LCOUNT  : 0xffffffff  \r\n"
+         "\r\n"
+         "Backtrace: 0x400d3c5e:0x3ffbb2a0 0x400d1a29:0x3ffbb2c0 0x4008f3b5:0x3ffbb2f0\r\n"
+         "\r\n"
+         "Rebooting...\r\n");
+      drain_tx();
+      throw ChipReset{ResetCause::soft, true};
   }
 }
 

@@ -61,6 +61,9 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi {
   SlotId bootloader();
   std::uint32_t wait_for_safe_boot(const BootInfo& bi, std::uint32_t* active);
   void app(SlotId slot, ResetCause cause);
+  // What a build broken by `image make --breaks` does in its start-up (returns only for the kinds that
+  // get past it: hang-after-banner, no-uart).
+  void broken_start(SimBreakage b);
   void signal_error();       // after boot.py or main.py failed
   [[noreturn]] void hang();  // the hang_in_boot fault: only a reset ends it
   [[noreturn]] void halt();  // mperror_fatal_error: solid red until reset
@@ -177,6 +180,7 @@ class PycomBoard final : public ModuleInputs, private FirmwareApi {
   std::optional<TimePoint> wdt_deadline_;  // machine.WDT: the chip resets when it passes unfed
   milliseconds wdt_timeout_{0};
   bool uart_ready_ = false;  // the app's UART driver takes bytes (not in ROM/bootloader/reset)
+  bool uart_dead_ = false;   // this boot's firmware never drives UART0 (SimBreakage::no_uart)
   SimPhase phase_ = SimPhase::off;
   std::string status_version_, status_slot_;
   bool status_safe_boot_ = false;

@@ -204,5 +204,30 @@ TEST_F(ImageCli, BadArgumentsAreExitTwo) {
   EXPECT_EQ(run_bootrig("image").exit_code, 2);  // a sub-subcommand is required
 }
 
+TEST_F(ImageCli, MakeBreaksWritesAValidBuildThatSaysHowItBreaks) {
+  auto made =
+      run_bootrig("image make --version 1.20.2.r7 --board FiPy --breaks panic-at-boot -o " + path("t.bin"));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("valid (breaks on the simulated module: panic-at-boot)"), std::string::npos)
+      << made.out;
+  auto info = run_bootrig("image info " + path("t.bin"));
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("breaks:    panic-at-boot"), std::string::npos) << info.out;
+  auto json = run_bootrig("image info --json " + path("t.bin"));
+  EXPECT_EQ(nlohmann::json::parse(json.out)["sim_breaks"], "panic-at-boot");
+  auto good = run_bootrig("image make --version 1.20.2.r7 --board FiPy -o " + path("g.bin"));
+  EXPECT_TRUE(
+      nlohmann::json::parse(run_bootrig("image info --json " + path("g.bin")).out)["sim_breaks"].is_null());
+  auto bad = run_bootrig("image make --version 1.20.2.r7 --board FiPy --breaks panics -o " + path("x.bin"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--breaks 'panics': expected none or one of panic-at-boot, hang-before-repl"),
+            std::string::npos)
+      << bad.err;
+  auto idf =
+      run_bootrig("image make --version 1.0 --board FiPy --style idf --breaks no-uart -o " + path("i.bin"));
+  EXPECT_EQ(idf.exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(path("x.bin")));
+}
+
 }  // namespace
 }  // namespace bootrig

@@ -16,6 +16,7 @@
 
 #include "bootrig/core/time.hpp"
 #include "support/run_bootrig.hpp"
+#include "support/run_folder_check.hpp"
 #include "support/scenario_rig.hpp"
 #include "support/sim_process.hpp"
 
@@ -118,6 +119,8 @@ TEST_F(CmdRun, RunsAScenarioAndLeavesItsEvidence) {
   EXPECT_TRUE(std::filesystem::exists(out / "01-safeboot-window2/attempt-1/events.jsonl"));
   EXPECT_TRUE(std::filesystem::exists(out / "01-safeboot-window2/attempt-1/serial.log"));
   EXPECT_EQ(slurp(junit), slurp(out / "junit.xml"));
+  auto c = testing::check_run_folder(out);
+  EXPECT_EQ(c.exit_code, 0) << c.out;
 }
 
 TEST_F(CmdRun, AFailedCheckExitsOne) {
@@ -178,6 +181,9 @@ TEST_F(CmdRun, SigtermEndsTheRunWithExitThreeAndKeepsTheResults) {
   ASSERT_GE(levels.size(), 2u);
   EXPECT_EQ(levels.front(), 1);
   EXPECT_EQ(levels.back(), 0);
+  // The interrupted attempt has its diagram, serial.txt and signals.vcd; every file reads back.
+  auto c = testing::check_run_folder(out);
+  EXPECT_EQ(c.exit_code, 0) << c.out;
 }
 
 // Ctrl-C or SIGTERM wherever it comes: exit 3, every scenario asked for in every report (those that did not
@@ -221,6 +227,9 @@ class CmdRunInterrupted : public CmdRun {
     EXPECT_EQ(j["exit_code"], 3);
     EXPECT_EQ(j["scenarios"].size(), 3u);
     EXPECT_NE(j["board_state"].get<std::string>().find("released"), std::string::npos) << j["board_state"];
+    // report.html is whole and holds a diagram for every attempt made; results.json matches its schema.
+    auto c = testing::check_run_folder(out);
+    EXPECT_EQ(c.exit_code, 0) << c.out;
     return j;
   }
 
@@ -378,6 +387,8 @@ TEST_F(CmdRun, ARigThatWillNotOpenStillLeavesARecordOfWhatDidNotRun) {
   EXPECT_EQ(j["rig"]["sha256"].get<std::string>().size(), 64u);
   EXPECT_EQ(last_line(slurp(out / "summary.txt")).rfind("STOPPED: the rig could not be opened: ", 0), 0u);
   EXPECT_EQ(slurp(junit), slurp(out / "junit.xml"));
+  auto c = testing::check_run_folder(out);
+  EXPECT_EQ(c.exit_code, 0) << c.out;
 }
 
 TEST_F(CmdRun, ANameGivenTwiceIsRefused) {

@@ -83,11 +83,13 @@ TEST_F(FullDisk, ATmpfsThatFillsMidRunIsAClearErrorWithThePinsReleased) {
   auto mnt = dir / "mnt";
   std::filesystem::create_directories(mnt);
   auto out = mnt / "run";
-  // 48 KiB: the run folder's first reports fit, the scenario's serial log and timeline do not.
+  // The run folder's space reserve and 96 KiB: the first reports fit, the scenario's serial log and timeline
+  // do not; the reserve, given up, takes the final reports.
   // The tmpfs is gone with the namespace: the run folder is copied out first.
   auto copied = dir / "copied";
   auto r =
-      testing::run_command("unshare -m --propagation private sh -c 'mount -t tmpfs -o size=48k tmpfs " +
+      testing::run_command("unshare -m --propagation private sh -c 'mount -t tmpfs -o size=" +
+                           std::to_string(RunFolder::kSpaceReserveBytes / 1024 + 96) + "k tmpfs " +
                            mnt.string() + " && \"$0\" \"$@\"; rc=$?; cp -a " + out.string() + " " +
                            copied.string() + "; exit $rc' '" + BOOTRIG_BINARY + "' --rig " + rig.string() +
                            " run normal-boot --no-progress --out " + out.string() + " 2>&1");

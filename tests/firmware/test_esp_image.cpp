@@ -343,5 +343,33 @@ TEST(EspImage, BuilderRejectsImpossibleSpecs) {
   EXPECT_THROW(build_esp32_image(v), std::invalid_argument);
 }
 
+TEST(EspImage, ABrokenTestBuildSaysHowItBreaksAndStaysValid) {
+  for (SimBreakage b : all_sim_breakages()) {
+    ImageSpec spec;
+    spec.version = "1.20.2.r7";
+    spec.breaks = b;
+    auto bytes = build_esp32_image(spec);
+    Esp32Image img = parse_esp32_image(bytes);
+    EXPECT_TRUE(img.valid()) << to_string(b) << ": " << img.problem_summary();
+    EXPECT_EQ(img.sim_breaks, b) << to_string(b);
+    EXPECT_EQ(img.identity.version, "1.20.2.r7");
+    ASSERT_EQ(parse_sim_breakage(to_string(b)), b);
+  }
+  ImageSpec good;
+  good.version = "1.20.2.r7";
+  EXPECT_EQ(parse_esp32_image(build_esp32_image(good)).sim_breaks, SimBreakage::none);
+  EXPECT_FALSE(parse_sim_breakage("panics"));
+}
+
+TEST(EspImage, TheBreakageIsReadFromTheBytesNotTheVersion) {
+  // Two builds of one version: only the one whose rodata carries the marker breaks.
+  ImageSpec spec;
+  spec.version = "1.20.2.r7";
+  ImageSpec broken = spec;
+  broken.breaks = SimBreakage::panic_at_boot;
+  EXPECT_EQ(parse_esp32_image(build_esp32_image(spec)).sim_breaks, SimBreakage::none);
+  EXPECT_EQ(parse_esp32_image(build_esp32_image(broken)).sim_breaks, SimBreakage::panic_at_boot);
+}
+
 }  // namespace
 }  // namespace bootrig

@@ -47,8 +47,10 @@ std::vector<BootEventKind> kinds(const std::vector<BootEvent>& ev) {
 
 TEST(BootLog, PowerOnCapture) {
   auto ev = read_in_pieces(capture("pycom_poweron.log"), {4096});
-  ASSERT_EQ(kinds(ev), (std::vector<BootEventKind>{BootEventKind::rom_reset, BootEventKind::banner,
-                                                   BootEventKind::help_hint, BootEventKind::prompt}));
+  ASSERT_EQ(kinds(ev), (std::vector<BootEventKind>{BootEventKind::rom_reset, BootEventKind::rom_entry,
+                                                   BootEventKind::banner, BootEventKind::help_hint,
+                                                   BootEventKind::prompt}));
+  ev.erase(ev.begin() + 1);  // the ROM's entry line (checked below, in BootLog.Panic*): the rest by index
   ASSERT_TRUE(ev[0].rom);
   EXPECT_EQ(ev[0].rom->cause, 1);
   EXPECT_EQ(ev[0].rom->cause_name, "POWERON_RESET");
@@ -66,9 +68,10 @@ TEST(BootLog, PowerOnCapture) {
 
 TEST(BootLog, WatchdogResetWithBootPyTraceback) {
   auto ev = read_in_pieces(capture("pycom_wdt_boot_traceback.log"), {4096});
-  ASSERT_EQ(kinds(ev), (std::vector<BootEventKind>{BootEventKind::rom_reset, BootEventKind::traceback,
-                                                   BootEventKind::banner, BootEventKind::help_hint,
-                                                   BootEventKind::prompt}));
+  ASSERT_EQ(kinds(ev), (std::vector<BootEventKind>{BootEventKind::rom_reset, BootEventKind::rom_entry,
+                                                   BootEventKind::traceback, BootEventKind::banner,
+                                                   BootEventKind::help_hint, BootEventKind::prompt}));
+  ev.erase(ev.begin() + 1);
   EXPECT_EQ(ev[0].rom->cause, 7);
   EXPECT_EQ(ev[0].rom->cause_name, "TG0WDT_SYS_RESET");
   ASSERT_TRUE(ev[1].exception);
@@ -91,8 +94,9 @@ TEST(BootLog, OtaFinishThenRollback) {
   auto ev = read_in_pieces(capture("pycom_ota_rollback.log"), {4096});
   ASSERT_EQ(kinds(ev), (std::vector<BootEventKind>{BootEventKind::prompt, BootEventKind::ota,
                                                    BootEventKind::prompt, BootEventKind::rom_reset,
-                                                   BootEventKind::rollback, BootEventKind::banner,
-                                                   BootEventKind::help_hint, BootEventKind::prompt}));
+                                                   BootEventKind::rom_entry, BootEventKind::rollback,
+                                                   BootEventKind::banner, BootEventKind::help_hint,
+                                                   BootEventKind::prompt}));
   EXPECT_EQ(ev[1].ota, OtaMessage::full_image);
   EXPECT_EQ(ev[3].rom->cause_name, "TG0WDT_SYS_RESET");
 }
@@ -216,16 +220,55 @@ TEST(BootLogRecorder, RecordsOnTheTimelineAndWakesAWaiter) {
   feeder.join();
   ASSERT_TRUE(banner);
   EXPECT_EQ(banner->banner->board, "FiPy");
-  EXPECT_EQ(rec.size(), 4u);
-  EXPECT_EQ(rec.events_since(2).size(), 2u);
+  EXPECT_EQ(rec.size(), 5u);  // the ROM's reset and entry lines, the banner, the help line, the prompt
+  EXPECT_EQ(rec.events_since(2).size(), 3u);
   EXPECT_FALSE(rec.wait_for([](const BootEvent& e) { return e.kind == BootEventKind::rollback; }, 0,
                             Deadline::after(milliseconds(50))));
   auto events = read_events(tl.events_path());
-  ASSERT_EQ(events.size(), 4u);
+  ASSERT_EQ(events.size(), 5u);
   EXPECT_EQ(events[0]["kind"], "boot");
   EXPECT_EQ(events[0]["event"], "rom_reset");
   EXPECT_EQ(events[0]["cause_name"], "POWERON_RESET");
-  EXPECT_EQ(events[1]["version"], "1.20.2.r4");
+  EXPECT_EQ(events[2]["version"], "1.20.2.r4");
+}
+
+// ESP-IDF 3.x's panic handler as a Pycom module prints it, then the ROM restarting the chip.
+constexpr char kPanicBoot[] =
+    "ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+    "configsip: 0, SPIWP:0xee\r\nmode:DIO, clock div:1\r\nload:0x3fff8028,len:8\r\nentry 0x4009f6c4\r\n"
+    "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\r\n"
+    "Core 0 register dump:\r\n"
+    "PC      : 0x400d3c5e  PS      : 0x00060f30  A0      : 0x800d1a2c  A1      : 0x3ffbb2a0  \r\n"
+    "EXCVADDR: 0x00000000  LBEG    : 0x4000c2e0  LEND    : 0x4000c2f6  LCOUNT  : 0xffffffff  \r\n\r\n"
+    "Backtrace: 0x400d3c5e:0x3ffbb2a0 0x400d1a29:0x3ffbb2c0\r\n\r\nRebooting...\r\n"
+    "ets Jun  8 2016 00:22:57\r\n\r\nrst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n";
+
+TEST(BootLog, APanicItsBacktraceAndTheRebootAreEvents) {
+  for (std::size_t piece : {std::size_t{3}, std::size_t{64}, std::size_t{4096}}) {
+    auto ev = read_in_pieces(kPanicBoot, {piece});
+    ASSERT_EQ(kinds(ev), (std::vector<BootEventKind>{BootEventKind::rom_reset, BootEventKind::rom_entry,
+                                                     BootEventKind::panic, BootEventKind::backtrace,
+                                                     BootEventKind::rebooting, BootEventKind::rom_reset}))
+        << piece;
+    ASSERT_TRUE(ev[2].panic);
+    EXPECT_EQ(ev[2].panic->core, 0);
+    EXPECT_EQ(ev[2].panic->reason, "LoadProhibited");
+    EXPECT_EQ(ev[3].text, "Backtrace: 0x400d3c5e:0x3ffbb2a0 0x400d1a29:0x3ffbb2c0");
+    ASSERT_TRUE(ev[5].rom);
+    EXPECT_EQ(ev[5].rom->cause, 0xc);
+    EXPECT_EQ(ev[5].rom->cause_name, "SW_CPU_RESET");
+    EXPECT_EQ(to_json(ev[2])["reason"], "LoadProhibited");
+  }
+}
+
+TEST(BootLog, PanicReasonsWithSpacesAndOneDigitPaddingParse) {
+  auto ev =
+      read_in_pieces("Guru Meditation Error: Core 1 panic'ed (Interrupt wdt timeout on CPU1)\r\n", {4096});
+  ASSERT_EQ(ev.size(), 1u);
+  ASSERT_TRUE(ev[0].panic);
+  EXPECT_EQ(ev[0].panic->core, 1);
+  EXPECT_EQ(ev[0].panic->reason, "Interrupt wdt timeout on CPU1");
+  EXPECT_TRUE(read_in_pieces("Guru Meditation Error: Core x panic'ed (Nope)\r\n", {4096}).empty());
 }
 
 }  // namespace

@@ -203,5 +203,29 @@ TEST(Escape, RoundTripsAndStaysOnOneLine) {
   EXPECT_EQ(escaped_tail("ab", 3), "ab");
 }
 
+TEST(Timeline, SerialLinesAreReassembledFromChunksAndTrafficTheOtherWayCutsAnOpenLine) {
+  auto ev = [](std::int64_t t, const char* dir, const std::string& bytes) {
+    return nlohmann::json{{"t", t}, {"kind", "serial"}, {"dir", dir}, {"data", escape_bytes(bytes)}};
+  };
+  std::vector<nlohmann::json> events = {ev(1, "rx", "rst:0x1 (POWER"), ev(2, "rx", "ON_RESET)\r"),
+                                        ev(3, "rx", "\n>>> "),         ev(4, "tx", "x = 1\r"),
+                                        ev(5, "rx", "x = 1\r\n\r\n"),  ev(6, "rx", ">>> ")};
+  auto lines = serial_lines(events);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0].bytes, "rst:0x1 (POWERON_RESET)");
+  EXPECT_EQ(lines[0].start_ns, 1);
+  EXPECT_EQ(lines[0].end_ns, 2);
+  EXPECT_TRUE(lines[0].ended);
+  // The prompt had no line end when bootrig typed at it.
+  EXPECT_EQ(lines[1].bytes, ">>> ");
+  EXPECT_FALSE(lines[1].ended);
+  EXPECT_EQ(lines[2].dir, SerialDirection::tx);
+  EXPECT_EQ(lines[2].bytes, "x = 1");
+  EXPECT_EQ(lines[3].bytes, "x = 1");
+  EXPECT_EQ(lines[4].bytes, "");
+  EXPECT_EQ(lines[5].bytes, ">>> ");
+  EXPECT_FALSE(lines[5].ended);
+}
+
 }  // namespace
 }  // namespace bootrig

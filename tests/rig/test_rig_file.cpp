@@ -130,10 +130,10 @@ TEST(RigFileErrors, MissingKind) {
 
 TEST(RigFileErrors, UnknownKeyNamesItAndTheAllowedOnes) {
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\nknid = 3\n"),
-            "rig.toml:3: rig.knid: unknown key (expected one of: kind, name); did you mean 'kind'?");
+            "rig.toml:3: rig.knid: unknown key (expected one of: kind, lock, name); did you mean 'kind'?");
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[timming]\n"),
             "rig.toml:3: timming: unknown key (expected one of: firmware, flasher, lines, rig, serial, sim, "
-            "timing); did you mean 'timing'?");
+            "station, timing); did you mean 'timing'?");
   std::string text = kHardwareRig;
   text += "[lines.led]\nname = \"GPIO22\"\nactiv = \"low\"\n";
   EXPECT_EQ(
@@ -142,7 +142,7 @@ TEST(RigFileErrors, UnknownKeyNamesItAndTheAllowedOnes) {
       "name, offset); did you mean 'active'?");
   // Nothing near: no guess.
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\ncolour = 3\n"),
-            "rig.toml:3: rig.colour: unknown key (expected one of: kind, name)");
+            "rig.toml:3: rig.colour: unknown key (expected one of: kind, lock, name)");
 }
 
 TEST(RigFileErrors, FirmwareNamesAreTheOnesScenariosUse) {
@@ -206,6 +206,52 @@ TEST(RigFile, ARigFileIsReadBoundedAndNamesWhereItsPathCameFrom) {
         << e.what();
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(RigFile, ReadsTheLockTheStationAndMeasurementLimits) {
+  RigConfig rig = parse(
+      "[rig]\nkind = \"sim\"\nlock = \"locks/bench.lock\"\n"
+      "[timing.limits]\nboot_to_prompt_ms = { max = 2500 }\nwindow1_period_ms = { min = 900, max = 1100.5 }\n"
+      "[station]\nname = \"line 3\"\nrecords = \"eol.sqlite\"\nruns = \"units\"\n"
+      "eol_suite = [\"normal-boot\", \"hard-reset-pin\"]\n");
+  EXPECT_EQ(rig.lock, std::filesystem::path("/rigs/locks/bench.lock"));
+  EXPECT_EQ(rig.timing.limits_for("boot_to_prompt_ms"), (LimitPair{std::nullopt, 2500.0}));
+  EXPECT_EQ(rig.timing.limits_for("window1_period_ms"), (LimitPair{900.0, 1100.5}));
+  // Not set: the caller's default, derived from the profile.
+  EXPECT_EQ(rig.timing.limits_for("heartbeat_on_ms", {64.0, 96.0}), (LimitPair{64.0, 96.0}));
+  EXPECT_EQ(rig.station.name, "line 3");
+  EXPECT_EQ(rig.station.records, std::filesystem::path("/rigs/eol.sqlite"));
+  EXPECT_EQ(rig.station.runs, std::filesystem::path("/rigs/units"));
+  EXPECT_EQ(rig.station.eol_suite, (std::vector<std::string>{"normal-boot", "hard-reset-pin"}));
+  // The default suite: a normal boot, window 1, a soft and a hard reset.
+  EXPECT_EQ(
+      parse("[rig]\nkind = \"sim\"\n").station.eol_suite,
+      (std::vector<std::string>{"normal-boot", "safeboot-window1", "soft-reset-ctrl-d", "hard-reset-pin"}));
+}
+
+TEST(RigFileErrors, BadLimitsAndStation) {
+  const std::string head = "[rig]\nkind = \"sim\"\n";
+  EXPECT_EQ(error_of(head + "[timing.limits]\nwindow1_period_ms = { min = 1200, max = 800 }\n"),
+            "rig.toml:4: timing.limits.window1_period_ms: min is above max");
+  EXPECT_EQ(
+      error_of(head + "[timing.limits]\nwindow1_period_ms = {}\n"),
+      "rig.toml:4: timing.limits.window1_period_ms: names no limit; write { min = X, max = Y } (either may "
+      "be left out)");
+  EXPECT_NE(error_of(head + "[timing.limits]\nwindow_period_ms = { max = 3 }\n").find("did you mean"),
+            std::string::npos);
+  EXPECT_EQ(error_of(head + "[timing.limits]\nboot_to_prompt_ms = { maximum = 3 }\n"),
+            "rig.toml:4: timing.limits.boot_to_prompt_ms.maximum: unknown key (expected one of: max, min)");
+  EXPECT_EQ(error_of(head + "[timing.limits]\nrelease_to_decision_ms = { max = 600 }\n"),
+            "rig.toml:4: timing.limits.release_to_decision_ms: is not measured yet (the LED cannot tell the "
+            "bootloader's decision from the app's first blink); remove it");
+  EXPECT_EQ(error_of(head + "[station]\neol_suite = []\n"),
+            "rig.toml:4: station.eol_suite: empty; name the scenarios of the end-of-line test");
+  EXPECT_EQ(error_of(head + "[station]\neol_suite = [3]\n"),
+            "rig.toml:4: station.eol_suite: expected scenario names (strings), got an integer");
+  EXPECT_EQ(
+      error_of(head + "lock = \"\"\n"),
+      "rig.toml:3: rig.lock: empty; name the lock file (e.g. \"/run/lock/bootrig-bench1.lock\") or leave the "
+      "key out");
 }
 
 TEST(RigFileErrors, UnknownLineRole) {

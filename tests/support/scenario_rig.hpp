@@ -83,13 +83,15 @@ inline std::string half_speed_sim_rig_toml() {
 
 }  // namespace bootrig::testing
 
+#include <gtest/gtest.h>
+#include <unistd.h>
 #include <filesystem>
 #include <functional>
-#include <unistd.h>
 
 #include "bootrig/scenario/runner.hpp"
 #include "bootrig/sim/sim_module.hpp"
 #include "bootrig/target/target.hpp"
+#include "support/run_folder_check.hpp"
 
 namespace bootrig::testing {
 
@@ -131,6 +133,8 @@ inline ScenarioResult run_one(const std::string& name, RigConfig rig = half_spee
   RunOptions options;
   options.allow_destructive = true;  // named, as on the command line
   RunSummary run = run_scenarios(*target, {sc}, options, folder, *progress);
+  // Every run a test makes leaves files the real readers accept.
+  if (auto c = check_run_folder(folder.path()); c.exit_code != 0) ADD_FAILURE() << c.out;
   std::filesystem::remove_all(folder.path());
   return run.scenarios.at(0);
 }

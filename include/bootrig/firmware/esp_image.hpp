@@ -64,6 +64,23 @@ std::uint32_t flash_size_from_code(std::uint8_t code);
 unsigned flash_mhz_from_code(std::uint8_t code);
 const char* chip_name(std::uint16_t chip_id);
 
+// How a test build made for the simulated module misbehaves once it runs (`bootrig image make --breaks`): a
+// property of the image, written into its rodata as "bootrig-sim-breaks=<kind>" and read back from the bytes,
+// so that the simulated module reacts to the image it was given, never to a version name. Real firmware
+// carries no such string; a real board runs the image as built.
+enum class SimBreakage : std::uint8_t {
+  none,
+  panic_at_boot,     // LoadProhibited in the firmware's start-up: panic dump, "Rebooting...", again and again
+  hang_before_repl,  // stops in its start-up before the banner, LED dark (the heartbeat never starts)
+  hang_after_banner,  // prints the banner and stops before the prompt (heartbeat running)
+  reboot_loop,        // restarts itself (esp_restart) in its start-up, without a panic message
+  no_uart,            // runs, heartbeat and all, but UART0 is silent after the ROM's lines
+};
+inline constexpr std::string_view kSimBreaksMarker = "bootrig-sim-breaks=";
+const char* to_string(SimBreakage b);  // "panic-at-boot"
+std::optional<SimBreakage> parse_sim_breakage(std::string_view name);
+std::vector<SimBreakage> all_sim_breakages();  // every kind except none
+
 // Everything that can be wrong with an image, one value per cause so tests and reports can tell them apart.
 enum class ImageProblem : std::uint8_t {
   truncated_header,    // fewer than 24 bytes
@@ -140,6 +157,7 @@ struct Esp32Image {
   std::optional<EspAppDescription> app;  // present in the image (may be empty)
   FirmwareIdentity identity;
   PycomBoard board = PycomBoard::unknown;  // identity.board_name when it names a Pycom module
+  SimBreakage sim_breaks = SimBreakage::none;  // a test build's breakage marker in its rodata
   std::uint8_t stored_checksum = 0;
   std::uint8_t computed_checksum = 0;
   std::optional<Sha256Digest> stored_sha256;

@@ -61,6 +61,9 @@ struct ImageSpec {
   std::string date = "Jan 12 2021";  // the app description's build date and time (idf style)
   std::string time = "10:25:43";
   std::uint32_t slot_size = kPycomSlotSize4MB;  // what ImageCorruption::oversize exceeds
+  // pycom style: how the build misbehaves on the simulated module (its marker in rodata); the image stays
+  // valid by the bootloader's rules.
+  SimBreakage breaks = SimBreakage::none;
 };
 
 // A valid image for spec, or one with exactly the given corruption. Throws std::invalid_argument for a spec

@@ -31,6 +31,10 @@ enum class BootEventKind : std::uint8_t {
   soft_reboot,    // "PYB: soft reboot" (Pycom, old upstream) or "MPY: soft reboot" (upstream)
   rollback,       // bootloader: "Cannot load Firmware img in the active partition! .. Defaulting back ..."
   ota,            // pycom.ota_finish(): "Full Update Image detected. Restart the device ..." and kin
+  rom_entry,      // ROM: "entry 0x4009f6c4", the jump into the second-stage bootloader (its last line)
+  panic,      // ESP-IDF: "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled."
+  backtrace,  // ESP-IDF's panic handler: "Backtrace: 0x400d3c5e:0x3ffbb2a0 ..."
+  rebooting,  // ESP-IDF's panic handler: "Rebooting..." (a software reset through the ROM follows)
 };
 const char* to_string(BootEventKind k);
 
@@ -39,6 +43,12 @@ struct RomReset {
   std::string cause_name;      // "POWERON_RESET"
   int boot_mode = 0;           // 0x13
   std::string boot_mode_name;  // "SPI_FAST_FLASH_BOOT"
+};
+
+// "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled."
+struct Panic {
+  int core = 0;
+  std::string reason;  // "LoadProhibited", "IllegalInstruction", "Interrupt wdt timeout on CPU0", ...
 };
 
 struct Banner {
@@ -70,6 +80,7 @@ struct BootEvent {
   std::optional<PyException> exception;  // traceback
   std::string soft_reboot_prefix;        // soft_reboot: "PYB", "MPY" or empty
   std::optional<OtaMessage> ota;         // ota
+  std::optional<Panic> panic;            // panic
 };
 
 // The event as timeline fields: {"event": "banner", "version": ..., ...} (no "t": the caller adds it).
@@ -114,6 +125,8 @@ class BootLogRecorder {
   // Events from index `first` on (for "what happened since I reset the board").
   std::vector<BootEvent> events_since(std::size_t first) const;
   std::size_t size() const;
+  // Bytes fed so far: the same count as BootEvent::offset (a mark for "did anything come after that line").
+  std::uint64_t bytes_seen() const;
   // The first event at index >= `first` that satisfies `match`, waiting until the deadline for it to be
   // fed by another thread; nullopt when the deadline passes. Throws Interrupted on Ctrl-C.
   std::optional<BootEvent> wait_for(const std::function<bool(const BootEvent&)>& match, std::size_t first,

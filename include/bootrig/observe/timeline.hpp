@@ -91,4 +91,19 @@ class Timeline {
 // malformed line throws RigError naming the file and line.
 std::vector<nlohmann::json> read_events(const std::filesystem::path& events_file);
 
+// One line of serial traffic as a terminal shows it, reassembled from the chunks of a timeline's serial
+// events. A line ends at "\r\n", "\n" or "\r" (a terminal's Enter is "\r"); the line end is not kept.
+struct SerialLine {
+  SerialDirection dir = SerialDirection::rx;
+  std::int64_t start_ns = 0;  // the chunk that brought its first byte (monotonic, as events' "t")
+  std::int64_t end_ns = 0;    // the chunk that ended it
+  std::string bytes;          // raw, without the line end
+  // false: no line end came; the line was cut by traffic the other way (a prompt, then what bootrig typed),
+  // by its length, or by the end of the record.
+  bool ended = true;
+};
+// The serial events' lines in time order. Traffic one way cuts the other way's unfinished line, so a prompt
+// and what was typed at it stay in the order they happened.
+std::vector<SerialLine> serial_lines(const std::vector<nlohmann::json>& events);
+
 }  // namespace bootrig

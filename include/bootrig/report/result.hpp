@@ -56,6 +56,20 @@ struct FirmwarePrep {
   std::string describe_flashed() const;
 };
 
+// Which board an attempt ran on, as the board itself said (os.uname(), machine.unique_id()); empty fields
+// were not read in that attempt.
+struct BoardIdentity {
+  std::string board;             // "FiPy"
+  std::string firmware_version;  // os.uname().release, "1.20.2.r6"
+  std::string build;             // os.uname().version
+  std::string unique_id;         // machine.unique_id() as hex, the base MAC on an ESP32
+  bool empty() const {
+    return board.empty() && firmware_version.empty() && build.empty() && unique_id.empty();
+  }
+  // Fills what `other` knows and this does not (a later read wins where both know).
+  void merge(const BoardIdentity& other);
+};
+
 struct Attempt {
   Outcome outcome = Outcome::error;
   std::string message;   // what was expected, what was seen
@@ -71,6 +85,7 @@ struct Attempt {
   // The simulated module's faults when the attempt began ("garbage_rate=0.001"), when they differ from the
   // run's (a test or the fault matrix changed them); empty otherwise.
   std::vector<std::string> sim_faults = {};
+  BoardIdentity board = {};  // what the board said of itself during the attempt
 };
 
 struct ScenarioResult {
@@ -85,6 +100,8 @@ struct ScenarioResult {
   std::string reason = {};
   // SKIP because a destructive scenario was not consented to (--all without --destructive): listed in every
   // report, but it does not make the exit code 1, since leaving it out was the user's choice.
+  // Also set when `run --all` left out a check the rig lacks the [firmware] images for
+  // (ScenarioInfo::needs_images).
   bool consent_withheld = false;
 };
 
@@ -105,6 +122,8 @@ struct RunSummary {
   std::string rig_name;
   std::string rig_source;
   std::string rig_sha256;  // of the rig file as it is when the run begins; empty for the built-in rig
+  std::string rig_port;    // how the rig file names the module's serial port ("USB serial number 'A5XK'")
+  std::string rig_usb_serial;  // the USB adapter's serial number when the rig file names the port by it
   bool simulated = false;
   std::vector<std::string> sim_faults;  // the simulated module's active faults at the start, "name=value"
   std::string unit;          // the unit's serial number on a factory line, when given
@@ -126,6 +145,8 @@ struct RunSummary {
   std::optional<int> exit_code;  // set when the run ends
 
   Totals totals() const;
+  // The board the run saw, merged over its attempts in order (the last read wins).
+  BoardIdentity board() const;
 };
 
 // 0 when everything passed; 2 when any scenario could not be run by the rig (ERROR) or was NOT RUN; 1 when

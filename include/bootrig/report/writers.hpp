@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,9 @@ std::string to_summary_text(const RunSummary& run);
 // That last line: "INTERRUPTED: interrupted by Terminated during safeboot-window2 (3.2 s in); P12 and RESET
 // released; ..."; empty for a run that ended normally.
 std::string run_end_line(const RunSummary& run);
+// results.json, described by docs/results.schema.json; the version changes when a field changes meaning or
+// goes away (adding fields keeps it).
+inline constexpr int kResultsSchemaVersion = 1;
 nlohmann::json to_json(const RunSummary& run);
 std::string to_junit_xml(const RunSummary& run);
 
@@ -33,6 +37,10 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 // `path`: its folder exists and bootrig can create files in it, and `path` is not a folder. Called for
 // --junit and --log-file before anything touches the board; never creates a folder.
 void check_output_file(const std::filesystem::path& path, const std::string& option);
+
+// The length of the UTF-8 character at `i` (1 to 4), or 0 where the bytes are not UTF-8 (overlong forms,
+// surrogates and truncated sequences included).
+std::size_t utf8_char_length(std::string_view s, std::size_t i);
 
 // XML text with the characters XML 1.0 forbids (serial garbage) replaced by U+FFFD.
 std::string xml_escape(const std::string& s);

@@ -47,6 +47,25 @@ struct SerialConfig {
 // simulated module does not read this: it runs its own firmware timings (SimConfig::timing, [sim.timing]),
 // so a rig whose expectations are wrong fails against it as it would against a board. Durations in
 // milliseconds in the rig file.
+// A measurement's limits as the rig file sets them ([timing.limits]); either side may be open.
+struct LimitPair {
+  std::optional<double> low;
+  std::optional<double> high;
+  bool operator==(const LimitPair&) const = default;
+};
+
+// The measurements whose limits [timing.limits] may set, with what each measures (docs/rig-files.md).
+inline constexpr std::string_view kLimitNames[] = {
+    "boot_to_prompt_ms",          // RESET release to the REPL prompt, a plain boot (no limits unless set)
+    "window1_period_ms",          // window 1's blink period (default: 2 x window1_toggle_ms +- tolerance)
+    "window2_period_ms",          // window 2's
+    "final_period_ms",            // the final phase's
+    "reset_to_window_switch_ms",  // RESET release to window 2's first blink (default: nominal +- tolerance)
+    "heartbeat_period_ms",        // the heartbeat's period (default: on + off +- tolerance)
+    "heartbeat_on_ms",            // the heartbeat's flash
+    "release_to_decision_ms",     // P12 release to the bootloader acting on it (default: 0 to one toggle)
+};
+
 struct TimingProfile {
   // Second-stage bootloader (bootmgr.c wait_for_safe_boot).
   milliseconds safeboot_recheck{100};   // P12 read at start and again this much later
@@ -73,7 +92,14 @@ struct TimingProfile {
   milliseconds prompt_timeout{3000};
   // How far a measured LED period may stray from the nominal one and still count, in percent.
   int led_tolerance_percent = 20;
+  // [timing.limits]: limits set in the rig file, by name (kLimitNames), replacing the defaults above.
+  std::map<std::string, LimitPair> limits;
 
+  // The limits of measurement `name`: the rig file's, else `fallback` (derived from this profile).
+  LimitPair limits_for(const std::string& name, LimitPair fallback = {}) const {
+    auto it = limits.find(name);
+    return it == limits.end() ? fallback : it->second;
+  }
   milliseconds window1_length() const { return window1_toggle * window1_iterations; }
   milliseconds window2_length() const { return window2_toggle * window2_iterations; }
 };
@@ -207,16 +233,30 @@ struct FlasherArg {
 };
 FlasherArg split_flasher_arg(std::string_view arg);
 
+// [station]: the end-of-line station this rig is part of (bootrig station, run --suite eol).
+struct StationConfig {
+  std::string name;               // recorded with every unit; empty: the host name
+  std::filesystem::path records;  // the SQLite database; empty: bootrig-records.sqlite in the working folder
+  std::filesystem::path runs;     // where each unit's run folder goes; empty: bootrig-runs/ there
+  // The end-of-line suite, in order: a normal boot, window 1, a soft and a hard reset.
+  std::vector<std::string> eol_suite = {"normal-boot", "safeboot-window1", "soft-reset-ctrl-d",
+                                        "hard-reset-pin"};
+};
+
 struct RigConfig {
   std::filesystem::path source;  // the rig file, or "<built-in>"
   std::string name;
   RigKind kind = RigKind::sim;
+  // [rig] lock: the file bootrig flocks while it drives this rig (resolved against the rig file's folder);
+  // empty: the default place for a hardware rig, no lock for a simulated one (target/rig_lock.hpp).
+  std::filesystem::path lock;
   std::map<LineRole, LineConfig> lines;
   SerialConfig serial;
   TimingProfile timing;
   std::map<std::string, FirmwareImage> firmware;
   SimConfig sim;
   std::optional<ExternalFlasher> flasher;  // [flasher]; none: bootrig's built-in ROM flasher
+  StationConfig station;                   // [station]
 
   const LineConfig* line(LineRole r) const {
     auto it = lines.find(r);

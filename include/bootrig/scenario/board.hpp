@@ -23,6 +23,7 @@ struct BoardFacts {
   bool safeboot_flag = false;
   int reset_cause = -1;
   std::vector<std::string> flash_files;  // os.listdir('/flash')
+  std::string unique_id;                 // machine.unique_id() as hex
   // The evidence scripts' log since it was last cleared: 'B' per boot.py run, 'M' per main.py run, in order.
   std::string evidence;
   bool has(const std::string& file) const;

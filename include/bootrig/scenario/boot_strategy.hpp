@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bootrig/observe/boot_diagnosis.hpp"
 #include "bootrig/observe/boot_log.hpp"
 #include "bootrig/observe/led_decoder.hpp"
 #include "bootrig/scenario/session.hpp"
@@ -26,6 +27,7 @@ struct BootRecord {
   std::string transcript;            // everything received from the reset to the prompt
   std::string failure;               // why there was no prompt
   std::vector<BootEvent> events;     // boot-log events of this boot
+  std::optional<BootDiagnosis> diagnosis;  // no prompt: what the boot did instead (panics, hangs, silence)
 
   // Safe boot only.
   std::optional<LedMeasurement> window_seen;  // the pattern P12 was released in (LED rigs)
@@ -40,6 +42,11 @@ struct BootRecord {
   // Where `text` first appears in the transcript, or npos.
   std::size_t position(const std::string& text) const { return transcript.find(text); }
 };
+
+// Puts a diagnosis in the attempt's evidence: notes "<what>: <the breakage>" with the first panic's lines,
+// and its counts as measurements without limits ("<key>.rom_resets", "<key>.panics",
+// "<key>.reboot_period_ms").
+void note_diagnosis(Session& s, const std::string& what, const std::string& key, const BootDiagnosis& d);
 
 class BootStrategy {
  public:
@@ -60,6 +67,16 @@ class BootStrategy {
   BootRecord reset_only();
   // Makes sure P12 (and P2) are inactive: called after every safe boot and by restore paths.
   void release_pins();
+
+  // Names what the boot that began at `reset_at` did (boot-log events from `boot_log_from`, the LED over the
+  // same time), without waiting.
+  BootDiagnosis diagnose(std::size_t boot_log_from, TimePoint reset_at);
+  // Watches that boot until its prompt comes or watch_time() has passed since `reset_at`, then diagnoses it.
+  BootDiagnosis watch_boot(std::size_t boot_log_from, TimePoint reset_at);
+  // Long enough for a started heartbeat to be recognised and for one from before the reset to have ended (two
+  // of its periods after the firmware's start), and for a reboot loop to repeat: the device's own times, from
+  // the rig's timing profile.
+  Duration watch_time() const;
 
  private:
   // A name in the interpreter that any reset clears: planted before an action through the checked channel,

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "bootrig/report/attempt_views.hpp"
 #include "bootrig/report/result.hpp"
 #include "bootrig/scenario/progress.hpp"
 #include "bootrig/scenario/scenario.hpp"
@@ -14,18 +15,20 @@
 namespace bootrig {
 
 struct RunOptions {
-  int retries = 0;          // extra attempts after a FAIL or ERROR; every attempt is kept
-  std::string unit;         // the unit's serial number (factory stations), recorded in every result file
+  int retries = 0;   // extra attempts after a FAIL or ERROR; every attempt is kept
+  std::string unit;  // the unit's serial number (factory stations), recorded in every result file
   // Consent for scenarios marked destructive (ScenarioInfo::destructive). Without it they are SKIPped with
   // the reason and listed in every report. `bootrig run` gives it for scenarios named on the command line,
   // and with --destructive.
   bool allow_destructive = false;
-  bool allow_skip = false;   // for the exit code recorded in the results, as `run --allow-skip`
+  bool allow_skip = false;  // for the exit code recorded in the results, as `run --allow-skip`
+  bool all = false;  // `run --all`: scenarios whose ScenarioInfo::needs_images the rig lacks are left out
   std::string command_line;  // recorded in the result files
 };
 
-// The run's folder: summary.txt, results.json and junit.xml (each replaced atomically after every scenario),
-// and NN-name/attempt-K/ with each attempt's events.jsonl and serial.log.
+// The run's folder: summary.txt, results.json, junit.xml and report.html (each replaced atomically after
+// every attempt), and NN-name/attempt-K/ with each attempt's events.jsonl and serial.log as they happen, and
+// its serial.txt and signals.vcd once it ends.
 class RunFolder {
  public:
   // `out` empty: a new timestamped folder under ./bootrig-runs/. A folder that already holds a run is refused
@@ -33,17 +36,34 @@ class RunFolder {
   // run is out itself), so that a retest never overwrites or mixes with the runs before it. The folder is
   // checked writable before the constructor returns.
   explicit RunFolder(std::filesystem::path out, bool append = false);
+  ~RunFolder();
+  RunFolder(const RunFolder&) = delete;
+  RunFolder& operator=(const RunFolder&) = delete;
   const std::filesystem::path& path() const { return path_; }
   // Why the run is not in the folder asked for ("records/X already holds a run; --append put this one in
   // records/X/run-2"); empty when it is.
   const std::string& placement() const { return placement_; }
   std::filesystem::path attempt_dir(std::size_t index, const std::string& scenario, int attempt) const;
   std::string scenario_dir_name(std::size_t index, const std::string& scenario) const;
+  // Writes results.json, junit.xml, summary.txt and report.html, in that order, each atomically. A disk
+  // that filled during the run (the attempts' logs took the last of it) still gets them: the folder holds
+  // kSpaceReserveBytes from the start, given up to the reports when a write fails.
   void write_results(const RunSummary& run);
+  static constexpr long kSpaceReserveBytes = 1024 * 1024;
+  // What report.html and the attempts' views need of the rig; set before the first attempt.
+  void set_rig_view(RigView view) { rig_view_ = std::move(view); }
+  const RigView& rig_view() const { return rig_view_; }
 
  private:
+  void write_reports_once(const RunSummary& run);
+  void release_space_reserve();
+
   std::filesystem::path path_;
+  RigView rig_view_;
   std::string placement_;
+  // An unlinked file holding the reserve: closing it frees the space, and the kernel frees it when bootrig
+  // dies, so nothing is ever left behind in the folder. -1 when there is none (the disk was already full).
+  int space_reserve_fd_ = -1;
 };
 
 // What in `dir` shows that it holds a run ("summary.txt", "01-normal-boot/", "run-2/"); empty when nothing

@@ -25,6 +25,10 @@ struct ScenarioInfo {
   // What the scenario destroys beyond what restore() puts back, e.g. "erases /flash"; empty: nothing. A
   // destructive scenario runs only with consent: named on the command line, or `run --all --destructive`.
   std::string destructive = {};
+  // [firmware] names the check cannot run without (ota-broken-recover: "current", "previous"). `run --all` on
+  // a rig that lacks them lists it as SKIP with the reason, without counting it against the exit code (the
+  // rig, not the board, leaves it out); named on the command line it SKIPs and counts.
+  std::vector<std::string> needs_images = {};
 };
 
 // How a scenario body ends other than by returning (PASS):

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -71,6 +72,9 @@ class Session {
   };
   Step step(std::string name) { return Step(*this, std::move(name)); }
   void waiting(const std::string& what);
+  // A step's end that could not be recorded (a full disk) cannot throw from its destructor: it is kept and
+  // thrown here, by the next step's start and by the runner once the scenario returns.
+  void rethrow_step_end_failure();
 
   // What the attempt is doing, for the record of an interrupted or stopped run: the innermost open step and
   // what it waits for ("'release P12 in window 2 (fast blink)', waiting for window 2 (fast blink)"). While an
@@ -84,7 +88,10 @@ class Session {
 
   // What the firmware step found and left on the board (prepare_firmware); nullopt before it ran.
   const std::optional<BoardFirmware>& firmware() const { return firmware_; }
-  void set_firmware(BoardFirmware f) { firmware_ = std::move(f); }
+  void set_firmware(BoardFirmware f) {
+    attempt_.board.merge({f.running.board, f.running.version, f.build, ""});
+    firmware_ = std::move(f);
+  }
 
   void note(const std::string& text);
   // A measured value against its limits. A scenario that returns (PASS) with any measurement outside its
@@ -131,11 +138,12 @@ class Session {
   std::vector<std::string> open_steps_;  // innermost last
   std::string waiting_for_;
   std::string unwound_from_;  // activity() when the first step closed by an exception did
+  std::exception_ptr step_end_failure_;
   std::string left_board_;
   mutable std::mutex tail_mu_;
   std::condition_variable tail_cv_;
-  std::string serial_tail_;        // the last bytes received, for evidence and wait_for_serial
-  std::uint64_t tail_start_ = 0;   // stream offset of serial_tail_[0]
+  std::string serial_tail_;       // the last bytes received, for evidence and wait_for_serial
+  std::uint64_t tail_start_ = 0;  // stream offset of serial_tail_[0]
 };
 
 }  // namespace bootrig

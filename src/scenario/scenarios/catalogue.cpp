@@ -18,6 +18,8 @@ const std::vector<std::unique_ptr<Scenario>>& all_scenarios() {
     v.push_back(make_hard_reset_machine());
     v.push_back(make_factory_reset());
     v.push_back(make_recover_stuck_main());
+    v.push_back(make_ota_rollback_invalid());
+    v.push_back(make_ota_broken_recover());
     return v;
   }();
   return all;

@@ -99,27 +99,50 @@ void require_window_seen(Session& s, const BootRecord& r, const std::string& win
   s.checked(expectation, "seen before P12 was released");
 }
 
+namespace {
+// Nominal +- the rig's LED tolerance: how far an LED time may stray and still be the firmware's.
+LimitPair around_nominal(const TimingProfile& t, double nominal) {
+  double tol = t.led_tolerance_percent / 100.0;
+  return {nominal * (1 - tol), nominal * (1 + tol)};
+}
+
+void measure_limited(Session& s, const std::string& name, double value, const std::string& unit,
+                     const LimitPair& limits) {
+  s.measure({name, value, unit, limits.low, limits.high});
+}
+
+}  // namespace
+
 void measure_window(Session& s, const BootRecord& r, const std::string& name, milliseconds toggle) {
   if (!r.window_observed || !r.window_seen) return;
   const LedMeasurement& m = *r.window_seen;
+  const TimingProfile& t = s.timing();
   double nominal = 2.0 * static_cast<double>(toggle.count());
-  double tol = s.timing().led_tolerance_percent / 100.0;
   // periods counts whole on+off cycles, which can be seen before two rising edges were (a pattern confirmed
   // early): a period is measured only from rising edge to rising edge, else period_mean is zero, not a value.
   if (m.period_mean > Duration::zero())
-    s.measure({name + ".period_ms", to_ms(m.period_mean), "ms", nominal * (1 - tol), nominal * (1 + tol)});
+    measure_limited(s, name + ".period_ms", to_ms(m.period_mean), "ms",
+                    t.limits_for(name + "_period_ms", around_nominal(t, nominal)));
   s.measure({name + ".half_periods_seen", static_cast<double>(m.half_periods), "count", std::nullopt, std::nullopt});
   if (r.p12_released)
     s.measure({name + ".p12_released_after_ms", to_ms(*r.p12_released - m.start), "ms", 0.0, std::nullopt});
+  // Window 2 begins where window 1's iterations end (ROM boot, the 100 ms re-check, window 1 on the
+  // bootloader's own clock). What is measured is the first blink of window 2 the photodiode showed: a missed
+  // edge puts it a period later, so it has limits only when the rig file sets them ([timing.limits]
+  // reset_to_window_switch_ms); by default it is recorded, never judged (a photodiode missing blinks made it a
+  // false FAIL).
+  if (name == "window2")
+    measure_limited(s, "window2.reset_to_switch_ms", to_ms(m.start - r.reset_released), "ms",
+                    t.limits_for("reset_to_window_switch_ms"));
 }
 
-void measure_boot(Session& s, const BootRecord& r, const std::string& name) {
-  // Recorded without limits: an out-of-limits measurement fails the check, and the only bound at hand is
-  // bootrig's own wait (boot_timeout, counted from the P12 release in a safe boot), not the device's: a safe
-  // boot held to the factory phase takes longer from the reset than a rig's boot_timeout may allow.
+void measure_boot(Session& s, const BootRecord& r, const std::string& name, bool plain) {
+  // A plain boot's time has limits only when the rig file sets them ([timing.limits] boot_to_prompt_ms): the
+  // user's scripts are part of it, and bootrig's own wait (boot_timeout) is no limit of the device's. A safe
+  // boot's includes however long P12 was held, so it is recorded without limits.
   if (r.prompt_at)
-    s.measure({name + ".reset_to_prompt_ms", to_ms(*r.prompt_at - r.reset_released), "ms", std::nullopt,
-               std::nullopt});
+    measure_limited(s, name + ".reset_to_prompt_ms", to_ms(*r.prompt_at - r.reset_released), "ms",
+                    plain ? s.timing().limits_for("boot_to_prompt_ms") : LimitPair{});
 }
 
 void check_heartbeat(Session& s) {
@@ -135,12 +158,13 @@ void check_heartbeat(Session& s) {
                                     Deadline::after((t.heartbeat_on + t.heartbeat_off) * 3 + t.boot_timeout / 4));
   if (!seen) s.fail("expected the heartbeat LED pattern after boot: " + seen.error().describe());
   const LedMeasurement& m = seen->current;
-  double tol = t.led_tolerance_percent / 100.0;
   auto on = static_cast<double>(t.heartbeat_on.count());
-  s.measure({"heartbeat.on_ms", to_ms(m.on_mean), "ms", on * (1 - tol), on * (1 + tol)});
+  measure_limited(s, "heartbeat.on_ms", to_ms(m.on_mean), "ms",
+                  t.limits_for("heartbeat_on_ms", around_nominal(t, on)));
   if (m.period_mean > Duration::zero()) {
     auto period = static_cast<double>((t.heartbeat_on + t.heartbeat_off).count());
-    s.measure({"heartbeat.period_ms", to_ms(m.period_mean), "ms", period * (1 - tol), period * (1 + tol)});
+    measure_limited(s, "heartbeat.period_ms", to_ms(m.period_mean), "ms",
+                    t.limits_for("heartbeat_period_ms", around_nominal(t, period)));
   }
   s.checked("heartbeat LED", "seen, its times measured");
   step.ok();

@@ -25,6 +25,7 @@ class BootCheck : public Scenario {
   virtual void check(Session& s, Board& board, BootStrategy& boot) = 0;
   // `what` it destroys beyond what restore() puts back ("erases /flash"): it runs only with consent.
   void mark_destructive(std::string what) { info_.destructive = std::move(what); }
+  void needs_images(std::vector<std::string> names) { info_.needs_images = std::move(names); }
 
  private:
   void start_known(Session& s, Board& board);
@@ -47,10 +48,12 @@ void require_scripts_skipped(Session& s, const BoardFacts& f, const std::string&
 // With a photodiode, fails unless the LED showed the window P12 was released in; without one, says the LED
 // was not checked.
 void require_window_seen(Session& s, const BootRecord& r, const std::string& window);
-// Records the LED pattern P12 was released in, with its measured period against the nominal one.
+// Records the LED pattern P12 was released in: its period against the nominal one, and for window 2 the time
+// from the reset to it (limits: [timing.limits] or the profile's nominal times).
 void measure_window(Session& s, const BootRecord& r, const std::string& name, milliseconds toggle);
-// Records how long the boot took from the reset to the prompt.
-void measure_boot(Session& s, const BootRecord& r, const std::string& name);
+// Records how long the boot took from the reset to the prompt; a `plain` boot (no P12) against the rig
+// file's boot_to_prompt_ms limits.
+void measure_boot(Session& s, const BootRecord& r, const std::string& name, bool plain = false);
 // Waits for the heartbeat (LED rigs) and records its on and off times against the profile.
 void check_heartbeat(Session& s);
 // Fails unless the ROM printed a reset line with this cause.
@@ -71,4 +74,6 @@ std::unique_ptr<Scenario> make_hard_reset_pin();
 std::unique_ptr<Scenario> make_hard_reset_machine();
 std::unique_ptr<Scenario> make_factory_reset();
 std::unique_ptr<Scenario> make_recover_stuck_main();
+std::unique_ptr<Scenario> make_ota_broken_recover();
+std::unique_ptr<Scenario> make_ota_rollback_invalid();
 }  // namespace bootrig::scenarios

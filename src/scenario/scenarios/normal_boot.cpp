@@ -28,7 +28,7 @@ class NormalBoot : public BootCheck {
     board.install_evidence();
     BootRecord r = boot.hard_reset();
     require_normal_boot_prompt(s, r, "a RESET pulse");
-    measure_boot(s, r, "boot");
+    measure_boot(s, r, "boot", true);
     require_rom_cause(s, r, 1, "POWERON_RESET");
     BoardFacts f = board.facts();
     require_scripts_ran(s, f, "on a normal boot");

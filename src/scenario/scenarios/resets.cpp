@@ -149,7 +149,7 @@ class HardResetPin : public BootCheck {
     board.plant_state();
     BootRecord r = boot.hard_reset();
     require_normal_boot_prompt(s, r, "a RESET pulse");
-    measure_boot(s, r, "boot");
+    measure_boot(s, r, "boot", true);
     judge_hard_reset(s, board, r, "a RESET pulse", 1, "POWERON_RESET", ResetCause::pwron);
   }
 };
@@ -176,7 +176,7 @@ class HardResetMachine : public BootCheck {
     board.plant_state();
     BootRecord r = boot.by_command("import machine; machine.reset()");
     require_prompt(s, r, "machine.reset()");
-    measure_boot(s, r, "boot");
+    measure_boot(s, r, "boot", true);
     judge_hard_reset(s, board, r, "machine.reset()", 7, "TG0WDT_SYS_RESET", ResetCause::wdt);
   }
 };

@@ -176,3 +176,40 @@ TEST(SafeBootLed, ARigExpectingOtherTimingsThanTheBoardHasFails) {
 
 }  // namespace
 }  // namespace bootrig
+
+namespace bootrig {
+namespace {
+
+const Measurement* measurement_named(const ScenarioResult& r, const std::string& name) {
+  for (const auto& m : r.attempts.back().measurements)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+// Window 2 starts where the bootloader's own clock puts it: ROM boot, the re-check and window 1 after the
+// reset (30 + 50 + 6 x 250 ms at half speed). The switch is recorded without limits unless the rig file sets
+// them (a photodiode that misses a blink sees it a period late); on a clean run it lies within the LED
+// tolerance of the profile.
+TEST(SafeBootLimits, Window2RecordsTheSwitchFromTheReset) {
+  ScenarioResult r = testing::run_one("safeboot-window2");
+  ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
+  const Measurement* sw = measurement_named(r, "window2.reset_to_switch_ms");
+  ASSERT_NE(sw, nullptr) << testing::outcome_text(r);
+  EXPECT_FALSE(sw->low || sw->high) << sw->describe();
+  EXPECT_GE(sw->value, 1580 * 0.7) << sw->describe();
+  EXPECT_LE(sw->value, 1580 * 1.3) << sw->describe();
+}
+
+// Limits from the rig file replace the profile's: a switch outside them fails the check, naming it.
+TEST(SafeBootLimits, ASwitchOutsideTheRigFilesLimitsFails) {
+  RigConfig rig = testing::half_speed_sim_rig();
+  rig.timing.limits["reset_to_window_switch_ms"] = {std::nullopt, 100.0};
+  ScenarioResult r = testing::run_one("safeboot-window2", rig);
+  ASSERT_EQ(r.outcome, Outcome::fail) << testing::outcome_text(r);
+  EXPECT_NE(r.attempts.back().message.find("measured outside the limits: window2.reset_to_switch_ms = "),
+            std::string::npos)
+      << testing::outcome_text(r);
+}
+
+}  // namespace
+}  // namespace bootrig
