@@ -71,7 +71,7 @@ struct DeviceShare {
 };
 
 // Every check ends with its restore: the scripts put back and one more boot.
-DeviceShare device_share(const std::string& name, const DeviceModel& d) {
+std::optional<DeviceShare> device_share(const std::string& name, const DeviceModel& d) {
   const double restore = d.hard_boot();
   if (name == "normal-boot")
     return {d.hard_boot() + restore, d.heartbeat_after_prompt(), "2 boots + one heartbeat period"};
@@ -89,7 +89,8 @@ DeviceShare device_share(const std::string& name, const DeviceModel& d) {
   if (name == "recover-stuck-main")
     return {2 * (d.boot_to_main() + d.safe_boot(1) + d.hard_boot()) + restore, 0,
             "2 x (boot to main.py + window-1 safe boot + boot) + boot"};
-  return {0, 0, "unknown scenario"};
+  // ota-rollback-invalid, ota-broken-recover: their OTA writes and broken boots are not modelled yet.
+  return std::nullopt;
 }
 
 // Bytes the attempt moved each way; the ROM's boot lines are left out of rx: they cross during the ROM's
@@ -146,7 +147,7 @@ void attempt(Side& side, Scenario* s, const DeviceModel& model, std::optional<Ti
   const ScenarioResult& r = run.scenarios.at(0);
   LineBytes b = line_bytes(folder.attempt_dir(0, r.name, 1) / "events.jsonl");
   const double line = static_cast<double>(std::max(b.tx, b.rx)) * 10.0 / side.rig.serial.settings.baud;
-  DeviceShare d = device_share(r.name, model);
+  const DeviceShare d = *device_share(r.name, model);
   const double device = d.boots + d.overlappable + (powered ? model.power_on() : 0.0);
   const double minimum = d.boots + std::max(d.overlappable, line) + (powered ? model.power_on() : 0.0);
   fig.wall.add(secs(t1 - t0));
@@ -187,8 +188,21 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // By default every scenario the device model knows; the others are named in the output.
+  std::vector<std::string> unmodelled;
   if (chosen.empty())
-    for (const auto& s : all_scenarios()) chosen.push_back(s.get());
+    for (const auto& s : all_scenarios()) {
+      if (device_share(s->info().name, DeviceModel{}))
+        chosen.push_back(s.get());
+      else
+        unmodelled.push_back(s->info().name);
+    }
+  for (Scenario* s : chosen)
+    if (!device_share(s->info().name, DeviceModel{})) {
+      std::fprintf(stderr, "bench_scenarios: %s has no device model yet: its minimum is unknown\n",
+                   s->info().name.c_str());
+      return 2;
+    }
 
   RigConfig rig = load_rig_file(rig_path);
   const DeviceModel model{rig.sim.timing, rig.timing.reset_pulse};
@@ -201,29 +215,28 @@ int main(int argc, char** argv) {
   std::map<std::string, Figures> ours, fixed;
   Figures first;
   const std::string first_name = chosen.front()->info().name;
+  // Each side keeps its module powered across the rounds (what it flashes in round 1 stays put); each round
+  // also powers a module of its own for the first scenario, timed from power-on.
+  Side with{rig, nullptr, base / "photodiode"};
+  Side without{rig, nullptr, base / "fixed"};
+  without.rig.sim.photodiode = false;
+  for (Side* side : {&with, &without}) {
+    side->target = Target::open(side->rig);
+    // Given its power-on boot before its first scenario: that is not what it is timed for.
+    wait_for(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(model.power_on() + 0.2)));
+  }
   for (int round = 0; round < rounds; ++round) {
-    Side with{rig, nullptr, base / "photodiode"};
-    Side without{rig, nullptr, base / "fixed"};
-    without.rig.sim.photodiode = false;
-    const TimePoint powered = now();
-    with.target = Target::open(with.rig);
-    for (std::size_t i = 0; i < chosen.size(); ++i) {
-      const std::string name = chosen[i]->info().name;
-      if (i == 0)
-        attempt(with, chosen[i], model, powered, first);
-      else
-        attempt(with, chosen[i], model, std::nullopt, ours[name]);
-      if (!is_safe_boot(name)) continue;
-      if (!without.target) {
-        // Powered now, and given its power-on boot before its first scenario: that is not what it is timed
-        // for.
-        without.target = Target::open(without.rig);
-        wait_for(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(model.power_on() + 0.2)));
-      }
-      attempt(without, chosen[i], model, std::nullopt, fixed[name]);
+    {
+      Side cold{rig, nullptr, base / ("cold-" + std::to_string(round))};
+      const TimePoint powered = now();
+      cold.target = Target::open(cold.rig);
+      attempt(cold, chosen.front(), model, powered, first);
     }
-    // The first scenario once more, now warm, so that it has a figure beside the others'.
-    attempt(with, chosen.front(), model, std::nullopt, ours[first_name]);
+    for (Scenario* scenario : chosen) {
+      const std::string name = scenario->info().name;
+      attempt(with, scenario, model, std::nullopt, ours[name]);
+      if (is_safe_boot(name)) attempt(without, scenario, model, std::nullopt, fixed[name]);
+    }
   }
   std::filesystem::remove_all(base);
 
@@ -257,6 +270,11 @@ int main(int argc, char** argv) {
   }
   std::printf("| **all (medians)** | | %.2f | %.2f | **%.3f** | %s | | | | |\n", all_wall, all_min,
               all_wall / all_min, bench::verdict(all_wall / all_min <= 1.02));
+  if (!unmodelled.empty()) {
+    std::printf("\nNot timed: no device model yet for");
+    for (const auto& n : unmodelled) std::printf(" `%s`", n.c_str());
+    std::printf(".\n");
+  }
   std::printf("\nWhat each minimum holds (device share from the firmware's timings, then the line):\n\n");
   std::printf("| scenario | device share | \n|---|---|\n");
   std::printf("| %s (first after power-on) | %s |\n", first_name.c_str(), first.what.c_str());

@@ -138,6 +138,18 @@ class LogCapture {
   std::shared_ptr<spdlog::logger> previous_;
 };
 
+// A read that nothing but an interruption can end: ignoring it would hang until ctest's timeout.
+void expect_interruption_ends_read(SerialLink& link) {
+  interrupt::clear();
+  std::thread t([] {
+    std::this_thread::sleep_for(milliseconds(50));
+    interrupt::request(SIGINT);
+  });
+  EXPECT_THROW(link.read(Deadline::never()), Interrupted);
+  t.join();
+  interrupt::clear();
+}
+
 TEST(TermiosSerial, BytesPassBothWaysUnchanged) {
   Pty pty = open_pty();
   auto link = open_termios(pty.slave_path, {});
@@ -203,14 +215,7 @@ TEST(TermiosSerial, PollingReaderGetsEverythingAndKeepsItsDeadline) {
   auto deadline = Deadline::after(milliseconds(70));
   EXPECT_FALSE(link->read(deadline).has_value());
   EXPECT_GE(now(), deadline.when());
-  interrupt::clear();
-  std::thread t([] {
-    std::this_thread::sleep_for(milliseconds(50));
-    interrupt::request(SIGINT);
-  });
-  EXPECT_THROW(link->read(Deadline::never()), Interrupted);
-  t.join();
-  interrupt::clear();
+  expect_interruption_ends_read(*link);
 }
 
 TEST(TermiosSerial, WriteThrowsWhenThePortStaysFullPastTheDeadline) {
@@ -265,15 +270,7 @@ TEST(TermiosSerial, DiscardInputDropsWhatWasNotRead) {
 TEST(TermiosSerial, InterruptionWakesABlockedRead) {
   Pty pty = open_pty();
   auto link = open_termios(pty.slave_path, {});
-  interrupt::clear();
-  std::thread t([] {
-    std::this_thread::sleep_for(milliseconds(50));
-    interrupt::request(SIGINT);
-  });
-  // Only the interruption can end this read; ignoring it would hang until ctest's timeout.
-  EXPECT_THROW(link->read(Deadline::never()), Interrupted);
-  t.join();
-  interrupt::clear();
+  expect_interruption_ends_read(*link);
   // The link still works afterwards.
   master_write(pty.master_fd, "ok");
   EXPECT_EQ(link_read(*link, 2), "ok");
