@@ -107,7 +107,8 @@ through the rounds, so what bootrig flashes to arrange a check (round 1 of \`saf
 and current images) is flashed once and shows as that row's maximum; each round also runs the first scenario
 on a module of its own, timed from before it is powered. The alternative: the same scenario on a rig without a
 photodiode, where bootrig releases P12 at the nominal middle of the window from fixed times (what a script with
-margins does).
+margins does); the two sides are compared by their ratios to the minimum, since they need not move the same
+bytes (the fixed side runs only the safe-boot scenarios, so nothing erases bootrig's record of what it flashed).
 
 $(cat "$parts/scenarios.md")
 
