@@ -11,9 +11,12 @@ namespace bootrig {
 
 const char* to_string(FlowControl f) {
   switch (f) {
-    case FlowControl::none: return "none";
-    case FlowControl::rtscts: return "rtscts";
-    case FlowControl::xonxoff: return "xonxoff";
+    case FlowControl::none:
+      return "none";
+    case FlowControl::rtscts:
+      return "rtscts";
+    case FlowControl::xonxoff:
+      return "xonxoff";
   }
   return "?";
 }
@@ -37,12 +40,29 @@ std::string PortSelector::describe() const {
   return s.empty() ? "no port" : s;
 }
 
-std::string select_port(const std::vector<PortInfo>& ports, const PortSelector& sel) {
+namespace {
+// The link in `by_id_dir` that points to `device`, else `device` itself.
+std::string stable_port_name(const std::string& device, const std::filesystem::path& by_id_dir) {
+  std::error_code ec;
+  const auto real = std::filesystem::canonical(device, ec);
+  if (ec) return device;
+  for (const auto& entry : std::filesystem::directory_iterator(by_id_dir, ec)) {
+    std::error_code lec;
+    if (entry.is_symlink(lec) && std::filesystem::canonical(entry.path(), lec) == real && !lec)
+      return entry.path().string();
+  }
+  return device;
+}
+}  // namespace
+
+std::string select_port(const std::vector<PortInfo>& ports, const PortSelector& sel,
+                        const std::filesystem::path& by_id_dir) {
   if (!sel.path.empty()) {
     // /dev/serial/by-id/ names are links; libserialport only knows the device they point to.
     std::error_code ec;
     auto real = std::filesystem::canonical(sel.path, ec);
-    if (ec) throw RigError("serial port " + sel.path + " does not exist; 'bootrig ports' lists the ports present");
+    if (ec)
+      throw RigError("serial port " + sel.path + " does not exist; 'bootrig ports' lists the ports present");
     return real.string();
   }
   std::vector<const PortInfo*> hits;
@@ -56,9 +76,9 @@ std::string select_port(const std::vector<PortInfo>& ports, const PortSelector& 
   if (hits.empty())
     throw RigError("no serial port matches " + sel.describe() + "; 'bootrig ports' lists the ports present");
   if (hits.size() > 1)
-    throw RigError(std::to_string(hits.size()) + " serial ports match " + sel.describe() + " (" + hits[0]->path +
-                   ", " + hits[1]->path + "); add usb_serial to tell them apart");
-  return hits.front()->path;
+    throw RigError(std::to_string(hits.size()) + " serial ports match " + sel.describe() + " (" +
+                   hits[0]->path + ", " + hits[1]->path + "); add usb_serial to tell them apart");
+  return stable_port_name(hits.front()->path, by_id_dir);
 }
 
 }  // namespace bootrig

@@ -115,6 +115,7 @@ void LedDecoder::start(TimePoint origin, std::optional<Level> level) {
   last_edge_.reset();
   last_dir_.reset();
   pending_edge_.reset();
+  recent_edges_.clear();
   runs_.assign(s_.patterns.size(), Run{});
   current_run_ = -1;
   history_.clear();
@@ -219,6 +220,8 @@ void LedDecoder::commit_edge_locked(const LineEvent& e) {
   last_edge_ = e.time;
   last_dir_ = e.edge;
   level_ = after;
+  recent_edges_.push_back(e);
+  if (recent_edges_.size() > kRecentEdges) recent_edges_.pop_front();
 }
 
 void LedDecoder::segment_locked(TimePoint start, TimePoint end, Level level, bool same_direction) {
@@ -417,6 +420,14 @@ std::optional<TimePoint> LedDecoder::next_decision() const {
 std::vector<LedMeasurement> LedDecoder::history() const {
   std::lock_guard lock(mu_);
   return history_;
+}
+
+std::vector<LineEvent> LedDecoder::edges_since(TimePoint t) const {
+  std::lock_guard lock(mu_);
+  std::vector<LineEvent> out;
+  for (const LineEvent& e : recent_edges_)
+    if (e.time >= t) out.push_back(e);
+  return out;
 }
 
 std::uint64_t LedDecoder::generation() const {

@@ -171,7 +171,11 @@ void LedWatcher::loop() {
       failure_ = why;
     }
     decoder_.fail(why);
-    if (timeline_) timeline_->note(why);
+    try {
+      if (timeline_) timeline_->note(why);
+    } catch (const std::exception&) {
+      // The timeline's own file failing (a full disk) is often why the loop ended: the waiters have it.
+    }
   }
   running_.store(false);
 }

@@ -281,12 +281,6 @@ void read_limits(TableReader t, TimingProfile& p) {
     const std::string key(name);
     const toml::table* e = t.table(key);
     if (!e) continue;
-    // The LED cannot show the bootloader's decision apart from the app's first blink (which can fall within
-    // a window's half period), so this one is not measured: a limit on it would never be applied.
-    if (key == "release_to_decision_ms")
-      t.fail(key,
-             "is not measured yet (the LED cannot tell the bootloader's decision from the app's first "
-             "blink); remove it");
     TableReader et(t.file(), *e, t.key_path(key));
     LimitPair l;
     l.low = et.number("min", 0, 1e7);
@@ -368,6 +362,7 @@ void read_faults(TableReader& t, SimFaults& f) {
     f.brownout_after_bytes = static_cast<std::uint64_t>(*v);
   if (auto v = t.integer("led_period_percent", -50, 200)) f.led_period_percent = static_cast<int>(*v);
   flag("led_missing_blink", f.led_missing_blink);
+  flag("release_seen_late", f.release_seen_late);
   if (auto v = t.choice<std::string>("led_stuck", {{"on", "on"}, {"off", "off"}})) f.led_stuck = *v;
   if (auto v = t.number("photodiode_miss_rate", 0.0, 1.0)) f.photodiode_miss_rate = *v;
   for (const char* key : {"wire_safeboot", "wire_reset", "wire_bootloader", "wire_photodiode"}) {

@@ -10,12 +10,91 @@ namespace bootrig {
 
 const char* to_string(SafeBootWindow w) {
   switch (w) {
-    case SafeBootWindow::window1: return "window 1 (slow blink)";
-    case SafeBootWindow::window2: return "window 2 (fast blink)";
-    case SafeBootWindow::factory: return "the final phase (fastest blink)";
+    case SafeBootWindow::window1:
+      return "window 1 (slow blink)";
+    case SafeBootWindow::window2:
+      return "window 2 (fast blink)";
+    case SafeBootWindow::factory:
+      return "the final phase (fastest blink)";
   }
   return "?";
 }
+
+namespace {
+
+// The latest LED edge at or after `since`.
+std::optional<LineEvent> last_led_edge(const LedDecoder& led, TimePoint since) {
+  auto edges = led.edges_since(since);
+  if (edges.empty()) return std::nullopt;
+  return edges.back();
+}
+
+// The bootloader reads P12 at the start of each iteration of its blink loop, then toggles the LED. A release
+// in a dark half of the blink makes the check that saw it visible: that check would have lit the LED, so
+// an LED that stays dark shows it. After a lit half the check turns the LED off whether it saw the release
+// or not. So P12 goes in a dark half, a tolerance after its falling edge and well before the next check,
+// when the window still has a check after that. Returns the falling edge that began the dark half, or
+// nullopt (the release then goes at once and the decision is not read).
+std::optional<TimePoint> await_dark_half(Session& s, const LedDecoder& led, TimePoint since, Duration toggle,
+                                         Duration tolerance, TimePoint window_end) {
+  for (int tries = 0; tries < 2; ++tries) {
+    auto e = last_led_edge(led, since);
+    if (!e) return std::nullopt;
+    TimePoint fall = e->time + toggle;  // a rising edge: the dark half begins one toggle later
+    if (e->edge == Edge::falling) {
+      if (now() + tolerance < e->time + toggle - tolerance) return e->time;
+      fall = e->time + 2 * toggle;  // too close to the next check: the dark half after it
+    }
+    const TimePoint release_at = fall + tolerance;
+    if (release_at + toggle / 2 > window_end) return std::nullopt;
+    s.waiting("the LED's dark half");
+    wait_until(Deadline::at(release_at));
+  }
+  auto e = last_led_edge(led, since);
+  if (e && e->edge == Edge::falling && now() + tolerance < e->time + toggle - tolerance) return e->time;
+  return std::nullopt;
+}
+
+constexpr const char* kDecisionAtNextCheck =
+    "the LED stayed dark at the bootloader's first check after the release";
+
+// Reads the bootloader's decision off the LED after a release in the dark half that began at `dark_from`:
+// dark through the next check (dark_from + toggle) means that check saw the release; lit again there means
+// it did not, and the decision came with the LED's next fall at the earliest.
+void read_decision(BootRecord& r, const LedDecoder& led, TimePoint dark_from, Duration toggle,
+                   Duration tolerance) {
+  const TimePoint release = *r.p12_released;
+  const TimePoint check = dark_from + toggle;
+  auto edges = led.edges_since(release);
+  for (std::size_t i = 0; i < edges.size(); ++i) {
+    const LineEvent& e = edges[i];
+    if (e.edge != Edge::rising) continue;
+    if (e.time < check - tolerance) {
+      r.decision_note = "not read: the LED lit " +
+                        std::to_string(static_cast<long long>(to_ms(e.time - release))) +
+                        " ms after the release, before the bootloader's next check was due";
+      return;
+    }
+    if (e.time <= check + tolerance) {
+      TimePoint decided = check + toggle;
+      for (std::size_t j = i + 1; j < edges.size(); ++j)
+        if (edges[j].edge == Edge::falling) {
+          decided = edges[j].time;
+          break;
+        }
+      r.release_to_decision = decided - release;
+      r.decision_note =
+          "the bootloader lit the LED again at its first check after the release: it saw the "
+          "release only at a later check";
+      return;
+    }
+    break;  // a later rising edge is the app's heartbeat
+  }
+  r.release_to_decision = check - release;
+  r.decision_note = kDecisionAtNextCheck;
+}
+
+}  // namespace
 
 void BootStrategy::release_pins() {
   s_.safeboot().set(Level::inactive);
@@ -100,8 +179,9 @@ BootRecord BootStrategy::soft_reset() {
       r.prompt_at = now();
       r.soft_reboot = true;
       r.failure.clear();
-      s_.note("the soft reboot's text did not arrive intact, but the interpreter was cleared: the soft reset "
-              "happened");
+      s_.note(
+          "the soft reboot's text did not arrive intact, but the interpreter was cleared: the soft reset "
+          "happened");
       step.ok();
       break;
     }
@@ -146,7 +226,8 @@ BootRecord BootStrategy::by_command(const std::string& code) {
     r.failure = ex.error().describe();
     r.transcript = ex.error().last_seen;
     // The prompt after the command may have been garbled: a live REPL now means the board came back.
-    if (ex.error().fault != ReplFault::protocol && s_.repl().get_prompt(Deadline::after(s_.timing().prompt_timeout))) {
+    if (ex.error().fault != ReplFault::protocol &&
+        s_.repl().get_prompt(Deadline::after(s_.timing().prompt_timeout))) {
       r.prompt = true;
       r.prompt_at = now();
       s_.note("the REPL's answer to " + code + " did not arrive intact (" + r.failure +
@@ -183,6 +264,10 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
   Duration nominal_length = window == SafeBootWindow::window1   ? Duration(t.window1_length())
                             : window == SafeBootWindow::window2 ? Duration(t.window2_length())
                                                                 : Duration(t.final_duration);
+  const Duration toggle =
+      window == SafeBootWindow::window1 ? Duration(t.window1_toggle) : Duration(t.window2_toggle);
+  const Duration tolerance = std::chrono::duration_cast<Duration>(toggle * (t.led_tolerance_percent / 100.0));
+  std::optional<TimePoint> dark_from;  // the dark half P12 was released in (windows 1 and 2, LED rigs)
   {
     auto step = s_.step(std::string("release P12 in ") + to_string(window));
     if (LedDecoder* led = s_.led()) {
@@ -203,12 +288,15 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
           s_.timeline().note("the LED proved " + std::string(to_string(wanted)) + " only " +
                              std::to_string(static_cast<long long>(to_ms(*r.window_late))) +
                              " ms after the window should have ended; P12 released then");
+        } else if (window != SafeBootWindow::factory) {
+          dark_from = await_dark_half(s_, *led, seen->current.start, toggle, tolerance,
+                                      nominal_start + nominal_length);
         }
       } else {
         // The board must still boot, so P12 goes; the scenario judges the missing window.
         r.window_failure = seen.error().describe();
-        s_.timeline().note("the LED never showed " + std::string(to_string(wanted)) + ": " + r.window_failure +
-                           "; P12 released anyway");
+        s_.timeline().note("the LED never showed " + std::string(to_string(wanted)) + ": " +
+                           r.window_failure + "; P12 released anyway");
       }
     } else {
       // No photodiode: the middle of the window, where a release is safest from both edges.
@@ -221,6 +309,26 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
     step.ok();
   }
   finish(r, from);
+  if (LedDecoder* led = s_.led(); led && r.window_observed && window != SafeBootWindow::factory) {
+    if (dark_from)
+      read_decision(r, *led, *dark_from, toggle, tolerance);
+    else
+      r.decision_note =
+          "not read: P12 could not be released in a dark half of the blink with a check left "
+          "in the window";
+    const std::string text =
+        "release to decision: " +
+        (r.release_to_decision
+             ? std::to_string(static_cast<long long>(to_ms(*r.release_to_decision))) + " ms, "
+             : std::string()) +
+        r.decision_note;
+    // The usual reading goes on the timeline only; one that is not (a late check, none read) is the
+    // attempt's.
+    if (r.release_to_decision && r.decision_note == kDecisionAtNextCheck)
+      s_.timeline().note(text);
+    else
+      s_.note(text);
+  }
   return r;
 }
 

@@ -125,20 +125,32 @@ std::filesystem::path RunFolder::attempt_dir(std::size_t index, const std::strin
 }
 
 void RunFolder::write_results(const RunSummary& run) {
+  with_space_reserve([&] {
+    write_file_atomically(path_ / "results.json", to_json(run).dump(2) + "\n");
+    write_file_atomically(path_ / "junit.xml", to_junit_xml(run));
+    write_file_atomically(path_ / "summary.txt", to_summary_text(run));
+  });
   try {
-    write_reports_once(run);
-  } catch (const RigError&) {
-    if (space_reserve_fd_ < 0) throw;
-    release_space_reserve();
-    write_reports_once(run);
+    with_space_reserve(
+        [&] { write_file_atomically(path_ / "report.html", to_html_report(run, path_, rig_view_)); });
+    html_trouble_.clear();
+  } catch (const RigError& e) {
+    // The page is a view of the files above and of the attempts' logs, larger than all of them: a run does
+    // not end for it (a file size limit a results.json fits under), and it is said once.
+    if (html_trouble_.empty())
+      spdlog::warn("report.html not written: {}; results.json, junit.xml and summary.txt are", e.what());
+    html_trouble_ = e.what();
   }
 }
 
-void RunFolder::write_reports_once(const RunSummary& run) {
-  write_file_atomically(path_ / "results.json", to_json(run).dump(2) + "\n");
-  write_file_atomically(path_ / "junit.xml", to_junit_xml(run));
-  write_file_atomically(path_ / "summary.txt", to_summary_text(run));
-  write_file_atomically(path_ / "report.html", to_html_report(run, path_, rig_view_));
+void RunFolder::with_space_reserve(const std::function<void()>& write) {
+  try {
+    write();
+  } catch (const RigError&) {
+    if (space_reserve_fd_ < 0) throw;
+    release_space_reserve();
+    write();
+  }
 }
 
 namespace {

@@ -388,8 +388,8 @@ void PycomBoard::cpu_main() {
       cv_.wait(lk, [&] { return stopping_ || (powered_ && en_high_); });
       if (stopping_) return;
       chip_gen_ = reset_gen_;
-      // An external reset or power-up starts the chip when the wire changed; an internal one (machine.reset(),
-      // a brown-out) now.
+      // An external reset or power-up starts the chip when the wire changed; an internal one
+      // (machine.reset(), a brown-out) now.
       hard_boot_time_ = run_requested_.value_or(now());
       run_requested_.reset();
       ++hard_boots_;
@@ -542,9 +542,8 @@ LoaderExit PycomBoard::download_mode() {
     {
       std::unique_lock lk(m_);
       rom_download_active_ = rom != nullptr;
-      cpu_wait(lk, Deadline::never(), [&] {
-        return rom ? download_rx_.find('\xC0') != std::string::npos : !download_rx_.empty();
-      });
+      cpu_wait(lk, Deadline::never(),
+               [&] { return rom ? download_rx_.find('\xC0') != std::string::npos : !download_rx_.empty(); });
       got.swap(download_rx_);
     }
     if (!handler) continue;
@@ -653,14 +652,16 @@ std::uint32_t PycomBoard::wait_for_safe_boot(const BootInfo& bi, std::uint32_t* 
   // to one period late; the schedule is absolute so that edges do not drift.
   auto blink = [&](int iterations, milliseconds nominal, bool force, bool window1 = false) {
     const milliseconds period = scaled(nominal);
-    for (int count = 0; (force || p12_high_at(t)) && count < iterations; ++count) {
+    // release_seen_late: a check still counts the pin held when it was one iteration earlier.
+    auto held = [&] { return p12_high_at(t) || (f.release_seen_late && p12_high_at(t - period)); };
+    for (int count = 0; (force || held()) && count < iterations; ++count) {
       bool dark = window1 && f.led_missing_blink && count == 2;
       if (!dark) led_set(toggle ? kSafeBootColour : 0, t);
       toggle = !toggle;
       t += period;
       cpu_sleep_until(t);
     }
-    return p12_high_at(t);
+    return held();
   };
   set_phase(SimPhase::safeboot_window1);
   if (blink(timing_.window1_iterations, timing_.window1_toggle, false, true)) {

@@ -125,14 +125,24 @@ TEST(CmdDoctor, ABarePortChecksWhatItHas) {
 TEST(CmdDoctor, NamesTheProcessThatHoldsThePort) {
   testing::SimProcess sim("pycom");
   const std::string tty = sim.tty();
+  // The pipe's write end closes at the exec: once it reads end-of-file, `sleep` runs with the port open (on a
+  // loaded machine doctor must not look before that).
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
   pid_t holder = ::fork();
   ASSERT_GE(holder, 0);
   if (holder == 0) {
+    ::close(ready[0]);
     int fd = ::open(tty.c_str(), O_RDWR | O_NOCTTY);
     (void)fd;
     ::execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
     ::_exit(127);
   }
+  ::close(ready[1]);
+  char byte;
+  while (::read(ready[0], &byte, 1) > 0) {
+  }
+  ::close(ready[0]);
   auto res = run_bootrig("doctor --port " + tty);
   ::kill(holder, SIGKILL);
   ::waitpid(holder, nullptr, 0);

@@ -2,6 +2,7 @@
 #include "bootrig/hw/serial.hpp"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -84,6 +85,31 @@ TEST(SelectPort, ByUsbSerial) {
   PortSelector sel;
   sel.usb_serial = "0002";
   EXPECT_EQ(select_port(kPorts, sel), "/dev/ttyUSB1");
+}
+
+// Chosen by serial number, the adapter is named by its udev by-id link, which follows it to another ttyUSBn
+// when it re-enumerates; without a link, by its device.
+TEST(SelectPort, ByUsbSerialNamesTheAdaptersByIdLinkThatFollowsItAcrossRenumbering) {
+  const fs::path dir = fs::temp_directory_path() / ("bootrig-test-byid-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "dev" / "serial" / "by-id");
+  std::ofstream(dir / "dev" / "ttyUSB0") << "";
+  std::ofstream(dir / "dev" / "ttyUSB3") << "";
+  const fs::path link = dir / "dev" / "serial" / "by-id" / "usb-FTDI_FT232R_USB_UART_A50285BI-if00-port0";
+  fs::create_symlink(dir / "dev" / "ttyUSB0", link);
+  std::ofstream(dir / "dev" / "serial" / "by-id" / "not-a-link") << "";
+  std::vector<PortInfo> ports(2);
+  ports[0].path = (dir / "dev" / "ttyUSB0").string();
+  ports[0].usb_serial = "A50285BI";
+  ports[1].path = (dir / "dev" / "ttyUSB3").string();
+  ports[1].usb_serial = "B0000001";
+  PortSelector sel;
+  sel.usb_serial = "A50285BI";
+  EXPECT_EQ(select_port(ports, sel, dir / "dev" / "serial" / "by-id"), link.string());
+  sel.usb_serial = "B0000001";
+  EXPECT_EQ(select_port(ports, sel, dir / "dev" / "serial" / "by-id"), ports[1].path);
+  EXPECT_EQ(select_port(ports, sel, dir / "no-such-folder"), ports[1].path);
+  fs::remove_all(dir);
 }
 
 TEST(SelectPort, ByVidPidWhenOnlyOneAdapterHasIt) {

@@ -217,6 +217,9 @@ TEST(RigFile, ReadsTheLockTheStationAndMeasurementLimits) {
   EXPECT_EQ(rig.lock, std::filesystem::path("/rigs/locks/bench.lock"));
   EXPECT_EQ(rig.timing.limits_for("boot_to_prompt_ms"), (LimitPair{std::nullopt, 2500.0}));
   EXPECT_EQ(rig.timing.limits_for("window1_period_ms"), (LimitPair{900.0, 1100.5}));
+  EXPECT_EQ(parse("[rig]\nkind = \"sim\"\n[timing.limits]\nrelease_to_decision_ms = { max = 520 }\n")
+                .timing.limits_for("release_to_decision_ms"),
+            (LimitPair{std::nullopt, 520.0}));
   // Not set: the caller's default, derived from the profile.
   EXPECT_EQ(rig.timing.limits_for("heartbeat_on_ms", {64.0, 96.0}), (LimitPair{64.0, 96.0}));
   EXPECT_EQ(rig.station.name, "line 3");
@@ -241,9 +244,6 @@ TEST(RigFileErrors, BadLimitsAndStation) {
             std::string::npos);
   EXPECT_EQ(error_of(head + "[timing.limits]\nboot_to_prompt_ms = { maximum = 3 }\n"),
             "rig.toml:4: timing.limits.boot_to_prompt_ms.maximum: unknown key (expected one of: max, min)");
-  EXPECT_EQ(error_of(head + "[timing.limits]\nrelease_to_decision_ms = { max = 600 }\n"),
-            "rig.toml:4: timing.limits.release_to_decision_ms: is not measured yet (the LED cannot tell the "
-            "bootloader's decision from the app's first blink); remove it");
   EXPECT_EQ(error_of(head + "[station]\neol_suite = []\n"),
             "rig.toml:4: station.eol_suite: empty; name the scenarios of the end-of-line test");
   EXPECT_EQ(error_of(head + "[station]\neol_suite = [3]\n"),
@@ -267,7 +267,8 @@ TEST(RigFileErrors, WrongType) {
             "rig.toml:4: serial.baud: expected an integer, got a string");
   EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[sim]\nsd_card = 1\n"),
             "rig.toml:4: sim.sd_card: expected true or false, got an integer");
-  EXPECT_EQ(error_of("timing = 3\n[rig]\nkind = \"sim\"\n"), "rig.toml:1: timing: expected a table, got an integer");
+  EXPECT_EQ(error_of("timing = 3\n[rig]\nkind = \"sim\"\n"),
+            "rig.toml:1: timing: expected a table, got an integer");
 }
 
 TEST(RigFileErrors, BadChoice) {
@@ -276,7 +277,8 @@ TEST(RigFileErrors, BadChoice) {
   std::string text = kHardwareRig;
   text += "[lines.led]\nname = \"GPIO22\"\nbias = \"up\"\n";
   EXPECT_EQ(error_of(text),
-            "rig.toml:15: lines.led.bias: \"up\" is not one of \"as-is\", \"disabled\", \"pull-up\", \"pull-down\"");
+            "rig.toml:15: lines.led.bias: \"up\" is not one of \"as-is\", \"disabled\", \"pull-up\", "
+            "\"pull-down\"");
 }
 
 TEST(RigFileErrors, OutOfRange) {
@@ -292,23 +294,28 @@ TEST(RigFileErrors, OutOfRange) {
 }
 
 TEST(RigFileErrors, InconsistentTimings) {
-  EXPECT_EQ(error_of("[rig]\nkind = \"sim\"\n[timing]\nwindow2_toggle_ms = 600\n"),
-            "rig.toml:4: timing.window2_toggle_ms: must be shorter than window1_toggle_ms: window 2 is told apart "
-            "by its faster blink");
+  EXPECT_EQ(
+      error_of("[rig]\nkind = \"sim\"\n[timing]\nwindow2_toggle_ms = 600\n"),
+      "rig.toml:4: timing.window2_toggle_ms: must be shorter than window1_toggle_ms: window 2 is told apart "
+      "by its faster blink");
 }
 
 TEST(RigFileErrors, MissingRequiredLine) {
-  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"GPIO17\"\n[serial]\nport = \"/dev/x\"\n"),
-            "rig.toml: lines.reset: missing: a hardware rig needs the RESET/EN (output) line");
-  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.reset]\nname = \"GPIO27\"\n[serial]\nport = \"/dev/x\"\n"),
-            "rig.toml: lines.safeboot: missing: a hardware rig needs the P12 safe-boot request (output) line");
+  EXPECT_EQ(
+      error_of(
+          "[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"GPIO17\"\n[serial]\nport = \"/dev/x\"\n"),
+      "rig.toml: lines.reset: missing: a hardware rig needs the RESET/EN (output) line");
+  EXPECT_EQ(
+      error_of("[rig]\nkind = \"hardware\"\n[lines.reset]\nname = \"GPIO27\"\n[serial]\nport = \"/dev/x\"\n"),
+      "rig.toml: lines.safeboot: missing: a hardware rig needs the P12 safe-boot request (output) line");
   EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n"),
             "rig.toml: serial: missing: a hardware rig needs [serial] with the module's port");
 }
 
 // A bench with only a serial port: no [lines] at all is a rig for console, exec and fs.
 TEST(RigFile, SerialOnlyHardwareRig) {
-  RigConfig rig = parse("[rig]\nkind = \"hardware\"\nname = \"usb only\"\n[serial]\nport = \"/dev/ttyUSB0\"\n");
+  RigConfig rig =
+      parse("[rig]\nkind = \"hardware\"\nname = \"usb only\"\n[serial]\nport = \"/dev/ttyUSB0\"\n");
   EXPECT_EQ(rig.kind, RigKind::hardware);
   EXPECT_TRUE(rig.lines.empty());
   EXPECT_EQ(rig.serial.port.path, "/dev/ttyUSB0");
@@ -321,32 +328,38 @@ TEST(RigFileErrors, LineWithoutLocation) {
             "rig.toml:13: lines.led: give the line's name (e.g. name = \"GPIO17\"), or chip and offset");
   text = kHardwareRig;
   text += "[lines.led]\nchip = \"gpiochip0\"\n";
-  EXPECT_EQ(error_of(text), "rig.toml:14: lines.led.chip: chip and offset go together; give both, or only name");
+  EXPECT_EQ(error_of(text),
+            "rig.toml:14: lines.led.chip: chip and offset go together; give both, or only name");
 }
 
 TEST(RigFileErrors, SameLineUsedTwice) {
   std::string text = kHardwareRig;
   text += "[lines.led]\nname = \"GPIO17\"\n";
   EXPECT_EQ(error_of(text),
-            "rig.toml:13: lines.led: uses the same GPIO line as lines.safeboot (line 'GPIO17'); each role needs its "
+            "rig.toml:13: lines.led: uses the same GPIO line as lines.safeboot (line 'GPIO17'); each role "
+            "needs its "
             "own line");
   text = kHardwareRig;
   text += "[lines.bootloader]\nchip = \"gpiochip0\"\noffset = 27\n";
-  EXPECT_EQ(error_of(text),
-            "rig.toml:13: lines.bootloader: uses the same GPIO line as lines.reset (chip 'gpiochip0' offset 27); "
-            "each role needs its own line");
+  EXPECT_EQ(
+      error_of(text),
+      "rig.toml:13: lines.bootloader: uses the same GPIO line as lines.reset (chip 'gpiochip0' offset 27); "
+      "each role needs its own line");
 }
 
 TEST(RigFileErrors, SerialPortRequiredOnHardware) {
-  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"A\"\n[lines.reset]\nname = \"B\"\n"),
-            "rig.toml: serial: missing: a hardware rig needs [serial] with the module's port");
-  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"A\"\n[lines.reset]\nname = \"B\"\n"
-                     "[serial]\nbaud = 115200\n"),
-            "rig.toml:7: serial: name the module's serial port: port = \"/dev/serial/by-id/...\", usb_serial = "
-            "\"...\" or usb_vid_pid = \"10c4:ea60\" ('bootrig ports' lists them)");
-  EXPECT_EQ(error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"A\"\n[lines.reset]\nname = \"B\"\n"
-                     "[serial]\nusb_vid_pid = \"10c4\"\n"),
-            "rig.toml:8: serial.usb_vid_pid: \"10c4\" is not VID:PID in hex, e.g. \"10c4:ea60\"");
+  EXPECT_EQ(
+      error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"A\"\n[lines.reset]\nname = \"B\"\n"),
+      "rig.toml: serial: missing: a hardware rig needs [serial] with the module's port");
+  EXPECT_EQ(
+      error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"A\"\n[lines.reset]\nname = \"B\"\n"
+               "[serial]\nbaud = 115200\n"),
+      "rig.toml:7: serial: name the module's serial port: port = \"/dev/serial/by-id/...\", usb_serial = "
+      "\"...\" or usb_vid_pid = \"10c4:ea60\" ('bootrig ports' lists them)");
+  EXPECT_EQ(
+      error_of("[rig]\nkind = \"hardware\"\n[lines.safeboot]\nname = \"A\"\n[lines.reset]\nname = \"B\"\n"
+               "[serial]\nusb_vid_pid = \"10c4\"\n"),
+      "rig.toml:8: serial.usb_vid_pid: \"10c4\" is not VID:PID in hex, e.g. \"10c4:ea60\"");
 }
 
 TEST(RigFileErrors, SectionsThatDoNotApplyToTheKind) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,7 +78,11 @@ struct PortSelector {
 };
 
 // Picks the one port matching the selector among those listed. Links are resolved first (libserialport
-// rejects /dev/serial/by-id/ paths). Throws RigError naming the selector when none or several match.
-std::string select_port(const std::vector<PortInfo>& ports, const PortSelector& selector);
+// rejects /dev/serial/by-id/ paths). A port chosen by USB serial number or vid:pid is named by its link in
+// `by_id_dir` when udev made one: the link follows the adapter when it comes back under another ttyUSBn
+// (a reset through USB, a replug), so every reopen finds the same adapter. Throws RigError naming the
+// selector when none or several match.
+std::string select_port(const std::vector<PortInfo>& ports, const PortSelector& selector,
+                        const std::filesystem::path& by_id_dir = "/dev/serial/by-id");
 
 }  // namespace bootrig

@@ -3,6 +3,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -123,6 +124,10 @@ class LedDecoder {
   std::optional<TimePoint> next_decision() const;
   // Closed spans, oldest first (zero-length unknown gaps are left out).
   std::vector<LedMeasurement> history() const;
+  // The edges committed (past the glitch window) at or after `t`, oldest first; the latest kRecentEdges at
+  // most. For instants the patterns do not keep: when the bootloader stopped blinking after a release.
+  std::vector<LineEvent> edges_since(TimePoint t) const;
+  static constexpr std::size_t kRecentEdges = 256;
   // Counts span starts; a waiter can remember it and wait for the next change.
   std::uint64_t generation() const;
 
@@ -181,6 +186,7 @@ class LedDecoder {
   std::optional<TimePoint> last_edge_;  // start of the pulse in progress
   std::optional<Edge> last_dir_;
   std::optional<LineEvent> pending_edge_;  // held back for `glitch` in case it is bounce
+  std::deque<LineEvent> recent_edges_;     // committed edges, the latest kRecentEdges
 
   std::vector<Run> runs_;
   int current_run_ = -1;  // index into patterns while current_ is a blinking pattern

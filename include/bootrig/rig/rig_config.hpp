@@ -63,7 +63,7 @@ inline constexpr std::string_view kLimitNames[] = {
     "reset_to_window_switch_ms",  // RESET release to window 2's first blink (default: nominal +- tolerance)
     "heartbeat_period_ms",        // the heartbeat's period (default: on + off +- tolerance)
     "heartbeat_on_ms",            // the heartbeat's flash
-    "release_to_decision_ms",     // P12 release to the bootloader acting on it (default: 0 to one toggle)
+    "release_to_decision_ms",     // P12 release to the check that saw it (default: 0 to a toggle + tolerance)
 };
 
 struct TimingProfile {
@@ -155,6 +155,7 @@ struct SimFaults {
   // The LED and the photodiode: faults a rig must judge, not ride out.
   int led_period_percent = 0;       // the safe-boot blinks run this much slower (+) or faster (-)
   bool led_missing_blink = false;   // window 1's second blink never lights
+  bool release_seen_late = false;   // rule break: the bootloader sees a P12 release one check late
   std::string led_stuck;            // "on" or "off": the LED never changes ("" = works)
   double photodiode_miss_rate = 0;  // fraction of blinks the photodiode does not see
   // The wires between the rig and the module, each "" (intact), "disconnected" (the module's pin rests at its

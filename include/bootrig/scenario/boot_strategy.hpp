@@ -18,15 +18,15 @@ const char* to_string(SafeBootWindow w);
 
 // What one boot looked like, from reset to prompt.
 struct BootRecord {
-  TimePoint reset_released{};        // RESET let go (or the reset command sent)
-  std::optional<RomReset> rom;       // the ROM's reset line, when one came
-  std::optional<Banner> banner;      // the firmware's banner
-  bool soft_reboot = false;          // "PYB/MPY: soft reboot" came
-  bool prompt = false;               // the REPL answered
+  TimePoint reset_released{};    // RESET let go (or the reset command sent)
+  std::optional<RomReset> rom;   // the ROM's reset line, when one came
+  std::optional<Banner> banner;  // the firmware's banner
+  bool soft_reboot = false;      // "PYB/MPY: soft reboot" came
+  bool prompt = false;           // the REPL answered
   std::optional<TimePoint> prompt_at;
-  std::string transcript;            // everything received from the reset to the prompt
-  std::string failure;               // why there was no prompt
-  std::vector<BootEvent> events;     // boot-log events of this boot
+  std::string transcript;                  // everything received from the reset to the prompt
+  std::string failure;                     // why there was no prompt
+  std::vector<BootEvent> events;           // boot-log events of this boot
   std::optional<BootDiagnosis> diagnosis;  // no prompt: what the boot did instead (panics, hangs, silence)
 
   // Safe boot only.
@@ -37,6 +37,11 @@ struct BootRecord {
   // P12 was released late, maybe in the next window.
   std::optional<Duration> window_late;
   std::optional<TimePoint> p12_released;
+  // LED rigs, windows 1 and 2: P12's release to the bootloader's check that saw it, read off the LED (P12 is
+  // released in a dark half of the blink for that: see BootStrategy::safe_boot), and how it was read or why
+  // it could not be.
+  std::optional<Duration> release_to_decision;
+  std::string decision_note;
 
   bool printed(const std::string& text) const { return transcript.find(text) != std::string::npos; }
   // Where `text` first appears in the transcript, or npos.

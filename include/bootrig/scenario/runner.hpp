@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,8 @@ class RunFolder {
   std::string scenario_dir_name(std::size_t index, const std::string& scenario) const;
   // Writes results.json, junit.xml, summary.txt and report.html, in that order, each atomically. A disk
   // that filled during the run (the attempts' logs took the last of it) still gets them: the folder holds
-  // kSpaceReserveBytes from the start, given up to the reports when a write fails.
+  // kSpaceReserveBytes from the start, given up to the reports when a write fails. Throws RigError when the
+  // first three cannot be written; report.html that cannot is a warning (said once), not the run's end.
   void write_results(const RunSummary& run);
   static constexpr long kSpaceReserveBytes = 1024 * 1024;
   // What report.html and the attempts' views need of the rig; set before the first attempt.
@@ -55,7 +57,8 @@ class RunFolder {
   const RigView& rig_view() const { return rig_view_; }
 
  private:
-  void write_reports_once(const RunSummary& run);
+  // Runs `write`; when it fails and the reserve is held, gives the reserve up and runs it once more.
+  void with_space_reserve(const std::function<void()>& write);
   void release_space_reserve();
 
   std::filesystem::path path_;
@@ -64,6 +67,7 @@ class RunFolder {
   // An unlinked file holding the reserve: closing it frees the space, and the kernel frees it when bootrig
   // dies, so nothing is ever left behind in the folder. -1 when there is none (the disk was already full).
   int space_reserve_fd_ = -1;
+  std::string html_trouble_;  // why report.html could not be written last time (said once)
 };
 
 // What in `dir` shows that it holds a run ("summary.txt", "01-normal-boot/", "run-2/"); empty when nothing

@@ -17,7 +17,8 @@ void BootCheck::run(Session& s) {
   start_known(s, *board_);
   check(s, *board_, boot);
   const ChannelStats& line = s.channel().stats();
-  if (line.failed > 0) s.note("the serial line garbled or lost " + line.describe() + "; bootrig repeated them");
+  if (line.failed > 0)
+    s.note("the serial line garbled or lost " + line.describe() + "; bootrig repeated them");
 }
 
 // Each check starts from a state it knows and says so: the REPL reached, no safe-boot flag left over from an
@@ -28,7 +29,8 @@ void BootCheck::start_known(Session& s, Board& board) {
   bool flag = board.clear_safeboot_flag();
   board.clear_evidence();
   s.note(std::string("starting state: REPL reached, ") +
-         (flag ? "a safe-boot flag left set was cleared" : "no safe-boot flag set") + ", old evidence removed");
+         (flag ? "a safe-boot flag left set was cleared" : "no safe-boot flag set") +
+         ", old evidence removed");
   step.ok();
 }
 
@@ -56,8 +58,8 @@ void require_normal_boot_prompt(Session& /*s*/, const BootRecord& r, const std::
   if (r.prompt) return;
   throw CheckFailed("the board's normal boot never reached the REPL after " + after +
                         ", although its boot.py and main.py were bootrig's own (they return at once): the "
-                        "firmware hangs in its boot (" + r.failure +
-                        "); the later checks would only repeat this, so the run stops here",
+                        "firmware hangs in its boot (" +
+                        r.failure + "); the later checks would only repeat this, so the run stops here",
                     true);
 }
 
@@ -77,7 +79,8 @@ void require_scripts_skipped(Session& s, const BoardFacts& f, const std::string&
   ScriptsSeen seen = scripts_seen(f.evidence);
   if (seen.boot || seen.main)
     s.fail("expected boot.py and main.py to be skipped " + when + ", but " +
-           (seen.boot && seen.main ? std::string("both ran") : std::string(seen.boot ? "boot.py" : "main.py") + " ran") +
+           (seen.boot && seen.main ? std::string("both ran")
+                                   : std::string(seen.boot ? "boot.py" : "main.py") + " ran") +
            " (evidence log on the board: \"" + f.evidence + "\")");
 }
 
@@ -92,10 +95,13 @@ void require_window_seen(Session& s, const BootRecord& r, const std::string& win
     s.failed(expectation, "expected the LED to show " + window + " while P12 was held, but it never did: " +
                               r.window_failure + " (P12 was released anyway so that the board could boot)");
   if (r.window_late)
-    s.failed(expectation, "expected the LED to show " + window + " within the window, but its pattern was "
-                          "complete only " + std::to_string(static_cast<long long>(to_ms(*r.window_late))) +
-                          " ms after the window should have ended (a blink missing or too slow), so P12 was "
-                          "released late");
+    s.failed(expectation,
+             "expected the LED to show " + window +
+                 " within the window, but its pattern was "
+                 "complete only " +
+                 std::to_string(static_cast<long long>(to_ms(*r.window_late))) +
+                 " ms after the window should have ended (a blink missing or too slow), so P12 was "
+                 "released late");
   s.checked(expectation, "seen before P12 was released");
 }
 
@@ -123,14 +129,21 @@ void measure_window(Session& s, const BootRecord& r, const std::string& name, mi
   if (m.period_mean > Duration::zero())
     measure_limited(s, name + ".period_ms", to_ms(m.period_mean), "ms",
                     t.limits_for(name + "_period_ms", around_nominal(t, nominal)));
-  s.measure({name + ".half_periods_seen", static_cast<double>(m.half_periods), "count", std::nullopt, std::nullopt});
+  s.measure({name + ".half_periods_seen", static_cast<double>(m.half_periods), "count", std::nullopt,
+             std::nullopt});
   if (r.p12_released)
     s.measure({name + ".p12_released_after_ms", to_ms(*r.p12_released - m.start), "ms", 0.0, std::nullopt});
+  // The bootloader reads P12 once an iteration: it must act on a release by its next check, one toggle
+  // later at most (with the LED tolerance, as the toggle itself is measured).
+  if (r.release_to_decision)
+    measure_limited(s, name + ".release_to_decision_ms", to_ms(*r.release_to_decision), "ms",
+                    t.limits_for("release_to_decision_ms", {0.0, static_cast<double>(toggle.count()) *
+                                                                     (1 + t.led_tolerance_percent / 100.0)}));
   // Window 2 begins where window 1's iterations end (ROM boot, the 100 ms re-check, window 1 on the
   // bootloader's own clock). What is measured is the first blink of window 2 the photodiode showed: a missed
   // edge puts it a period later, so it has limits only when the rig file sets them ([timing.limits]
-  // reset_to_window_switch_ms); by default it is recorded, never judged (a photodiode missing blinks made it a
-  // false FAIL).
+  // reset_to_window_switch_ms); by default it is recorded, never judged (a photodiode missing blinks made it
+  // a false FAIL).
   if (name == "window2")
     measure_limited(s, "window2.reset_to_switch_ms", to_ms(m.start - r.reset_released), "ms",
                     t.limits_for("reset_to_window_switch_ms"));
@@ -154,8 +167,8 @@ void check_heartbeat(Session& s) {
   auto step = s.step("watch the heartbeat LED");
   s.waiting("the heartbeat (80 ms on every 4 s)");
   const TimingProfile& t = s.timing();
-  auto seen = led->wait_for_pattern(LedPattern::heartbeat,
-                                    Deadline::after((t.heartbeat_on + t.heartbeat_off) * 3 + t.boot_timeout / 4));
+  auto seen = led->wait_for_pattern(
+      LedPattern::heartbeat, Deadline::after((t.heartbeat_on + t.heartbeat_off) * 3 + t.boot_timeout / 4));
   if (!seen) s.fail("expected the heartbeat LED pattern after boot: " + seen.error().describe());
   const LedMeasurement& m = seen->current;
   auto on = static_cast<double>(t.heartbeat_on.count());
@@ -172,8 +185,8 @@ void check_heartbeat(Session& s) {
 
 void require_rom_cause(Session& s, const BootRecord& r, int cause, const std::string& cause_name) {
   if (!r.rom) {
-    // The ROM's line is the one thing read from the raw UART: a port that re-enumerated during the reset, or a
-    // garbled line, loses it. That is no evidence against the board; machine.reset_cause(), read intact
+    // The ROM's line is the one thing read from the raw UART: a port that re-enumerated during the reset, or
+    // a garbled line, loses it. That is no evidence against the board; machine.reset_cause(), read intact
     // through the checked channel, still judges the reset.
     s.unchecked("ROM reset line rst:0x" + std::to_string(cause) + " (" + cause_name + ")",
                 "it did not arrive intact (the port may have re-enumerated at the reset, or the line garbled "

@@ -35,9 +35,11 @@ TEST(SafeBootWindow1, PassesAndMeasuresTheSlowBlink) {
 }
 
 TEST(SafeBootWindow1, FailsWhenScriptsRunDuringSafeBoot) {
-  ScenarioResult r = run_one("safeboot-window1", half_speed_sim_rig(), [](SimFaults& f) { f.scripts_in_safeboot = true; });
+  ScenarioResult r =
+      run_one("safeboot-window1", half_speed_sim_rig(), [](SimFaults& f) { f.scripts_in_safeboot = true; });
   ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
-  EXPECT_NE(r.attempts.back().message.find("expected boot.py and main.py to be skipped in a safe boot released in window 1"),
+  EXPECT_NE(r.attempts.back().message.find(
+                "expected boot.py and main.py to be skipped in a safe boot released in window 1"),
             std::string::npos)
       << outcome_text(r);
 }
@@ -47,14 +49,17 @@ TEST(SafeBootWindow2, PassesWithThePreviousImage) {
   ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
   expect_window_measured(r, "window2");
   bool noted = false;
-  for (const auto& n : r.attempts.back().notes) noted |= n.find("booted the previous image 1.20.2.r4") != std::string::npos;
+  for (const auto& n : r.attempts.back().notes)
+    noted |= n.find("booted the previous image 1.20.2.r4") != std::string::npos;
   EXPECT_TRUE(noted) << outcome_text(r);
 }
 
 TEST(SafeBootWindow2, FailsWhenWindow2KeepsTheImage) {
-  ScenarioResult r = run_one("safeboot-window2", half_speed_sim_rig(), [](SimFaults& f) { f.window2_keeps_image = true; });
+  ScenarioResult r =
+      run_one("safeboot-window2", half_speed_sim_rig(), [](SimFaults& f) { f.window2_keeps_image = true; });
   ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
-  EXPECT_NE(r.attempts.back().message.find("expected the previous OTA image"), std::string::npos) << outcome_text(r);
+  EXPECT_NE(r.attempts.back().message.find("expected the previous OTA image"), std::string::npos)
+      << outcome_text(r);
 }
 
 TEST(SafeBootWindow2, SkipsWithTheReasonWhenThereIsNoDifferentPreviousImage) {
@@ -63,7 +68,8 @@ TEST(SafeBootWindow2, SkipsWithTheReasonWhenThereIsNoDifferentPreviousImage) {
   rig.sim.ota0_version.clear();
   ScenarioResult r = run_one("safeboot-window2", rig);
   ASSERT_EQ(r.outcome, Outcome::skip) << outcome_text(r);
-  EXPECT_NE(r.attempts.back().message.find("window 2 had no different previous image to boot"), std::string::npos);
+  EXPECT_NE(r.attempts.back().message.find("window 2 had no different previous image to boot"),
+            std::string::npos);
 }
 
 TEST(SafeBootFactory, PassesWithTheFactoryImage) {
@@ -73,9 +79,11 @@ TEST(SafeBootFactory, PassesWithTheFactoryImage) {
 }
 
 TEST(SafeBootFactory, FailsWhenScriptsRunDuringSafeBoot) {
-  ScenarioResult r = run_one("safeboot-factory", half_speed_sim_rig(), [](SimFaults& f) { f.scripts_in_safeboot = true; });
+  ScenarioResult r =
+      run_one("safeboot-factory", half_speed_sim_rig(), [](SimFaults& f) { f.scripts_in_safeboot = true; });
   ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
-  EXPECT_NE(r.attempts.back().message.find("expected boot.py and main.py to be skipped in a safe boot held past window 2"),
+  EXPECT_NE(r.attempts.back().message.find(
+                "expected boot.py and main.py to be skipped in a safe boot held past window 2"),
             std::string::npos)
       << outcome_text(r);
 }
@@ -86,7 +94,8 @@ TEST(SafeBootNotPersistent, Passes) {
 }
 
 TEST(SafeBootNotPersistent, FailsWhenTheSafeBootPersists) {
-  ScenarioResult r = run_one("safeboot-not-persistent", half_speed_sim_rig(), [](SimFaults& f) { f.safeboot_persists = true; });
+  ScenarioResult r = run_one("safeboot-not-persistent", half_speed_sim_rig(),
+                             [](SimFaults& f) { f.safeboot_persists = true; });
   ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
   EXPECT_NE(r.attempts.back().message.find("persisted"), std::string::npos) << outcome_text(r);
 }
@@ -95,7 +104,9 @@ TEST(SafeBootNotPersistent, FailsWhenTheSafeBootPersists) {
 // The simulated firmware runs its own timings ([sim.timing] and its LED faults); the rig judges with its
 // [timing]. Where the two differ, the verdict must follow the difference, not the rig's own assumptions.
 
-std::string message_of(const ScenarioResult& r) { return r.attempts.empty() ? "" : r.attempts.back().message; }
+std::string message_of(const ScenarioResult& r) {
+  return r.attempts.empty() ? "" : r.attempts.back().message;
+}
 
 TEST(SafeBootLed, ABlinkSlowerWithinTheToleranceStillPasses) {
   RigConfig rig = half_speed_sim_rig();
@@ -209,6 +220,39 @@ TEST(SafeBootLimits, ASwitchOutsideTheRigFilesLimitsFails) {
   EXPECT_NE(r.attempts.back().message.find("measured outside the limits: window2.reset_to_switch_ms = "),
             std::string::npos)
       << testing::outcome_text(r);
+}
+
+// P12 goes in a dark half of the blink, so the bootloader's check that saw the release shows: the LED stays
+// dark there. On a sound board that is the first check after the release: within one toggle (125 or 250 ms
+// at half speed), and more than the tolerance after the release (released a tolerance into the dark half).
+TEST(SafeBootLimits, TheReleaseIsSeenAtTheBootloadersNextCheck) {
+  for (const char* window : {"window1", "window2"}) {
+    SCOPED_TRACE(window);
+    const double toggle = std::string(window) == "window1" ? 250.0 : 125.0;
+    ScenarioResult r = testing::run_one(std::string("safeboot-") + window);
+    ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
+    const Measurement* d = measurement_named(r, std::string(window) + ".release_to_decision_ms");
+    ASSERT_NE(d, nullptr) << testing::outcome_text(r);
+    EXPECT_GT(d->value, 0.0) << d->describe();
+    EXPECT_LE(d->value, toggle) << d->describe();
+    ASSERT_TRUE(d->low && d->high) << d->describe();
+    EXPECT_EQ(*d->low, 0.0);
+    EXPECT_DOUBLE_EQ(*d->high, toggle * 1.3);  // the half-speed rig's LED tolerance is 30 %
+  }
+}
+
+TEST(SafeBootLed, ABootloaderThatSeesTheReleaseOneCheckLateFails) {
+  RigConfig rig = testing::half_speed_sim_rig();
+  rig.sim.faults.release_seen_late = true;
+  ScenarioResult r = testing::run_one("safeboot-window2", rig);
+  ASSERT_EQ(r.outcome, Outcome::fail) << testing::outcome_text(r);
+  EXPECT_NE(r.attempts.back().message.find("measured outside the limits: window2.release_to_decision_ms = "),
+            std::string::npos)
+      << testing::outcome_text(r);
+  bool noted = false;
+  for (const auto& n : r.attempts.back().notes)
+    noted |= n.find("it saw the release only at a later check") != std::string::npos;
+  EXPECT_TRUE(noted) << testing::outcome_text(r);
 }
 
 }  // namespace
