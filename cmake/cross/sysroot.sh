@@ -25,7 +25,7 @@ case "$api" in
   *) echo "sysroot: libgpiod API '$api': use 1 or 2" >&2; exit 2 ;;
 esac
 packages+=,libserialport-dev,libspdlog-dev,libcli11-dev,libtomlplusplus-dev,nlohmann-json3-dev
-packages+=,zlib1g-dev,libgtest-dev,libgmock-dev,libstdc++-12-dev,libc6-dev
+packages+=,zlib1g-dev,libsqlite3-dev,libgtest-dev,libgmock-dev,libstdc++-12-dev,libc6-dev
 key="bookworm $arch relative-links gpiod$api $packages"
 [ -f "$dest/.complete" ] && [ "$(cat "$dest/.complete")" = "$key" ] && exit 0
 

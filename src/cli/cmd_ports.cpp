@@ -31,21 +31,6 @@ std::string hex4(std::uint16_t v) {
   return b;
 }
 
-// The /dev/serial/by-id/ names udev made for this port: they survive replugging and renumbering, so
-// they are the best thing to put in a rig file.
-std::vector<std::string> by_id_links(const std::string& port) {
-  std::vector<std::string> links;
-  std::error_code ec;
-  auto target = fs::canonical(port, ec);
-  if (ec) return links;
-  for (const auto& entry : fs::directory_iterator("/dev/serial/by-id", ec)) {
-    std::error_code ec2;
-    if (fs::canonical(entry.path(), ec2) == target && !ec2) links.push_back(entry.path().string());
-  }
-  std::sort(links.begin(), links.end());
-  return links;
-}
-
 std::string vid_pid(const PortInfo& p) {
   if (!p.usb_vid || !p.usb_pid) return "";
   return hex4(*p.usb_vid) + ":" + hex4(*p.usb_pid);

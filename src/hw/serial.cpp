@@ -1,6 +1,7 @@
 // Names for serial enums, and choosing the port a rig file means among those the OS lists.
 #include "bootrig/hw/serial.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
@@ -40,20 +41,19 @@ std::string PortSelector::describe() const {
   return s.empty() ? "no port" : s;
 }
 
-namespace {
-// The link in `by_id_dir` that points to `device`, else `device` itself.
-std::string stable_port_name(const std::string& device, const std::filesystem::path& by_id_dir) {
+std::vector<std::string> by_id_links(const std::string& device, const std::filesystem::path& by_id_dir) {
+  std::vector<std::string> links;
   std::error_code ec;
   const auto real = std::filesystem::canonical(device, ec);
-  if (ec) return device;
+  if (ec) return links;
   for (const auto& entry : std::filesystem::directory_iterator(by_id_dir, ec)) {
     std::error_code lec;
     if (entry.is_symlink(lec) && std::filesystem::canonical(entry.path(), lec) == real && !lec)
-      return entry.path().string();
+      links.push_back(entry.path().string());
   }
-  return device;
+  std::sort(links.begin(), links.end());
+  return links;
 }
-}  // namespace
 
 std::string select_port(const std::vector<PortInfo>& ports, const PortSelector& sel,
                         const std::filesystem::path& by_id_dir) {
@@ -78,7 +78,8 @@ std::string select_port(const std::vector<PortInfo>& ports, const PortSelector& 
   if (hits.size() > 1)
     throw RigError(std::to_string(hits.size()) + " serial ports match " + sel.describe() + " (" +
                    hits[0]->path + ", " + hits[1]->path + "); add usb_serial to tell them apart");
-  return stable_port_name(hits.front()->path, by_id_dir);
+  auto links = by_id_links(hits.front()->path, by_id_dir);
+  return links.empty() ? hits.front()->path : links.front();
 }
 
 }  // namespace bootrig

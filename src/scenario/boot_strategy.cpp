@@ -37,22 +37,20 @@ std::optional<LineEvent> last_led_edge(const LedDecoder& led, TimePoint since) {
 // nullopt (the release then goes at once and the decision is not read).
 std::optional<TimePoint> await_dark_half(Session& s, const LedDecoder& led, TimePoint since, Duration toggle,
                                          Duration tolerance, TimePoint window_end) {
-  for (int tries = 0; tries < 2; ++tries) {
+  for (int tries = 0;; ++tries) {
     auto e = last_led_edge(led, since);
     if (!e) return std::nullopt;
-    TimePoint fall = e->time + toggle;  // a rising edge: the dark half begins one toggle later
-    if (e->edge == Edge::falling) {
-      if (now() + tolerance < e->time + toggle - tolerance) return e->time;
-      fall = e->time + 2 * toggle;  // too close to the next check: the dark half after it
-    }
+    // Dark, and the next check a tolerance or more away even after this thread is done: release now.
+    if (e->edge == Edge::falling && now() + tolerance < e->time + toggle - tolerance) return e->time;
+    if (tries == 2) return std::nullopt;  // the edge that should have come did not: the photodiode missed it
+    // After a rising edge the dark half begins one toggle later; after a falling edge too close to the
+    // next check, the dark half after that check.
+    const TimePoint fall = e->time + (e->edge == Edge::rising ? toggle : 2 * toggle);
     const TimePoint release_at = fall + tolerance;
     if (release_at + toggle / 2 > window_end) return std::nullopt;
     s.waiting("the LED's dark half");
     wait_until(Deadline::at(release_at));
   }
-  auto e = last_led_edge(led, since);
-  if (e && e->edge == Edge::falling && now() + tolerance < e->time + toggle - tolerance) return e->time;
-  return std::nullopt;
 }
 
 constexpr const char* kDecisionAtNextCheck =
@@ -65,6 +63,14 @@ void read_decision(BootRecord& r, const LedDecoder& led, TimePoint dark_from, Du
                    Duration tolerance) {
   const TimePoint release = *r.p12_released;
   const TimePoint check = dark_from + toggle;
+  // P12 went later than planned (this thread woke late on a loaded host): the check may have read it held,
+  // and an LED lit again there would blame the board for bootrig's lateness. Nothing is read then.
+  if (release + tolerance >= check) {
+    r.decision_note = "not read: bootrig released P12 only " +
+                      std::to_string(static_cast<long long>(to_ms(check - release))) +
+                      " ms before the bootloader's next check was due (less than the LED tolerance)";
+    return;
+  }
   auto edges = led.edges_since(release);
   for (std::size_t i = 0; i < edges.size(); ++i) {
     const LineEvent& e = edges[i];

@@ -77,6 +77,11 @@ struct PortSelector {
   std::string describe() const;
 };
 
+// The links in `by_id_dir` (udev's /dev/serial/by-id/) that point to `device`, sorted: names that survive
+// replugging and renumbering. Empty when there are none (no udev, not a USB adapter).
+std::vector<std::string> by_id_links(const std::string& device,
+                                     const std::filesystem::path& by_id_dir = "/dev/serial/by-id");
+
 // Picks the one port matching the selector among those listed. Links are resolved first (libserialport
 // rejects /dev/serial/by-id/ paths). A port chosen by USB serial number or vid:pid is named by its link in
 // `by_id_dir` when udev made one: the link follows the adapter when it comes back under another ttyUSBn

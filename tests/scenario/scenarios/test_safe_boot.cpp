@@ -224,7 +224,14 @@ TEST(SafeBootLimits, ASwitchOutsideTheRigFilesLimitsFails) {
 
 // P12 goes in a dark half of the blink, so the bootloader's check that saw the release shows: the LED stays
 // dark there. On a sound board that is the first check after the release: within one toggle (125 or 250 ms
-// at half speed), and more than the tolerance after the release (released a tolerance into the dark half).
+// at half speed), and more than the LED tolerance after the release (a release closer to the check than that
+// is not read). On a host so loaded that bootrig released P12 that late, the attempt says so instead.
+bool released_too_late_to_read(const ScenarioResult& r) {
+  for (const auto& n : r.attempts.back().notes)
+    if (n.find("not read: bootrig released P12 only") != std::string::npos) return true;
+  return false;
+}
+
 TEST(SafeBootLimits, TheReleaseIsSeenAtTheBootloadersNextCheck) {
   for (const char* window : {"window1", "window2"}) {
     SCOPED_TRACE(window);
@@ -232,8 +239,9 @@ TEST(SafeBootLimits, TheReleaseIsSeenAtTheBootloadersNextCheck) {
     ScenarioResult r = testing::run_one(std::string("safeboot-") + window);
     ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
     const Measurement* d = measurement_named(r, std::string(window) + ".release_to_decision_ms");
+    if (!d && released_too_late_to_read(r)) continue;
     ASSERT_NE(d, nullptr) << testing::outcome_text(r);
-    EXPECT_GT(d->value, 0.0) << d->describe();
+    EXPECT_GT(d->value, toggle * 0.3) << d->describe();
     EXPECT_LE(d->value, toggle) << d->describe();
     ASSERT_TRUE(d->low && d->high) << d->describe();
     EXPECT_EQ(*d->low, 0.0);
@@ -245,6 +253,7 @@ TEST(SafeBootLed, ABootloaderThatSeesTheReleaseOneCheckLateFails) {
   RigConfig rig = testing::half_speed_sim_rig();
   rig.sim.faults.release_seen_late = true;
   ScenarioResult r = testing::run_one("safeboot-window2", rig);
+  if (r.outcome == Outcome::pass && released_too_late_to_read(r)) return;  // a host too loaded to read it
   ASSERT_EQ(r.outcome, Outcome::fail) << testing::outcome_text(r);
   EXPECT_NE(r.attempts.back().message.find("measured outside the limits: window2.release_to_decision_ms = "),
             std::string::npos)
