@@ -217,6 +217,8 @@ std::optional<std::string> CheckedChannel::round_trip(const std::string& code, s
     if (r->exception->type == "NameError") {
       for (const char* fn : {"'_bx'", "'_ba'", "'_bg'"})
         if (r->error_text.find(fn) != std::string::npos) installed_ = false;
+      for (const char* name : {"'_bH'", "'_bB'", "'_bZ'"})
+        if (r->error_text.find(name) != std::string::npos) installer_names_gone_ = true;
     }
     ++stats_.failed;
     return std::nullopt;
@@ -232,6 +234,10 @@ bool CheckedChannel::install(Deadline deadline) {
   auto until_acked = [&](const std::string& code, const std::string& ack, int attempts) {
     for (int a = 0; a < attempts && !deadline.expired(); ++a) {
       auto out = round_trip(code, ack.size() + 8, milliseconds(0), deadline);
+      // A board reset during the install took the prologue's names (and the pieces stored so far) with it:
+      // repeating this piece cannot succeed (the fault matrix's 1 % noise soft-reset a board midway, and the
+      // install repeated one piece until the deadline).
+      if (installer_names_gone_) return false;
       if (!out) continue;
       for (const auto& l : lines_starting(*out, "BR"))
         if (l == ack) return true;
@@ -249,7 +255,11 @@ bool CheckedChannel::install(Deadline deadline) {
   std::size_t next = 0;
   bool fresh = true;
   for (;;) {
-    if (fresh && !until_acked(kInstallPrologue, "BRI 0", options_.attempts)) return false;
+    if (fresh) {
+      installer_names_gone_ = false;
+      ++stats_.prologues;
+      if (!until_acked(kInstallPrologue, "BRI 0", options_.attempts)) return false;
+    }
     const std::size_t count = (src.size() + piece - 1) / piece;
     bool all = true;
     for (std::size_t i = fresh ? 0 : next; i < count && all; ++i) {
@@ -270,6 +280,11 @@ bool CheckedChannel::install(Deadline deadline) {
       if (until_acked(run, "BRI 1", options_.attempts)) break;
     }
     if (deadline.expired()) return false;
+    // A reset took the collection: it starts again at this size.
+    if (installer_names_gone_) {
+      fresh = true;
+      continue;
+    }
     // All pieces acknowledged but the whole did not check out: the collection holds a wrong piece (it cannot
     // tell which), so it starts again.
     fresh = all || piece > options_.min_piece_bytes;

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <thread>
+
 #include "support/sim_fixture.hpp"
 
 namespace bootrig {
@@ -148,6 +151,45 @@ TEST(ChannelNoise, ADeadLineFailsWithTheLinesRecord) {
   auto a = ch.run("_r = '1'", milliseconds(0), Deadline::after(seconds(5)));
   ASSERT_FALSE(a.ok());
   EXPECT_NE(a.error().what.find("round trips garbled or lost"), std::string::npos) << a.error().what;
+}
+
+// A reset in the middle of the install takes the installer's names and the pieces stored so far with it:
+// the install starts again from its prologue rather than repeating a piece that can no longer be stored
+// (1 % noise soft-reset a board midway in CI, and the install repeated one piece until its deadline).
+TEST(ChannelInstall, AResetMidwayStartsItAgainFromThePrologue) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  ReplClient repl(rig.uart());
+  ChannelOptions o;
+  o.piece_bytes = 24;  // the smallest pieces: the install takes many round trips, and none is halved
+  o.min_piece_bytes = 24;
+  // How long one install takes on this machine now, so that the reset lands inside the next one.
+  auto t0 = now();
+  {
+    CheckedChannel warm(repl, o);
+    ASSERT_TRUE(warm.run("_r = '0'", milliseconds(0), channel_soon()).ok());
+  }
+  const auto install_time = now() - t0;
+  bool reset_inside_an_install = false;
+  for (int fraction : {3, 5, 2}) {
+    CheckedChannel ch(repl, o);
+    std::optional<Result<ChannelAnswer, ChannelFailure>> a;
+    std::thread worker([&] { a = ch.run("_r = 'after the reset'", milliseconds(0), channel_soon()); });
+    std::this_thread::sleep_for(install_time / fraction);
+    rig.press_reset();
+    worker.join();
+    ASSERT_TRUE(a && a->ok()) << (a ? a->error().what : "no answer");
+    EXPECT_EQ((*a)->value, "after the reset");
+    // More prologues than installs: the reset came after a prologue and the install began again.
+    if (ch.stats().prologues > ch.stats().installs) {
+      reset_inside_an_install = true;
+      break;
+    }
+    ASSERT_TRUE(repl.get_prompt(channel_soon()).ok());
+  }
+  EXPECT_TRUE(reset_inside_an_install) << "no reset landed inside an install (each took about "
+                                       << std::chrono::duration_cast<milliseconds>(install_time).count()
+                                       << " ms)";
 }
 
 TEST(ChannelSmall, TinyPiecesInstallToo) {

@@ -35,6 +35,7 @@ struct ChannelStats {
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t installs = 0;     // helper (re)installations
+  std::uint64_t prologues = 0;    // installer prologues run (more than installs: the board lost them midway)
   double failure_rate() const { return round_trips ? static_cast<double>(failed) / round_trips : 0.0; }
   std::string describe() const;   // "3 of 41 round trips garbled or lost (7 %)"
 };
@@ -86,6 +87,9 @@ class CheckedChannel {
   ChannelOptions options_;
   ChannelStats stats_;
   bool installed_ = false;
+  // The installer's own names (_bH, _bB, _bZ) were reported missing by the last round trip: the board was
+  // reset during an install, and only the prologue brings them back.
+  bool installer_names_gone_ = false;
   std::uint64_t seq_;
   std::size_t piece_bytes_;
   std::size_t chunk_bytes_;
