@@ -1,14 +1,26 @@
-// Benchmark: each scenario's wall time on the simulated module with the firmware's real timings, against its
-// physical minimum (the waits the device imposes plus the serial line time of every byte exchanged).
+// Benchmark: each scenario's wall time on the simulated module (the firmware's real timings) against its
+// physical minimum, and the safe-boot scenarios beside the alternative a script would use (P12 released at
+// fixed times, bootrig's own no-photodiode path), interleaved round by round.
 //
-// usage: bench_scenarios [RIG] [NAME...]     (default rig: rigs/sim.toml beside the sources; all scenarios)
+// The minimum comes from the device alone: the boots each check must cause (its documented steps: the
+// firmware's reset pulse, ROM boot, safe-boot re-check and windows, app start and banner delay, as the
+// simulator runs them) plus the line time, full duplex, of the bytes the attempt moved. It does not look at
+// bootrig's steps: what bootrig waits for inside a step (prompt timeouts, LED evidence) is its own time.
+// Wall time runs from before run_scenarios() to after it (restore included); for the first scenario after
+// power-on from before Target::open().
+//
+// usage: bench_scenarios [--rounds N] [--rig RIG] [NAME...]    (markdown on stdout, progress on stderr)
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bench_support.hpp"
+#include "bootrig/core/escape.hpp"
 #include "bootrig/observe/timeline.hpp"
 #include "bootrig/rig/rig_file.hpp"
 #include "bootrig/scenario/runner.hpp"
@@ -18,78 +30,257 @@ using namespace bootrig;
 
 namespace {
 
-// Steps in which bootrig only waits for the device: a reset pulse, a boot, a safe-boot window, the LED, a
-// deliberate wait proving the REPL stays unreachable.
-bool device_wait(const std::string& step) {
-  for (const char* p : {"RESET pulse", "wait for the boot", "release P12 in", "watch the heartbeat", "soft reset",
-                        "type ", "wait for a main.py", "try for the prompt"})
-    if (step.rfind(p, 0) == 0) return true;
-  return false;
-}
+double secs(Duration d) { return std::chrono::duration<double>(d).count(); }
 
-struct Cost {
-  double wall = 0, waits = 0, line = 0;
+// The device's share of one check, from the firmware's timings (rigs/sim.toml leaves them at
+// firmware 1.20's).
+struct DeviceModel {
+  FirmwareTiming f;
+  milliseconds pulse;  // the rig's RESET pulse, which the module must see
+  double ms(milliseconds m) const { return static_cast<double>(m.count()) / 1000.0; }
+  // Reset released: ROM, bootloader (P12 low at its first read: no re-check), app, banner.
+  double hard_boot() const { return ms(pulse) + ms(f.rom_boot) + ms(f.app_start) + ms(f.banner_delay); }
+  double power_on() const { return ms(f.rom_boot) + ms(f.app_start) + ms(f.banner_delay); }
+  // machine.reset(): a software reset, no pulse.
+  double soft_cpu_reset() const { return power_on(); }
+  // Ctrl-D or sys.exit(): "soft reboot", 5 ms, the scripts, the banner delay.
+  double soft_reboot() const { return 0.005 + ms(f.banner_delay); }
+  // P12 read high twice, then the windows until the first moment a release means the wanted one; the
+  // firmware notices a release at the end of the iteration it falls in (bootmgr.c wait_while_blinking).
+  double safe_boot(int window) const {
+    double t = ms(pulse) + ms(f.rom_boot) + ms(f.safeboot_recheck);
+    if (window == 1) t += ms(f.window1_toggle);
+    if (window == 2) t += ms(f.window1_toggle) * f.window1_iterations + ms(f.window2_toggle);
+    if (window == 3)
+      t += ms(f.window1_toggle) * f.window1_iterations + ms(f.window2_toggle) * f.window2_iterations +
+           ms(f.final_duration);
+    return t + ms(f.app_start) + ms(f.banner_delay);
+  }
+  // A stuck main.py shows itself once the app started (its marker line).
+  double boot_to_main() const { return ms(pulse) + ms(f.rom_boot) + ms(f.app_start); }
+  // The heartbeat starts with the app, before the banner delay; one whole period proves it.
+  double heartbeat_after_prompt() const {
+    return std::max(0.0, ms(f.heartbeat_on) + ms(f.heartbeat_off) - ms(f.banner_delay));
+  }
 };
 
-Cost cost_of(const std::filesystem::path& events_file, unsigned baud) {
-  auto events = read_events(events_file);
-  Cost c;
-  if (events.empty()) return c;
-  std::int64_t first = events.front()["t"], last = events.back()["t"];
-  c.wall = static_cast<double>(last - first) / 1e9;
-  std::map<std::string, std::int64_t> open;
-  int depth = 0;
-  std::uint64_t bytes_outside = 0;
-  for (const auto& e : events) {
-    std::string kind = e["kind"];
-    if (kind == "step_start" && device_wait(e["step"])) {
-      open[e["step"]] = e["t"];
-      ++depth;
-    } else if (kind == "step_end" && device_wait(e["step"]) && open.count(e["step"])) {
-      c.waits += static_cast<double>(e["t"].get<std::int64_t>() - open[e["step"]]) / 1e9;
-      open.erase(e["step"]);
-      --depth;
-    } else if (kind == "serial" && depth == 0) {
-      bytes_outside += e["n"].get<std::uint64_t>();
-    }
-  }
-  c.line = static_cast<double>(bytes_outside) * 10.0 / baud;
-  return c;
+struct DeviceShare {
+  double boots = 0;         // seconds the device needs for the boots the check causes
+  double overlappable = 0;  // device time the line may overlap (the heartbeat shown while facts are read)
+  std::string what;
+};
+
+// Every check ends with its restore: the scripts put back and one more boot.
+std::optional<DeviceShare> device_share(const std::string& name, const DeviceModel& d) {
+  const double restore = d.hard_boot();
+  if (name == "normal-boot")
+    return DeviceShare{d.hard_boot() + restore, d.heartbeat_after_prompt(), "2 boots + one heartbeat period"};
+  if (name == "safeboot-window1")
+    return DeviceShare{d.safe_boot(1) + restore, 0, "window-1 safe boot + boot"};
+  if (name == "safeboot-window2")
+    return DeviceShare{d.safe_boot(2) + restore, 0, "window-2 safe boot + boot"};
+  if (name == "safeboot-factory") return DeviceShare{d.safe_boot(3) + restore, 0, "factory safe boot + boot"};
+  if (name == "safeboot-not-persistent")
+    return DeviceShare{d.safe_boot(2) + d.hard_boot() + restore, 0, "window-2 safe boot + 2 boots"};
+  if (name == "soft-reset-ctrl-d") return DeviceShare{d.soft_reboot() + restore, 0, "soft reboot + boot"};
+  if (name == "soft-reset-sys-exit")
+    return DeviceShare{2 * d.hard_boot() + 2 * d.soft_reboot(), 0, "2 boots + 2 soft reboots"};
+  if (name == "hard-reset-pin") return DeviceShare{d.hard_boot() + restore, 0, "2 boots"};
+  if (name == "hard-reset-machine") return DeviceShare{d.soft_cpu_reset() + restore, 0, "CPU reset + boot"};
+  if (name == "factory-reset") return DeviceShare{d.hard_boot() + restore, 0, "2 boots"};
+  if (name == "recover-stuck-main")
+    return DeviceShare{2 * (d.boot_to_main() + d.safe_boot(1) + d.hard_boot()) + restore, 0,
+                       "2 x (boot to main.py + window-1 safe boot + boot) + boot"};
+  // ota-rollback-invalid, ota-broken-recover: their OTA writes and broken boots are not modelled yet.
+  return std::nullopt;
 }
+
+// Bytes the attempt moved each way; the ROM's boot lines are left out of rx: they cross during the ROM's
+// own boot time, which the device share already counts.
+struct LineBytes {
+  std::uint64_t tx = 0, rx = 0;
+};
+LineBytes line_bytes(const std::filesystem::path& events_file) {
+  LineBytes b;
+  std::string rx;
+  for (const auto& e : read_events(events_file)) {
+    if (e.value("kind", "") != "serial") continue;
+    if (e.value("dir", "") == "tx")
+      b.tx += e["n"].get<std::uint64_t>();
+    else
+      rx += unescape_bytes(e.value("data", ""));
+  }
+  std::size_t rom = 0;
+  for (std::size_t at = rx.find("ets Jun"); at != std::string::npos; at = rx.find("ets Jun", at + 1)) {
+    std::size_t end = rx.find("entry 0x", at);
+    if (end == std::string::npos) break;
+    end = rx.find('\n', end);
+    if (end == std::string::npos) break;
+    rom += end + 1 - at;
+  }
+  b.rx = rx.size() - rom;
+  return b;
+}
+
+struct Figures {
+  bench::Spread wall, ratio, device_ratio;
+  double line = 0;     // of the last round
+  double minimum = 0;  // of the last round (the line share varies a little with retries)
+  std::string outcome, what;
+};
+
+struct Side {
+  RigConfig rig;
+  std::unique_ptr<Target> target;
+  std::filesystem::path out;
+  int attempts = 0;  // each attempt writes a run folder of its own
+};
+
+// One attempt of one scenario; `powered` is when the module was powered when this is the first scenario.
+void attempt(Side& side, Scenario* s, const DeviceModel& model, std::optional<TimePoint> powered,
+             Figures& fig) {
+  RunFolder folder(side.out / std::to_string(++side.attempts));
+  auto progress = make_silent_progress();
+  RunOptions options;
+  options.allow_destructive = true;  // the benchmark times every scenario, factory-reset included
+  const TimePoint t0 = powered.value_or(now());
+  RunSummary run = run_scenarios(*side.target, {s}, options, folder, *progress);
+  const TimePoint t1 = now();
+  const ScenarioResult& r = run.scenarios.at(0);
+  LineBytes b = line_bytes(folder.attempt_dir(0, r.name, 1) / "events.jsonl");
+  const double line = static_cast<double>(std::max(b.tx, b.rx)) * 10.0 / side.rig.serial.settings.baud;
+  const DeviceShare d = *device_share(r.name, model);
+  const double device = d.boots + d.overlappable + (powered ? model.power_on() : 0.0);
+  const double minimum = d.boots + std::max(d.overlappable, line) + (powered ? model.power_on() : 0.0);
+  fig.wall.add(secs(t1 - t0));
+  fig.ratio.add(secs(t1 - t0) / minimum);
+  fig.device_ratio.add(secs(t1 - t0) / device);
+  fig.minimum = minimum;
+  fig.line = line;
+  fig.what = d.what + (powered ? " + power-on boot" : "") + " + line " + std::to_string(b.tx) + " B tx / " +
+             std::to_string(b.rx) + " B rx";
+  if (fig.outcome.empty() || r.outcome != Outcome::pass) fig.outcome = to_string(r.outcome);
+  std::filesystem::remove_all(folder.path());
+  std::fprintf(stderr, "bench_scenarios: %-26s %s %6.2f s (minimum %.2f s)\n", r.name.c_str(),
+               side.rig.sim.photodiode ? "photodiode   " : "fixed release", secs(t1 - t0), minimum);
+}
+
+// The scenarios whose P12 release the photodiode guides (recover-stuck-main's window-1 release too, but its
+// 18 s would not fit the 15 minutes of the whole run).
+bool is_safe_boot(const std::string& name) { return name.rfind("safeboot-", 0) == 0; }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::filesystem::path rig_path = argc > 1 ? argv[1] : std::filesystem::path(BOOTRIG_BENCH_SOURCE_DIR) / "rigs/sim.toml";
-  RigConfig rig = load_rig_file(rig_path);
+  int rounds = 3;
+  std::filesystem::path rig_path = std::filesystem::path(BOOTRIG_BENCH_SOURCE_DIR) / "rigs/sim.toml";
   std::vector<Scenario*> chosen;
-  for (int i = 2; i < argc; ++i)
-    if (Scenario* s = find_scenario(argv[i])) chosen.push_back(s);
-  if (chosen.empty())
-    for (const auto& s : all_scenarios()) chosen.push_back(s.get());
-
-  auto out = std::filesystem::temp_directory_path() / ("bootrig-bench-scenarios-" + std::to_string(::getpid()));
-  auto target = Target::open(rig);
-  RunFolder folder(out);
-  auto progress = make_silent_progress();
-  std::printf("%-26s %8s %8s %8s %8s %8s %7s\n", "scenario", "outcome", "wall s", "waits s", "line s", "min s", "ratio");
-  double total_wall = 0, total_min = 0;
-  for (std::size_t i = 0; i < chosen.size(); ++i) {
-    RunOptions options;
-    options.allow_destructive = true;  // the benchmark times every scenario, factory-reset included
-    RunSummary run = run_scenarios(*target, {chosen[i]}, options, folder, *progress);
-    const ScenarioResult& r = run.scenarios.at(0);
-    // run_scenarios numbers its one scenario 01 in each call: the folder is reused, so read it now.
-    Cost c = cost_of(folder.attempt_dir(0, r.name, 1) / "events.jsonl", rig.serial.settings.baud);
-    double min = c.waits + c.line;
-    std::printf("%-26s %8s %8.2f %8.2f %8.2f %8.2f %7.3f\n", r.name.c_str(), to_string(r.outcome), c.wall, c.waits,
-                c.line, min, min > 0 ? c.wall / min : 0.0);
-    std::fflush(stdout);
-    total_wall += c.wall;
-    total_min += min;
-    std::filesystem::remove_all(folder.path() / folder.scenario_dir_name(0, r.name));
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc)
+      rounds = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--rig") && i + 1 < argc)
+      rig_path = argv[++i];
+    else if (Scenario* s = find_scenario(argv[i]))
+      chosen.push_back(s);
+    else {
+      std::fprintf(
+          stderr,
+          "bench_scenarios: no scenario '%s'; usage: bench_scenarios [--rounds N] [--rig RIG] [NAME...]\n",
+          argv[i]);
+      return 2;
+    }
   }
-  std::printf("%-26s %8s %8.2f %8s %8s %8.2f %7.3f\n", "all", "", total_wall, "", "", total_min, total_wall / total_min);
-  std::filesystem::remove_all(out);
+  // By default every scenario the device model knows; the others are named in the output.
+  std::vector<std::string> unmodelled;
+  if (chosen.empty())
+    for (const auto& s : all_scenarios()) {
+      if (device_share(s->info().name, DeviceModel{}))
+        chosen.push_back(s.get());
+      else
+        unmodelled.push_back(s->info().name);
+    }
+  for (Scenario* s : chosen)
+    if (!device_share(s->info().name, DeviceModel{})) {
+      std::fprintf(stderr, "bench_scenarios: %s has no device model yet: its minimum is unknown\n",
+                   s->info().name.c_str());
+      return 2;
+    }
+
+  RigConfig rig = load_rig_file(rig_path);
+  const DeviceModel model{rig.sim.timing, rig.timing.reset_pulse};
+  const auto base =
+      std::filesystem::temp_directory_path() / ("bootrig-bench-scenarios-" + std::to_string(::getpid()));
+
+  // Interleaved: in each round every scenario runs with the photodiode, and each safe-boot one right after
+  // it without (P12 released at the nominal middle of the window), each side on its own freshly powered
+  // module. The first scenario of a round is timed from power-on, as a user's first check is.
+  std::map<std::string, Figures> ours, fixed;
+  Figures first;
+  const std::string first_name = chosen.front()->info().name;
+  // Each side keeps its module powered across the rounds (what it flashes in round 1 stays put); each round
+  // also powers a module of its own for the first scenario, timed from power-on.
+  Side with{rig, nullptr, base / "photodiode"};
+  Side without{rig, nullptr, base / "fixed"};
+  without.rig.sim.photodiode = false;
+  for (Side* side : {&with, &without}) {
+    side->target = Target::open(side->rig);
+    // Given its power-on boot before its first scenario: that is not what it is timed for.
+    wait_for(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(model.power_on() + 0.2)));
+  }
+  for (int round = 0; round < rounds; ++round) {
+    {
+      Side cold{rig, nullptr, base / ("cold-" + std::to_string(round))};
+      const TimePoint powered = now();
+      cold.target = Target::open(cold.rig);
+      attempt(cold, chosen.front(), model, powered, first);
+    }
+    for (Scenario* scenario : chosen) {
+      const std::string name = scenario->info().name;
+      attempt(with, scenario, model, std::nullopt, ours[name]);
+      if (is_safe_boot(name)) attempt(without, scenario, model, std::nullopt, fixed[name]);
+    }
+  }
+  std::filesystem::remove_all(base);
+
+  std::printf(
+      "| scenario | outcome | wall s, median (min-max) | minimum s (of it line) | wall / minimum, median "
+      "(min-max) | "
+      "target 1.02 | wall / device share alone | fixed-time release: wall s | its wall / minimum | bootrig / "
+      "fixed (of wall / minimum) |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  auto row = [&](const std::string& label, const Figures& f, const Figures* alt) {
+    std::printf("| %s | %s | %s | %.2f (%.2f) | %s | %s | %.3f |", label.c_str(), f.outcome.c_str(),
+                f.wall.text(2).c_str(), f.minimum, f.line, f.ratio.text(3).c_str(),
+                f.ratio.median() < 1.0
+                    ? "**below the minimum**: the check did less than its steps say (see below)"
+                    : bench::verdict(f.ratio.median() <= 1.02),
+                f.device_ratio.median());
+    if (alt && !alt->wall.empty())
+      std::printf(" %s | %s | %.3f |\n", alt->wall.text(2).c_str(), alt->ratio.text(3).c_str(),
+                  f.ratio.median() / alt->ratio.median());
+    else
+      std::printf(" - | - | - |\n");
+  };
+  row(first_name + " (first after power-on)", first, nullptr);
+  double all_wall = 0, all_min = 0;
+  for (Scenario* s : chosen) {
+    const std::string name = s->info().name;
+    const Figures& f = ours[name];
+    row(name, f, fixed.count(name) ? &fixed[name] : nullptr);
+    all_wall += f.wall.median();
+    all_min += f.minimum;
+  }
+  std::printf("| **all (medians)** | | %.2f | %.2f | **%.3f** | %s | | | | |\n", all_wall, all_min,
+              all_wall / all_min, bench::verdict(all_wall / all_min <= 1.02));
+  if (!unmodelled.empty()) {
+    std::printf("\nNot timed: no device model yet for");
+    for (const auto& n : unmodelled) std::printf(" `%s`", n.c_str());
+    std::printf(".\n");
+  }
+  std::printf("\nWhat each minimum holds (device share from the firmware's timings, then the line):\n\n");
+  std::printf("| scenario | device share | \n|---|---|\n");
+  std::printf("| %s (first after power-on) | %s |\n", first_name.c_str(), first.what.c_str());
+  for (Scenario* s : chosen)
+    std::printf("| %s | %s |\n", s->info().name.c_str(), ours[s->info().name].what.c_str());
   return 0;
 }

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The two commands of README.md: `cmake/dev.sh demo` and `cmake/dev.sh test`. Each installs what it needs first.
+# The commands of README.md: `cmake/dev.sh demo`, `cmake/dev.sh test` and `cmake/dev.sh bench`. Each installs what it
+# needs first.
+#   bench: an optimised build (build/bench-release), then every benchmark in one go; rewrites BENCHMARKS.md.
 #   demo: builds bootrig and runs `bootrig run safeboot-window2` on the built-in simulated module.
 #   test: the whole test suite, in stages whose times are printed at the end:
 #         - amd64 + libgpiod v1 (warnings as errors, benchmarks compiled): every unit and simulator test;
@@ -224,8 +226,26 @@ case "$cmd" in
     echo "== the skipped tests are the host builds' gpio-sim and UART tests, which the kernel tier ran"
     echo "tests: $passed passed, 0 failed, $skipped skipped"
     ;;
+  bench)
+    # An optimised build of bootrig and bench/ in its own folder, then every benchmark in one go: BENCHMARKS.md is
+    # rewritten (bench/run-all.sh). Run on an idle machine for an idle machine's figures; the file records the
+    # load average before and after either way.
+    bench_start=$SECONDS
+    bash cmake/install-deps.sh
+    bash cmake/fetch-esptool.sh build/esptool
+    bash cmake/fetch-micropython.sh build/micropython
+    # Optimised as the package is (RelWithDebInfo: -O2, NDEBUG) and as a unity build with the flags of the test
+    # stages, so that ccache hands over the objects `cmake/dev.sh test` compiled. (At -O3 GCC 12 reports false
+    # positives in libstdc++ that -Werror turns into errors.)
+    configure_and_build build/bench-release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOOTRIG_BUILD_TESTS=OFF \
+      -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16
+    echo "== built in $((SECONDS - bench_start)) s"
+    bash bench/run-all.sh build/bench-release
+    took=$((SECONDS - bench_start))
+    echo "== cmake/dev.sh bench: $((took / 60)) min $((took % 60)) s in all (build included)"
+    ;;
   *)
-    echo "usage: cmake/dev.sh demo|test" >&2
+    echo "usage: cmake/dev.sh demo|test|bench" >&2
     exit 2
     ;;
 esac

@@ -123,7 +123,13 @@ std::optional<SerialChunk> PolledLink::read(Deadline deadline) {
   for (;;) {
     interrupt::throw_if_requested();
     if (!ensure_open(deadline)) return std::nullopt;
-    short rev = poll_port(fd(), POLLIN, deadline);
+    const milliseconds every = settings_.poll_interval;
+    // A polling reader only looks (a zero timeout) and sleeps until its next look.
+    short rev = poll_port(fd(), POLLIN, every.count() > 0 ? Deadline::at(now()) : deadline);
+    if (rev == 0 && every.count() > 0 && !deadline.expired()) {
+      wait_until(deadline.min(Deadline::after(every)));
+      continue;
+    }
     if (rev == 0) return std::nullopt;
     // Data first: what arrived before a hangup is still readable and must not be lost.
     if ((rev & POLLIN) != 0 || (rev & (POLLHUP | POLLERR)) != 0) {

@@ -198,7 +198,8 @@ void ReplClient::send(std::string_view bytes, Deadline deadline) { link_.write(b
 bool ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
   unsigned baud = link_.baud();
   std::size_t chunk = std::max<std::size_t>(options_.chunk_bytes, 1);
-  if (baud == 0 || options_.chunk_line_fraction <= 0.0 || bytes.size() <= chunk) {
+  const bool fixed_pause = options_.chunk_pause.count() > 0;
+  if (baud == 0 || (options_.chunk_line_fraction <= 0.0 && !fixed_pause) || bytes.size() <= chunk) {
     send(bytes, deadline);
     return true;
   }
@@ -212,6 +213,10 @@ bool ReplClient::paced_send(std::string_view bytes, Deadline deadline) {
     TimePoint start = now();
     auto piece = bytes.substr(off, chunk);
     send(piece, deadline);
+    if (fixed_pause) {
+      next = now() + options_.chunk_pause;
+      continue;
+    }
     auto gap = std::chrono::duration<double>(static_cast<double>(piece.size()) * seconds_per_byte /
                                              options_.chunk_line_fraction);
     next = std::max(next, start) + std::chrono::duration_cast<Duration>(gap);
@@ -314,8 +319,8 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
   // Typed without Enter first: the line editor echoes what it received, so the line runs only once its echo
   // came back exactly. A byte garbled on the way in (the line would run as something else) is caught here,
   // the line cleared with Ctrl-C and typed again.
-  const auto line_time = std::chrono::duration_cast<Duration>(
-      std::chrono::duration<double>(static_cast<double>(line.size() * 2 + 16) * 10.0 / std::max(baud(), 1200u)));
+  const auto line_time = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
+      static_cast<double>(line.size() * 2 + 16) * 10.0 / std::max(baud(), 1200u)));
   for (int typed = 1;; ++typed) {
     send(line, deadline);
     if (wait_for(line, Deadline::after(2 * line_time + milliseconds(300)).min(deadline))) break;

@@ -138,6 +138,18 @@ class LogCapture {
   std::shared_ptr<spdlog::logger> previous_;
 };
 
+// A read that nothing but an interruption can end: ignoring it would hang until ctest's timeout.
+void expect_interruption_ends_read(SerialLink& link) {
+  interrupt::clear();
+  std::thread t([] {
+    std::this_thread::sleep_for(milliseconds(50));
+    interrupt::request(SIGINT);
+  });
+  EXPECT_THROW(link.read(Deadline::never()), Interrupted);
+  t.join();
+  interrupt::clear();
+}
+
 TEST(TermiosSerial, BytesPassBothWaysUnchanged) {
   Pty pty = open_pty();
   auto link = open_termios(pty.slave_path, {});
@@ -189,6 +201,21 @@ TEST(TermiosSerial, ReadReturnsNothingNoEarlierThanTheDeadline) {
   auto chunk = link->read(Deadline::at(now() - seconds(1)));
   ASSERT_TRUE(chunk.has_value());
   EXPECT_EQ(chunk->bytes, "late");
+}
+
+// The polling reader (SerialSettings::poll_interval, the alternative the benchmarks measure) loses nothing,
+// returns nothing before the deadline, and still ends on an interruption.
+TEST(TermiosSerial, PollingReaderGetsEverythingAndKeepsItsDeadline) {
+  Pty pty = open_pty();
+  SerialSettings s;
+  s.poll_interval = milliseconds(20);
+  auto link = open_termios(pty.slave_path, s);
+  master_write(pty.master_fd, "polled bytes");
+  EXPECT_EQ(link_read(*link, 12), "polled bytes");
+  auto deadline = Deadline::after(milliseconds(70));
+  EXPECT_FALSE(link->read(deadline).has_value());
+  EXPECT_GE(now(), deadline.when());
+  expect_interruption_ends_read(*link);
 }
 
 TEST(TermiosSerial, WriteThrowsWhenThePortStaysFullPastTheDeadline) {
@@ -243,15 +270,7 @@ TEST(TermiosSerial, DiscardInputDropsWhatWasNotRead) {
 TEST(TermiosSerial, InterruptionWakesABlockedRead) {
   Pty pty = open_pty();
   auto link = open_termios(pty.slave_path, {});
-  interrupt::clear();
-  std::thread t([] {
-    std::this_thread::sleep_for(milliseconds(50));
-    interrupt::request(SIGINT);
-  });
-  // Only the interruption can end this read; ignoring it would hang until ctest's timeout.
-  EXPECT_THROW(link->read(Deadline::never()), Interrupted);
-  t.join();
-  interrupt::clear();
+  expect_interruption_ends_read(*link);
   // The link still works afterwards.
   master_write(pty.master_fd, "ok");
   EXPECT_EQ(link_read(*link, 2), "ok");

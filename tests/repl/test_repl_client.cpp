@@ -300,9 +300,10 @@ TEST(ReplRaw, PycomRefusesRawPasteAndTheClientFallsBackToChunks) {
   EXPECT_TRUE(fake.script_done());
 }
 
-TEST(ReplRaw, ChunkedModeSendsPacedBlocks) {
+// Sends 306 bytes of code in chunked raw mode with 64-byte blocks; returns how many writes carried code, each
+// checked to fit a block.
+std::size_t chunked_code_writes_of(ReplOptions o) {
   FakeSerial fake(921600);
-  ReplOptions o = fast();
   o.try_raw_paste = false;
   o.chunk_bytes = 64;
   ReplClient repl(fake, o);
@@ -311,17 +312,28 @@ TEST(ReplRaw, ChunkedModeSendsPacedBlocks) {
   std::string code = "x = '" + std::string(300, 'a') + "'";
   fake.expect(code).expect("\x04").reply("OK\x04\x04>");
   auto r = repl.exec_raw(code, Deadline::after(seconds(5)));
-  ASSERT_TRUE(r.ok()) << r.error().describe();
-  auto writes = fake.writes();
-  // 306 bytes in 64-byte blocks: five writes of code, none larger than a block.
+  EXPECT_TRUE(r.ok()) << r.error().describe();
   std::size_t code_writes = 0;
-  for (const auto& w : writes) {
+  for (const auto& w : fake.writes()) {
     if (w.find('a') != std::string::npos) {
       ++code_writes;
       EXPECT_LE(w.size(), 64u);
     }
   }
-  EXPECT_EQ(code_writes, 5u);
+  return code_writes;
+}
+
+TEST(ReplRaw, ChunkedModeSendsPacedBlocks) {
+  // 306 bytes in 64-byte blocks: five writes of code, none larger than a block.
+  EXPECT_EQ(chunked_code_writes_of(fast()), 5u);
+}
+
+// mpremote's way as an option: blocks with a fixed pause after each, even with the line-fraction pacing off.
+TEST(ReplRaw, ChunkPauseSendsBlocksWithAFixedPause) {
+  ReplOptions o = fast();
+  o.chunk_line_fraction = 0.0;
+  o.chunk_pause = milliseconds(1);
+  EXPECT_EQ(chunked_code_writes_of(o), 5u);
 }
 
 TEST(ReplRaw, DeadlineWhileSendingChunksStopsSending) {

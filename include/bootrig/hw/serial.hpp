@@ -28,6 +28,10 @@ struct SerialSettings {
   // adapters they are wired to EN and GPIO0) unless the rig file asks for a level.
   std::optional<bool> dtr;
   std::optional<bool> rts;
+  // 0: a read wakes on the first byte that arrives. Otherwise a read looks at the port only every
+  // poll_interval and sleeps in between, the habit of tools that poll a port (pytest-embedded reads every
+  // 50 ms); bootrig never sets it: it is the alternative its benchmarks measure beside the default.
+  milliseconds poll_interval{0};
 };
 
 // Bytes as they arrived, stamped on the monotonic clock when the read returned them.

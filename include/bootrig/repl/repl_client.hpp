@@ -102,6 +102,10 @@ struct ReplOptions {
   // pyboard.py's fixed 10 ms pause (69 % of 115200, 22 % of 921600) this gives 80 % at every baud.
   std::size_t chunk_bytes = 256;
   double chunk_line_fraction = 0.8;
+  // Nonzero: after each block a fixed pause of this length instead of the pacing above, the way mpremote's
+  // and pyboard.py's fallback sends raw REPL code (256 bytes, then 10 ms). Left at 0 by bootrig; it is the
+  // alternative its benchmarks measure beside the default.
+  milliseconds chunk_pause{0};
   // write_file() sends payload in blocks of this many bytes, one exec each.
   std::size_t file_block = 2048;
   std::size_t last_seen_bytes = 200;
