@@ -15,6 +15,7 @@ packages=(
   python3 python3-serial python3-intelhex python3-bitstring python3-cryptography python3-ecdsa python3-yaml
   bsdutils
   groff-base zsh   # the tests render the generated man page and parse the generated zsh completion
+  systemd   # systemd-analyze verify checks dist/'s station unit (tests/dist)
   # The readers the tests check a run folder with (tests/tools/check_run_folder.py): results.json against
   # docs/results.schema.json, junit.xml, report.html rendered headless (screenshot decoded by PIL), and each
   # attempt's signals.vcd read back by sigrok-cli. Debian's python3 (/usr/bin/python3) runs them.
