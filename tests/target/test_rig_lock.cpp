@@ -118,6 +118,11 @@ TEST_F(RigLockTest, DefaultPlaceIsRunLockElseTheRuntimeDir) {
   std::filesystem::create_directories(runtime);
   EXPECT_EQ(default_lock_path("bench", {{"XDG_RUNTIME_DIR", runtime.string()}}, dir / "missing"),
             runtime / "bootrig-bench.lock");
+  // Neither (a service without a login session, a runtime dir named but gone): the temporary folder.
+  const auto tmp = std::filesystem::temp_directory_path() / "bootrig-bench.lock";
+  EXPECT_EQ(default_lock_path("bench", {}, dir / "missing"), tmp);
+  EXPECT_EQ(default_lock_path("bench", {{"XDG_RUNTIME_DIR", (dir / "gone").string()}}, dir / "missing"), tmp);
+  EXPECT_EQ(default_lock_path("bench", {{"XDG_RUNTIME_DIR", ""}}, dir / "missing"), tmp);
 }
 
 TEST_F(RigLockTest, HardwareRigsLockSimulatedOnesOnlyWhenTheirFileSaysSo) {
