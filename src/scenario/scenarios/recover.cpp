@@ -8,8 +8,14 @@ namespace {
 
 struct StuckScript {
   const char* label;
-  const char* code;  // appended to the evidence main.py: runs after its marker line
+  const char* code;  // appended to the evidence main.py: runs with Ctrl-C disabled, after kStuckMarker
 };
+
+// Printed once the stuck main.py has disabled Ctrl-C, just before it detaches or loops. bootrig tries for the
+// prompt only after this line: a Ctrl-C sent on the main.py marker could land before the script disabled it
+// (its boot counter writes to flash in between) and interrupt it, making the board look reachable when the
+// script would not have let it be (a false FAIL seen under load).
+constexpr const char* kStuckMarker = "BOOTRIG:main.py stuck";
 
 // Every stuck main.py carries a dead man's switch: it counts its boots in kStuckCount and, from the third on,
 // removes itself and returns. A board that keeps running it where it must not (scripts in a safe boot) is
@@ -22,14 +28,17 @@ std::string stuck_main(const char* loop) {
     body += "    " + std::string(rest.substr(0, eol)) + "\n";
     rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 1);
   }
-  return std::string("import os\ntry:\n    _bn = int(open('") + kStuckCount +
+  return std::string("import os\nimport micropython\ntry:\n    _bn = int(open('") + kStuckCount +
          "').read())\nexcept Exception:\n    _bn = 0\nwith open('" + kStuckCount +
          "', 'w') as _bf:\n    _bf.write(str(_bn + 1))\nif _bn >= 2:\n    os.remove('/flash/main.py')\n"
-         "    os.remove('" + kStuckCount + "')\nelse:\n" + body;
+         "    os.remove('" + kStuckCount + "')\nelse:\n    micropython.kbd_intr(-1)\n    print('" + kStuckMarker +
+         "')\n" + body;
 }
 const StuckScript kStuckScripts[] = {
-    {"a main.py that loops with Ctrl-C disabled", "import micropython\nmicropython.kbd_intr(-1)\nwhile True:\n    pass\n"},
-    {"a main.py that detaches the REPL from the UART and loops", "os.dupterm(None)\nwhile True:\n    pass\n"},
+    {"a main.py that loops with Ctrl-C disabled", "while True:\n    pass\n"},
+    // Ctrl-C is enabled again once the REPL is off the UART: only the detachment keeps bootrig out.
+    {"a main.py that detaches the REPL from the UART and loops",
+     "os.dupterm(None)\nmicropython.kbd_intr(3)\nwhile True:\n    pass\n"},
 };
 
 class RecoverStuckMain : public BootCheck {
@@ -56,11 +65,12 @@ class RecoverStuckMain : public BootCheck {
       boot.reset_only();
       {
         auto step = s.step("wait for " + std::string(stuck.label) + " to start");
-        s.waiting("main.py's marker line");
-        // The marker line is only a cue: if noise garbles it, the evidence log read after the safe boot
-        // still says whether main.py started.
-        if (!s.wait_for_serial(kMainMarker, mark, Deadline::after(s.timing().boot_timeout)))
-          s.timeline().note("main.py's marker line did not arrive intact; judged from the evidence log later");
+        s.waiting("main.py's line that it is stuck");
+        // The line is only a cue: if noise garbles it, the evidence log read after the safe boot still says
+        // whether main.py started.
+        if (!s.wait_for_serial(kStuckMarker, mark, Deadline::after(s.timing().boot_timeout)))
+          s.timeline().note("main.py's line that it is stuck did not arrive intact; judged from the evidence log "
+                            "later");
         step.ok();
       }
       {
