@@ -329,7 +329,6 @@ TEST(TermiosSerial, WriteAcrossAVanishedLinkThrowsAtTheDeadline) {
 TEST(TermiosSerial, AWriteWaitsTheReappearGapBeyondItsOwnDeadline) {
   TempDir dir;
   const fs::path link_path = dir / "uart";
-  LogCapture log;
   Pty first = open_pty();
   point_link(link_path, first.slave_path);
   auto link = open_termios(link_path.string(), {}, seconds(20));

@@ -1,6 +1,8 @@
 // Tests for the safe-boot scenarios on the simulated module: each passes, and each rule break fails it.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "bootrig/report/writers.hpp"
 #include "support/scenario_rig.hpp"
 
@@ -233,13 +235,18 @@ bool released_too_late_to_read(const ScenarioResult& r) {
 }
 
 TEST(SafeBootLimits, TheReleaseIsSeenAtTheBootloadersNextCheck) {
+  int unread = 0;
   for (const char* window : {"window1", "window2"}) {
     SCOPED_TRACE(window);
     const double toggle = std::string(window) == "window1" ? 250.0 : 125.0;
     ScenarioResult r = testing::run_one(std::string("safeboot-") + window);
     ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
     const Measurement* d = measurement_named(r, std::string(window) + ".release_to_decision_ms");
-    if (!d && released_too_late_to_read(r)) continue;
+    if (!d && released_too_late_to_read(r)) {
+      ++unread;
+      std::printf("note: %s's release-to-decision not read (host too loaded to release P12 in time)\n", window);
+      continue;
+    }
     ASSERT_NE(d, nullptr) << testing::outcome_text(r);
     EXPECT_GT(d->value, toggle * 0.3) << d->describe();
     EXPECT_LE(d->value, toggle) << d->describe();
@@ -247,13 +254,15 @@ TEST(SafeBootLimits, TheReleaseIsSeenAtTheBootloadersNextCheck) {
     EXPECT_EQ(*d->low, 0.0);
     EXPECT_DOUBLE_EQ(*d->high, toggle * 1.3);  // the half-speed rig's LED tolerance is 30 %
   }
+  if (unread == 2) GTEST_SKIP() << "neither window's release-to-decision was read: the host was too loaded";
 }
 
 TEST(SafeBootLed, ABootloaderThatSeesTheReleaseOneCheckLateFails) {
   RigConfig rig = testing::half_speed_sim_rig();
   rig.sim.faults.release_seen_late = true;
   ScenarioResult r = testing::run_one("safeboot-window2", rig);
-  if (r.outcome == Outcome::pass && released_too_late_to_read(r)) return;  // a host too loaded to read it
+  if (r.outcome == Outcome::pass && released_too_late_to_read(r))
+    GTEST_SKIP() << "bootrig released P12 too late to read the decision: the host was too loaded";
   ASSERT_EQ(r.outcome, Outcome::fail) << testing::outcome_text(r);
   EXPECT_NE(r.attempts.back().message.find("measured outside the limits: window2.release_to_decision_ms = "),
             std::string::npos)
