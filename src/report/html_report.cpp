@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
+#include <system_error>
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/report/writers.hpp"
@@ -84,7 +86,9 @@ svg .vline{stroke-width:2}svg .meas{font-size:12px}
 @media (max-width:40rem){body{padding:0.4rem}.hide-narrow{display:none}}
 )";
 
-// One attempt's events, digested for drawing.
+}  // namespace
+
+// One attempt's events, digested for drawing. Outside the anonymous namespace: HtmlReportCache holds them.
 struct LevelAt {
   std::int64_t t;
   int level;
@@ -103,6 +107,23 @@ struct AttemptTrace {
   std::optional<std::int64_t> verdict_t;
   std::vector<SerialLine> lines;
 };
+
+// A trace read from one events.jsonl, or why it could not be, with the file's size and time when read.
+struct HtmlCachedTrace {
+  std::uintmax_t size = 0;
+  std::filesystem::file_time_type mtime;
+  std::shared_ptr<const AttemptTrace> trace;
+  std::string trouble;
+};
+struct HtmlReportCache::Entries {
+  std::map<std::string, HtmlCachedTrace> by_path;
+};
+
+HtmlReportCache::HtmlReportCache() : entries_(std::make_unique<Entries>()) {}
+HtmlReportCache::~HtmlReportCache() = default;
+std::size_t HtmlReportCache::files_read() const { return files_read_; }
+
+namespace {
 
 AttemptTrace html_trace_of(const std::vector<nlohmann::json>& events) {
   AttemptTrace tr;
@@ -399,19 +420,41 @@ std::string measurements_table(const Attempt& a) {
   return s + "</tbody></table></div>";
 }
 
-std::string attempt_section(const RunSummary& run, const std::filesystem::path& run_dir,
-                            const ScenarioResult& s, std::size_t k, const RigView& rig) {
-  const Attempt& a = s.attempts[k];
+// The attempt's trace, from the cache when its log is unchanged since it was read. A log that is missing or
+// unreadable is asked again next time (it may appear), never cached.
+std::shared_ptr<const AttemptTrace> attempt_trace(const std::filesystem::path& events_file,
+                                                  HtmlReportCache::Entries* entries, std::size_t& files_read,
+                                                  std::string& trouble) {
+  std::error_code ec;
+  std::uintmax_t size = std::filesystem::file_size(events_file, ec);
+  std::filesystem::file_time_type mtime;
+  if (!ec) mtime = std::filesystem::last_write_time(events_file, ec);
+  if (entries && !ec) {
+    auto it = entries->by_path.find(events_file.string());
+    if (it != entries->by_path.end() && it->second.size == size && it->second.mtime == mtime)
+      return it->second.trace;
+  }
   std::vector<nlohmann::json> events;
-  std::string trouble;
-  auto events_file = run_dir / s.folder / ("attempt-" + std::to_string(k + 1)) / "events.jsonl";
+  bool read = false;
   try {
+    ++files_read;
     events = read_events(events_file);
+    read = true;
   } catch (const RigError& e) {
     trouble = e.what();
   }
-  (void)run;
-  AttemptTrace tr = html_trace_of(events);
+  auto trace = std::make_shared<const AttemptTrace>(html_trace_of(events));
+  if (entries && read && !ec) entries->by_path[events_file.string()] = {size, mtime, trace, {}};
+  return trace;
+}
+
+std::string attempt_section(const std::filesystem::path& run_dir, const ScenarioResult& s, std::size_t k,
+                            const RigView& rig, HtmlReportCache::Entries* entries, std::size_t& files_read) {
+  const Attempt& a = s.attempts[k];
+  std::string trouble;
+  auto events_file = run_dir / s.folder / ("attempt-" + std::to_string(k + 1)) / "events.jsonl";
+  const std::shared_ptr<const AttemptTrace> trace = attempt_trace(events_file, entries, files_read, trouble);
+  const AttemptTrace& tr = *trace;
   std::string h = "<figure class=\"attempt\" data-scenario=\"" + html_text(s.name) + "\" data-attempt=\"" +
                   std::to_string(k + 1) + "\" data-outcome=\"" + to_string(a.outcome) + "\">";
   h += "<figcaption>" + html_badge(a.outcome) + " attempt " + std::to_string(k + 1) +
@@ -436,7 +479,11 @@ std::string attempt_section(const RunSummary& run, const std::filesystem::path& 
 
 }  // namespace
 
-std::string to_html_report(const RunSummary& run, const std::filesystem::path& run_dir, const RigView& rig) {
+std::string to_html_report(const RunSummary& run, const std::filesystem::path& run_dir, const RigView& rig,
+                           HtmlReportCache* cache) {
+  std::size_t uncached_reads = 0;
+  std::size_t& files_read = cache ? cache->files_read_ : uncached_reads;
+  HtmlReportCache::Entries* entries = cache ? cache->entries_.get() : nullptr;
   std::string h =
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>";
@@ -485,7 +532,7 @@ std::string to_html_report(const RunSummary& run, const std::filesystem::path& r
          html_text(s.name) + "</h2>";
     if (!s.purpose.empty()) h += "<p class=\"meta\">" + html_text(s.purpose) + "</p>";
     if (s.attempts.empty()) h += "<p>" + html_text(s.reason) + "</p>";
-    for (std::size_t k = 0; k < s.attempts.size(); ++k) h += attempt_section(run, run_dir, s, k, rig);
+    for (std::size_t k = 0; k < s.attempts.size(); ++k) h += attempt_section(run_dir, s, k, rig, entries, files_read);
     h += "</section>\n";
   }
   h += "<p class=\"meta\">Lanes: P12, RESET and P2 high while bootrig asserts them; LED high while the "

@@ -132,7 +132,7 @@ void RunFolder::write_results(const RunSummary& run) {
   });
   try {
     with_space_reserve(
-        [&] { write_file_atomically(path_ / "report.html", to_html_report(run, path_, rig_view_)); });
+        [&] { write_file_atomically(path_ / "report.html", to_html_report(run, path_, rig_view_, &html_cache_)); });
     html_trouble_.clear();
   } catch (const RigError& e) {
     // The page is a view of the files above and of the attempts' logs, larger than all of them: a run does

@@ -111,6 +111,37 @@ TEST(HtmlReport, AnAttemptWithoutATimelineSaysSoAndStillHasItsDiagram) {
   EXPECT_NE(h.find("No serial traffic in this attempt."), std::string::npos);
 }
 
+TEST(HtmlReport, ACacheReadsAFinishedAttemptsLogOnceAndAChangedOneAgain) {
+  MadeUpRun m;
+  HtmlReportCache cache;
+  const std::string first = to_html_report(m.run, m.dir, m.rig, &cache);
+  EXPECT_EQ(first, to_html_report(m.run, m.dir, m.rig)) << "the cache changes nothing drawn";
+  EXPECT_EQ(cache.files_read(), 2u);
+  EXPECT_EQ(to_html_report(m.run, m.dir, m.rig, &cache), first);
+  EXPECT_EQ(cache.files_read(), 2u) << "unchanged logs are not read again";
+  // The running attempt's log grows between writes: it is read again and its new event drawn.
+  auto log = m.dir / "01-safeboot-window1/attempt-2/events.jsonl";
+  std::string last;
+  {
+    std::ifstream in(log);
+    for (std::string line; std::getline(in, line);) last = line;
+  }
+  auto t = nlohmann::json::parse(last).at("t").get<std::int64_t>();
+  std::ofstream(log, std::ios::app) << nlohmann::json{{"t", t + 1}, {"seq", 999}, {"kind", "output"},
+                                                      {"line", "bootloader"}, {"level", 1}}
+                                           .dump()
+                                    << "\n";
+  std::string grown = to_html_report(m.run, m.dir, m.rig, &cache);
+  EXPECT_EQ(cache.files_read(), 3u);
+  EXPECT_EQ(html_count(grown, "data-mark=\"acted\""), 9u);
+  EXPECT_EQ(grown, to_html_report(m.run, m.dir, m.rig));
+  // A log that went away is said so, and asked for again at each write rather than remembered.
+  std::filesystem::remove(m.dir / "01-safeboot-window1/attempt-1/events.jsonl");
+  for (int k = 0; k < 2; ++k)
+    EXPECT_NE(to_html_report(m.run, m.dir, m.rig, &cache).find("No timing diagram: "), std::string::npos);
+  EXPECT_EQ(cache.files_read(), 5u);
+}
+
 // One run on the simulator: a pass and a measurement out of limits retried once, then every file it left
 // read back by the real readers, report.html rendered once in headless Chromium.
 TEST(HtmlReport, ARealRunReadsBackInChromiumSigrokJsonschemaAndJunitparser) {

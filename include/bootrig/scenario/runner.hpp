@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bootrig/report/attempt_views.hpp"
+#include "bootrig/report/html_report.hpp"
 #include "bootrig/report/result.hpp"
 #include "bootrig/scenario/progress.hpp"
 #include "bootrig/scenario/scenario.hpp"
@@ -68,6 +69,7 @@ class RunFolder {
   // dies, so nothing is ever left behind in the folder. -1 when there is none (the disk was already full).
   int space_reserve_fd_ = -1;
   std::string html_trouble_;  // why report.html could not be written last time (said once)
+  HtmlReportCache html_cache_;  // the finished attempts' diagrams, not read again at every write
 };
 
 // What in `dir` shows that it holds a run ("summary.txt", "01-normal-boot/", "run-2/"); empty when nothing
