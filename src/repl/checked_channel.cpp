@@ -21,6 +21,13 @@ namespace {
 //   BRF q off total dall dframe hex   a chunk of the answer ('O' + str(_r), or 'E' + type ':' + message);
 //                                    dframe covers "q off total dall " and the chunk, so no field of the
 //                                    frame can be garbled unnoticed
+// MicroPython's parser interns string literals up to this length (MICROPY_ALLOC_PARSE_INTERN_STRING_LEN, 10 in
+// 1.11 and since) into qstr pools that only a reset frees. A literal unique to each round trip must be longer
+// or not a string: an OTA of 1 MB in 4 KiB bytes-literal blocks of about 370 pieces each is some 95 000 round
+// trips, and an 8-digit digest literal in each (about 28 bytes of pool apiece) filled a FiPy's 2.5 MiB heap
+// until every exchange ended in MemoryError, also in the next run (the fault matrix found it).
+constexpr std::size_t kInternedLiteralMax = 10;
+
 constexpr const char* kHelper =
     "_bq=-1\n"
     "_bk=-1\n"
@@ -37,7 +44,7 @@ constexpr const char* kHelper =
     " if q!=_bk:\n"
     "  _bk=q\n"
     "  _bp={}\n"
-    " if _bd(('%d/%d/%s'%(q,i,s)).encode())==h:\n"
+    " if int(_bd(('%d/%d/%s'%(q,i,s)).encode()),16)==h:\n"
     "  _bp[i]=s\n"
     "  print('\\nBRA %d %d +'%(q,i))\n"
     " else:\n"
@@ -53,7 +60,7 @@ constexpr const char* kHelper =
     "   print('\\nBRM %d %s'%(q,','.join(m)))\n"
     "   return\n"
     "  c=''.join([_bp[i] for i in range(n)])\n"
-    "  if _bd(('%d:%s'%(q,c)).encode())!=h:\n"
+    "  if int(_bd(('%d:%s'%(q,c)).encode()),16)!=h:\n"
     "   print('\\nBRM %d *'%q)\n"
     "   return\n"
     "  _bp={}\n"
@@ -190,9 +197,20 @@ CheckedChannel::CheckedChannel(ReplClient& repl, ChannelOptions options)
       piece_bytes_(options.piece_bytes),
       chunk_bytes_(options.chunk_bytes) {}
 
-void CheckedChannel::forget() { installed_ = false; }
+void CheckedChannel::forget() {
+  installed_ = false;
+  heap_full_.clear();
+}
 
-ChannelFailure CheckedChannel::failure(std::string what) const { return ChannelFailure{std::move(what), stats_}; }
+ChannelFailure CheckedChannel::failure(std::string what) const {
+  if (!heap_full_.empty())
+    what = "the board ran out of memory (" + heap_full_ +
+           "): its MicroPython heap is full, not the line's doing, and no retry mends it; a reset of the board "
+           "clears it; " + stats_.describe();
+  return ChannelFailure{std::move(what), stats_};
+}
+
+bool CheckedChannel::give_up(Deadline deadline) const { return deadline.expired() || !heap_full_.empty(); }
 
 std::optional<std::string> CheckedChannel::round_trip(const std::string& code, std::size_t expect_bytes,
                                                       Duration work, Deadline deadline) {
@@ -214,6 +232,8 @@ std::optional<std::string> CheckedChannel::round_trip(const std::string& code, s
     // The helper is gone (a reset the channel was not told of) or the line turned the call into something
     // else: either way the board ran nothing of ours.
     // Only the exact name of one of its functions means the helper is gone: a garbled call names another.
+    // The board could not even take the call: not the line's doing, and the same next time.
+    if (r->exception->type == "MemoryError") heap_full_ = "MemoryError: " + r->exception->message;
     if (r->exception->type == "NameError") {
       for (const char* fn : {"'_bx'", "'_ba'", "'_bg'"})
         if (r->error_text.find(fn) != std::string::npos) installed_ = false;
@@ -232,7 +252,7 @@ bool CheckedChannel::install(Deadline deadline) {
   // The installer runs unverified code, so every line of it is small: a line garbled on the way is a
   // SyntaxError or NameError far more often than anything else, and it is repeated until its answer comes.
   auto until_acked = [&](const std::string& code, const std::string& ack, int attempts) {
-    for (int a = 0; a < attempts && !deadline.expired(); ++a) {
+    for (int a = 0; a < attempts && !give_up(deadline); ++a) {
       auto out = round_trip(code, ack.size() + 8, milliseconds(0), deadline);
       // A board reset during the install took the prologue's names (and the pieces stored so far) with it:
       // repeating this piece cannot succeed (the fault matrix's 1 % noise soft-reset a board midway, and the
@@ -279,7 +299,7 @@ bool CheckedChannel::install(Deadline deadline) {
                         "':exec(_bs);print('\\nBRI 1')\n";
       if (until_acked(run, "BRI 1", options_.attempts)) break;
     }
-    if (deadline.expired()) return false;
+    if (give_up(deadline)) return false;
     // A reset took the collection: it starts again at this size.
     if (installer_names_gone_) {
       fresh = true;
@@ -296,8 +316,8 @@ bool CheckedChannel::install(Deadline deadline) {
 
 bool CheckedChannel::send_piece(std::uint64_t seq, std::size_t index, std::string_view piece, Deadline deadline) {
   std::string head = std::to_string(seq) + "/" + std::to_string(index) + "/";
-  std::string code = "_ba(" + std::to_string(seq) + "," + std::to_string(index) + ",'" +
-                     channel_digest(head + std::string(piece)) + "'," + py_str_literal(piece) + ")";
+  std::string code = "_ba(" + std::to_string(seq) + "," + std::to_string(index) + ",0x" +
+                     channel_digest(head + std::string(piece)) + "," + py_str_literal(piece) + ")";
   std::string ack = "BRA " + std::to_string(seq) + " " + std::to_string(index) + " +";
   auto out = round_trip(code, ack.size() + 4, milliseconds(0), deadline);
   if (!out) return false;
@@ -312,17 +332,25 @@ Result<ChannelAnswer, ChannelFailure> CheckedChannel::run(std::string_view code,
   const std::uint64_t failed_before = stats_.failed;
   auto retries = [&] { return static_cast<int>(stats_.failed - failed_before); };
 
+  heap_full_.clear();  // asked again once per exchange: the code before may have freed what it held
   if (!installed_ && !install(deadline))
     return failure("could not install bootrig's REPL helper on the board: " + stats_.describe());
 
   // Attempts at one exchange: each restart splits the code into smaller pieces under a new number.
-  for (int restart = 0; restart < 8 && !deadline.expired(); ++restart) {
+  for (int restart = 0; restart < 8 && !give_up(deadline); ++restart) {
     const std::uint64_t seq = ++seq_;
     const std::string full(code);
     std::vector<std::string> pieces;
     for (std::size_t off = 0; off < full.size() || pieces.empty(); off += piece_bytes_) {
       pieces.push_back(full.substr(off, piece_bytes_));
       if (full.empty()) break;
+    }
+    // MicroPython interns a string literal of up to 10 characters as a qstr, which lives in the heap until
+    // the next reset: a short last piece of every exchange would leak one (digests go as integers for the
+    // same reason). It rides with the piece before it.
+    if (pieces.size() > 1 && pieces.back().size() <= kInternedLiteralMax) {
+      pieces[pieces.size() - 2] += pieces.back();
+      pieces.pop_back();
     }
     const std::string whole = channel_digest(std::to_string(seq) + ":" + full);
 
@@ -333,7 +361,7 @@ Result<ChannelAnswer, ChannelFailure> CheckedChannel::run(std::string_view code,
       while (!send_piece(seq, i, pieces[i], deadline)) {
         if (!installed_ && !install(deadline))
           return failure("the board lost bootrig's REPL helper and it could not be put back: " + stats_.describe());
-        if (deadline.expired()) return failure("the deadline passed while sending code: " + stats_.describe());
+        if (give_up(deadline)) return failure("the deadline passed while sending code: " + stats_.describe());
         if (++fails >= 3 && piece_bytes_ > options_.min_piece_bytes) {
           // This size does not get through: smaller pieces, from the start under a new number.
           piece_bytes_ = std::max(options_.min_piece_bytes, piece_bytes_ / 2);
@@ -356,8 +384,8 @@ Result<ChannelAnswer, ChannelFailure> CheckedChannel::run(std::string_view code,
     bool have_first = false;
     bool resend_pieces = false;
     for (int a = 0; a < options_.attempts * 2 && !have_first; ++a) {
-      if (deadline.expired()) return failure("the deadline passed waiting for an answer: " + stats_.describe());
-      std::string call = "_bx(" + std::to_string(seq) + "," + std::to_string(pieces.size()) + ",'" + whole + "'," +
+      if (give_up(deadline)) return failure("the deadline passed waiting for an answer: " + stats_.describe());
+      std::string call = "_bx(" + std::to_string(seq) + "," + std::to_string(pieces.size()) + ",0x" + whole + "," +
                          std::to_string(chunk_bytes_) + ")";
       auto out = round_trip(call, 2 * chunk_bytes_ + 80, work, deadline);
       if (!out) {
@@ -391,7 +419,7 @@ Result<ChannelAnswer, ChannelFailure> CheckedChannel::run(std::string_view code,
     for (int whole_tries = 0;; ++whole_tries) {
       int chunk_fails = 0;
       while (value.size() < total) {
-        if (deadline.expired()) return failure("the deadline passed while reading an answer: " + stats_.describe());
+        if (give_up(deadline)) return failure("the deadline passed while reading an answer: " + stats_.describe());
         std::string call = "_bg(" + std::to_string(seq) + "," + std::to_string(value.size()) + "," +
                            std::to_string(chunk_bytes_) + ")";
         auto out = round_trip(call, 2 * chunk_bytes_ + 80, milliseconds(0), deadline);

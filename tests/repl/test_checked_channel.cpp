@@ -205,6 +205,56 @@ TEST(ChannelSmall, TinyPiecesInstallToo) {
   EXPECT_EQ(a->value, std::string(40, 'x'));
 }
 
+// The board's free heap after a collection, read through the channel.
+std::int64_t channel_heap_free(CheckedChannel& ch) {
+  auto a = ch.run("import gc\ngc.collect()\n_r = str(gc.mem_free())", milliseconds(0), channel_soon());
+  EXPECT_TRUE(a.ok()) << a.error().what;
+  return a.ok() ? std::stoll(a->value) : 0;
+}
+
+// MicroPython interns short string literals in pools only a reset frees: a digest literal per round trip made
+// a long OTA fill the heap (about 28 bytes a round trip) until every exchange failed, also in the next run.
+TEST(ChannelHeap, ManyExchangesLeaveTheBoardsHeapAsItWas) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  ReplClient repl(rig.uart());
+  ChannelOptions o;
+  o.piece_bytes = 24;  // several pieces an exchange, the last one short
+  CheckedChannel ch(repl, o);
+  ASSERT_TRUE(ch.run("_r = ''", milliseconds(0), channel_soon()).ok());
+  const std::int64_t before = channel_heap_free(ch);
+  const std::uint64_t trips_before = ch.stats().round_trips;
+  for (int i = 0; i < 200; ++i) {
+    auto a = ch.run("_r = 'answer number %d of the heap test' % " + std::to_string(i) + "\nx = 1",
+                    milliseconds(0), channel_soon());
+    ASSERT_TRUE(a.ok()) << a.error().what;
+  }
+  const std::uint64_t trips = ch.stats().round_trips - trips_before;
+  const std::int64_t lost = before - channel_heap_free(ch);
+  EXPECT_GE(trips, 600u);
+  // What remains is noise of the allocator's block granularity, not a pool growing with every round trip.
+  EXPECT_LT(lost, 1024) << lost << " bytes of heap lost over " << trips << " round trips";
+}
+
+TEST(ChannelHeap, AFullHeapFailsAtOnceAndSaysSoNotTheLine) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  ReplClient repl(rig.uart());
+  CheckedChannel ch(repl);
+  // Holds every block the heap has, largest first, in a global: the next call cannot even be compiled.
+  auto fill = ch.run(
+      "_fill = []\nfor _n in (65536, 4096, 256, 16):\n try:\n  while 1:\n   _fill.append(bytearray(_n))\n"
+      " except MemoryError:\n  pass\n_r = str(len(_fill))",
+      seconds(5), channel_soon());
+  ASSERT_TRUE(fill.ok()) << fill.error().what;
+  const std::uint64_t trips_before = ch.stats().round_trips;
+  auto a = ch.run("_r = 'anything at all, and a bit longer'", milliseconds(0), channel_soon());
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().what.find("the board ran out of memory (MemoryError"), std::string::npos) << a.error().what;
+  EXPECT_NE(a.error().what.find("not the line's doing"), std::string::npos) << a.error().what;
+  EXPECT_LE(ch.stats().round_trips - trips_before, 2u) << "no retries for a full heap: " << ch.stats().describe();
+}
+
 TEST(ChannelDigest, IsTheSha256Prefix) {
   EXPECT_EQ(channel_digest("abc"), "ba7816bf");
   EXPECT_EQ(channel_digest(""), "e3b0c442");

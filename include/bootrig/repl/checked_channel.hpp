@@ -82,6 +82,8 @@ class CheckedChannel {
   bool install(Deadline deadline);
   bool send_piece(std::uint64_t seq, std::size_t index, std::string_view piece, Deadline deadline);
   ChannelFailure failure(std::string what) const;
+  // The deadline passed, or the board's heap is full: retrying cannot help.
+  bool give_up(Deadline deadline) const;
 
   ReplClient& repl_;
   ChannelOptions options_;
@@ -90,6 +92,8 @@ class CheckedChannel {
   // The installer's own names (_bH, _bB, _bZ) were reported missing by the last round trip: the board was
   // reset during an install, and only the prologue brings them back.
   bool installer_names_gone_ = false;
+  // The board answered a round trip with MemoryError (its heap is full): the exception, for the failure.
+  std::string heap_full_;
   std::uint64_t seq_;
   std::size_t piece_bytes_;
   std::size_t chunk_bytes_;
