@@ -169,6 +169,15 @@ RomStatus RomFlasher::sync(int attempts) {
   return last;
 }
 
+bool RomFlasher::rom_still_answers() {
+  for (int i = 0; i < 2; ++i) {
+    auto r = command(RomCommand::read_reg, read_reg_data(kChipDetectMagicReg), 0, timeouts_.command, 0, "");
+    // Any reply, an error status included, comes from a ROM that is there.
+    if (r || r.error().kind != RomFailure::no_reply) return true;
+  }
+  return false;
+}
+
 RomResult<RomFlasher::Reply> RomFlasher::repeated(RomCommand op, const Bytes& data, Duration timeout,
                                                   std::size_t payload_len, const std::string& what) {
   RomError last;
@@ -332,7 +341,11 @@ RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> bl
     // a block the ROM really refuses (out of sequence, a stream it could not inflate) is refused again
     // quickly, which costs only the tries.
     if (!worth_repeating(last)) break;
-    silent = last.kind == RomFailure::no_reply ? silent + 1 : 0;
+    // A dropped byte leaves the ROM waiting for the rest of the frame, and the frame after it is lost too
+    // (its leading 0xC0 ends the broken one): a line that drops one byte in a thousand costs most 1 KiB
+    // blocks two silent tries, which looked like a ROM that had stopped. Small questions tell them apart:
+    // only a ROM that answers none of them counts as silent.
+    silent = last.kind != RomFailure::no_reply || rom_still_answers() ? 0 : silent + 1;
   }
   last.message += " (after " + std::to_string(attempt) + (attempt == 1 ? " attempt)" : " attempts)");
   return last;

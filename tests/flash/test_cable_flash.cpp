@@ -154,6 +154,23 @@ TEST(CableFlash, BrownOutMidWriteIsAFailureValueAndASecondFlashRecovers) {
   EXPECT_EQ(again.value().after.version, "1.20.5.r0");
 }
 
+// A byte lost in a block leaves the ROM waiting for the rest of the frame, and the next frame is lost with it:
+// two tries without a reply from a ROM that is there. They used to count as a ROM that had stopped.
+TEST(CableFlash, ALineThatDropsBytesCostsRetriesNotTheFlash) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  ReplClient repl(rig.uart());
+  SimFaults f = rig.module().faults();
+  f.drop_rate = 0.0005;  // one byte in 2000, both ways: about 2 in 5 blocks of 1 KiB lose one
+  rig.module().set_faults(f);
+  CableFlashOptions o = quick();
+  o.rom.command = seconds(1);
+  auto img = image("1.20.5.r0", ImageCorruption::none, 48 * 1024);
+  auto r = cable_flash(wires(rig), repl, img, "new.bin", o);
+  ASSERT_TRUE(r) << r.error().step << ": " << r.error().what;
+  EXPECT_EQ(r.value().after.version, "1.20.5.r0");
+}
+
 TEST(CableFlash, DownloadModeNeverAnsweringIsAFailureValue) {
   SimRig rig;
   ASSERT_TRUE(rig.wait_banner());

@@ -151,6 +151,9 @@ class RomFlasher {
   std::optional<std::string> next_frame(Deadline deadline);
   // One data block (FLASH_DATA or FLASH_DEFL_DATA), retried where another try can help.
   RomStatus send_block(RomCommand op, std::span<const std::uint8_t> block, std::uint32_t seq);
+  // After a try that got no reply: whether the ROM answers a register read (two tries; a line that ate a
+  // frame also eats the one after it).
+  bool rom_still_answers();
   RomError error(RomFailure kind, RomCommand op, std::string detail, std::uint8_t code = 0) const;
 
   SerialLink& link_;
