@@ -215,7 +215,8 @@ def write_sim_rig(path):
 
 
 def run_bootrig(bootrig, rig, scenarios, retries, out, log, sim=None, trigger=None):
-    cmd = [bootrig, "--rig", rig, "run"] + (scenarios or ["--all"]) + [
+    # --destructive: the matrix proves factory-reset too (format_keeps_files must make it FAIL).
+    cmd = [bootrig, "--rig", rig, "run"] + (scenarios or ["--all", "--destructive"]) + [
         "--retries", str(retries), "--no-progress", "--out", out]
     started = time.monotonic()
     fired = False
