@@ -109,31 +109,41 @@ fi
 # ---- one full scenario through the real interfaces ----
 # `bootrig sim` plays the module on the far side of gpio-sim's sysfs and ttyS1; bootrig drives it with
 # libgpiod and libserialport, as on a Pi.
-scenario() {  # step-name build
-  name=$1 bin=/tier/$2/bootrig out=/tmp/$1
-  mkdir -p $out
+sim_start() {  # name bin out: the simulator of step `name`, ready when it prints its control socket
+  mkdir -p $3
   sim_in=/tmp/$1.sim-in
   mkfifo $sim_in
-  "$bin" sim /tier/rigs/sim-gpio-sim.toml --dir /run/$1 < $sim_in > $out/sim.log 2>&1 &
+  "$2" sim /tier/rigs/sim-gpio-sim.toml --dir /run/$1 < $sim_in > $3/sim.log 2>&1 &
   sim_pid=$!
   exec 7> $sim_in  # keeps the simulator's stdin open; closing it stops the simulator
   i=0
-  while ! grep -q '^control:' $out/sim.log && [ $i -lt 300 ]; do
+  while ! grep -q '^control:' $3/sim.log && [ $i -lt 300 ]; do
     kill -0 $sim_pid 2> /dev/null || break
     sleep 0.1
     i=$((i + 1))
   done
-  cat $out/sim.log
-  start=$(cut -d' ' -f1 /proc/uptime)
-  (cd /tier/rigs && "$bin" --rig /tier/rigs/pi-on-gpio-sim.toml run safeboot-window2 --out $out/run) > $out/run.log 2>&1
-  rc=$?
-  end=$(cut -d' ' -f1 /proc/uptime)
-  cat $out/run.log
+  cat $3/sim.log
+}
+sim_stop() {  # out: sets sim_rc
   echo quit >&7
   exec 7>&-
   wait $sim_pid
   sim_rc=$?
-  cat $out/sim.log | tail -n 5
+  cat $1/sim.log | tail -n 5
+}
+run_window2() {  # bin folder: bootrig run safeboot-window2 on the Pi-wired rig; output in folder.log
+  (cd /tier/rigs && "$1" --rig /tier/rigs/pi-on-gpio-sim.toml run safeboot-window2 --out $2) > $2.log 2>&1
+}
+
+scenario() {  # step-name build
+  name=$1 bin=/tier/$2/bootrig out=/tmp/$1
+  sim_start $name $bin $out
+  start=$(cut -d' ' -f1 /proc/uptime)
+  run_window2 $bin $out/run
+  rc=$?
+  end=$(cut -d' ' -f1 /proc/uptime)
+  cat $out/run.log
+  sim_stop $out
   # Passed, with the firmware step done both ways, and window 2 seen on the photodiode (not released blind).
   if [ $rc -eq 0 ] && grep 'PASS *safeboot-window2' $out/run.log | grep 'by cable' | grep -q 'by OTA' &&
      ! grep -q 'not observed' $out/run.log; then
@@ -144,5 +154,48 @@ scenario() {  # step-name build
 }
 scenario scenario-v1 v1
 scenario scenario-v2 v2
+
+# ---- SIGKILL with P12 held: what the lines do when the kernel frees a killed bootrig's requests ----
+# docs/reliability.md reports the levels this step prints. gpio-sim's own free callback puts a released line
+# at its pull (the bias bootrig requested stays set), which a real Pi's pinctrl does not do; the next run
+# must drive the lines safe and pass whatever they were left at.
+killed_run() {  # step-name build
+  name=$1 bin=/tier/$2/bootrig out=/tmp/$1
+  sim_start $name $bin $out
+  lines=/sys/devices/platform/$(cat $chip/dev_name)/$gpiochip
+  level() { echo "$(cat $lines/sim_gpio$1/value) (pull $(cat $lines/sim_gpio$1/pull))"; }
+  (cd /tier/rigs && exec "$bin" --rig /tier/rigs/pi-on-gpio-sim.toml run safeboot-window2 --out $out/killed) \
+    > $out/killed.log 2>&1 &
+  pid=$!
+  i=0
+  while [ "$(cat $lines/sim_gpio17/value)" != 1 ] && [ $i -lt 1200 ]; do
+    kill -0 $pid 2> /dev/null || break
+    sleep 0.05
+    i=$((i + 1))
+  done
+  held="P12 (GPIO17) $(level 17), RESET (GPIO27) $(level 27), P2 (GPIO23) $(level 23)"
+  kill -KILL $pid 2> /dev/null
+  wait $pid
+  krc=$?
+  sleep 0.2
+  left="P12 $(level 17), RESET $(level 27), P2 $(level 23)"
+  cat $out/killed.log
+  echo "while held: $held; after SIGKILL: $left"
+  unfinished=no
+  grep -q '"finished": false' $out/killed/results.json 2> /dev/null && unfinished=yes
+  start=$(cut -d' ' -f1 /proc/uptime)
+  run_window2 $bin $out/after
+  rc=$?
+  end=$(cut -d' ' -f1 /proc/uptime)
+  cat $out/after.log
+  sim_stop $out
+  if [ $krc -eq 137 ] && echo "$held" | grep -q '^P12 (GPIO17) 1' && [ $unfinished = yes ] && [ $rc -eq 0 ] &&
+     grep -q 'PASS *safeboot-window2' $out/after.log; then
+    step "$name" PASS "killed with P12 held ($held); after SIGKILL gpio-sim shows $left; the killed run's results.json says finished false; the next run passed in $(awk "BEGIN{printf \"%.1f\", $end - $start}") s"
+  else
+    step "$name" FAIL "kill exit $krc (137 expected), held: $held, after: $left, results.json unfinished: $unfinished, next run exit $rc: $(grep -E '(PASS|FAIL|ERROR|SKIP|FLAKY) +safeboot' $out/after.log | head -n 1)"
+  fi
+}
+killed_run sigkill-v1 v1
 
 finish
