@@ -474,39 +474,19 @@ def targets(results, reduced):
 # What the matrix shows that bootrig does not do yet (larger than a small fix); kept here so that the report
 # says it next to the numbers.
 KNOWN_GAPS = [
-    "**OTA over a noisy line.** `src/flash/ota.cpp` sends its receiver loop through the raw REPL unverified "
-    "(a garbled line runs as received: `NameError: name 'pyom'`, `IndentationError`) and the image in 4 KiB "
-    "binary blocks acknowledged by a running sum but never resent: a dropped byte leaves the board waiting "
-    "for the block until the step time-out, a garbled one ends the update. At 0.1 % drops nearly every OTA "
-    "fails, so every check that needs `current` flashed by OTA ends ERROR (never FAIL: the line's fault is "
-    "named). The fix is a transfer with a per-block checksum, a resend on a bad or missing acknowledgement "
-    "and a board-side poll time-out to resynchronise after drops, its receiver installed through the checked "
-    "channel.",
-    "**Reads outside the checked channel.** `read_running_firmware` (used by OTA and the flashing step) runs "
-    "through the raw REPL unverified; under noise it fails with the garbled code's exception as the message "
-    "(ERROR, with a confusing text) where the checked channel would have retried.",
-    "**A re-enumerating port during the ROM steps.** With `port_vanishes` every reset takes the port away for "
-    "`port_gone_ms`; the recovery ladder waits for it (`[serial] reappear_ms`), but the slot proof and the "
-    "cable flash (reset into download mode, then SYNC) do not: a write or `discard_input` on the vanished pty "
-    "fails at once (`went away and did not come back in time`, `Input/output error`), so every check ERRORs. "
-    "The serial driver should give a vanished port the rig's reappear gap whatever the caller's deadline.",
-    "**`bootrig sim` and `port_vanishes` cleared while the port is away.** In the cases above the module's "
-    "link (`tty`) was missing when the run after the fault started (`serial port .../tty does not exist`): "
-    "clearing the fault while the pty is gone seems to leave it gone. A simulator bug, not bootrig's; the "
-    "run after the fault cannot show recovery there.",
-    "**A restore that fails leaves bootrig's stuck main.py on the board.** Under `scripts_in_safeboot` the "
-    "safe-boot recovery of `recover-stuck-main` runs the stuck main.py again, so its restore fails and the "
-    "board keeps a main.py that loops with the REPL detached. The run after the fault then recovers through a "
-    "safe boot before every check (about 80 s each) and the checks that flash ERROR; the ladder reaches the "
-    "REPL but nothing removes the leftover script.",
     "**A missing blink is reported as the wrong image.** With `led_missing_blink` the window-1 check FAILs "
     "(right: the board's LED broke the documented blink) but its message says the previous image ran: the "
     "gap in window 1 kept the LED decoder from recognising window 1 in time, P12 was released in window 2, "
     "and the verdict names the consequence instead of the missing blink.",
-    "**The ROM loader's replies carry no checksum.** Register reads and SPI_FLASH_MD5 now count only when two "
-    "replies agree and a write is redone when its MD5 differs, but a line that garbles more than about 1 % "
-    "still defeats 1 KiB cable-flash blocks; smaller blocks on a noisy line would need FLASH_BEGIN redone "
+    "**The ROM loader's replies carry no checksum.** Register reads and SPI_FLASH_MD5 count only when two "
+    "replies agree, a write is redone when its MD5 differs, and a block try without a reply is followed by a "
+    "register read before the ROM is taken for silent (a dropped byte loses that frame and the next). At 1 % "
+    "a 1 KiB block still fails more often than it passes; smaller blocks would need FLASH_DEFL_BEGIN redone "
     "with another block size.",
+    "**Found and fixed by this matrix:** the checked channel's per-piece digests were short string literals, "
+    "which MicroPython interns in qstr pools only a reset frees; a noisy OTA's tens of thousands of round "
+    "trips filled the FiPy's 2.5 MiB heap, and the run after the fault ended every check in MemoryError "
+    "(then reported as line noise). Digests now go as integers; a MemoryError is named as a full heap.",
 ]
 
 
