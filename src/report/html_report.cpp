@@ -108,12 +108,12 @@ struct AttemptTrace {
   std::vector<SerialLine> lines;
 };
 
-// A trace read from one events.jsonl, or why it could not be, with the file's size and time when read.
+// A trace read from one events.jsonl, with the file's size and time when read (only logs that were read are
+// kept: a missing or unreadable one is asked again next time).
 struct HtmlCachedTrace {
   std::uintmax_t size = 0;
   std::filesystem::file_time_type mtime;
   std::shared_ptr<const AttemptTrace> trace;
-  std::string trouble;
 };
 struct HtmlReportCache::Entries {
   std::map<std::string, HtmlCachedTrace> by_path;
@@ -444,7 +444,7 @@ std::shared_ptr<const AttemptTrace> attempt_trace(const std::filesystem::path& e
     trouble = e.what();
   }
   auto trace = std::make_shared<const AttemptTrace>(html_trace_of(events));
-  if (entries && read && !ec) entries->by_path[events_file.string()] = {size, mtime, trace, {}};
+  if (entries && read && !ec) entries->by_path[events_file.string()] = {size, mtime, trace};
   return trace;
 }
 
