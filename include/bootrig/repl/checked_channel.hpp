@@ -89,7 +89,7 @@ class CheckedChannel {
   ChannelOptions options_;
   ChannelStats stats_;
   bool installed_ = false;
-  // The installer's own names (_bH, _bB, _bZ) were reported missing by the last round trip: the board was
+  // The installer's own names (_bH, _bB, _bZ, _bD, _bY) were reported missing by the last round trip: the board was
   // reset during an install, and only the prologue brings them back.
   bool installer_names_gone_ = false;
   // The board answered a round trip with MemoryError (its heap is full): the exception, for the failure.
