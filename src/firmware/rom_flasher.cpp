@@ -13,17 +13,26 @@ namespace bootrig {
 
 namespace {
 
-// esptool tries a block 3 times (WRITE_BLOCK_ATTEMPTS), which assumes a clean cable: a line that garbles or
-// loses one byte in a thousand spoils two of three 1 KiB blocks, and 3 tries then lose a 12-block write most
-// of the time. A try that fails on the line costs one block's line time (or the command timeout for a lost
-// reply), so more tries cost nothing on a clean line.
-constexpr int kWriteBlockAttempts = 16;
 // A ROM that gave no reply to 3 tries in a row (esptool's count) has stopped answering: reset, brown-out.
 constexpr int kSilentBlockAttempts = 3;
 // Commands that change nothing when repeated (register reads and writes, SPI set-up, MD5) are repeated when
 // their reply was lost or garbled: the ROM's replies carry no checksum.
 constexpr int kIdempotentAttempts = 6;
 constexpr int kWholeWriteAttempts = 3;
+// A block size the line spoils in most tries is made a quarter: at one byte in a hundred garbled a 1 KiB
+// block arrives intact once in 40 000 tries, a 64-byte one about every other try (the fault matrix's 1 %
+// case failed every cable flash at block 0 after 16 tries). The ROM takes any block size FLASH_BEGIN names
+// (esptool's FLASH_WRITE_SIZE is a choice, not the ROM's limit); smaller blocks cost a header each, 16 bytes
+// of 64 at the smallest. Four failed tries of one block mean this size gets through less than about half
+// the time.
+constexpr std::uint32_t kMinBlockSize = 0x40;
+constexpr int kTriesBeforeShrinking = 4;
+// esptool tries a block 3 times (WRITE_BLOCK_ATTEMPTS), which assumes a clean cable. A try that fails on the
+// line costs one block's line time (or the timeout of a lost reply), so more tries cost nothing on a clean
+// line. At the smallest size only a ROM that stopped answering ends the write: at one byte in a hundred a 64-byte
+// block gets through about one try in three, and a write of a thousand blocks met a block that failed 16
+// times in a row (0.65^16 is 1 in 1000). 0.65^64 is 1 in 10^12.
+constexpr int kMinBlockAttempts = 64;
 
 bool worth_repeating(const RomError& e) { return e.kind != RomFailure::unsupported; }
 
@@ -171,7 +180,9 @@ RomStatus RomFlasher::sync(int attempts) {
 
 bool RomFlasher::rom_still_answers() {
   for (int i = 0; i < 2; ++i) {
-    auto r = command(RomCommand::read_reg, read_reg_data(kChipDetectMagicReg), 0, timeouts_.command, 0, "");
+    // A register read is answered at once: the small block's timeout is plenty.
+    auto r = command(RomCommand::read_reg, read_reg_data(kChipDetectMagicReg), 0,
+                     std::min(timeouts_.small_block, timeouts_.command), 0, "");
     // Any reply, an error status included, comes from a ROM that is there.
     if (r || r.error().kind != RomFailure::no_reply) return true;
   }
@@ -308,9 +319,9 @@ RomStatus RomFlasher::change_baudrate(unsigned baud) {
 
 RomResult<std::uint32_t> RomFlasher::flash_begin(std::uint32_t size, std::uint32_t offset) {
   const std::uint32_t blocks = (size + block_size_ - 1) / block_size_;
-  auto r = command(RomCommand::flash_begin, flash_begin_data(size, blocks, block_size_, offset), 0,
-                   per_mb(timeouts_.erase_per_mb, size, timeouts_.command), 0,
-                   " (" + std::to_string(size) + " bytes at " + hex32(offset) + ")");
+  auto r = begin_command(RomCommand::flash_begin, flash_begin_data(size, blocks, block_size_, offset),
+                         per_mb(timeouts_.erase_per_mb, size, timeouts_.command),
+                         " (" + std::to_string(size) + " bytes at " + hex32(offset) + ")");
   if (!r) return r.error();
   begun_blocks_ = blocks;
   begun_offset_ = offset;
@@ -323,15 +334,34 @@ RomStatus RomFlasher::flash_data(std::span<const std::uint8_t> block, std::uint3
   return send_block(RomCommand::flash_data, padded, seq);
 }
 
+RomResult<RomFlasher::Reply> RomFlasher::begin_command(RomCommand op, const Bytes& data, Duration timeout,
+                                                      const std::string& what) {
+  RomError last;
+  int silent = 0;
+  for (int attempt = 0; attempt < kIdempotentAttempts && silent < kSilentBlockAttempts; ++attempt) {
+    auto r = command(op, data, 0, timeout, 0, what);
+    if (r) return r;
+    last = r.error();
+    // Every ESP32 ROM knows both BEGINs: "unsupported" here is an opcode the line garbled.
+    silent = last.kind != RomFailure::no_reply || rom_still_answers() ? 0 : silent + 1;
+  }
+  return last;
+}
+
 RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> block, std::uint32_t seq) {
   const Bytes data = flash_data_data(block, seq);
   const std::uint32_t checksum = rom_checksum(block);
+  const int tries = block_size_ > kMinBlockSize ? kTriesBeforeShrinking : kMinBlockAttempts;
+  const Duration timeout = op == RomCommand::flash_data && block_size_ <= 256
+                               ? std::min(timeouts_.small_block, timeouts_.command)
+                               : timeouts_.command;
   RomError last;
   int attempt = 0;
   int silent = 0;  // tries in a row without any reply
-  while (attempt < kWriteBlockAttempts && silent < kSilentBlockAttempts) {
+  shrink_wanted_ = false;
+  while (attempt < tries && silent < kSilentBlockAttempts) {
     if (attempt++ > 0) ++block_retries_;
-    auto r = command(op, data, checksum, timeouts_.command, 0,
+    auto r = command(op, data, checksum, timeout, 0,
                      " (block " + std::to_string(seq) + " of " + std::to_string(begun_blocks_) + " at " +
                          hex32(begun_offset_) + ")");
     if (r) return std::monostate{};
@@ -339,14 +369,16 @@ RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> bl
     // A checksum error (a byte garbled on the line) or a lost reply is worth another try. So is any other
     // error: the reply carries no checksum, and a garbled status byte reads as an error the ROM never sent;
     // a block the ROM really refuses (out of sequence, a stream it could not inflate) is refused again
-    // quickly, which costs only the tries.
-    if (!worth_repeating(last)) break;
+    // quickly, which costs only the tries. Even "unsupported": a request whose opcode the line garbled is
+    // answered as an unknown command, and the ROM that took this write's BEGIN knows its blocks.
     // A dropped byte leaves the ROM waiting for the rest of the frame, and the frame after it is lost too
     // (its leading 0xC0 ends the broken one): a line that drops one byte in a thousand costs most 1 KiB
     // blocks two silent tries, which looked like a ROM that had stopped. Small questions tell them apart:
     // only a ROM that answers none of them counts as silent.
     silent = last.kind != RomFailure::no_reply || rom_still_answers() ? 0 : silent + 1;
   }
+  // Every try used and the ROM still answering: the line, not the ROM, is what this size cannot get past.
+  shrink_wanted_ = attempt >= tries && silent < kSilentBlockAttempts && block_size_ > kMinBlockSize;
   last.message += " (after " + std::to_string(attempt) + (attempt == 1 ? " attempt)" : " attempts)");
   return last;
 }
@@ -356,9 +388,9 @@ RomResult<std::uint32_t> RomFlasher::flash_defl_begin(std::uint32_t size, std::u
   const std::uint32_t blocks = (compressed_size + block_size_ - 1) / block_size_;
   // The ROM erases the whole (block-rounded) region up front.
   const std::uint32_t erase = (size + block_size_ - 1) / block_size_ * block_size_;
-  auto r = command(RomCommand::flash_defl_begin, flash_begin_data(erase, blocks, block_size_, offset), 0,
-                   per_mb(timeouts_.erase_per_mb, erase, timeouts_.command), 0,
-                   " (" + std::to_string(size) + " bytes at " + hex32(offset) + ")");
+  auto r = begin_command(RomCommand::flash_defl_begin, flash_begin_data(erase, blocks, block_size_, offset),
+                         per_mb(timeouts_.erase_per_mb, erase, timeouts_.command),
+                         " (" + std::to_string(size) + " bytes at " + hex32(offset) + ")");
   if (!r) return r.error();
   begun_blocks_ = blocks;
   begun_offset_ = offset;
@@ -422,12 +454,24 @@ RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::s
   // write can be acknowledged block by block and still land wrong, which only the MD5 shows. A write whose
   // MD5 does not match, or whose block never got through, is done again from FLASH_BEGIN.
   RomError last;
-  for (int whole = 0; whole < kWholeWriteAttempts; ++whole) {
+  for (int whole = 0; whole < kWholeWriteAttempts;) {
+    shrink_wanted_ = false;
     auto r = write_flash_once(offset, data, progress, compress);
     if (r) return r;
     last = r.error();
+    // Smaller blocks, begun again: not one of the whole attempts, which are for writes that land wrong.
+    // Uncompressed from then on: a block of the zlib stream whose acknowledgement the line ate cannot be
+    // sent again (the ROM has inflated it and refuses the number; sending the next one may skip it), while a
+    // plain block is written at the address its number names, so repeating it is harmless. The line, not
+    // the link's speed, is then what limits the write.
+    if (shrink_wanted_ && block_size_ > kMinBlockSize) {
+      block_size_ = std::max(kMinBlockSize, block_size_ / 4);
+      compress = false;
+      continue;
+    }
     // A ROM that stopped answering (reset, brown-out, unplugged) is not helped by starting over.
     if (last.kind == RomFailure::unsupported || last.kind == RomFailure::no_reply) break;
+    ++whole;
   }
   return last;
 }
@@ -439,6 +483,7 @@ RomResult<FlashWriteReport> RomFlasher::write_flash_once(std::uint32_t offset,
   report.offset = offset;
   report.bytes = data.size();
   report.compressed = compress;
+  report.block_size = block_size_;
   const std::size_t retries_before = block_retries_;
   if (compress) {
     const std::vector<std::uint8_t> z = zlib_compress(data);

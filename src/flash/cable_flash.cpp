@@ -163,7 +163,11 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
     touched = true;
     done_before += fw.bytes.size();
     rep.wire_bytes += wr.value().wire_bytes;
-    rep.written.push_back(fw.name + " at " + hex32(fw.offset));
+    rep.written.push_back(fw.name + " at " + hex32(fw.offset) +
+                          (wr.value().block_size && wr.value().block_size < kRomFlashBlockSize
+                               ? " (in " + std::to_string(wr.value().block_size) +
+                                     "-byte blocks: the line spoiled larger ones)"
+                               : ""));
   }
   // The vendor tool's full flash erases otadata: the bootloader then rewrites boot_info as factory, READY.
   std::vector<std::uint8_t> erased(kOtadataSectorSize, 0xFF);

@@ -30,6 +30,11 @@ struct RomTimeouts {
   Duration erase_per_mb = seconds(40);      // ERASE_REGION_TIMEOUT_PER_MB: the ROM erases at FLASH_BEGIN
   Duration md5_per_mb = seconds(8);         // MD5_TIMEOUT_PER_MB
   Duration baud_settle = milliseconds(50);  // after CHANGE_BAUDRATE, before talking at the new rate
+  // A plain block of 256 bytes or less (a noisy line's fallback): its line time at 115200 baud (25 ms) and a
+  // page program (0.7 ms typical, 3 ms at most on the flash chips of Pycom modules), with ample room. A lost
+  // frame then costs half a second instead of esptool's 3 s, which at one byte in a hundred is most of the
+  // write's time.
+  Duration small_block = milliseconds(500);
 };
 
 enum class RomFailure : std::uint8_t {
@@ -77,8 +82,9 @@ struct FlashWriteReport {
   std::uint32_t offset = 0;
   std::size_t bytes = 0;
   std::size_t wire_bytes = 0;  // data bytes sent: the compressed stream, or the padded blocks
-  bool compressed = false;
+  bool compressed = false;  // false also when a noisy line made the write fall back to plain blocks
   std::uint32_t blocks = 0;
+  std::uint32_t block_size = 0;  // smaller than 1 KiB when the line garbled too many tries of larger blocks
   std::size_t block_retries = 0;
   Md5Digest md5{};
 };
@@ -129,7 +135,9 @@ class RomFlasher {
   RomResult<std::uint32_t> connect(int sync_attempts = 5);
   // The region erased and written (compressed: FLASH_DEFL_BEGIN/DATA with the zlib stream; else
   // FLASH_BEGIN/DATA with padded blocks), then its MD5 compared with the data; the whole write is done again
-  // (3 times in all) when the MD5 differs or a block never got through (a noisy line).
+  // (3 times in all) when the MD5 differs or a block never got through (a noisy line). A line that spoils
+  // most tries of a block has the write begun again with blocks a quarter the size (down to 64 bytes),
+  // uncompressed (a plain block can be repeated when its acknowledgement was lost; a compressed one cannot).
   RomResult<FlashWriteReport> write_flash(std::uint32_t offset, std::span<const std::uint8_t> data,
                                           const FlashProgress& progress = {}, bool compress = true);
 
@@ -149,8 +157,12 @@ class RomFlasher {
   RomResult<Reply> repeated(RomCommand op, const Bytes& data, Duration timeout, std::size_t payload_len,
                             const std::string& what);
   std::optional<std::string> next_frame(Deadline deadline);
-  // One data block (FLASH_DATA or FLASH_DEFL_DATA), retried where another try can help.
+  // One data block (FLASH_DATA or FLASH_DEFL_DATA), retried where another try can help. Above the smallest
+  // block size it gives up early, with shrink_wanted_ set, when the line spoils most tries of this size.
   RomStatus send_block(RomCommand op, std::span<const std::uint8_t> block, std::uint32_t seq);
+  // FLASH_BEGIN or FLASH_DEFL_BEGIN, repeated while its reply is lost or garbled (repeating one starts the
+  // same write again).
+  RomResult<Reply> begin_command(RomCommand op, const Bytes& data, Duration timeout, const std::string& what);
   // After a try that got no reply: whether the ROM answers a register read (two tries; a line that ate a
   // frame also eats the one after it).
   bool rom_still_answers();
@@ -161,6 +173,7 @@ class RomFlasher {
   SlipDecoder decoder_;
   std::deque<std::string> frames_;
   std::uint32_t block_size_ = kRomFlashBlockSize;
+  bool shrink_wanted_ = false;  // the last block gave up at this size: the write is begun again smaller
   std::uint32_t begun_blocks_ = 0;  // of the last FLASH_BEGIN, for messages
   std::uint32_t begun_offset_ = 0;
   std::size_t block_retries_ = 0;
