@@ -1,11 +1,10 @@
-// Runs an external flasher without a shell: forked into its own process group with the kernel's parent-death
-// signal armed, one merged output pipe read with ppoll beside the interrupt fd and a pidfd, and a
+// Runs an external flasher without a shell: forked into its own process group under a keeper that ends the
+// group when bootrig dies, one merged output pipe read with ppoll beside the interrupt fd and a pidfd, and a
 // TERM-then-KILL end for the whole group.
 #include "bootrig/flash/external_tool.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -273,16 +272,20 @@ void end_group(Child& child, Fd& pipe, LineSplitter& lines) {
   child.signal_group(SIGKILL);
 }
 
-// The forked child, until exec: async-signal-safe calls only (bootrig has threads). Its own process group, so
-// that ending it reaches what it starts; the kernel kills it when bootrig dies, even by SIGKILL, where no
-// code of bootrig's runs (PR_SET_PDEATHSIG; the tool then frees the port); default signal handling and an
-// empty mask, because bootrig ignores SIGPIPE and SIGXFSZ and handles SIGINT/SIGTERM itself and exec would
-// pass the ignore on.
-[[noreturn]] void spawned_tool_child(const char* path, char* const* argv, int out_fd, int exec_fd,
+// The forked child: async-signal-safe calls only (bootrig has threads). It leads a process group of its own
+// and stays in it as the tool's keeper: it forks the tool (which execs), relays the tool's exit status as its
+// own, and ends the whole group when bootrig dies. bootrig dying by SIGKILL runs no code of bootrig's, and the
+// kernel's parent-death signal reaches only a direct child: a wrapper script's esptool, or anything the
+// tool started, would be left holding the serial port. The keeper sees bootrig's end as the hang-up of the
+// life pipe (bootrig holds its only write end) and kills the group, itself included (a parent-death signal on
+// the keeper would kill it before it could). The tool gets default signal handling and an empty mask,
+// because bootrig ignores SIGPIPE and SIGXFSZ and handles SIGINT/SIGTERM itself and exec would pass the
+// ignore on; the keeper ignores the termination signals sent to the group, so that the status it relays is
+// the tool's.
+[[noreturn]] void spawned_tool_child(const char* path, char* const* argv, int out_fd, int exec_fd, int life_fd,
                                      pid_t parent) {
   ::setpgid(0, 0);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(127);  // bootrig died before the death signal was armed
+  if (::getppid() != parent) ::_exit(127);  // bootrig died already
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
@@ -291,17 +294,50 @@ void end_group(Child& child, Fd& pipe, LineSplitter& lines) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  int in = ::open("/dev/null", O_RDONLY);
-  if (in >= 0 && in != STDIN_FILENO) {
-    ::dup2(in, STDIN_FILENO);
-    ::close(in);
+  const pid_t tool = ::fork();
+  if (tool < 0) {
+    int e = errno;
+    [[maybe_unused]] auto n = ::write(exec_fd, &e, sizeof e);
+    ::_exit(127);
   }
-  ::dup2(out_fd, STDOUT_FILENO);
-  ::dup2(out_fd, STDERR_FILENO);
-  ::execve(path, argv, environ);
-  int e = errno;
-  [[maybe_unused]] auto n = ::write(exec_fd, &e, sizeof e);
-  ::_exit(127);
+  if (tool == 0) {
+    ::close(life_fd);
+    int in = ::open("/dev/null", O_RDONLY);
+    if (in >= 0 && in != STDIN_FILENO) {
+      ::dup2(in, STDIN_FILENO);
+      ::close(in);
+    }
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(out_fd, STDERR_FILENO);
+    ::execve(path, argv, environ);
+    int e = errno;
+    [[maybe_unused]] auto n = ::write(exec_fd, &e, sizeof e);
+    ::_exit(127);
+  }
+  // The keeper holds no end of the output or exec pipes: their ends mean the tool's.
+  ::close(out_fd);
+  ::close(exec_fd);
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(s, &ign, nullptr);
+  for (;;) {
+    int status = 0;
+    pid_t w = ::waitpid(tool, &status, WNOHANG);
+    if (w == tool) {
+      if (WIFEXITED(status)) ::_exit(WEXITSTATUS(status));
+      const int sig = WTERMSIG(status);
+      ::sigaction(sig, &dfl, nullptr);
+      ::kill(::getpid(), sig);
+      ::_exit(128 + sig);
+    }
+    pollfd p{life_fd, POLLIN, 0};
+    // The tool's end is looked for every 20 ms (no SIGCHLD handler in a forked child of a threaded process).
+    if (::poll(&p, 1, 20) > 0 && (p.revents & (POLLHUP | POLLERR | POLLIN))) {
+      ::kill(0, SIGKILL);  // bootrig is gone: the whole group, the keeper too
+      ::_exit(137);
+    }
+  }
 }
 
 std::string cannot_run(const std::string& program, int err, const std::string& rig_source) {
@@ -354,15 +390,25 @@ ToolRun run_tool(const std::vector<std::string>& argv, Deadline deadline,
     throw RigError(std::string("flasher: cannot create the exec pipe: ") + std::strerror(errno));
   Fd exec_read(ep[0]);
   Fd exec_write(ep[1]);
+  // The keeper's sign that bootrig is gone: bootrig holds the only write end until the tool has ended.
+  int lp[2];
+  if (::pipe2(lp, O_CLOEXEC) != 0)
+    throw RigError(std::string("flasher: cannot create the life pipe: ") + std::strerror(errno));
+  Fd life_read(lp[0]);
+  Fd life_write(lp[1]);
 
   TimePoint start = now();
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) throw RigError(std::string("flasher: cannot start the tool: ") + std::strerror(errno));
-  if (pid == 0)
-    spawned_tool_child(program_path.c_str(), cargv.data(), write_end.get(), exec_write.get(), parent);
+  if (pid == 0) {
+    ::close(life_write.get());
+    spawned_tool_child(program_path.c_str(), cargv.data(), write_end.get(), exec_write.get(), life_read.get(),
+                       parent);
+  }
   ::setpgid(pid, pid);  // also here, so that a group signal sent before the child's own call reaches it
   exec_write.reset();
+  life_read.reset();
   int exec_errno = 0;
   ssize_t got;
   while ((got = ::read(exec_read.get(), &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {

@@ -346,7 +346,10 @@ TEST(RunTool, TheWatchdogsExitEndsTheToolsGroupToo) {
 // esptool holds the serial port); it must die by SIGKILL and the port must be free (the master sees the
 // hang-up), never left to an orphan. Process A stands in for the shell: it adopts orphans (a subreaper),
 // so that the tool, once bootrig (B) is gone, is A's to wait for.
-int sigkill_of_bootrig_ends_the_tool(const std::string& pid_file) {
+// `leave_a_child`: the tool starts a child that holds the port too and outlives the tool's own death, as a
+// wrapper script's esptool would: the kernel's parent-death signal reaches only bootrig's own child, so the
+// keeper between bootrig and the tool ends the whole group.
+int sigkill_of_bootrig_ends_the_tool(const std::string& pid_file, bool leave_a_child) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::alarm(120);  // a tool left running would otherwise hang this check: SIGALRM ends A, and the test fails
   int master = ::posix_openpt(O_RDWR | O_NOCTTY);
@@ -357,7 +360,8 @@ int sigkill_of_bootrig_ends_the_tool(const std::string& pid_file) {
   pid_t bootrig = ::fork();
   if (bootrig == 0) {
     ::close(ready[0]);
-    run_tool(sh("exec 3<>" + port + "; echo $$ > " + pid_file + "; echo started; exec sleep 600"),
+    run_tool(sh(leave_a_child ? "exec 3<>" + port + "; sleep 600 & echo $! > " + pid_file + "; echo started; wait"
+                              : "exec 3<>" + port + "; echo $$ > " + pid_file + "; echo started; exec sleep 600"),
              Deadline::after(seconds(600)), [&](std::string_view line) {
                if (line == "started") [[maybe_unused]]
                  auto n = ::write(ready[1], "r", 1);
@@ -373,9 +377,12 @@ int sigkill_of_bootrig_ends_the_tool(const std::string& pid_file) {
   int status = 0;
   ::waitpid(bootrig, &status, 0);
   if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) return 14;
-  // The tool, reparented to A: waited for without a time limit (the alarm is the limit).
-  if (::waitpid(tool, &status, 0) != tool) return 15;
-  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) return 16;
+  // Everything bootrig left, reparented to A, waited for without a time limit (the alarm is the limit): the
+  // tool (or the child it left) must have died by SIGKILL.
+  bool tool_killed = false;
+  for (pid_t w; (w = ::waitpid(-1, &status, 0)) > 0 || errno == EINTR;)
+    if (w == tool) tool_killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+  if (!tool_killed) return 16;
   // The port is free: no one holds the slave open any more.
   pollfd p{master, POLLIN, 0};
   if (::poll(&p, 1, 30000) != 1 || !(p.revents & POLLHUP)) return 17;
@@ -386,12 +393,27 @@ TEST(RunTool, SigkillOfBootrigEndsTheToolAndFreesItsPort) {
   std::string pid_file = temp_file("sigkill");
   std::filesystem::remove(pid_file);
   pid_t a = ::fork();
-  if (a == 0) ::_exit(sigkill_of_bootrig_ends_the_tool(pid_file));
+  if (a == 0) ::_exit(sigkill_of_bootrig_ends_the_tool(pid_file, false));
   int status = 0;
   ::waitpid(a, &status, 0);
-  // 0: the tool died by SIGKILL and the port was freed; 15-17 name the step that failed; SIGALRM: it hung.
+  // 0: the tool died by SIGKILL and the port was freed; 16-17 name the step that failed; SIGALRM: it hung.
   EXPECT_TRUE(WIFEXITED(status)) << "ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0)
                                  << " (SIGALRM: the tool outlived bootrig)";
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+  std::filesystem::remove(pid_file);
+}
+
+TEST(RunTool, SigkillOfBootrigEndsWhatTheToolStartedToo) {
+  std::string pid_file = temp_file("sigkill-child");
+  std::filesystem::remove(pid_file);
+  pid_t a = ::fork();
+  if (a == 0) ::_exit(sigkill_of_bootrig_ends_the_tool(pid_file, true));
+  int status = 0;
+  ::waitpid(a, &status, 0);
+  // 0: the tool's child died by SIGKILL and the port was freed; 16-17 name the step that failed; SIGALRM: the
+  // child outlived bootrig (the kernel's parent-death signal alone did not reach it).
+  EXPECT_TRUE(WIFEXITED(status)) << "ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0)
+                                 << " (SIGALRM: the tool's child outlived bootrig)";
   EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
   std::filesystem::remove(pid_file);
 }
