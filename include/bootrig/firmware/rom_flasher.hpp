@@ -31,10 +31,11 @@ struct RomTimeouts {
   Duration md5_per_mb = seconds(8);         // MD5_TIMEOUT_PER_MB
   Duration baud_settle = milliseconds(50);  // after CHANGE_BAUDRATE, before talking at the new rate
   // A plain block of 256 bytes or less (a noisy line's fallback): its line time at 115200 baud (25 ms) and a
-  // page program (0.7 ms typical, 3 ms at most on the flash chips of Pycom modules), with ample room. A lost
-  // frame then costs half a second instead of esptool's 3 s, which at one byte in a hundred is most of the
-  // write's time.
-  Duration small_block = milliseconds(500);
+  // page program (0.7 ms typical, 3 ms at most on the flash chips of Pycom modules) and a USB adapter's
+  // latency timer (16 ms on FTDI's), with room for a loaded host. A lost frame then costs 0.2 s instead of
+  // esptool's 3 s: at one byte in a hundred dropped the fault matrix's 74 KiB write took 1.3 s a block at
+  // 0.5 s, most of it waiting for replies that could not come.
+  Duration small_block = milliseconds(200);
 };
 
 enum class RomFailure : std::uint8_t {
