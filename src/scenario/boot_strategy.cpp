@@ -312,6 +312,8 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
     }
     s_.safeboot().set(Level::inactive);
     r.p12_released = s_.safeboot().last_change()->effective;
+    if (r.window_observed && *r.p12_released > nominal_start + nominal_length)
+      r.released_past_window = *r.p12_released - (nominal_start + nominal_length);
     step.ok();
   }
   finish(r, from);

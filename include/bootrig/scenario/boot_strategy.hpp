@@ -37,6 +37,10 @@ struct BootRecord {
   // P12 was released late, maybe in the next window.
   std::optional<Duration> window_late;
   std::optional<TimePoint> p12_released;
+  // LED rigs: P12 was released this long after the window's nominal end (by the rig's [timing]), because the
+  // LED proved the window late or the dark half waited for came after it. Within the LED tolerance the board
+  // may still have been in the window: the scenario blames the LED only when the board shows it was not.
+  std::optional<Duration> released_past_window;
   // LED rigs, windows 1 and 2: P12's release to the bootloader's check that saw it, read off the LED (P12 is
   // released in a dark half of the blink for that: see BootStrategy::safe_boot), and how it was read or why
   // it could not be.

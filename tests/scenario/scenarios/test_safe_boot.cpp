@@ -121,9 +121,14 @@ TEST(SafeBootLed, ABlinkFarSlowerThanExpectedFails) {
   RigConfig rig = half_speed_sim_rig();
   rig.sim.faults.led_period_percent = 80;
   // Window 1 then blinks every 450 ms, out of the rig's 250 ms +- 30 %; window 2's 225 ms falls inside it, so
-  // the rig releases P12 in the board's window 2 and the wrong image boots: a FAIL either way.
+  // the rig releases P12 in the board's window 2, past window 1's nominal end, and the previous image boots
+  // (right for window 2). The verdict names the LED that broke the rule, not the bootloader's choice.
   ScenarioResult r = run_one("safeboot-window1", rig);
   ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
+  EXPECT_NE(message_of(r).find("expected the LED to show window 1"), std::string::npos) << outcome_text(r);
+  ASSERT_FALSE(r.attempts.back().expectations.empty());
+  EXPECT_EQ(r.attempts.back().expectations.back().what, "LED shows window 1 (slow blink)");
+  EXPECT_EQ(r.attempts.back().expectations.back().status, ExpectationStatus::failed);
 }
 
 TEST(SafeBootLed, AFirmwareThatBlinksTooFastIsReleasedInTheWrongWindowAndFails) {
