@@ -44,6 +44,31 @@ struct DownloadModeModule {
   }
 };
 
+// Garbles bytes of both directions of the module's line at `rate` (a byte XORed with a random non-zero value),
+// counting them.
+struct GarbledLine {
+  GarbledLine(DownloadModeModule& m, double byte_rate, unsigned seed) : rng(seed), rate(byte_rate) {
+    m.link.set_host_to_device_filter([this](std::string& bytes) { garble(bytes); });
+    m.link.set_responder([this, &m](std::string_view bytes) {
+      testing::MemoryLinkPair::Reply r{m.model.feed(bytes), m.pending_baud};
+      m.pending_baud.reset();
+      garble(r.bytes);
+      return r;
+    });
+  }
+  void garble(std::string& bytes) {
+    for (auto& c : bytes)
+      if (uniform(rng) < rate) {
+        c = static_cast<char>(c ^ static_cast<char>(1 + rng() % 255));
+        ++garbled;
+      }
+  }
+  std::mt19937 rng;
+  std::uniform_real_distribution<double> uniform{0.0, 1.0};
+  double rate;
+  std::size_t garbled = 0;
+};
+
 // Flips one payload bit of a FLASH_DATA frame in flight, avoiding SLIP special bytes so framing survives.
 void corrupt_payload_byte(std::string& piece) {
   for (std::size_t i = piece.size() / 2; i + 1 < piece.size(); ++i) {
@@ -155,23 +180,7 @@ TEST(RomFlasher, PersistentBadChecksumFailsNamingTheRomError) {
 // 40-block write still succeed, the registers and the MD5 read until two replies agree.
 TEST(RomFlasher, ALineGarblingOneByteInAThousandBothWaysStillFlashes) {
   DownloadModeModule m;
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  std::size_t garbled = 0;
-  auto garble = [&](std::string& bytes) {
-    for (auto& c : bytes)
-      if (uniform(rng) < 0.001) {
-        c = static_cast<char>(c ^ static_cast<char>(1 + rng() % 255));
-        ++garbled;
-      }
-  };
-  m.link.set_host_to_device_filter(garble);
-  m.link.set_responder([&](std::string_view bytes) {
-    testing::MemoryLinkPair::Reply r{m.model.feed(bytes), m.pending_baud};
-    m.pending_baud.reset();
-    garble(r.bytes);
-    return r;
-  });
+  GarbledLine line(m, 0.001, 5);
   RomTimeouts t = fast_timeouts();
   t.command = milliseconds(200);  // a frame the garbling split never gets a reply
   RomFlasher f(m.link.host(), t);
@@ -180,7 +189,7 @@ TEST(RomFlasher, ALineGarblingOneByteInAThousandBothWaysStillFlashes) {
   auto img = image(40000);
   auto r = f.write_flash(kPycomFactoryOffset, img, {}, false);
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_GT(garbled, 0u);
+  EXPECT_GT(line.garbled, 0u);
   EXPECT_GT(r.value().block_retries, 0u);
   auto back = m.flash_at(kPycomFactoryOffset, img.size());
   EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin()));
@@ -192,19 +201,7 @@ TEST(RomFlasher, ALineGarblingOneByteInAThousandBothWaysStillFlashes) {
 TEST(RomFlasher, ALineGarblingOneByteInAHundredFlashesInSmallerBlocks) {
   for (bool compress : {true, false}) {
     DownloadModeModule m;
-    std::mt19937 rng(compress ? 9 : 10);
-    std::uniform_real_distribution<double> uniform(0.0, 1.0);
-    auto garble = [&](std::string& bytes) {
-      for (auto& c : bytes)
-        if (uniform(rng) < 0.01) c = static_cast<char>(c ^ static_cast<char>(1 + rng() % 255));
-    };
-    m.link.set_host_to_device_filter(garble);
-    m.link.set_responder([&](std::string_view bytes) {
-      testing::MemoryLinkPair::Reply r{m.model.feed(bytes), m.pending_baud};
-      m.pending_baud.reset();
-      garble(r.bytes);
-      return r;
-    });
+    GarbledLine line(m, 0.01, compress ? 9 : 10);
     RomTimeouts t = fast_timeouts();
     t.command = milliseconds(100);  // a frame the garbling split never gets a reply
     RomFlasher f(m.link.host(), t);
