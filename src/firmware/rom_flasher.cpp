@@ -454,6 +454,9 @@ RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::s
   // write can be acknowledged block by block and still land wrong, which only the MD5 shows. A write whose
   // MD5 does not match, or whose block never got through, is done again from FLASH_BEGIN.
   RomError last;
+  // Once this line has needed smaller blocks, every later write of the session goes plain too (the
+  // otadata erase after the image, a second image).
+  compress = compress && !plain_only_;
   for (int whole = 0; whole < kWholeWriteAttempts;) {
     shrink_wanted_ = false;
     auto r = write_flash_once(offset, data, progress, compress);
@@ -467,6 +470,7 @@ RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::s
     if (shrink_wanted_ && block_size_ > kMinBlockSize) {
       block_size_ = std::max(kMinBlockSize, block_size_ / 4);
       compress = false;
+      plain_only_ = true;
       continue;
     }
     // A ROM that stopped answering (reset, brown-out, unplugged) is not helped by starting over.

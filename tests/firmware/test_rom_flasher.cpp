@@ -217,6 +217,12 @@ TEST(RomFlasher, ALineGarblingOneByteInAHundredFlashesInSmallerBlocks) {
     EXPECT_GE(r.value().block_size, 64u);
     auto back = m.flash_at(kPycomFactoryOffset, img.size());
     EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin())) << (compress ? "compressed" : "plain");
+    // The session's next write (cable_flash erases otadata after the image) starts small and plain.
+    std::vector<std::uint8_t> erased(512, 0xFF);
+    auto r2 = f.write_flash(0x1BE000, erased, {}, true);  // otadata, as cable_flash writes it
+    ASSERT_TRUE(r2) << r2.error().message;
+    EXPECT_FALSE(r2.value().compressed);
+    EXPECT_EQ(r2.value().block_size, r.value().block_size);
   }
 }
 
