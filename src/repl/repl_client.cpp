@@ -53,7 +53,9 @@ const char* to_string(TransferMode m) {
 }
 
 std::string ReplFailure::describe() const {
-  std::string s = std::string(to_string(fault)) + ": " + what;
+  // What was expected and did not come, in words: the fault's code is for the program (the classification
+  // reads `fault`), and "no_prompt:" in a verdict told a reader nothing the words do not.
+  std::string s = what;
   s += last_seen.empty() ? "; nothing received" : "; last seen: \"" + last_seen + "\"";
   return s;
 }

@@ -31,7 +31,7 @@ struct ReplFailure {
   std::string what;       // one line: what was expected and did not come
   std::string last_seen;  // the tail of what arrived, escaped (escape_bytes)
   TimePoint at{};         // when the client gave up
-  // "no_prompt: no >>> prompt after 4 Ctrl-C; last seen: \"...\"".
+  // "no >>> prompt after 4 Ctrl-C; last seen: \"...\"" (the fault's code is not part of it).
   std::string describe() const;
 };
 
