@@ -79,14 +79,31 @@ void Board::need_prompt(const std::string& why) {
   step.ok();
 }
 
-ChannelAnswer Board::exec(const std::string& code, const std::string& what, bool allow_exception, Duration work) {
-  auto r = s_.channel().run(code, work, Deadline::after(s_.timing().prompt_timeout * 10 + work));
+namespace {
+ChannelAnswer own_command_answer(Session& s, Result<ChannelAnswer, ChannelFailure> r, const std::string& what,
+                                 bool allow_exception) {
   if (!r) throw RigError("bootrig could not run " + what + " on the board: " + r.error().what);
-  if (r->retries > 0) s_.note_line_trouble(what, r->retries);
+  if (r->retries > 0) s.note_line_trouble(what, r->retries);
   if (r->raised() && !allow_exception)
     throw RigError(what + " raised " + *r->exc_type + ": " + r->exc_message +
                    " on the board (bootrig's own command; the board state is not what bootrig expected)");
   return std::move(r).value();
+}
+}  // namespace
+
+ChannelAnswer Board::exec(const std::string& code, const std::string& what, bool allow_exception, Duration work) {
+  return own_command_answer(
+      s_, s_.channel().run(code, work, Deadline::after(s_.timing().prompt_timeout * 10 + work)), what,
+      allow_exception);
+}
+
+std::optional<ChannelAnswer> Board::exec_unless_reset(const std::string& code, const std::string& what,
+                                                      Duration work) {
+  const std::uint64_t installs = s_.channel().stats().installs;
+  auto r = s_.channel().run(code, work, Deadline::after(s_.timing().prompt_timeout * 10 + work));
+  // A reset before the exchange shows as the helper installed again; one during it, as the helper lost.
+  if (r ? s_.channel().stats().installs != installs : !s_.channel().installed()) return std::nullopt;
+  return own_command_answer(s_, std::move(r), what, false);
 }
 
 BoardFacts Board::facts() {

@@ -69,6 +69,10 @@ class Board {
   // Throws RigError when the board raises, unless `allow_exception` (then the answer says what it raised).
   ChannelAnswer exec(const std::string& code, const std::string& what, bool allow_exception = false,
                      Duration work = milliseconds(0));
+  // exec() for a step a reset of the board undoes (an update begun with ota_start()): nullopt when the board
+  // was reset before or during the exchange (the channel had to install its helper again, or lost it midway),
+  // so that the caller begins the step again; otherwise exec()'s answer and errors.
+  std::optional<ChannelAnswer> exec_unless_reset(const std::string& code, const std::string& what, Duration work);
   std::optional<std::string> read_file(const std::string& path);
   void write_file(const std::string& path, const std::string& content);
   void remove_if_present(const std::vector<std::string>& flash_files);

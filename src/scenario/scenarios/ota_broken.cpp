@@ -256,32 +256,20 @@ class OtaRollbackInvalid : public BootCheck {
       auto step = s.step("write an image that fails verification (" + std::to_string(bad.size()) + " bytes)");
       constexpr std::size_t kBlock = 2048;
       std::string_view data(reinterpret_cast<const char*>(bad.data()), bad.size());
-      // A control byte made by line noise (Ctrl-B then Ctrl-D) can soft-reset the board mid-write: the
-      // channel puts its helper back, but the update begun with ota_start() is gone with the interpreter, and
-      // the next ota_write() met a board without even `pycom` imported (the fault matrix at 0.1 % noise). The
-      // channel's helper being installed again is the sign; the update is then begun again, a few times.
+      // A control byte made by line noise (Ctrl-B then Ctrl-D) can soft-reset the board mid-write, and a
+      // brown-out can: the update begun with ota_start() is gone with the interpreter (the next ota_write()
+      // met a board without even `pycom` imported in the fault matrix at 0.1 % noise). It is begun again, a
+      // few times.
       constexpr int kWriteRounds = 3;
       for (int round = 1;; ++round) {
         board.exec("import pycom\npycom.ota_start()\n_r = ''", "pycom.ota_start()");
-        const std::uint64_t installs = s.channel().stats().installs;
         bool reset_midway = false;
         for (std::size_t at = 0; at < data.size() && !reset_midway; at += kBlock) {
           s.waiting("pycom.ota_write(): " + std::to_string(at / 1024) + " of " +
                     std::to_string(data.size() / 1024) + " KiB");
-          const std::string what = "pycom.ota_write() at byte " + std::to_string(at);
-          const Duration work = milliseconds(200);
-          auto a = s.channel().run(
-              "import pycom\npycom.ota_write(" + py_bytes_literal(data.substr(at, kBlock)) + ")\n_r = ''", work,
-              Deadline::after(s.timing().prompt_timeout * 10 + work));
-          // A reset during the exchange itself (a brown-out while the flash is written) leaves the channel
-          // without its helper; one before it, with the helper installed again.
-          reset_midway = a ? s.channel().stats().installs != installs : !s.channel().installed();
-          if (!a && !reset_midway)
-            throw RigError("bootrig could not run " + what + " on the board: " + a.error().what);
-          if (a && a->retries > 0) s.note_line_trouble(what, a->retries);
-          if (a && a->raised() && !reset_midway)
-            throw RigError(what + " raised " + *a->exc_type + ": " + a->exc_message +
-                           " on the board (bootrig's own command; the board state is not what bootrig expected)");
+          reset_midway = !board.exec_unless_reset(
+              "import pycom\npycom.ota_write(" + py_bytes_literal(data.substr(at, kBlock)) + ")\n_r = ''",
+              "pycom.ota_write() at byte " + std::to_string(at), milliseconds(200));
         }
         if (!reset_midway) break;
         if (round == kWriteRounds)
