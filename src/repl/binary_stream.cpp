@@ -166,6 +166,15 @@ std::string abandon(ReplClient& repl, const StdinUpload& plan, bool board_waits)
            : "; the board gave no prompt afterwards (" + p.error().describe() + ")";
 }
 
+// How long the error channel's \x04 may take after the output's: a traceback's worth of line time plus the
+// board's slack. A \x04 with none after it was a garbled byte.
+Duration end_confirm_wait(const ReplClient& repl, const StdinUpload& plan) {
+  const double secs = 1024.0 * 10.0 / std::max(repl.baud(), 1200u);
+  return std::min<Duration>(plan.step_timeout,
+                            std::chrono::duration_cast<Duration>(std::chrono::duration<double>(secs)) +
+                                plan.ack_slack);
+}
+
 std::string upload_rate(std::size_t failed, std::size_t frames) {
   char buf[120];
   std::snprintf(buf, sizeof buf, "%zu of %zu frames garbled or lost on the line (%.0f %%)", failed, frames,
@@ -226,6 +235,7 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
         break;
       }
       if (line.value().ended) {
+        if (!repl.confirm_output_end(Deadline::after(end_confirm_wait(repl, plan)))) continue;  // a garbled byte
         auto end = repl.finish_raw(std::move(run), Deadline::after(plan.step_timeout));
         if (!end) return UploadFailure{end.error().describe(), std::nullopt};
         if (!end.value().exception) {
@@ -269,7 +279,10 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
     for (;;) {
       auto line = repl.read_program_line(d);
       if (!line) return Heard::silent;
-      if (line.value().ended) return Heard::ended;
+      if (line.value().ended) {
+        if (repl.confirm_output_end(Deadline::after(end_confirm_wait(repl, plan)))) return Heard::ended;
+        continue;  // a byte the line garbled into \x04: the loop still runs
+      }
       if (upload_saw_reset(line.value().text)) return Heard::reset;
       auto ack = parse_upload_ack(line.value().text, plan.tag);
       if (!ack || ack->count < pos || ack->count > reach) continue;  // garbled, or not ours

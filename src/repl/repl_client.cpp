@@ -677,6 +677,13 @@ ProgramLine ReplClient::read_program_output(Deadline deadline) {
   return out;
 }
 
+bool ReplClient::confirm_output_end(Deadline deadline) {
+  if (rx_.empty() || rx_.front() != '\x04') return false;
+  if (wait_for("\x04", deadline, 1)) return true;
+  rx_.erase(0, 1);
+  return false;
+}
+
 void ReplClient::send_stdin(std::string_view bytes, Deadline deadline) { send(bytes, deadline); }
 
 ReplResult<ExecResult> ReplClient::finish_raw(ExecResult started, Deadline deadline) {

@@ -391,6 +391,52 @@ TEST(ReplRaw, StartedCodePrintsLinesTakesStdinAndFinishesLikeExecRaw) {
   EXPECT_TRUE(fake.script_done()) << fake.mismatch();
 }
 
+// The end of a running program's output is \x04 followed by the error channel and its own \x04; a lone \x04
+// is a byte the line garbled, dropped, and the program's lines go on.
+TEST(ReplRaw, AnEndOfOutputWithoutTheErrorChannelIsAGarbledByte) {
+  FakeSerial fake;
+  ReplOptions o = fast();
+  o.try_raw_paste = false;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  fake.expect("loop()").expect("\x04").reply("OKOTA> 0 0\r\nOTA\x04> 4 20\r\n");
+  auto started = repl.start_raw("loop()", Deadline::after(seconds(5)));
+  ASSERT_TRUE(started.ok()) << started.error().describe();
+  auto first = repl.read_program_line(Deadline::after(seconds(5)));
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  EXPECT_EQ(first->text, "OTA> 0 0");
+  auto stray = repl.read_program_line(Deadline::after(seconds(5)));
+  ASSERT_TRUE(stray.ok()) << stray.error().describe();
+  ASSERT_TRUE(stray->ended);
+  EXPECT_FALSE(repl.confirm_output_end(Deadline::after(milliseconds(200))));
+  auto rest = repl.read_program_line(Deadline::after(seconds(5)));
+  ASSERT_TRUE(rest.ok()) << rest.error().describe();
+  EXPECT_FALSE(rest->ended);
+  EXPECT_EQ(rest->text, "> 4 20");
+}
+
+TEST(ReplRaw, AnEndOfOutputWithTheErrorChannelIsConfirmed) {
+  FakeSerial fake;
+  ReplOptions o = fast();
+  o.try_raw_paste = false;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  fake.expect("loop()").expect("\x04").reply("OKdone\r\n\x04").reply(
+      "Traceback (most recent call last):\r\n  File \"<stdin>\", line 3, in <module>\r\n"
+      "OSError: [Errno 5] EIO\r\n\x04>");
+  auto started = repl.start_raw("loop()", Deadline::after(seconds(5)));
+  ASSERT_TRUE(started.ok()) << started.error().describe();
+  ASSERT_TRUE(repl.read_program_line(Deadline::after(seconds(5))));
+  auto end = repl.read_program_line(Deadline::after(seconds(5)));
+  ASSERT_TRUE(end.ok()) << end.error().describe();
+  ASSERT_TRUE(end->ended);
+  EXPECT_TRUE(repl.confirm_output_end(Deadline::after(seconds(5))));
+  auto r = repl.finish_raw(std::move(started).value(), Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  ASSERT_TRUE(r->exception);
+  EXPECT_EQ(r->exception->type, "OSError");
+}
+
 TEST(ReplRaw, StartedCodeThatPrintsNoLineFailsByTheDeadline) {
   FakeSerial fake;
   ReplOptions o = fast();

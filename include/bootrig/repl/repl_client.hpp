@@ -154,6 +154,11 @@ class ReplClient {
   // before the end of its output, waiting until the deadline for the first. Nothing by then is not a
   // failure (text empty, the code still runs); `ended` once the output is complete (finish_raw() next).
   ProgramLine read_program_output(Deadline deadline);
+  // After read_program_line() said `ended`: true when the error channel's own \x04 follows by the deadline
+  // (the output really ended; finish_raw() next), false when it does not, and then the \x04 is dropped as a
+  // byte the line garbled (the code still runs). A noisy line makes a \x04 of any byte now and then, and a
+  // long transfer reads enough acknowledgements to meet one.
+  bool confirm_output_end(Deadline deadline);
   void send_stdin(std::string_view bytes, Deadline deadline);
   ReplResult<ExecResult> finish_raw(ExecResult started, Deadline deadline);
   // Ctrl-B: back to the friendly REPL.
