@@ -137,20 +137,8 @@ Esp32Image validate_ota_image(std::span<const std::uint8_t> image, const std::st
   return img;
 }
 
-Result<OtaReport, OtaFailure> ota_update(ReplClient& repl, std::span<const std::uint8_t> image,
-                                         const std::string& source, const OtaOptions& o) {
-  if (!o.hard_reset) throw std::invalid_argument("ota_update needs a hard_reset callback");
-  std::optional<CheckedChannel> own;
-  CheckedChannel& ch = o.channel ? *o.channel : own.emplace(repl);
-  OtaReport rep;
-  rep.start = now();
-  auto before = read_running_firmware(ch, Deadline::after(4 * o.step_timeout));
-  if (!before) return before.error();
-  rep.before = before.value();
-  Esp32Image img = validate_ota_image(image, rep.before.board, source, o.allow_foreign);
-  rep.version = img.identity.version;
-  rep.board = to_string(img.board);
-
+Result<bool, OtaFailure> ota_write_image(ReplClient& repl, CheckedChannel& ch, std::span<const std::uint8_t> image,
+                                         const OtaOptions& o, OtaReport& rep) {
   auto r = ota_step(ch, "ota_start", "import pycom\npycom.ota_start()", o.step_timeout);
   if (!r) return r.error();
   std::string_view data(reinterpret_cast<const char*>(image.data()), image.size());
@@ -167,7 +155,26 @@ Result<OtaReport, OtaFailure> ota_update(ReplClient& repl, std::span<const std::
   auto w = binary ? write_binary(ch, repl, data, block, o, rep) : write_bytes_literal(ch, data, block, o, rep);
   if (!w) return w.error();
   rep.writes_done = now();
-  r = ota_step(ch, "ota_verify", "import pycom\n_r = str(pycom.ota_verify())", o.step_timeout);
+  return true;
+}
+
+Result<OtaReport, OtaFailure> ota_update(ReplClient& repl, std::span<const std::uint8_t> image,
+                                         const std::string& source, const OtaOptions& o) {
+  if (!o.hard_reset) throw std::invalid_argument("ota_update needs a hard_reset callback");
+  std::optional<CheckedChannel> own;
+  CheckedChannel& ch = o.channel ? *o.channel : own.emplace(repl);
+  OtaReport rep;
+  rep.start = now();
+  auto before = read_running_firmware(ch, Deadline::after(4 * o.step_timeout));
+  if (!before) return before.error();
+  rep.before = before.value();
+  Esp32Image img = validate_ota_image(image, rep.before.board, source, o.allow_foreign);
+  rep.version = img.identity.version;
+  rep.board = to_string(img.board);
+
+  auto w = ota_write_image(repl, ch, image, o, rep);
+  if (!w) return w.error();
+  auto r = ota_step(ch, "ota_verify", "import pycom\n_r = str(pycom.ota_verify())", o.step_timeout);
   if (!r) return r.error();
   if (r->value != "True")
     return OtaFailure{"ota_verify", "the board did not verify the written image (pycom.ota_verify() gave '" +

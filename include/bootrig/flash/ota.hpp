@@ -84,4 +84,12 @@ Esp32Image validate_ota_image(std::span<const std::uint8_t> image, const std::st
 Result<OtaReport, OtaFailure> ota_update(ReplClient& repl, std::span<const std::uint8_t> image,
                                          const std::string& source, const OtaOptions& options);
 
+// The writing part of the update alone: pycom.ota_start(), the image (binary or bytes literals, as above)
+// and the SHA-256 of what the board wrote compared with the image's; `rep` gets the transfer's figures. No
+// validation of the image and no ota_verify(), ota_finish() or reset: for writing an image the bootloader
+// itself must refuse (ota-rollback-invalid), at the speed of a real update.
+Result<bool, OtaFailure> ota_write_image(ReplClient& repl, CheckedChannel& channel,
+                                         std::span<const std::uint8_t> image, const OtaOptions& options,
+                                         OtaReport& rep);
+
 }  // namespace bootrig

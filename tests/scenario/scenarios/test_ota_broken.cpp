@@ -139,6 +139,9 @@ TEST_F(OtaBroken, TheBootloaderRollsBackAnImageThatFailsVerification) {
   ScenarioResult r = run_one("ota-rollback-invalid");
   ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
   EXPECT_TRUE(noted(r, "boot_info after the rollback: pycom.bootmgr() = ('ota_0'")) << outcome_text(r);
+  // Written through bootrig's own OTA transfer (checked binary frames), not five times as many bytes as
+  // bytes literals.
+  EXPECT_TRUE(noted(r, "the update written by binary transfer")) << outcome_text(r);
   bool message = false;
   for (const auto& e : r.attempts.back().expectations)
     message =
