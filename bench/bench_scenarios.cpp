@@ -200,7 +200,7 @@ bool is_safe_boot(const std::string& name) { return name.rfind("safeboot-", 0) =
 
 int main(int argc, char** argv) {
   int rounds = 3;
-  int ota_rounds = -1;  // the OTA scenarios take 30-50 s an attempt: fewer rounds keep the whole run short
+  int ota_rounds = -1;  // the OTA scenarios take 12-30 s an attempt: fewer rounds keep the whole run short
   std::filesystem::path rig_path = std::filesystem::path(BOOTRIG_BENCH_SOURCE_DIR) / "rigs/sim.toml";
   std::vector<Scenario*> chosen;
   for (int i = 1; i < argc; ++i) {
@@ -310,7 +310,7 @@ int main(int argc, char** argv) {
     bool any = false;
     for (Scenario* s : chosen) any = any || is_ota(s->info().name);
     if (any)
-      std::printf("\nThe OTA scenarios ran %d round%s of the %d (30-50 s an attempt; --ota-rounds): their "
+      std::printf("\nThe OTA scenarios ran %d round%s of the %d (12-30 s an attempt; --ota-rounds): their "
                   "median is of %s.\n",
                   ota_rounds, ota_rounds == 1 ? "" : "s", rounds, ota_rounds == 1 ? "one run" : "those rounds");
   }

@@ -177,7 +177,7 @@ $(cat "$parts/firmware.md")
 ## Not measured yet
 
 - P12 and RESET on gpio-sim (the kernel's GPIO simulator under qemu: the kernel tier has the set-up) and on a Pi.
-- \`ota-rollback-invalid\` and \`ota-broken-recover\` over three rounds (one each here: together about 80 s a round).
+- \`ota-rollback-invalid\` and \`ota-broken-recover\` over three rounds (one each here: together about 40 s a round).
 - \`recover-stuck-main\` beside the fixed-time release (it would add about a minute; one run by hand gave 1.03).
 - OTA's bytes-literal fallback (\`bench_ota\` without \`--binary-only\`: about 45 s a run).
 - The cable flash of a 1.5 MB image (\`bench_cable --large\`: about 10 minutes more) and at 921600 against
