@@ -33,6 +33,10 @@ constexpr int kTriesBeforeShrinking = 4;
 // block gets through about one try in three, and a write of a thousand blocks met a block that failed 16
 // times in a row (0.65^16 is 1 in 1000). 0.65^64 is 1 in 10^12.
 constexpr int kMinBlockAttempts = 64;
+// A plain block the ROM refuses as out of sequence (0x06) this many times in a row while answering: it still
+// waits for an earlier block (see write_flash_once), and the write steps back instead of trying on.
+constexpr int kRefusalsBeforeStepBack = 3;
+constexpr int kStepBacksPerWrite = 16;
 
 bool worth_repeating(const RomError& e) { return e.kind != RomFailure::unsupported; }
 
@@ -358,7 +362,9 @@ RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> bl
   RomError last;
   int attempt = 0;
   int silent = 0;  // tries in a row without any reply
+  int refused = 0;  // plain: tries in a row refused as out of sequence
   shrink_wanted_ = false;
+  out_of_step_ = false;
   while (attempt < tries && silent < kSilentBlockAttempts) {
     if (attempt++ > 0) ++block_retries_;
     auto r = command(op, data, checksum, timeout, 0,
@@ -376,6 +382,14 @@ RomStatus RomFlasher::send_block(RomCommand op, std::span<const std::uint8_t> bl
     // blocks two silent tries, which looked like a ROM that had stopped. Small questions tell them apart:
     // only a ROM that answers none of them counts as silent.
     silent = last.kind != RomFailure::no_reply || rom_still_answers() ? 0 : silent + 1;
+    const bool out_of_sequence = op == RomCommand::flash_data && last.kind == RomFailure::rom_error &&
+                                 last.code == static_cast<std::uint8_t>(RomErrorCode::failed_to_act);
+    refused = out_of_sequence ? refused + 1 : 0;
+    if (refused >= kRefusalsBeforeStepBack && seq > 0) {
+      out_of_step_ = true;
+      last.message += " (refused " + std::to_string(refused) + " times in a row: out of sequence)";
+      return last;
+    }
   }
   // Every try used and the ROM still answering: the line, not the ROM, is what this size cannot get past.
   shrink_wanted_ = attempt >= tries && silent < kSilentBlockAttempts && block_size_ > kMinBlockSize;
@@ -509,12 +523,24 @@ RomResult<FlashWriteReport> RomFlasher::write_flash_once(std::uint32_t offset,
     if (!begin) return begin.error();
     report.blocks = begin.value();
     report.wire_bytes = std::size_t{report.blocks} * block_size_;
-    for (std::uint32_t seq = 0; seq < report.blocks; ++seq) {
+    int step_backs = 0;
+    for (std::uint32_t seq = 0; seq < report.blocks;) {
       const std::size_t from = std::size_t{seq} * block_size_;
       const std::size_t n = std::min<std::size_t>(block_size_, data.size() - from);
       auto s = flash_data(data.subspan(from, n), seq);
-      if (!s) return s.error();
+      if (!s) {
+        // The ROM answers but refuses this number as out of sequence: it still waits for the block before,
+        // whose refusal reached us as success (a garbled status byte: replies carry no checksum) or whose
+        // reply was a late one taken for the next try's. A plain block lands where its number says, so
+        // sending the one before again is harmless; the ROM takes it as its next or as a repeat.
+        if (out_of_step_ && seq > 0 && ++step_backs <= kStepBacksPerWrite) {
+          --seq;
+          continue;
+        }
+        return s.error();
+      }
       if (progress) progress(from + n, data.size());
+      ++seq;
     }
   }
   report.block_retries = block_retries_ - retries_before;

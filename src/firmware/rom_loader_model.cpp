@@ -303,6 +303,10 @@ void RomLoaderModel::handle_rom(const RomRequest& req, std::string& out) {
       const bool repeat = !compressed && write_->next_seq > 0 && seq == write_->next_seq - 1;
       if ((seq != write_->next_seq && !repeat) || seq >= write_->num_blocks)
         return reply(out, op, 0, {}, cannot);
+      if (!compressed && !repeat && config_.refuse_as_ok_seq == seq && !refused_as_ok_) {
+        refused_as_ok_ = true;
+        return reply(out, op, 0);
+      }
       if (compressed) {
         std::vector<std::uint8_t> plain;
         if (!write_->inflater.feed(block, plain, write_->size)) {

@@ -226,6 +226,23 @@ TEST(RomFlasher, ALineGarblingOneByteInAHundredFlashesInSmallerBlocks) {
   }
 }
 
+// A refusal whose reply the line turned into success (replies carry no checksum) leaves the ROM waiting for
+// a block the flasher thinks done: the next one is refused as out of sequence every time. The flasher steps
+// back one block instead of giving up on that size (the fault matrix at 1 % garbage: 64 refusals in a row).
+TEST(RomFlasher, APlainBlockRefusedAsOutOfSequenceStepsBackOne) {
+  RomLoaderConfig cfg;
+  cfg.refuse_as_ok_seq = 2;
+  DownloadModeModule m(cfg);
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect());
+  auto img = image(8000);
+  auto r = f.write_flash(kPycomFactoryOffset, img, {}, false);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r.value().block_size, kRomFlashBlockSize) << "stepped back, not begun again with smaller blocks";
+  auto back = m.flash_at(kPycomFactoryOffset, img.size());
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin()));
+}
+
 TEST(RomFlasher, Md5MismatchIsReported) {
   RomLoaderConfig cfg;
   cfg.drop_block_seq = 2;  // acknowledged, never programmed

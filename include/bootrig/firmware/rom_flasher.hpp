@@ -176,6 +176,7 @@ class RomFlasher {
   std::uint32_t block_size_ = kRomFlashBlockSize;
   bool shrink_wanted_ = false;  // the last block gave up at this size: the write is begun again smaller
   bool plain_only_ = false;     // a write had to shrink its blocks: the session's later writes go plain
+  bool out_of_step_ = false;    // the last plain block was refused as out of sequence, time after time
   std::uint32_t begun_blocks_ = 0;  // of the last FLASH_BEGIN, for messages
   std::uint32_t begun_offset_ = 0;
   std::size_t block_retries_ = 0;

@@ -32,6 +32,9 @@ struct RomLoaderConfig {
   // Fault: this FLASH_DATA block is acknowledged but never reaches the flash (a lying flash chip):
   // only an MD5 check finds it.
   std::optional<std::uint32_t> drop_block_seq;
+  // Fault: this plain FLASH_DATA block is refused once (not written, the ROM still waits for it), but the
+  // reply reads as success, as when the line garbles the reply's status byte (replies carry no checksum).
+  std::optional<std::uint32_t> refuse_as_ok_seq;
 };
 
 struct RomLoaderStats {
@@ -128,6 +131,7 @@ class RomLoaderModel {
   unsigned syncs_to_ignore_ = 0;
   std::optional<std::uint32_t> attached_;  // the SPI_ATTACH argument
   std::unique_ptr<Write> write_;
+  bool refused_as_ok_ = false;  // refuse_as_ok_seq has been applied
   std::unique_ptr<Read> read_;
   struct MemUpload {
     std::uint32_t size = 0, blocks = 0, block_size = 0, next_seq = 0, received = 0;
