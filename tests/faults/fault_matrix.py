@@ -339,8 +339,14 @@ def run_case(case, bootrig, images, work):
 def load_case(case, work):
     """A case already run (--rejudge): its runs as the folder keeps them."""
     folder = os.path.join(work, case.name)
-    with open(os.path.join(folder, "case.json")) as f:
-        meta = json.load(f)
+    try:
+        with open(os.path.join(folder, "case.json")) as f:
+            meta = json.load(f)
+        stopped = False
+    except OSError:
+        # The matrix was stopped inside this case: its faulty run as far as it went, no run after it.
+        meta = {k: {"rc": "none (stopped)", "seconds": 0, "fired": False} for k in ("faulty", "after")}
+        stopped = True
     runs = {}
     for key, sub in (("faulty", "run1"), ("after", "run2")):
         try:
@@ -351,7 +357,8 @@ def load_case(case, work):
         runs[key] = dict(meta[key], results=results, log=os.path.join(folder, sub + ".log"))
     asked = case.scenarios or SCENARIOS
     return {"case": case, "faulty": runs["faulty"], "after": runs["after"], "rows": rows_of(runs["faulty"], asked),
-            "after_rows": rows_of(runs["after"], asked), "status_between": ""}
+            "after_rows": [] if stopped else rows_of(runs["after"], asked), "status_between": "",
+            "stopped": stopped}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -436,7 +443,9 @@ def targets(results, reduced):
     rows = [(r["case"].name, row) for r in results for row in r["after_rows"]]
     notpass = [x for x in rows if x[1]["outcome"] != "PASS"]
     add("after every fault the next run starts from a recovered board (all PASS)",
-        f"{len(rows) - len(notpass)} of {len(rows)} PASS in {len(results)} runs after a fault", not notpass,
+        f"{len(rows) - len(notpass)} of {len(rows)} PASS in {sum(1 for r in results if r['after_rows'])} runs "
+        "after a fault" + ("" if all(r["after_rows"] for r in results) else
+                           " (a case stopped before its run after has none)"), not notpass,
         ", ".join(f"{c}/{row['scenario']}: {row['outcome']} {row['message']}" for c, row in notpass))
 
     # 5. The same-version different build is flashed.
@@ -481,7 +490,9 @@ KNOWN_GAPS = [
     "garbage a 74 KiB OTA took minutes (normal-boot's flash of current: 529 s), and at 1 % dropped bytes "
     "two in three frames were lost and the transfer gave up (\"no acknowledgement from the board\", "
     "\"the board refused the data every time\"): ERRORs naming the line's error rate, never a FAIL, but "
-    "not the PASS the targets ask for.",
+    "not the PASS the targets ask for. At 0.1 % noise both ways one OTA gave up the same way (ota-broken-recover's "
+    "flash of previous: 101 of 408 frames lost, no progress for the step time-out) and passed on the retry: the "
+    "one miss of the 0.1 % target.",
     "**The ROM loader's replies carry no checksum and its data checksum is an XOR.** At 1 % garbage a "
     "block with two garbled bytes can pass the ROM's check and land wrong: the write's MD5 then differs and "
     "it is done again whole, which a 74 KiB write at 1 % can fail three times (safeboot-window2). A refusal "
@@ -553,7 +564,8 @@ def write_markdown(path, results, tgts, meta):
     for r in results:
         c = r["case"]
         L.append("")
-        L.append(f"### {c.name}: {c.title}")
+        L.append(f"### {c.name}: {c.title}" + (" (STOPPED: the faulty run as far as it went, no run after)"
+                                                 if r.get("stopped") else ""))
         L.append("")
         faults = ", ".join(f"`{k} {v}`" for k, v in c.faults.items()) or "none before the run"
         if c.trigger:
@@ -606,6 +618,8 @@ def main():
     ap.add_argument("--work", help="keep the runs here (default: a temporary folder, removed when all pass)")
     ap.add_argument("--write", help="write the report here (the full matrix: docs/fault-matrix.md)")
     ap.add_argument("--jobs", type=int, default=1, help="cases run side by side (each its own simulator)")
+    ap.add_argument("--stopped", metavar="NOTE",
+                    help="with --rejudge: write the report of a run stopped before its end, saying NOTE")
     ap.add_argument("--rejudge", action="store_true",
                     help="judge and report the runs already in --work again, without running anything")
     args = ap.parse_args()
@@ -660,11 +674,25 @@ def main():
     if args.rejudge:
         # The run's own conditions, as it recorded them, not this re-judging's. A run that was stopped before
         # its end recorded none: its cases are judged, but no report is written from them.
-        if not os.path.exists(run_meta):
-            print(f"fault matrix: {run_meta} is missing (the run was stopped before its end): no report written")
+        if os.path.exists(run_meta):
+            with open(run_meta) as f:
+                meta = json.load(f)
+        elif args.stopped:
+            # What the stopped run did not record: its span from its files, its load not at all.
+            began = [os.path.getmtime(os.path.join(work, c.name, "rig.toml")) for c in cases
+                     if os.path.exists(os.path.join(work, c.name, "rig.toml"))]
+            ended = [os.path.getmtime(os.path.join(dp, n)) for dp, _, names in os.walk(work) for n in names
+                     if n == "results.json"]
+            meta = {"command": "python3 tests/faults/fault_matrix.py --jobs %d --write docs/fault-matrix.md"
+                    "    # stopped before its end, then reported with --rejudge --stopped" % args.jobs,
+                    "date": datetime.date.today().isoformat(), "version": version,
+                    "total": (max(ended) - min(began)) if began and ended else 0, "cpus": os.cpu_count(),
+                    "load_start": "not recorded", "load_end": "not recorded", "jobs": args.jobs,
+                    "note": args.stopped}
+        else:
+            print(f"fault matrix: {run_meta} is missing (the run was stopped before its end): no report written "
+                  "(--stopped NOTE writes one that says so)")
             return 0 if all(t["ok"] is not False for t in tgts) else 1
-        with open(run_meta) as f:
-            meta = json.load(f)
     else:
         cmd = "python3 tests/faults/fault_matrix.py --jobs %d --write docs/fault-matrix.md" % args.jobs
         meta = {"command": cmd + "    # after building build/dev (docs/testing.md); about "
