@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -165,7 +166,11 @@ TEST_F(CmdRun, SigtermEndsTheRunWithExitThreeAndKeepsTheResults) {
   // -q hides progress; wait until the run's timeline shows P12 asserted instead.
   Deadline d = Deadline::after(seconds(60));
   auto events = out / "01-safeboot-factory/attempt-1/events.jsonl";
-  while (!d.expired() && p12_levels(events).empty()) wait_for(milliseconds(20));
+  auto held = [&] {
+    auto levels = p12_levels(events);
+    return !levels.empty() && levels.back() == 1;
+  };
+  while (!d.expired() && !held()) wait_for(milliseconds(20));
   ASSERT_FALSE(d.expired()) << slurp(events);
   bootrig.signal(SIGTERM);
   EXPECT_EQ(bootrig.wait(), 3) << slurp(dir / "output.txt");
@@ -179,7 +184,7 @@ TEST_F(CmdRun, SigtermEndsTheRunWithExitThreeAndKeepsTheResults) {
   // P12 was asserted, and its last change on the timeline is the release.
   auto levels = p12_levels(events);
   ASSERT_GE(levels.size(), 2u);
-  EXPECT_EQ(levels.front(), 1);
+  EXPECT_NE(std::find(levels.begin(), levels.end(), 1), levels.end());
   EXPECT_EQ(levels.back(), 0);
   // The interrupted attempt has its diagram, serial.txt and signals.vcd; every file reads back.
   auto c = testing::check_run_folder(out);
@@ -249,7 +254,10 @@ TEST_F(CmdRunInterrupted, AsSoonAsTheRunHasBegun) {
 TEST_F(CmdRunInterrupted, WhileTheSecondScenarioHoldsP12) {
   auto j = interrupt_when(
       [](const std::filesystem::path& o) {
-        return !p12_levels(o / "02-safeboot-factory/attempt-1/events.jsonl").empty();
+        // P12 held now: not merely a first P12 event, which on a loaded machine can be the release with which
+        // the recovery ladder begins when the start of the check found no prompt in time (ASan stage, seen).
+        auto levels = p12_levels(o / "02-safeboot-factory/attempt-1/events.jsonl");
+        return !levels.empty() && levels.back() == 1;
       },
       SIGINT);
   EXPECT_EQ(j["scenarios"][0]["outcome"], "PASS");
