@@ -37,6 +37,8 @@ constexpr int kMinBlockAttempts = 64;
 // waits for an earlier block (see write_flash_once), and the write steps back instead of trying on.
 constexpr int kRefusalsBeforeStepBack = 3;
 constexpr int kStepBacksPerWrite = 16;
+// The flash's erase unit: a FLASH_BEGIN erases whole sectors, so a part written again alone must be one.
+constexpr std::size_t kSectorBytes = 4096;
 
 bool worth_repeating(const RomError& e) { return e.kind != RomFailure::unsupported; }
 
@@ -476,6 +478,14 @@ RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::s
     auto r = write_flash_once(offset, data, progress, compress);
     if (r) return r;
     last = r.error();
+    // The write went through but landed wrong somewhere (a block whose garbled bytes the ROM's XOR checksum
+    // did not catch): most of it is right, so only the sectors whose MD5 differs are written again. Only
+    // for a sector-aligned write: a FLASH_BEGIN erases whole sectors, and a neighbour's must not be lost.
+    if (last.kind == RomFailure::md5_mismatch && offset % kSectorBytes == 0) {
+      auto fixed = rewrite_differing_sectors(offset, data);
+      if (fixed) return fixed;
+      last.message += "; writing the differing sectors again failed too: " + fixed.error().message;
+    }
     // Smaller blocks, begun again: not one of the whole attempts, which are for writes that land wrong.
     // Uncompressed from then on: a block of the zlib stream whose acknowledgement the line ate cannot be
     // sent again (the ROM has inflated it and refuses the number; sending the next one may skip it), while a
@@ -492,6 +502,38 @@ RomResult<FlashWriteReport> RomFlasher::write_flash(std::uint32_t offset, std::s
     ++whole;
   }
   return last;
+}
+
+RomResult<FlashWriteReport> RomFlasher::rewrite_differing_sectors(std::uint32_t offset,
+                                                                  std::span<const std::uint8_t> data) {
+  FlashWriteReport report;
+  report.offset = offset;
+  report.bytes = data.size();
+  report.block_size = block_size_;
+  const std::size_t retries_before = block_retries_;
+  for (std::size_t at = 0; at < data.size(); at += kSectorBytes) {
+    const auto part = data.subspan(at, std::min(kSectorBytes, data.size() - at));
+    const auto sector = static_cast<std::uint32_t>(offset + at);
+    auto got = flash_md5(sector, static_cast<std::uint32_t>(part.size()));
+    if (!got) return got.error();
+    if (got.value() == md5(part)) continue;
+    auto w = write_flash_once(sector, part, {}, false);  // plain: its blocks can be repeated
+    if (!w) return w.error();
+    report.blocks += w.value().blocks;
+    report.wire_bytes += w.value().wire_bytes;
+    ++report.sectors_rewritten;
+  }
+  report.block_retries = block_retries_ - retries_before;
+  const Md5Digest expected = md5(data);
+  auto whole = flash_md5(offset, static_cast<std::uint32_t>(data.size()));
+  if (!whole) return whole.error();
+  if (whole.value() != expected)
+    return error(RomFailure::md5_mismatch, RomCommand::spi_flash_md5,
+                 ": flash at " + hex32(offset) + " reads back as " + to_hex(whole.value()) + " after " +
+                     std::to_string(report.sectors_rewritten) + " sector(s) were written again, wrote " +
+                     to_hex(expected));
+  report.md5 = expected;
+  return report;
 }
 
 RomResult<FlashWriteReport> RomFlasher::write_flash_once(std::uint32_t offset,

@@ -316,6 +316,12 @@ void RomLoaderModel::handle_rom(const RomRequest& req, std::string& out) {
         program(write_->offset + write_->written, plain);
         write_->written += static_cast<std::uint32_t>(plain.size());
         ++stats_.blocks_written;
+      } else if (config_.corrupt_block_seq_once == seq && !corrupted_once_) {
+        corrupted_once_ = true;
+        std::vector<std::uint8_t> wrong(block.begin(), block.end());
+        wrong[wrong.size() / 2] ^= 0x5A;
+        program(write_->offset + seq * write_->block_size, wrong);
+        ++stats_.blocks_written;
       } else if (!(config_.drop_block_seq && *config_.drop_block_seq == seq)) {
         program(write_->offset + seq * write_->block_size, block);
         ++stats_.blocks_written;

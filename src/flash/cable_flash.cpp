@@ -167,6 +167,10 @@ Result<CableFlashReport, FlashFailure> cable_flash(const CableWires& w, ReplClie
                           (wr.value().block_size && wr.value().block_size < kRomFlashBlockSize
                                ? " (in " + std::to_string(wr.value().block_size) +
                                      "-byte blocks: the line spoiled larger ones)"
+                               : "") +
+                          (wr.value().sectors_rewritten
+                               ? " (" + std::to_string(wr.value().sectors_rewritten) +
+                                     " sector(s) landed wrong and were written again)"
                                : ""));
   }
   // The vendor tool's full flash erases otadata: the bootloader then rewrites boot_info as factory, READY.

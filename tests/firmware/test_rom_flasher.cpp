@@ -243,6 +243,24 @@ TEST(RomFlasher, APlainBlockRefusedAsOutOfSequenceStepsBackOne) {
   EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin()));
 }
 
+// A block whose garbled bytes passed the ROM's XOR checksum lands wrong: the write's MD5 differs, and only
+// the 4 KiB sector holding it is written again (at 1 % garbage the whole write failed three times over in
+// the fault matrix).
+TEST(RomFlasher, AWriteThatLandedWrongHasOnlyItsDifferingSectorWrittenAgain) {
+  RomLoaderConfig cfg;
+  cfg.corrupt_block_seq_once = 5;  // bytes 5120-6143 of the image: its second 4 KiB sector
+  DownloadModeModule m(cfg);
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect());
+  auto img = image(20000);
+  auto r = f.write_flash(kPycomFactoryOffset, img, {}, false);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r.value().sectors_rewritten, 1u);
+  EXPECT_EQ(r.value().blocks, 4u) << "one sector of 1 KiB blocks, not the whole image again";
+  auto back = m.flash_at(kPycomFactoryOffset, img.size());
+  EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin()));
+}
+
 TEST(RomFlasher, Md5MismatchIsReported) {
   RomLoaderConfig cfg;
   cfg.drop_block_seq = 2;  // acknowledged, never programmed

@@ -87,6 +87,8 @@ struct FlashWriteReport {
   std::uint32_t blocks = 0;
   std::uint32_t block_size = 0;  // smaller than 1 KiB when the line garbled too many tries of larger blocks
   std::size_t block_retries = 0;
+  // Of a write whose MD5 differed: the 4 KiB sectors whose own MD5 differed and were written again.
+  std::size_t sectors_rewritten = 0;
   Md5Digest md5{};
 };
 
@@ -136,7 +138,8 @@ class RomFlasher {
   RomResult<std::uint32_t> connect(int sync_attempts = 5);
   // The region erased and written (compressed: FLASH_DEFL_BEGIN/DATA with the zlib stream; else
   // FLASH_BEGIN/DATA with padded blocks), then its MD5 compared with the data; the whole write is done again
-  // (3 times in all) when the MD5 differs or a block never got through (a noisy line). A line that spoils
+  // (3 times in all) when the MD5 differs or a block never got through (a noisy line); when the MD5 differs,
+  // the sectors whose own MD5 differs are first written again alone (most of the write landed). A line that spoils
   // most tries of a block has the write begun again with blocks a quarter the size (down to 64 bytes),
   // uncompressed (a plain block can be repeated when its acknowledgement was lost; a compressed one cannot).
   RomResult<FlashWriteReport> write_flash(std::uint32_t offset, std::span<const std::uint8_t> data,
@@ -155,6 +158,8 @@ class RomFlasher {
   // A command that changes nothing when repeated, repeated while its reply is lost or garbled.
   RomResult<FlashWriteReport> write_flash_once(std::uint32_t offset, std::span<const std::uint8_t> data,
                                                const FlashProgress& progress, bool compress);
+  // After a write whose MD5 differs: each 4 KiB sector's MD5, and a plain write of those that differ.
+  RomResult<FlashWriteReport> rewrite_differing_sectors(std::uint32_t offset, std::span<const std::uint8_t> data);
   RomResult<Reply> repeated(RomCommand op, const Bytes& data, Duration timeout, std::size_t payload_len,
                             const std::string& what);
   std::optional<std::string> next_frame(Deadline deadline);

@@ -35,6 +35,9 @@ struct RomLoaderConfig {
   // Fault: this plain FLASH_DATA block is refused once (not written, the ROM still waits for it), but the
   // reply reads as success, as when the line garbles the reply's status byte (replies carry no checksum).
   std::optional<std::uint32_t> refuse_as_ok_seq;
+  // Fault: this plain FLASH_DATA block is programmed with one byte changed, once, and acknowledged: a block
+  // whose garbled bytes the ROM's XOR checksum did not catch. Only an MD5 check finds it.
+  std::optional<std::uint32_t> corrupt_block_seq_once;
 };
 
 struct RomLoaderStats {
@@ -132,6 +135,7 @@ class RomLoaderModel {
   std::optional<std::uint32_t> attached_;  // the SPI_ATTACH argument
   std::unique_ptr<Write> write_;
   bool refused_as_ok_ = false;  // refuse_as_ok_seq has been applied
+  bool corrupted_once_ = false;  // corrupt_block_seq_once has been applied
   std::unique_ptr<Read> read_;
   struct MemUpload {
     std::uint32_t size = 0, blocks = 0, block_size = 0, next_seq = 0, received = 0;
