@@ -497,9 +497,9 @@ KNOWN_GAPS = [
     "block with two garbled bytes can pass the ROM's check and land wrong: the write's MD5 then differs and "
     "it is done again whole, which a 74 KiB write at 1 % can fail three times (safeboot-window2). A refusal "
     "whose reply the line turned into success left the ROM waiting for a block the flasher took as done, "
-    "and 64 refusals in a row ended the write (safeboot-factory, then the recovery's own cable flash): "
-    "fixed after this run (the flasher steps back one block), not yet measured here. Next: find the region "
-    "whose MD5 differs and write only it again.",
+    "and 64 refusals in a row ended the write (safeboot-factory, then the recovery's own cable flash). Both "
+    "fixed after this run, not yet measured here: the flasher steps back one block over an out-of-sequence "
+    "refusal, and a write whose MD5 differs has only the 4 KiB sectors whose own MD5 differs written again.",
     "**Found and fixed by these matrices:** the OTA transfer took a \\x04 the line made of a byte for the "
     "end of the board's program (fixed before this run: 1 % garbage no longer ends a transfer that way); the "
     "checked channel's per-piece digests were short string literals that MicroPython interns until a reset (a "
