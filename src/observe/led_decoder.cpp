@@ -494,8 +494,10 @@ LedResult LedDecoder::wait_for(const std::function<bool(const LedMeasurement&)>&
     }
     if (!hit && current_.generation > since && accept(current_)) hit = &current_;
     if (hit) return observe_locked(*hit);
-    if (failure_) return LedTimeout{what + " (" + *failure_ + ")", current_};
+    // Before the failure: Ctrl-C ends the LED watcher with a failure too, and the waiter must hear the
+    // interruption, not a pattern that never came (a safe boot then released P12 "anyway" and went on).
     interrupt::throw_if_requested();
+    if (failure_) return LedTimeout{what + " (" + *failure_ + ")", current_};
     if (deadline.expired()) return LedTimeout{what, current_};
     // Woken by every decision the edge source triggers; the slice only bounds how late Ctrl-C is
     // noticed (condition variables cannot watch the interrupt fd).

@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <random>
 #include <set>
 #include <thread>
 
+#include "bootrig/core/interrupt.hpp"
 #include "bootrig/observe/recording.hpp"
 #include "support/fake_lines.hpp"
 
@@ -293,6 +295,24 @@ TEST(LedDecoder, NothingButDarkWithoutEdges) {
   d2.start(t0, std::nullopt);
   d2.advance(t0 + seconds(60));
   EXPECT_EQ(d2.current().pattern, LedPattern::unknown);
+}
+
+// Ctrl-C ends the LED watcher's wait, and the watcher reports that as a failure of its input; a waiter must
+// hear the interruption itself, not "the LED never showed the window" (a safe boot then released P12 anyway
+// and went on to its next step, and the run's record lost that P12 had been held when the signal came).
+TEST(LedDecoder, AFailureThatCameWithAnInterruptionIsTheInterruption) {
+  LedDecoder d(firmware());
+  d.start(now(), Level::inactive);
+  interrupt::request(SIGINT);
+  d.fail("LED input led failed: interrupted by Interrupt");
+  EXPECT_THROW(d.wait_for_pattern(LedPattern::safeboot_window1, Deadline::after(seconds(5))), Interrupted);
+  interrupt::clear();
+  // Without an interruption a failure is still the waiter's answer, at once.
+  LedDecoder d2(firmware());
+  d2.start(now(), Level::inactive);
+  d2.fail("LED input led failed: the line went away");
+  auto r = d2.wait_for_pattern(LedPattern::safeboot_window1, Deadline::after(seconds(5)));
+  EXPECT_FALSE(r);
 }
 
 TEST(LedDecoder, ScalesWithAFasterProfile) {
