@@ -26,13 +26,18 @@ if(BOOTRIG_GPIOD_ROOT)
   get_filename_component(_gpiod_libdir "${_gpiod_libdir}" DIRECTORY)
   find_library(_gpiodcxx_lib gpiodcxx PATHS "${_gpiod_libdir}" NO_DEFAULT_PATH REQUIRED)
   find_library(_gpiod_lib gpiod PATHS "${_gpiod_libdir}" NO_DEFAULT_PATH REQUIRED)
+  # Two targets: the libraries alone (bootrig_core links them) and, on top, the headers (only the driver
+  # compiles against them, so that no other file's command line names this root: cmake/dev.sh's v2 build then
+  # takes every other object from the v1 build's ccache).
+  add_library(bootrig::gpiodcxx_libs INTERFACE IMPORTED)
+  target_link_libraries(bootrig::gpiodcxx_libs INTERFACE "${_gpiodcxx_lib}" "${_gpiod_lib}")
+  # libgpiodcxx needs libgpiod.so.3 from this same private folder. A RUNPATH (the linker's default) only
+  # serves the executable's own dependencies, so the loader would not find it; an RPATH serves theirs too.
+  target_link_options(bootrig::gpiodcxx_libs INTERFACE "LINKER:--disable-new-dtags")
   add_library(bootrig::gpiodcxx INTERFACE IMPORTED)
   # BEFORE so that this root's gpiod.hpp wins over a system copy of the other API.
   target_include_directories(bootrig::gpiodcxx BEFORE INTERFACE "${BOOTRIG_GPIOD_ROOT}/usr/include")
-  target_link_libraries(bootrig::gpiodcxx INTERFACE "${_gpiodcxx_lib}" "${_gpiod_lib}")
-  # libgpiodcxx needs libgpiod.so.3 from this same private folder. A RUNPATH (the linker's default) only
-  # serves the executable's own dependencies, so the loader would not find it; an RPATH serves theirs too.
-  target_link_options(bootrig::gpiodcxx INTERFACE "LINKER:--disable-new-dtags")
+  target_link_libraries(bootrig::gpiodcxx INTERFACE bootrig::gpiodcxx_libs)
   set(BOOTRIG_GPIOD_FROM "${BOOTRIG_GPIOD_ROOT}")
 else()
   pkg_check_modules(libgpiodcxx REQUIRED IMPORTED_TARGET libgpiodcxx)
@@ -41,6 +46,8 @@ else()
   set(BOOTRIG_GPIOD_VERSION "${libgpiodcxx_VERSION}")
   add_library(bootrig::gpiodcxx INTERFACE IMPORTED)
   target_link_libraries(bootrig::gpiodcxx INTERFACE PkgConfig::libgpiodcxx PkgConfig::libgpiod)
+  # The system's headers are where every file looks anyway: nothing to keep apart.
+  add_library(bootrig::gpiodcxx_libs ALIAS bootrig::gpiodcxx)
   if(CMAKE_SYSROOT)
     set(BOOTRIG_GPIOD_FROM "sysroot ${CMAKE_SYSROOT} (pkg-config)")
   else()

@@ -22,23 +22,44 @@ CXX=clang++-14 cmake -S "$root/tests/fuzz" -B "$build" -G Ninja "${launcher[@]}"
 cmake --build "$build" -j "${BOOTRIG_JOBS:-$(nproc)}" >"$build.build.log" 2>&1 || { cat "$build.build.log"; exit 1; }
 echo "== fuzz targets built in $((SECONDS - t0)) s ($build)"
 
-failed=0
-printf '   %-14s %10s %8s %8s %6s %s\n' target executions exec/s cov ft result
-for t in "${targets[@]}"; do
+# The targets run side by side, one a core (each is single-threaded), each for its full SECONDS.
+jobs=${BOOTRIG_JOBS:-$(nproc)}
+fuzz_one() {  # target: its log in $build/fuzz_<target>.log, its exit code in $build/fuzz_<target>.rc
+  local t=$1 rc
   mkdir -p "$build/corpus/$t" "$build/artifacts/$t"
-  log="$build/fuzz_$t.log"
   set +e
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb: a parser growing past 1 GiB is a bug here.
   "$build/fuzz_$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
-    -artifact_prefix="$build/artifacts/$t/" "$build/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$log" 2>&1
+    -artifact_prefix="$build/artifacts/$t/" "$build/corpus/$t" "$root/tests/fuzz/corpus/$t" >"$build/fuzz_$t.log" 2>&1
   rc=$?
   set -e
+  echo "$rc" >"$build/fuzz_$t.rc"
+}
+t0=$SECONDS
+running=0
+for t in "${targets[@]}"; do
+  rm -f "$build/fuzz_$t.rc"
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+  fuzz_one "$t" &
+  running=$((running + 1))
+done
+wait
+echo "== fuzz targets ran in $((SECONDS - t0)) s, $jobs at a time"
+
+failed=0
+printf '   %-14s %10s %8s %8s %6s %s\n' target executions exec/s cov ft result
+for t in "${targets[@]}"; do
+  log="$build/fuzz_$t.log"
+  rc=$(cat "$build/fuzz_$t.rc" 2>/dev/null || echo "none")
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   result=ok
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" != 0 ]; then
     result="FAILED (exit $rc; $log, input in $build/artifacts/$t/)"
     failed=1
     grep -m5 -E 'ERROR|SUMMARY|==[0-9]+==' "$log" | sed 's/^/     /' || true
