@@ -46,7 +46,7 @@ mpremote=()
 mp_tools=$(ls -d "$root"/build/micropython/micropython-*/tools 2>/dev/null | head -n 1 || true)
 [ -n "$mp_tools" ] && mpremote=(--mpremote "$mp_tools")
 
-part scenarios "$build/bench/bench_scenarios" --rounds "$rounds" --ota-rounds 1
+part scenarios "$build/bench/bench_scenarios" --rounds "$rounds" --slow-rounds 1
 part led "$build/bench/bench_led" --runs 10 --boots 1000
 part lines "$build/bench/bench_lines" --changes 200
 part repl "$build/bench/bench_repl" --rounds 3 --kib 16
