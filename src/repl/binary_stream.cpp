@@ -263,7 +263,14 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
   int good_run = 0;        // frames through in a row at this size
   int misses = 0;          // failed frames at this position
   TimePoint stuck_since = now();
-  Duration slowest{};      // the longest a good acknowledgement took after its frame was sent
+  bool heard_since = false;  // any line from the board since the last progress: it is alive, the line is bad
+  int silent_run = 0;        // failures in a row at this position with nothing heard in time
+  // The longest a good acknowledgement took beyond its frame's line time: the board's own time (its sink,
+  // its loop). Beyond the line time, so that the first frames' size (4 KiB, a third of a second at 115200)
+  // does not stretch the wait for the small frames a noisy line brings.
+  Duration slowest{};
+  Duration frame_time{};  // the line time of the frame in flight
+  bool acked = false;     // a frame has been acknowledged: slowest means something
   const unsigned baud = std::max(repl.baud(), 1200u);
   auto line_time = [&](std::size_t bytes) {
     return std::chrono::duration_cast<Duration>(
@@ -275,10 +282,13 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
   // Reads acknowledgements for a frame: true when the board moved on (or, for the stop frame, the loop
   // ended), false when it refused the frame or nothing consistent came in time.
   enum class Heard { moved, refused, silent, ended, reset };
-  auto listen = [&](Deadline d, TimePoint sent_at) -> Heard {
+  // `sent_at`: when the frame answered went, for the board's time; unset after a filler, whose own line time
+  // would count as the board's and stretch every later wait (4 x slowest).
+  auto listen = [&](Deadline d, std::optional<TimePoint> sent_at) -> Heard {
     for (;;) {
       auto line = repl.read_program_line(d);
       if (!line) return Heard::silent;
+      heard_since = true;
       if (line.value().ended) {
         if (repl.confirm_output_end(Deadline::after(end_confirm_wait(repl, plan)))) return Heard::ended;
         continue;  // a byte the line garbled into \x04: the loop still runs
@@ -291,7 +301,10 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
       if (ack->count > pos) {
         pos = ack->count;
         sum = s;
-        slowest = std::max(slowest, now() - sent_at);
+        if (sent_at) {
+          slowest = std::max(slowest, now() - *sent_at - frame_time);
+          acked = true;
+        }
         return Heard::moved;
       }
       if (!ack->good) return Heard::refused;
@@ -322,19 +335,22 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
     std::string out = upload_frame(pos, piece) + std::string(8, '0');  // the zeros finish a read short of bytes
     reach = std::max(reach, pos + piece.size());
     TimePoint sent_at = now();
+    frame_time = line_time(out.size());
     repl.send_stdin(out, Deadline::after(plan.step_timeout));
     rep.wire_bytes += out.size();
     ++frames;
     // The line time both ways plus what the board took at most so far: a lost frame is found out in about
     // the time a good one takes, not at a fixed long timeout (the step time-out bounds it).
     Duration wait = 2 * line_time(out.size() + 64) + std::max<Duration>(plan.ack_slack, 4 * slowest);
-    if (slowest == Duration{}) wait = std::max<Duration>(wait, seconds(2));  // the board not yet heard
+    if (!acked) wait = std::max<Duration>(wait, seconds(2));  // the board not yet heard
     Deadline d = Deadline::after(std::min<Duration>(wait, plan.step_timeout));
     Heard h = listen(d, sent_at);
     if (h == Heard::moved) {
       ++rep.blocks;
       rep.bytes = pos;
       misses = 0;
+      silent_run = 0;
+      heard_since = false;
       stuck_since = now();
       if (++good_run >= 4 && block < top) {
         block = std::min(top, block * 2);  // sizes creep back up on a line that behaves
@@ -355,20 +371,29 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
     ++misses;
     good_run = 0;
     block = std::max(bottom, block / 2);
-    if (misses >= plan.attempts || (now() - stuck_since > plan.step_timeout && misses >= 3)) {
+    silent_run = h == Heard::silent ? silent_run + 1 : 0;
+    // A board that says nothing at all for the step time-out is stuck; one that answers, even garbled, is
+    // behind a bad line: it gets every attempt (at 1 % of bytes lost, two frames in three fail, and a run of
+    // ten failures at one position is no rarity over a 74 KiB image).
+    if (misses >= plan.attempts || (!heard_since && now() - stuck_since > plan.step_timeout && misses >= 3)) {
       std::string what = h == Heard::refused ? "the board refused the data every time"
                                              : "no acknowledgement from the board";
       return UploadFailure{where() + what + " (" + upload_rate(failed, frames) + ")" + abandon(repl, plan, true),
                            std::nullopt};
     }
-    if (h == Heard::silent) {
-      // The board may be stuck in a read the line shortened: finish it, and take what it says then.
+    // Nothing in time, a second time running: the board may be stuck in a read the line shortened (a length
+    // garbled longer); finish it, and take what it says then. A first silence is most often an acknowledgement
+    // the line lost, which the next frame, a resend, brings again: a filler of a longest frame's zeros (0.7 s
+    // of line at 115200) would only delay it.
+    if (h == Heard::silent && silent_run >= 2) {
       repl.send_stdin(upload_filler(plan), Deadline::after(plan.step_timeout));
-      Heard after = listen(Deadline::after(std::min<Duration>(wait, plan.step_timeout)), sent_at);
+      Heard after = listen(Deadline::after(std::min<Duration>(wait, plan.step_timeout)), std::nullopt);
       if (after == Heard::moved) {
         ++rep.blocks;
         rep.bytes = pos;
         misses = 0;
+        silent_run = 0;
+        heard_since = false;
         stuck_since = now();
         if (plan.progress) plan.progress(rep.bytes, data.size());
       } else if (after == Heard::ended) {
