@@ -262,15 +262,14 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
   std::size_t block = top;
   int good_run = 0;        // frames through in a row at this size
   int misses = 0;          // failed frames at this position
-  TimePoint stuck_since = now();
-  bool heard_since = false;  // any line from the board since the last progress: it is alive, the line is bad
-  int silent_run = 0;        // failures in a row at this position with nothing heard in time
-  // The longest a good acknowledgement took beyond its frame's line time: the board's own time (its sink,
-  // its loop). Beyond the line time, so that the first frames' size (4 KiB, a third of a second at 115200)
-  // does not stretch the wait for the small frames a noisy line brings.
-  Duration slowest{};
-  Duration frame_time{};  // the line time of the frame in flight
-  bool acked = false;     // a frame has been acknowledged: slowest means something
+  // The last progress or the last line from the board, whichever came later: a board that answers at all is
+  // alive behind a bad line, one that says nothing for the step time-out is stuck.
+  TimePoint last_sign = now();
+  int silent_run = 0;  // failures in a row at this position with nothing heard in time
+  // The longest a good acknowledgement took after the board had its whole frame: the board's own time (its
+  // sink, its loop), so that the first frames' size (4 KiB, a third of a second at 115200) does not stretch
+  // the wait for the small frames a noisy line brings. Unset until a frame is acknowledged.
+  std::optional<Duration> slowest;
   const unsigned baud = std::max(repl.baud(), 1200u);
   auto line_time = [&](std::size_t bytes) {
     return std::chrono::duration_cast<Duration>(
@@ -282,13 +281,13 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
   // Reads acknowledgements for a frame: true when the board moved on (or, for the stop frame, the loop
   // ended), false when it refused the frame or nothing consistent came in time.
   enum class Heard { moved, refused, silent, ended, reset };
-  // `sent_at`: when the frame answered went, for the board's time; unset after a filler, whose own line time
-  // would count as the board's and stretch every later wait (4 x slowest).
-  auto listen = [&](Deadline d, std::optional<TimePoint> sent_at) -> Heard {
+  // `board_has_it`: when the board had the whole frame answered (sent plus its line time), for the board's own
+  // time; unset after a filler, whose line time would count as the board's and stretch every later wait.
+  auto listen = [&](Deadline d, std::optional<TimePoint> board_has_it) -> Heard {
     for (;;) {
       auto line = repl.read_program_line(d);
       if (!line) return Heard::silent;
-      heard_since = true;
+      last_sign = now();
       if (line.value().ended) {
         if (repl.confirm_output_end(Deadline::after(end_confirm_wait(repl, plan)))) return Heard::ended;
         continue;  // a byte the line garbled into \x04: the loop still runs
@@ -301,10 +300,7 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
       if (ack->count > pos) {
         pos = ack->count;
         sum = s;
-        if (sent_at) {
-          slowest = std::max(slowest, now() - *sent_at - frame_time);
-          acked = true;
-        }
+        if (board_has_it) slowest = std::max(slowest.value_or(Duration{}), now() - *board_has_it);
         return Heard::moved;
       }
       if (!ack->good) return Heard::refused;
@@ -334,24 +330,23 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
     auto piece = stopping ? std::string_view{} : data.substr(pos, block);
     std::string out = upload_frame(pos, piece) + std::string(8, '0');  // the zeros finish a read short of bytes
     reach = std::max(reach, pos + piece.size());
-    TimePoint sent_at = now();
-    frame_time = line_time(out.size());
+    const TimePoint board_has_it = now() + line_time(out.size());
     repl.send_stdin(out, Deadline::after(plan.step_timeout));
     rep.wire_bytes += out.size();
     ++frames;
     // The line time both ways plus what the board took at most so far: a lost frame is found out in about
     // the time a good one takes, not at a fixed long timeout (the step time-out bounds it).
-    Duration wait = 2 * line_time(out.size() + 64) + std::max<Duration>(plan.ack_slack, 4 * slowest);
-    if (!acked) wait = std::max<Duration>(wait, seconds(2));  // the board not yet heard
+    Duration wait =
+        2 * line_time(out.size() + 64) + std::max<Duration>(plan.ack_slack, 4 * slowest.value_or(Duration{}));
+    if (!slowest) wait = std::max<Duration>(wait, seconds(2));  // the board not yet heard
     Deadline d = Deadline::after(std::min<Duration>(wait, plan.step_timeout));
-    Heard h = listen(d, sent_at);
+    Heard h = listen(d, board_has_it);
     if (h == Heard::moved) {
       ++rep.blocks;
       rep.bytes = pos;
       misses = 0;
       silent_run = 0;
-      heard_since = false;
-      stuck_since = now();
+      last_sign = now();
       if (++good_run >= 4 && block < top) {
         block = std::min(top, block * 2);  // sizes creep back up on a line that behaves
         good_run = 0;
@@ -375,7 +370,7 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
     // A board that says nothing at all for the step time-out is stuck; one that answers, even garbled, is
     // behind a bad line: it gets every attempt (at 1 % of bytes lost, two frames in three fail, and a run of
     // ten failures at one position is no rarity over a 74 KiB image).
-    if (misses >= plan.attempts || (!heard_since && now() - stuck_since > plan.step_timeout && misses >= 3)) {
+    if (misses >= plan.attempts || (now() - last_sign > plan.step_timeout && misses >= 3)) {
       std::string what = h == Heard::refused ? "the board refused the data every time"
                                              : "no acknowledgement from the board";
       return UploadFailure{where() + what + " (" + upload_rate(failed, frames) + ")" + abandon(repl, plan, true),
@@ -393,8 +388,7 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
         rep.bytes = pos;
         misses = 0;
         silent_run = 0;
-        heard_since = false;
-        stuck_since = now();
+        last_sign = now();
         if (plan.progress) plan.progress(rep.bytes, data.size());
       } else if (after == Heard::ended) {
         if (stopping) break;
