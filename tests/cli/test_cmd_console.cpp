@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "support/bootrig_binary.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/scenario_rig.hpp"
 #include "support/sim_process.hpp"

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "support/bootrig_binary.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/sim_process.hpp"
 

@@ -11,6 +11,7 @@
 
 #include "bootrig/firmware/esp_image.hpp"
 #include "bootrig/firmware/image_builder.hpp"
+#include "support/bootrig_binary.hpp"
 
 namespace bootrig {
 namespace {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bootrig/core/time.hpp"
+#include "support/bootrig_binary.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/run_folder_check.hpp"
 #include "support/scenario_rig.hpp"

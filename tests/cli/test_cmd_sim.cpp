@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "support/bootrig_binary.hpp"
 #include "support/run_bootrig.hpp"
 
 namespace bootrig {

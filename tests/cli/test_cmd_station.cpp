@@ -13,6 +13,7 @@
 #include <string>
 
 #include "bootrig/core/time.hpp"
+#include "support/bootrig_binary.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/scenario_rig.hpp"
 #include "support/sqlite_query.hpp"

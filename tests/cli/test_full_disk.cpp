@@ -14,6 +14,7 @@
 
 #include "bootrig/sim/sim_control.hpp"
 #include "bootrig/sim/sim_module.hpp"
+#include "support/bootrig_binary.hpp"
 #include "support/run_bootrig.hpp"
 #include "support/scenario_rig.hpp"
 

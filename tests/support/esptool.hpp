@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/bootrig_binary.hpp"
 #include "support/run_bootrig.hpp"
 
 namespace bootrig::testing {

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include "support/bootrig_binary.hpp"
+
 namespace bootrig::testing {
 
 struct CliResult {

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "support/bootrig_binary.hpp"
 #include "support/run_bootrig.hpp"
 
 namespace bootrig::testing {
