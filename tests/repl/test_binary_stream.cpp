@@ -24,19 +24,19 @@ TEST(BinaryStream, StdinEscapingHidesCtrlFAndKeepsEverythingElse) {
 TEST(BinaryStream, AFrameCarriesItsOffsetLengthAndDigestAndNeverItsOwnStartInside) {
   const std::string f = upload_frame(8192, "abc");
   EXPECT_EQ(f.substr(0, 2), std::string("\x10S", 2));
-  EXPECT_EQ(f.substr(2, 15), "000000819200003") << "offset, then the escaped length";
-  EXPECT_EQ(f.substr(17, 8), channel_digest(std::string("000000819200003") + "abc"));
-  EXPECT_EQ(f.substr(25), "abc");
+  EXPECT_EQ(f.substr(2, 20), "00000081920000300003") << "offset, then the escaped length twice";
+  EXPECT_EQ(f.substr(22, 8), channel_digest(std::string("000000819200003") + "abc"));
+  EXPECT_EQ(f.substr(30), "abc");
   // The escaped length and the data as they travel; the digest is over the data as the sink gets it.
   const std::string g = upload_frame(0, std::string("\x06", 1));
-  EXPECT_EQ(g.substr(2, 15), "000000000000002");
-  EXPECT_EQ(g.substr(25), std::string("\x10\x16", 2));
-  EXPECT_EQ(g.substr(17, 8), channel_digest(std::string("000000000000002") + std::string("\x06", 1)));
+  EXPECT_EQ(g.substr(2, 20), "00000000000000200002");
+  EXPECT_EQ(g.substr(30), std::string("\x10\x16", 2));
+  EXPECT_EQ(g.substr(22, 8), channel_digest(std::string("000000000000002") + std::string("\x06", 1)));
   // A board that lost its place looks for "\x10S": escaped data, whatever its bytes, never holds it.
   std::string all;
   for (int i = 0; i < 4; ++i) all += every_byte() + "S\x10S\x10";
   EXPECT_EQ(upload_frame(0, all).find(std::string("\x10S", 2), 2), std::string::npos);
-  EXPECT_EQ(upload_frame(0, {}).substr(2, 15), "000000000000000") << "the stop frame";
+  EXPECT_EQ(upload_frame(0, {}).substr(2, 20), "00000000000000000000") << "the stop frame";
 }
 
 TEST(BinaryStream, StdoutUnescapingUndoesTheBoardsEscapesAcrossReads) {

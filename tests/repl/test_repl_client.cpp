@@ -437,6 +437,29 @@ TEST(ReplRaw, AnEndOfOutputWithTheErrorChannelIsConfirmed) {
   EXPECT_EQ(r->exception->type, "OSError");
 }
 
+// The line lost one of the two \x04 of an end with an empty error channel: "\x04>" and then nothing.
+TEST(ReplRaw, AnEndWithOneOfItsTwoMarksLostIsStillAnEnd) {
+  FakeSerial fake;
+  ReplOptions o = fast();
+  o.try_raw_paste = false;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  fake.expect("loop()").expect("\x04").reply("OKdone\r\n\x04>");
+  auto started = repl.start_raw("loop()", Deadline::after(seconds(5)));
+  ASSERT_TRUE(started.ok()) << started.error().describe();
+  auto line = repl.read_program_line(Deadline::after(seconds(5)));
+  ASSERT_TRUE(line.ok()) << line.error().describe();
+  EXPECT_EQ(line->text, "done");
+  auto end = repl.read_program_line(Deadline::after(seconds(5)));
+  ASSERT_TRUE(end.ok()) << end.error().describe();
+  ASSERT_TRUE(end->ended);
+  EXPECT_TRUE(repl.confirm_output_end(Deadline::after(milliseconds(200))));
+  auto r = repl.finish_raw(std::move(started).value(), Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_FALSE(r->exception);
+  EXPECT_EQ(repl.mode(), ReplMode::raw);
+}
+
 TEST(ReplRaw, StartedCodeThatPrintsNoLineFailsByTheDeadline) {
   FakeSerial fake;
   ReplOptions o = fast();
@@ -539,6 +562,29 @@ TEST(ReplRaw, ShortCodeSkipsTheRawPasteRequest) {
   ASSERT_TRUE(r.ok()) << r.error().describe();
   EXPECT_EQ(r->mode, TransferMode::raw_chunked);
   EXPECT_EQ(repl.raw_paste(), RawPasteSupport::untested);
+  EXPECT_TRUE(fake.script_done());
+}
+
+// The prompt behind a whole result lost on the line: the result stands (both channels ended), and the next
+// exchange re-enters the raw REPL instead of trusting a prompt that never came.
+TEST(ReplRaw, APromptLostAfterAWholeResultKeepsTheResultAndReentersNextTime) {
+  FakeSerial fake;
+  ReplOptions o = fast();
+  o.raw_paste_min_bytes = 256;
+  ReplClient repl(fake, o);
+  to_raw_pycom(fake, repl);
+  fake.expect("print(1)").expect("\x04").reply("OK1\r\n\x04\x04");
+  auto r = repl.exec_raw("print(1)", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->output, "1\n");
+  EXPECT_FALSE(r->exception);
+  EXPECT_EQ(repl.mode(), ReplMode::unknown);
+  fake.expect("\x03\x03\x01").reply("\r\nraw REPL; CTRL-B to exit\r\n>");
+  fake.expect("print(2)").expect("\x04").reply("OK2\r\n\x04\x04>");
+  auto again = repl.exec_raw("print(2)", Deadline::after(seconds(5)));
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->output, "2\n");
+  EXPECT_EQ(repl.mode(), ReplMode::raw);
   EXPECT_TRUE(fake.script_done());
 }
 

@@ -18,8 +18,11 @@ namespace bootrig {
 // board's code runs with micropython.kbd_intr(-1).
 std::string escape_for_stdin(std::string_view piece);
 // A frame as it goes on the wire: "\x10S" (a pair escaped data never holds, so a board that lost its place
-// finds the next frame), the offset as ten ASCII digits, the escaped length as five ("00000": stop), the
-// first 8 hex digits of SHA-256 over those fifteen digits and the unescaped data, then the escaped data.
+// finds the next frame), the offset as ten ASCII digits, the escaped length as five ("00000": stop) and the
+// same five again, the first 8 hex digits of SHA-256 over the first fifteen digits and the unescaped data,
+// then the escaped data. The length goes twice because a byte lost before it shifts it: a board that took a
+// shifted length larger than the frame would wait in its read for bytes that are not coming (silence, the
+// slowest failure to find out); two shifted copies disagree, and the frame is refused at once.
 std::string upload_frame(std::size_t offset, std::string_view piece);
 // Appended to a Python bytes expression on the board, undoes escape_for_stdin().
 inline constexpr std::string_view kStdinUnescape =

@@ -149,7 +149,9 @@ class ReplClient {
   // unescaped: the caller must know the code reads them all) and finish_raw() reads the rest of its
   // output, the error channel and the raw prompt, as exec_raw would have.
   ReplResult<ExecResult> start_raw(std::string_view code, Deadline deadline);
-  ReplResult<ProgramLine> read_program_line(Deadline deadline);
+  // `cr_ends_line`: a "\r" ends a line as well, for output whose lines all end "\r\n" and that must not wait
+  // for the next line when the line lost a "\n".
+  ReplResult<ProgramLine> read_program_line(Deadline deadline, bool cr_ends_line = false);
   // What the running code printed as it arrives, whole lines or not ("\r\n" kept): the bytes received
   // before the end of its output, waiting until the deadline for the first. Nothing by then is not a
   // failure (text empty, the code still runs); `ended` once the output is complete (finish_raw() next).
@@ -157,7 +159,8 @@ class ReplClient {
   // After read_program_line() said `ended`: true when the error channel's own \x04 follows by the deadline
   // (the output really ended; finish_raw() next), false when it does not, and then the \x04 is dropped as a
   // byte the line garbled (the code still runs). A noisy line makes a \x04 of any byte now and then, and a
-  // long transfer reads enough acknowledgements to meet one.
+  // long transfer reads enough acknowledgements to meet one. A lone \x04 and the raw prompt with nothing after
+  // them is the end with one \x04 lost (true).
   bool confirm_output_end(Deadline deadline);
   void send_stdin(std::string_view bytes, Deadline deadline);
   ReplResult<ExecResult> finish_raw(ExecResult started, Deadline deadline);
