@@ -18,6 +18,9 @@ constexpr int kSilentBlockAttempts = 3;
 // Commands that change nothing when repeated (register reads and writes, SPI set-up, MD5) are repeated when
 // their reply was lost or garbled: the ROM's replies carry no checksum.
 constexpr int kIdempotentAttempts = 6;
+// Replies compared until two agree (a register, a digest): at 1 % noise both ways half of a digest's replies
+// arrive garbled, and among 6 one or none was right one time in nine; among 12, three times in a thousand.
+constexpr int kAgreementReplies = 12;
 constexpr int kWholeWriteAttempts = 3;
 // A block size the line spoils in most tries is made a quarter: at one byte in a hundred garbled a 1 KiB
 // block arrives intact once in 40 000 tries, a 64-byte one about every other try (the fault matrix's 1 %
@@ -40,7 +43,6 @@ constexpr int kStepBacksPerWrite = 16;
 // The flash's erase unit: a FLASH_BEGIN erases whole sectors, so a part written again alone must be one.
 constexpr std::size_t kSectorBytes = 4096;
 
-bool worth_repeating(const RomError& e) { return e.kind != RomFailure::unsupported; }
 
 Duration per_mb(Duration per_megabyte, std::size_t bytes, Duration floor) {
   auto scaled = std::chrono::duration_cast<Duration>(per_megabyte * (static_cast<double>(bytes) / 1e6));
@@ -198,27 +200,32 @@ bool RomFlasher::rom_still_answers() {
 RomResult<RomFlasher::Reply> RomFlasher::repeated(RomCommand op, const Bytes& data, Duration timeout,
                                                   std::size_t payload_len, const std::string& what) {
   RomError last;
+  int unsupported = 0;  // "unsupported" answers in a row
   for (int i = 0; i < kIdempotentAttempts; ++i) {
     auto r = command(op, data, 0, timeout, payload_len, what);
     if (r) return r;
     last = r.error();
-    if (!worth_repeating(last)) break;
+    // A request whose opcode the line garbled is answered as an unknown command too (one in a hundred at 1 %
+    // noise, which failed whole cable flashes at connect): only a ROM that really lacks the command says so
+    // again.
+    unsupported = last.kind == RomFailure::unsupported ? unsupported + 1 : 0;
+    if (unsupported >= 2) break;
   }
   return last;
 }
 
 RomResult<std::uint32_t> RomFlasher::read_reg(std::uint32_t address) {
   // A garbled reply can still decode as a reply with another value: a value counts once two replies agree.
-  std::optional<std::uint32_t> before;
-  for (int i = 0; i < kIdempotentAttempts; ++i) {
+  std::vector<std::uint32_t> seen;
+  for (int i = 0; i < kAgreementReplies; ++i) {
     auto r =
         repeated(RomCommand::read_reg, read_reg_data(address), timeouts_.command, 0, " " + hex32(address));
     if (!r) return r.error();
-    if (before && *before == r.value().value) return *before;
-    before = r.value().value;
+    if (std::find(seen.begin(), seen.end(), r.value().value) != seen.end()) return r.value().value;
+    seen.push_back(r.value().value);
   }
   return error(RomFailure::bad_reply, RomCommand::read_reg,
-               " " + hex32(address) + ": no two of " + std::to_string(kIdempotentAttempts) +
+               " " + hex32(address) + ": no two of " + std::to_string(kAgreementReplies) +
                    " replies agreed (a noisy line)");
 }
 
@@ -426,19 +433,19 @@ RomStatus RomFlasher::flash_end(LoaderExit how) {
 RomResult<Md5Digest> RomFlasher::flash_md5(std::uint32_t address, std::uint32_t size) {
   // The ROM answers with 32 hex characters (the stub with 16 raw bytes). Like a register, a digest counts
   // once two replies agree: a garbled one is still 32 hex digits more often than not.
-  std::optional<Md5Digest> before;
-  for (int i = 0; i < kIdempotentAttempts; ++i) {
+  std::vector<Md5Digest> seen;
+  for (int i = 0; i < kAgreementReplies; ++i) {
     auto r = repeated(RomCommand::spi_flash_md5, flash_md5_data(address, size),
                       per_mb(timeouts_.md5_per_mb, size, timeouts_.command), 32,
                       " (" + std::to_string(size) + " bytes at " + hex32(address) + ")");
     if (!r) return r.error();
     auto digest = parse_md5_hex(r.value().payload);
     if (!digest) continue;
-    if (before && *before == *digest) return *digest;
-    before = digest;
+    if (std::find(seen.begin(), seen.end(), *digest) != seen.end()) return *digest;
+    seen.push_back(*digest);
   }
   return error(RomFailure::bad_reply, RomCommand::spi_flash_md5,
-               ": no two of " + std::to_string(kIdempotentAttempts) + " replies were the same 32 hex digits");
+               ": no two of " + std::to_string(kAgreementReplies) + " replies were the same 32 hex digits");
 }
 
 RomResult<std::uint32_t> RomFlasher::connect(int sync_attempts) {

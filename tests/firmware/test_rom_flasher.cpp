@@ -151,6 +151,25 @@ TEST(RomFlasher, BadChecksumReplyIsRetriedOnce) {
   EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin()));
 }
 
+// A request whose opcode the line garbled is answered as an unknown command: once is the line, not a ROM
+// without that command (a noisy line failed whole cable flashes at connect this way).
+TEST(RomFlasher, AnOpcodeGarbledOnceIsNotAnUnsupportedCommand) {
+  DownloadModeModule m;
+  int garbled = 0;
+  m.link.set_host_to_device_filter([&](std::string& piece) {
+    // The first READ_REG: 0xC0, direction 0x00, then the opcode.
+    if (garbled == 0 && piece.size() > 3 && static_cast<unsigned char>(piece[0]) == 0xC0 && piece[1] == 0 &&
+        piece[2] == static_cast<char>(RomCommand::read_reg)) {
+      piece[2] = 0x7F;
+      ++garbled;
+    }
+  });
+  RomFlasher f(m.link.host(), fast_timeouts());
+  auto c = f.connect();
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(garbled, 1);
+}
+
 TEST(RomFlasher, PersistentBadChecksumFailsNamingTheRomError) {
   DownloadModeModule m;
   m.link.set_host_to_device_filter([&](std::string& piece) {
@@ -259,6 +278,33 @@ TEST(RomFlasher, AWriteThatLandedWrongHasOnlyItsDifferingSectorWrittenAgain) {
   EXPECT_EQ(r.value().blocks, 4u) << "one sector of 1 KiB blocks, not the whole image again";
   auto back = m.flash_at(kPycomFactoryOffset, img.size());
   EXPECT_TRUE(std::equal(back.begin(), back.end(), img.begin()));
+}
+
+// Every other digest reply garbled (one hex digit changed): the first and the third agree. Comparing each
+// reply only with the one before it never found two alike.
+TEST(RomFlasher, ADigestCountsOnceAnyTwoRepliesAgreeNotOnlyTwoInARow) {
+  DownloadModeModule m;
+  int md5_replies = 0;
+  m.link.set_responder([&](std::string_view bytes) {
+    testing::MemoryLinkPair::Reply r{m.model.feed(bytes), m.pending_baud};
+    m.pending_baud.reset();
+    std::string& out = r.bytes;
+    if (out.size() > 12 && static_cast<unsigned char>(out[0]) == 0xC0 && out[1] == 1 &&
+        out[2] == static_cast<char>(RomCommand::spi_flash_md5) && md5_replies++ % 2 == 1) {
+      out[9] = out[9] == 'a' ? 'b' : 'a';  // the digest's first hex digit
+    }
+    return r;
+  });
+  RomFlasher f(m.link.host(), fast_timeouts());
+  ASSERT_TRUE(f.connect());
+  auto img = image(8000);
+  auto w = f.write_flash(kPycomFactoryOffset, img, {}, false);
+  ASSERT_TRUE(w) << w.error().message;
+  md5_replies = 0;
+  auto d = f.flash_md5(kPycomFactoryOffset, static_cast<std::uint32_t>(img.size()));
+  ASSERT_TRUE(d) << d.error().message;
+  EXPECT_EQ(d.value(), md5(img));
+  EXPECT_EQ(md5_replies, 3);
 }
 
 TEST(RomFlasher, Md5MismatchIsReported) {
