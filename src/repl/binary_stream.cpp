@@ -317,10 +317,17 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
       if (text.empty()) continue;  // the "\n" of a line already read at its "\r"
       if (upload_saw_reset(text)) return Heard::reset;
       auto ack = parse_upload_ack(text, plan.tag);
-      // A late answer to a frame sent before is not this frame's, unless its sum is not that of the bytes it
-      // names: then the line garbled its count ("128" into "28").
+      // Less than this side thought the board held: a count the line garbled ("128" into "28"), caught by its
+      // sum; or, with a consistent sum, the board's word, and it is what counts. A late answer to an earlier
+      // frame says so, and so does a board this side got ahead of: a count the line garbled upwards over
+      // bytes that sum to zero (a run of zeros in an image) passes the sum check, and the board then refused
+      // every later frame. Going back costs a frame at most: a frame the board already holds is acknowledged
+      // again, never written twice.
       if (ack && ack->count < pos) {
-        if (byte_sum(data.substr(0, ack->count)) == ack->sum) continue;
+        const std::uint32_t held = byte_sum(data.substr(0, ack->count));
+        if (held != ack->sum) return Heard::garbled;
+        pos = ack->count;
+        sum = held;
         return Heard::garbled;
       }
       if (!ack || ack->count > reach) return Heard::garbled;
