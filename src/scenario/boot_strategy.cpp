@@ -1,12 +1,29 @@
 // The boot strategies: timed pin sequences whose achieved timing is recorded, and LED-guided safe boot.
 #include "bootrig/scenario/boot_strategy.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/repl/repl_client.hpp"
 
 namespace bootrig {
+
+bool BootRecord::printed_nearly(const std::string& text, std::size_t edits) const {
+  // Sellers' approximate matching: the least edit distance of `text` to any stretch of the transcript.
+  std::vector<std::size_t> col(text.size() + 1), prev(text.size() + 1);
+  for (std::size_t i = 0; i <= text.size(); ++i) prev[i] = i;
+  if (prev.back() <= edits) return true;
+  for (char c : transcript) {
+    col[0] = 0;  // a match may start anywhere
+    for (std::size_t i = 1; i <= text.size(); ++i)
+      col[i] = std::min({prev[i - 1] + (text[i - 1] == c ? 0 : 1), prev[i] + 1, col[i - 1] + 1});
+    if (col.back() <= edits) return true;
+    std::swap(col, prev);
+  }
+  return false;
+}
 
 const char* to_string(SafeBootWindow w) {
   switch (w) {

@@ -48,6 +48,9 @@ struct BootRecord {
   std::string decision_note;
 
   bool printed(const std::string& text) const { return transcript.find(text) != std::string::npos; }
+  // Whether some stretch of the transcript is `text` with at most `edits` bytes garbled, lost or added: a
+  // message a noisy line spoiled is still the board's message (nothing else it prints comes that close).
+  bool printed_nearly(const std::string& text, std::size_t edits) const;
   // Where `text` first appears in the transcript, or npos.
   std::size_t position(const std::string& text) const { return transcript.find(text); }
 };

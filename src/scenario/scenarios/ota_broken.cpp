@@ -15,6 +15,10 @@ namespace bootrig::scenarios {
 
 namespace {
 
+// The bootloader's line when the image it was told to boot fails verification (bootloader.c).
+const std::string kRollbackLine =
+    "Cannot load Firmware img in the active partition! .. Defaulting back to previous partition";
+
 // Thrown by the OTA's reset callback: the update is finished and the board reset, and what the new image's
 // first boot does is the scenario's to watch, not the updater's to wait for.
 struct FirstBootBegan {};
@@ -299,7 +303,10 @@ class OtaRollbackInvalid : public BootCheck {
     for (const auto& e : r.events) message = message || e.kind == BootEventKind::rollback;
     if (message) {
       s.checked("the bootloader's rollback message", "seen on the UART");
-    } else if (r.printed("Cannot load Firmware img")) {
+    } else if (r.printed("Cannot load Firmware img") ||
+               r.printed_nearly(kRollbackLine, kRollbackLine.size() / 10)) {
+      // A noisy line garbles a line this long more often than not (at 1 % garbage the fault matrix made its
+      // absence a false FAIL): one byte in ten may differ.
       s.checked("the bootloader's rollback message", "seen on the UART (partly garbled)");
     } else if (!r.rom) {
       // Not even the ROM's line came before it: the port re-enumerated through the reset (a USB adapter on
