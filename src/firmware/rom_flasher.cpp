@@ -43,7 +43,6 @@ constexpr int kStepBacksPerWrite = 16;
 // The flash's erase unit: a FLASH_BEGIN erases whole sectors, so a part written again alone must be one.
 constexpr std::size_t kSectorBytes = 4096;
 
-
 Duration per_mb(Duration per_megabyte, std::size_t bytes, Duration floor) {
   auto scaled = std::chrono::duration_cast<Duration>(per_megabyte * (static_cast<double>(bytes) / 1e6));
   return std::max(scaled, floor);

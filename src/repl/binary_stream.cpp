@@ -51,9 +51,9 @@ namespace {
 
 // The board's loop, as a function `_bup()`. Each frame is "\x10S" (a pair escaped data never holds), the
 // offset as ten digits, the escaped length as five and again, the first 8 hex digits of SHA-256 over the
-// offset, the length and the data, then the escaped data; the board acknowledges every frame with "<tag> count sum +|-"
-// (what it holds, and whether the frame checked out). Data at an offset it already holds is acknowledged
-// and not written again; a frame of length 0 that checks out ends the loop.
+// offset, the length and the data, then the escaped data; the board acknowledges every frame with
+// "<tag> count sum +|-" (what it holds, and whether the frame checked out). Data at an offset it already holds
+// is acknowledged and not written again; a frame of length 0 that checks out ends the loop.
 std::string bup_indent(const std::string& code) {
   std::string out;
   std::size_t from = 0;
@@ -226,7 +226,8 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
       // says so first, "<tag> 0 0 +" behind what is left of the OK.
       if (started.error().fault == ReplFault::protocol) {
         auto first = repl.read_program_line(Deadline::after(plan.step_timeout), true);
-        if (first && !first.value().ended && first.value().text.find(plan.tag + " 0 0 +") != std::string::npos) {
+        if (first && !first.value().ended &&
+            first.value().text.find(plan.tag + " 0 0 +") != std::string::npos) {
           ExecResult run;
           run.code_bytes = call.size();
           run.sent = called;

@@ -646,7 +646,9 @@ ReplResult<ExecResult> ReplClient::raw_paste_send(ExecResult r, std::string_view
 ReplResult<ProgramLine> ReplClient::read_program_line(Deadline deadline, bool cr_ends_line) {
   std::size_t scan = 0;
   for (;;) {
-    auto at = rx_.find_first_of(cr_ends_line ? std::string_view("\n\r\x04", 3) : std::string_view("\n\x04", 2), scan);
+    const std::string_view ends =
+        cr_ends_line ? std::string_view("\n\r\x04", 3) : std::string_view("\n\x04", 2);
+    auto at = rx_.find_first_of(ends, scan);
     if (at != std::string::npos) {
       ProgramLine l;
       if (rx_[at] == '\x04') {
