@@ -256,6 +256,7 @@ std::optional<std::string> CheckedChannel::round_trip(const std::string& code, s
         if (r->error_text.find(name) != std::string::npos) installer_names_gone_ = true;
     }
     ++stats_.failed;
+    if (r->exception->type != "MemoryError") ++stats_.garbled;
     return std::nullopt;
   }
   return r->output;
@@ -276,7 +277,7 @@ bool CheckedChannel::install(Deadline deadline) {
       if (!out) continue;
       for (const auto& l : lines_starting(*out, "BR"))
         if (l == ack) return true;
-      ++stats_.failed;
+      ++stats_.failed, ++stats_.garbled;
     }
     return false;
   };
@@ -351,7 +352,7 @@ bool CheckedChannel::send_piece(std::uint64_t seq, std::size_t index, std::strin
   if (!out) return false;
   for (const auto& l : lines_starting(*out, "BRA "))
     if (l == ack) return true;
-  ++stats_.failed;
+  ++stats_.failed, ++stats_.garbled;
   return false;
 }
 
@@ -450,7 +451,7 @@ Result<ChannelAnswer, ChannelFailure> CheckedChannel::run(std::string_view code,
           if (!item.empty() && *end == '\0' && i < pieces.size()) missing.push_back(i);
         }
       }
-      ++stats_.failed;
+      ++stats_.failed, ++stats_.garbled;
       if (!missing.empty()) {
         for (std::size_t i : missing) {
           for (int fails = 0; !send_piece(seq, i, pieces[i], deadline);) {
@@ -486,7 +487,7 @@ Result<ChannelAnswer, ChannelFailure> CheckedChannel::run(std::string_view code,
         std::optional<Frame> f;
         if (out) f = find_frame(*out, seq, value.size());
         if (!f || f->bytes.empty() || f->total != total || f->whole_digest != total_digest) {
-          if (out) ++stats_.failed;
+          if (out) ++stats_.failed, ++stats_.garbled;
           if (!installed_)
             return failure("the board lost bootrig's REPL helper while answering (was it reset?); the code ran");
           chunk_bytes_ = std::max(options_.min_chunk_bytes, chunk_bytes_ / 2);
@@ -498,7 +499,7 @@ Result<ChannelAnswer, ChannelFailure> CheckedChannel::run(std::string_view code,
         chunk_fails = 0;  // the budget is per chunk: a long answer on a noisy line needs many retries in all
       }
       if (channel_digest(value) == total_digest) break;
-      ++stats_.failed;
+      ++stats_.failed, ++stats_.garbled;
       if (whole_tries >= 2) return failure("the board's answer changed while it was read: " + stats_.describe());
       value.clear();
     }

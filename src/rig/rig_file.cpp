@@ -358,6 +358,7 @@ void read_faults(TableReader& t, SimFaults& f) {
   flag("safeboot_persists", f.safeboot_persists);
   flag("soft_reset_keeps_names", f.soft_reset_keeps_names);
   flag("format_keeps_files", f.format_keeps_files);
+  flag("rollback_silent", f.rollback_silent);
   if (auto v = t.number("brownout_after_bytes", 0.0, 16.0 * 1024 * 1024))
     f.brownout_after_bytes = static_cast<std::uint64_t>(*v);
   if (auto v = t.integer("led_period_percent", -50, 200)) f.led_period_percent = static_cast<int>(*v);

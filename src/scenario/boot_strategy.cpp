@@ -145,9 +145,25 @@ BootRecord BootStrategy::reset_only() {
 BootRecord BootStrategy::hard_reset() {
   BootRecord r;
   std::size_t from = s_.boot_log().size();
+  const bool helper = s_.channel().installed();
   pulse_reset(r);
   finish(r, from);
+  // A banner proves nothing here: the Ctrl-B that reaches a prompt prints one.
+  if (helper && r.prompt && !r.rom && !r.soft_reboot) require_reset_happened();
   return r;
+}
+
+void BootStrategy::require_reset_happened() {
+  // No ROM reset line, yet a prompt: the port re-enumerated through the reset and lost the boot's lines,
+  // or the pulse never reached the module and the REPL was there all along. bootrig's REPL helper, which no
+  // reset leaves in the interpreter, tells which. Without this a cut RESET wire made normal-boot FAIL
+  // ("boot.py and main.py ... neither ran") for a board that was never reset (the fault matrix's wire cases).
+  auto a = s_.repl().exec_raw("print('_bx' in globals())", Deadline::after(s_.timing().prompt_timeout * 2));
+  // Unverified code on a line that may be noisy: only an exact "True" counts, anything else changes nothing.
+  if (a && !a->exception && a->output == "True\n")
+    throw RigError("a RESET pulse did not reset the board: no ROM reset line came, and the interpreter kept "
+                   "bootrig's REPL helper; is RESET wired to EN, and lines.reset's polarity right? "
+                   "(`bootrig doctor` checks it)");
 }
 
 void BootStrategy::plant_sentinel() {
@@ -263,10 +279,52 @@ BootRecord BootStrategy::by_command(const std::string& code) {
   return r;
 }
 
+std::optional<WiringFault> BootStrategy::p12_wiring_fault() {
+  // The module's own reading of P12 while bootrig holds it and after it lets go. A cut or inverted wire makes
+  // a board that never safe-boots, which the safe-boot checks would otherwise judge the firmware's fault (the
+  // fault matrix's cut P12 wire made four of them FAIL). P12 is an ordinary input once the app runs
+  // (GPIO21, read by the bootloader only at boot), and the pull-down makes a cut wire read low.
+  auto step = s_.step("prove that P12 reaches the module (the board reads it)");
+  auto read = [&](Level level) -> std::optional<int> {
+    s_.safeboot().set(level);
+    auto a = s_.channel().run("from machine import Pin\n_r = Pin('P12', mode=Pin.IN, pull=Pin.PULL_DOWN)()",
+                              milliseconds(0), Deadline::after(s_.timing().prompt_timeout * 3));
+    if (!a || a->raised() || (a->value != "0" && a->value != "1")) return std::nullopt;
+    return a->value == "1" ? 1 : 0;
+  };
+  const auto held = read(Level::active);
+  const auto released = read(Level::inactive);
+  // The board could not be asked (a line the channel gave up on): the safe boot itself judges, as before.
+  if (!held || !released) return std::nullopt;
+  if (*held == 1 && *released == 0) {
+    p12_proven_ = true;
+    s_.note("P12 reaches the module: the board reads it high while bootrig holds it, low once released");
+    step.ok();
+    return std::nullopt;
+  }
+  if (*held == 0 && *released == 0)
+    return WiringFault{"P12 does not reach the module: the board reads it low (its pull-down) while bootrig "
+                       "holds it",
+                       "check the wire to P12 (G28 on the expansion board) and the GPIO in [lines.safeboot]"};
+  if (*held == 1)
+    return WiringFault{"P12 is stuck high: the board reads it high after bootrig released it, so every reset "
+                       "safe-boots",
+                       "look for a short to 3V3 or something else driving P12 (G28)", true};
+  return WiringFault{"P12's polarity is inverted: the board reads it low while bootrig holds it and high "
+                     "once released",
+                     "swap lines.safeboot.active (P12 asserts high; an inverting transistor in between needs "
+                     "\"low\")",
+                     true};
+}
+
 BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
   const TimingProfile& t = s_.timing();
   BootRecord r;
   std::size_t from = s_.boot_log().size();
+  if (!p12_proven_ && s_.channel().installed())
+    if (auto f = p12_wiring_fault())
+      throw RigError(f->what + "; " + f->hint + " (`bootrig doctor` checks it)");
+  const bool helper = s_.channel().installed();
   {
     auto step = s_.step("assert P12 (safe-boot request)");
     s_.safeboot().set(Level::active);
@@ -334,6 +392,9 @@ BootRecord BootStrategy::safe_boot(SafeBootWindow window) {
     step.ok();
   }
   finish(r, from);
+  // A window never seen and no ROM line: a RESET that did not reach the module looks like a firmware that
+  // ignores P12 (the fault matrix's cut RESET wire made safeboot-window1 FAIL).
+  if (helper && r.prompt && !r.rom && !r.soft_reboot) require_reset_happened();
   if (LedDecoder* led = s_.led(); led && r.window_observed && window != SafeBootWindow::factory) {
     if (dark_from)
       read_decision(r, *led, *dark_from, toggle, tolerance);

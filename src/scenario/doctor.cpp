@@ -392,8 +392,14 @@ std::vector<DoctorCheck> check_wiring(Target& target, const fs::path& dir) {
   // P12: a plain reset must not safe-boot, a held one must show window 1's slow blink. Which of the two fails
   // tells a stuck line (always high) from an inverted one (high exactly when released).
   const auto plain_blink = safe_boot_blink_since(s, p.released);
+  // First the board's own reading of P12, held and released: it needs no photodiode and names the fault.
+  std::optional<WiringFault> p12_read;
+  if (board_runs && s.repl().get_prompt(Deadline::after(t.prompt_timeout)))
+    p12_read = boot.p12_wiring_fault();
   if (!board_runs) {
     out.push_back(skip("P12", blocked.empty() ? "the board does not run" : blocked));
+  } else if (p12_read) {
+    out.push_back(fail("P12", p12_read->what, p12_read->hint));
   } else if (!reset_reaches) {
     out.push_back(skip("P12", reset_needed));
   } else if (!photodiode_ok) {

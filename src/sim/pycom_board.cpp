@@ -610,7 +610,8 @@ SlotId PycomBoard::bootloader() {
       // bootloader_utility_load_image: parse, checksum and SHA-256 of what the slot holds now.
       const auto& img = flash_.slots[bi.active_img == BootInfo::kImgOta0 ? 1 : 0];
       if (!img || !describe_image(img->bytes).valid) {
-        tx("Cannot load Firmware img in the active partition! .. Defaulting back to previous partition\r\n");
+        if (!faults_.rollback_silent)
+          tx("Cannot load Firmware img in the active partition! .. Defaulting back to previous partition\r\n");
         bi.active_img = bi.prev_img;
         bi.prev_img = BootInfo::kImgFactory;
       }

@@ -135,8 +135,10 @@ class RemoteOutput final : public DigitalOutput {
 class RemoteLedInput final : public DigitalInput {
  public:
   explicit RemoteLedInput(const std::string& path) : c_(RemoteSim::Connection::open(path)) {
-    std::string r = c_->request("watch", Deadline::after(seconds(5)));
-    lit_ = r.rfind("watching on", 0) == 0;
+    // The photodiode's view, not the LED's: its faults (missed blinks, a cut or inverted wire) apply here as
+    // they do in-process (the plain "watch" stream made the fault matrix's photodiode cases vacuous).
+    std::string r = c_->request("watch photodiode", Deadline::after(seconds(5)));
+    lit_ = r.rfind("watching lit", 0) == 0;
   }
   Level get() override {
     pump(Deadline::after(milliseconds(0)));

@@ -59,7 +59,7 @@ std::optional<LineRole> role_named(const std::string& s) {
 std::string sim_command_summary() {
   return "commands: p12 high|low, reset [ms] | reset hold|release, p2 hold|release, power on|off, led, "
          "status, "
-         "uart, faults, fault NAME VALUE, watch, help, quit";
+         "uart, faults, fault NAME VALUE, watch [photodiode], help, quit";
 }
 
 std::string sim_led_event_line(LedColour colour, bool was_lit, TimePoint t) {
@@ -152,6 +152,12 @@ SimCommandReply run_sim_command(SimModule& m, std::string_view line) {
     if (cmd == "watch" && want_args(0)) {
       SimCommandReply r = ok(std::string("watching ") + (m.led() ? "on " : "off ") + hex_colour(m.led()));
       r.watch = true;
+      return r;
+    }
+    if (cmd == "watch" && want_args(1) && arg(1) == "photodiode") {
+      SimCommandReply r = ok(std::string("watching ") + (m.photodiode_lit() ? "lit" : "dark"));
+      r.watch = true;
+      r.photodiode = true;
       return r;
     }
   } catch (const std::exception& e) {
@@ -248,6 +254,20 @@ struct SimControlServer::Impl {
       {
         std::lock_guard lk(c->out_m);
         c->out += r.text + "\n";
+      }
+      if (r.watch && r.photodiode && !c->watch_id) {
+        std::weak_ptr<Client> weak = c;
+        c->watch_id = module.watch_photodiode([this, weak](bool lit, TimePoint t) {
+          auto cl = weak.lock();
+          if (!cl) return;
+          {
+            std::lock_guard lk(cl->out_m);
+            if (cl->out.size() < (1u << 20))
+              cl->out += std::string("event led ") + (lit ? "rising " : "falling ") + std::to_string(to_ns(t)) +
+                         " photodiode\n";
+          }
+          wake();
+        });
       }
       if (r.watch && !c->watch_id) {
         std::weak_ptr<Client> weak = c;

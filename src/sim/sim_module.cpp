@@ -149,6 +149,11 @@ const std::vector<FaultAccess>& fault_table() {
        &SimFaults::format_keeps_files,
        nullptr,
        nullptr},
+      {{"rollback_silent", "bool",
+        "rule break: the bootloader rolls back an image that fails verification without printing why"},
+       &SimFaults::rollback_silent,
+       nullptr,
+       nullptr},
       {{"brownout_after_bytes", "bytes",
         "a brown-out once this many bytes of an OTA update or a cable write are written (0: never; "
         "clears itself after firing)"},
@@ -447,6 +452,8 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   void led(LedColour c, TimePoint scheduled) override {
     TimePoint t = now();
     std::vector<std::function<void(LedColour, TimePoint)>> call;
+    std::vector<std::function<void(bool, TimePoint)>> seen_by;  // photodiode watchers, when it saw an edge
+    bool edge_lit = false;
     TimePoint stamp;
     {
       std::lock_guard lk(m);
@@ -472,6 +479,8 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
       if (pd == "disconnected" || pd == "stuck") seen = false;
       if ((c != 0) != was_lit && seen) {
         LineEvent e{(c != 0) != (pd == "inverted") ? Edge::rising : Edge::falling, stamp};
+        edge_lit = e.edge == Edge::rising;
+        for (auto& [id, fn] : photodiode_watchers) seen_by.push_back(fn);
         for (auto it = subscribers.begin(); it != subscribers.end();) {
           if (auto q = it->lock()) {
             q->push(e);
@@ -485,6 +494,7 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
     }
     if (gpio) gpio->led(c != 0);
     for (auto& fn : call) fn(c, stamp);
+    for (auto& fn : seen_by) fn(edge_lit, stamp);
   }
   void uart_tx(std::string_view bytes) override {
     if (uart) uart->send(bytes);
@@ -526,6 +536,7 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   std::vector<std::weak_ptr<LedQueue>> subscribers;
   std::deque<LedChange> history;
   std::map<int, std::function<void(LedColour, TimePoint)>> watchers;
+  std::map<int, std::function<void(bool, TimePoint)>> photodiode_watchers;
   int next_watch = 1;
 };
 
@@ -713,9 +724,25 @@ int SimModule::watch_led(std::function<void(LedColour, TimePoint)> fn) {
   return id;
 }
 
+int SimModule::watch_photodiode(std::function<void(bool lit, TimePoint)> fn) {
+  std::lock_guard lk(impl_->m);
+  int id = impl_->next_watch++;
+  impl_->photodiode_watchers[id] = std::move(fn);
+  return id;
+}
+
+bool SimModule::photodiode_lit() const {
+  std::lock_guard lk(impl_->m);
+  const std::string& pd = impl_->wires.wire_photodiode;
+  if (pd == "disconnected") return false;
+  if (pd == "stuck") return true;
+  return (impl_->colour != 0) != (pd == "inverted");
+}
+
 void SimModule::unwatch_led(int id) {
   std::lock_guard lk(impl_->m);
   impl_->watchers.erase(id);
+  impl_->photodiode_watchers.erase(id);
 }
 
 }  // namespace bootrig

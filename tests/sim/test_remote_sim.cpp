@@ -84,6 +84,30 @@ TEST(RemoteSim, DrivesPinsWatchesTheLedAndFindsTheUart) {
   EXPECT_THROW(remote.command("no such command"), RigError);
 }
 
+// The LED input read through the socket is the rig's photodiode, with its faults: a cut photodiode wire sees
+// no edge and reads dark while the LED blinks (the plain LED stream carried every blink, so the fault
+// matrix's photodiode cases, which use a remote simulator, were vacuous). Mended, the blinks come through.
+TEST(RemoteSim, ThePhotodiodesFaultsApplyThroughTheSocket) {
+  Served s;
+  RemoteSim remote(s.dir / "control.sock");
+  SimFaults f = s.module->faults();
+  f.wire_photodiode = "disconnected";
+  s.module->set_faults(f);
+  auto led = remote.make_led_input();
+  auto safeboot = remote.make_output(LineRole::safeboot, Level::inactive);
+  auto reset = remote.make_output(LineRole::reset, Level::inactive);
+  // A safe boot: window 1 blinks, which an intact photodiode sees within a second.
+  safeboot->set(Level::active);
+  reset->set(Level::active);
+  reset->set(Level::inactive);
+  EXPECT_FALSE(led->wait_event(Deadline::after(milliseconds(1500)))) << "a cut wire carries no edge";
+  EXPECT_EQ(led->get(), Level::inactive);
+  f.wire_photodiode = "";
+  s.module->set_faults(f);
+  EXPECT_TRUE(led->wait_event(Deadline::after(seconds(5)))) << "the blinks come through the mended wire";
+  safeboot->set(Level::inactive);
+}
+
 TEST(RemoteSim, OpenSimWiresPicksLocalOrRemote) {
   Served s;
   RigConfig rig;

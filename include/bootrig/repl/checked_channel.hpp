@@ -32,6 +32,9 @@ struct ChannelOptions {
 struct ChannelStats {
   std::uint64_t round_trips = 0;  // raw-REPL exchanges attempted
   std::uint64_t failed = 0;       // of those, corrupted, refused, lost or timed out
+  // Of the failed, those whose answer came but was wrong: the line's doing for certain (a lost or late answer
+  // may be a slow host's).
+  std::uint64_t garbled = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::uint64_t installs = 0;     // helper (re)installations

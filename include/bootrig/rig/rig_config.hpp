@@ -149,6 +149,7 @@ struct SimFaults {
   bool safeboot_persists = false;       // rule break: safe boot survives the next reset
   bool soft_reset_keeps_names = false;  // rule break: Ctrl-D does not clear the interpreter
   bool format_keeps_files = false;      // rule break: os.fsformat leaves user files
+  bool rollback_silent = false;         // rule break: the bootloader rolls back without its message
   // A brown-out once this many bytes of an OTA update have been written (0: never). One-shot: the module
   // resets with BROWN_OUT_RESET, the half-written slot stays invalid, and the fault clears itself.
   std::uint64_t brownout_after_bytes = 0;

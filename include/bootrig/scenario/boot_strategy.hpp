@@ -60,12 +60,26 @@ struct BootRecord {
 // "<key>.reboot_period_ms").
 void note_diagnosis(Session& s, const std::string& what, const std::string& key, const BootDiagnosis& d);
 
+// A wire that does not carry bootrig's level to the module: what the board showed, and what to check.
+struct WiringFault {
+  std::string what;
+  std::string hint;
+  bool every_reset_safe_boots = false;  // P12 high while released (stuck, inverted)
+};
+
 class BootStrategy {
  public:
   explicit BootStrategy(Session& s) : s_(s) {}
 
   // A RESET pulse (timing.reset_pulse), then the boot up to the REPL prompt.
   BootRecord hard_reset();
+  // A pulse that left no ROM reset line, yet a prompt: throws RigError when bootrig's REPL helper is still in
+  // the interpreter, i.e. the pulse never reset the board (a cut or inverted RESET wire).
+  void require_reset_happened();
+  // With the REPL up: what is wrong with the P12 wire by the board's own reading of it while bootrig holds it
+  // and after it lets go (cut, inverted, stuck); nullopt when it carries bootrig's level or the board could
+  // not be asked. The first safe boot of a check asks, and a fault is the rig's error, not the firmware's.
+  std::optional<WiringFault> p12_wiring_fault();
   // P12 held through a RESET pulse and released once the LED shows `window` (or at its nominal time on a
   // rig without a photodiode, noted in the attempt), then the boot up to the prompt.
   BootRecord safe_boot(SafeBootWindow window);
@@ -91,6 +105,7 @@ class BootStrategy {
   Duration watch_time() const;
 
  private:
+  bool p12_proven_ = false;
   // A name in the interpreter that any reset clears: planted before an action through the checked channel,
   // looked up after it when the UART's own account of the reset did not arrive intact.
   static constexpr const char* kSentinel = "_bootrig_sentinel";

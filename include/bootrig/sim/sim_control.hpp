@@ -16,7 +16,8 @@ struct SimCommandReply {
   bool ok = true;
   std::string text;    // the whole reply line, without its line end
   bool quit = false;   // "quit": the session (or, on stdin, the simulator) ends
-  bool watch = false;  // "watch": LED events follow on this session
+  bool watch = false;       // "watch": LED events follow on this session
+  bool photodiode = false;  // "watch photodiode": the photodiode's edges, after its faults
 };
 
 // Commands (one per line; words separated by spaces):
@@ -27,6 +28,8 @@ struct SimCommandReply {
 //   status                  one line of key=value pairs     uart               the UART's stable path
 //   faults                  every fault as name=value       fault NAME VALUE   set a fault now
 //   watch                   stream "event led rising|falling|colour NS 0xRRGGBB" lines (NS: CLOCK_MONOTONIC)
+//   watch photodiode        stream "event led rising|falling NS photodiode": the edges a rig's photodiode sees
+//                           (its miss rate and wire faults applied); what RemoteSim's LED input reads
 //   help                    the command summary             quit               end the session
 SimCommandReply run_sim_command(SimModule& module, std::string_view line);
 // One line listing the commands, for `bootrig sim`'s start-up text and "help".

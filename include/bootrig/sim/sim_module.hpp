@@ -135,6 +135,10 @@ class SimModule {
   // Subscribes to LED changes (colour, the photodiode's edge time), called on the module's threads; returns
   // an id for unwatch.
   int watch_led(std::function<void(LedColour, TimePoint)> fn);
+  // Subscribes to the photodiode's edges as a rig sees them (lit: rising), after its faults: the blinks it
+  // misses (photodiode_miss_rate) and its wire (wire_photodiode). unwatch_led ends it too.
+  int watch_photodiode(std::function<void(bool lit, TimePoint)> fn);
+  bool photodiode_lit() const;  // the photodiode's level now, through its wire
   void unwatch_led(int id);
 
   // Shared with the wire objects, which keep it alive after the module object is gone.

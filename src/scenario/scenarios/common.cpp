@@ -14,7 +14,7 @@ void BootCheck::run(Session& s) {
   prepare_firmware(s, info_.arrangement);
   board_ = std::make_unique<Board>(s);
   BootStrategy boot(s);
-  start_known(s, *board_);
+  start_known(s, *board_, boot);
   check(s, *board_, boot);
   const ChannelStats& line = s.channel().stats();
   if (line.failed > 0)
@@ -23,9 +23,14 @@ void BootCheck::run(Session& s) {
 
 // Each check starts from a state it knows and says so: the REPL reached, no safe-boot flag left over from an
 // earlier boot (it would make this check's normal boots safe ones), no evidence left from an earlier check.
-void BootCheck::start_known(Session& s, Board& board) {
+void BootCheck::start_known(Session& s, Board& board, BootStrategy& boot) {
   auto step = s.step("start from a known state");
   board.need_prompt("before the check");
+  // P12's wire, by the board's own reading of it: a stuck or inverted one makes every reset a safe boot, so
+  // no check can trust its resets; a cut one only fails the checks that hold P12, which would otherwise blame
+  // the firmware for a board that never saw the request (in the fault matrix a cut wire made them FAIL).
+  if (auto f = boot.p12_wiring_fault(); f && (holds_p12_ || f->every_reset_safe_boots))
+    throw RigError(f->what + "; " + f->hint + " (`bootrig doctor` checks it)");
   bool flag = board.clear_safeboot_flag();
   board.clear_evidence();
   s.note(std::string("starting state: REPL reached, ") +

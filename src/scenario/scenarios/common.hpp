@@ -26,11 +26,14 @@ class BootCheck : public Scenario {
   // `what` it destroys beyond what restore() puts back ("erases /flash"): it runs only with consent.
   void mark_destructive(std::string what) { info_.destructive = std::move(what); }
   void needs_images(std::vector<std::string> names) { info_.needs_images = std::move(names); }
+  // The check holds P12 through a reset: a P12 wire that does not reach the module is its rig's error.
+  void holds_p12() { holds_p12_ = true; }
 
  private:
-  void start_known(Session& s, Board& board);
+  void start_known(Session& s, Board& board, BootStrategy& boot);
 
   ScenarioInfo info_;
+  bool holds_p12_ = false;
   std::unique_ptr<Board> board_;
 };
 

@@ -132,6 +132,7 @@ class OtaBrokenRecover : public BootCheck {
              "about 30 s (most of it the OTA and watching the broken boot)"},
             {"previous", ""}) {
     needs_images({"current", "previous"});
+    holds_p12();
   }
 
   void restore(Session& s) override {
@@ -256,6 +257,7 @@ class OtaRollbackInvalid : public BootCheck {
     BoardFacts before = board.facts();
     s.note("before the update the board runs " + before.describe());
     std::vector<std::uint8_t> bad = unverifiable_image(before.release, before.board);
+    std::size_t frames_resent = 0;  // the update's frames the line spoiled: evidence of a noisy line
     {
       auto step = s.step("write an image that fails verification (" + std::to_string(bad.size()) + " bytes)");
       // bootrig's own OTA transfer (checked frames through sys.stdin where the board has it), stopped short of
@@ -273,6 +275,7 @@ class OtaRollbackInvalid : public BootCheck {
       for (int round = 1;; ++round) {
         OtaReport rep;
         auto w = ota_write_image(s.repl(), s.channel(), bad, opt, rep);
+        frames_resent += rep.resent;
         std::string why;
         if (w) {
           // Finished without pycom.ota_verify(), which would refuse it: the bootloader's check is what is
@@ -317,6 +320,15 @@ class OtaRollbackInvalid : public BootCheck {
                   "the boot's first lines did not arrive (not even the ROM's reset line: the port may have "
                   "re-enumerated at the reset, or the line garbled them); the image that runs and boot_info "
                   "judge the rollback");
+    } else if (s.channel().stats().garbled > 0) {
+      // The same line garbled bootrig's own exchanges in this check (answers that came wrong, not late: a
+      // slow host does not make them): a line that spoils more than one byte in ten of this one, or loses it
+      // whole, is the line's doing as likely as the board's. Only on a line that delivered bootrig's
+      // exchanges intact is the message's absence evidence against the board.
+      s.unchecked("the bootloader's rollback message",
+                  "not in the boot's output, on a line that garbled " + s.channel().stats().describe() +
+                      " (the update's frames sent again: " + std::to_string(frames_resent) +
+                      "); the image that runs and boot_info judge the rollback");
     } else {
       s.failed(
           "the bootloader's rollback message",

@@ -35,6 +35,7 @@ class SafeBootWindow1 : public BootCheck {
       : BootCheck({"safeboot-window1",
                    "P12 held through reset, released in the slow blink: scripts skipped, current image runs",
                    {"reach the REPL; install evidence scripts; read the running version",
+                    "ask the board what it reads on P12, held and released (a cut wire is the rig's error)",
                     "hold P12 high and pulse RESET",
                     "watch the LED for window 1 (500 ms on / 500 ms off) and release P12 in it",
                     "wait for the prompt; read the version and /flash",
@@ -43,7 +44,9 @@ class SafeBootWindow1 : public BootCheck {
                     "neither boot.py nor main.py runs", "the REPL answers",
                     "the same image as before runs (version and slot unchanged)"},
                    {"a REPL reachable on the serial port", "P12 and RESET wired"},
-                   "about 5 s"}) {}
+                   "about 5 s"}) {
+    holds_p12();
+  }
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
@@ -78,6 +81,7 @@ class SafeBootWindow2 : public BootCheck {
       : BootCheck({"safeboot-window2",
                    "released in the fast blink: scripts skipped and the previous OTA image runs",
                    {"reach the REPL; install evidence scripts; read the running version and slot",
+                    "ask the board what it reads on P12, held and released (a cut wire is the rig's error)",
                     "hold P12 high and pulse RESET",
                     "watch the LED through window 1 into window 2 (250 ms on / 250 ms off); release P12 there",
                     "wait for the prompt; read the version, slot and /flash",
@@ -88,7 +92,9 @@ class SafeBootWindow2 : public BootCheck {
                    {"a previous OTA image that differs from the running one: the board runs ota_0 after an OTA "
                     "update (a cable flash resets the OTA record, so window 2 then has nothing to go back to)"},
                    "about 8 s"},
-                  kWithPrevious) {}
+                  kWithPrevious) {
+    holds_p12();
+  }
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
@@ -130,6 +136,7 @@ class SafeBootFactory : public BootCheck {
       : BootCheck({"safeboot-factory",
                    "P12 held past both windows: the factory slot runs after the final fast blink",
                    {"reach the REPL; install evidence scripts; read the running slot",
+                    "ask the board what it reads on P12, held and released (a cut wire is the rig's error)",
                     "hold P12 high and pulse RESET",
                     "watch the LED through windows 1 and 2 into the final phase (100 ms blink for 1.5 s)",
                     "release P12; wait for the prompt; read the slot and /flash",
@@ -138,7 +145,9 @@ class SafeBootFactory : public BootCheck {
                     "the factory slot runs"},
                    {"a REPL reachable on the serial port; meaningful when the board normally runs ota_0"},
                    "about 10 s"},
-                  kWithPrevious) {}
+                  kWithPrevious) {
+    holds_p12();
+  }
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {
@@ -185,7 +194,9 @@ class SafeBootNotPersistent : public BootCheck {
                     "the safe-boot flag is off (pycom.bootmgr())"},
                    {"a REPL reachable on the serial port"},
                    "about 10 s"},
-                  kWithPrevious) {}
+                  kWithPrevious) {
+    holds_p12();
+  }
 
  protected:
   void check(Session& s, Board& board, BootStrategy& boot) override {

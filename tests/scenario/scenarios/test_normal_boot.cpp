@@ -1,4 +1,5 @@
-// Tests for normal-boot on the simulated module: it passes, and a boot that never reaches the REPL fails it.
+// Tests for normal-boot on the simulated module: it passes, a boot that never reaches the REPL fails it, and
+// a RESET that never reaches the module is the rig's error.
 #include <gtest/gtest.h>
 
 #include "support/scenario_rig.hpp"
@@ -27,6 +28,17 @@ TEST(NormalBoot, FailsWhenTheBootHangs) {
   // One FAIL for the board, and the run stops: the later checks would only repeat it.
   EXPECT_TRUE(r.attempts.back().stops_run);
   EXPECT_EQ(r.attempts.size(), 1u);
+}
+
+// A cut RESET wire: the pulse does nothing, the REPL is there all along, and no boot output comes. That is
+// the rig's fault, not a board whose scripts did not run (the fault matrix's wire case made it a FAIL).
+TEST(NormalBoot, ACutResetWireIsARigErrorNotAFail) {
+  RigConfig rig = testing::half_speed_sim_rig();
+  rig.sim.faults.wire_reset = "disconnected";
+  ScenarioResult r = run_one("normal-boot", rig);
+  ASSERT_EQ(r.outcome, Outcome::error) << outcome_text(r);
+  EXPECT_NE(r.attempts.back().message.find("a RESET pulse did not reset the board"), std::string::npos)
+      << outcome_text(r);
 }
 
 }  // namespace

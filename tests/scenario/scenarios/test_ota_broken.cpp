@@ -176,6 +176,39 @@ TEST_F(OtaBroken, ARollbackMessageLostWithAReenumeratingPortIsUncheckedNotAFail)
   EXPECT_TRUE(unchecked) << outcome_text(r);
 }
 
+static const Expectation* expectation(const ScenarioResult& r, const std::string& what) {
+  for (const auto& e : r.attempts.back().expectations)
+    if (e.what == what) return &e;
+  return nullptr;
+}
+
+// A bootloader that rolls back without its message, on a clean line: the message the scenario claims is
+// missing, and that is the board's doing.
+TEST_F(OtaBroken, ARollbackWithoutItsMessageFailsOnACleanLine) {
+  RigConfig rig = testing::half_speed_sim_rig();
+  rig.sim.faults.rollback_silent = true;
+  ScenarioResult r = run_one("ota-rollback-invalid", rig);
+  ASSERT_EQ(r.outcome, Outcome::fail) << outcome_text(r);
+  const Expectation* e = expectation(r, "the bootloader's rollback message");
+  ASSERT_NE(e, nullptr) << outcome_text(r);
+  EXPECT_EQ(e->status, ExpectationStatus::failed) << outcome_text(r);
+}
+
+// The same board on a line that garbles one byte in five hundred (some of bootrig's checked exchanges,
+// several KiB, arrive garbled for certain): the message's absence may be the line's, so it is unchecked, and the
+// image that runs and boot_info, read intact, judge the rollback.
+TEST_F(OtaBroken, ARollbackMessageMissingOnANoisyLineIsUncheckedNotAFail) {
+  RigConfig rig = testing::half_speed_sim_rig();
+  rig.sim.faults.rollback_silent = true;
+  rig.sim.faults.garbage_rate = 0.002;
+  ScenarioResult r = run_one("ota-rollback-invalid", rig);
+  ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+  const Expectation* e = expectation(r, "the bootloader's rollback message");
+  ASSERT_NE(e, nullptr) << outcome_text(r);
+  EXPECT_EQ(e->status, ExpectationStatus::unchecked) << outcome_text(r);
+  EXPECT_NE(e->detail.find("on a line that garbled"), std::string::npos) << outcome_text(r);
+}
+
 TEST_F(OtaBroken, ANightlyNormalBootNamesTheBreakageOfTonightsBuild) {
   RigConfig rig = rig_with(SimBreakage::panic_at_boot);
   rig.timing.boot_timeout = milliseconds(3000);  // the broken boot is watched this long before it is judged

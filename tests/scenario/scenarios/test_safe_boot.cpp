@@ -278,5 +278,29 @@ TEST(SafeBootLed, ABootloaderThatSeesTheReleaseOneCheckLateFails) {
   EXPECT_TRUE(noted) << testing::outcome_text(r);
 }
 
+// A P12 wire that does not carry bootrig's level: the board never safe-boots, and without asking the board
+// what it reads the check would blame the firmware (the fault matrix's cut wire made four checks FAIL). The
+// board's own reading names the fault, and it is the rig's error.
+TEST(SafeBootWiring, ACutInvertedOrStuckP12WireIsARigErrorNamingTheWire) {
+  const std::pair<std::string, std::string> cases[] = {{"disconnected", "P12 does not reach the module"},
+                                                       {"inverted", "P12's polarity is inverted"},
+                                                       {"stuck", "P12 is stuck high"}};
+  for (const auto& [mode, words] : cases) {
+    RigConfig rig = testing::half_speed_sim_rig();
+    rig.sim.faults.wire_safeboot = mode;
+    ScenarioResult r = testing::run_one("safeboot-window1", rig);
+    ASSERT_EQ(r.outcome, Outcome::error) << mode << ": " << testing::outcome_text(r);
+    EXPECT_NE(r.attempts.back().message.find(words), std::string::npos) << testing::outcome_text(r);
+  }
+}
+
+TEST(SafeBootWiring, TheBoardsReadingOfP12IsNotedWhenTheWireIsGood) {
+  ScenarioResult r = testing::run_one("safeboot-window1");
+  ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
+  bool noted = false;
+  for (const auto& n : r.attempts.back().notes) noted |= n.find("P12 reaches the module") != std::string::npos;
+  EXPECT_TRUE(noted) << testing::outcome_text(r);
+}
+
 }  // namespace
 }  // namespace bootrig
