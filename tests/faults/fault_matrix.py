@@ -113,6 +113,14 @@ def full_cases():
                   {"soft_reset_keeps_names": "true"}, expect_fail={"soft-reset-ctrl-d", "soft-reset-sys-exit"}))
     c.append(Case("format_keeps_files", "rule break: os.fsformat('/flash') leaves the files", BOARD_RULE,
                   {"format_keeps_files": "true"}, expect_fail={"factory-reset"}))
+    c.append(Case("rollback_silent", "rule break: the bootloader rolls back without its message", BOARD_RULE,
+                  {"rollback_silent": "true"}, expect_fail={"ota-rollback-invalid"}))
+    c.append(Case("release_seen_late", "rule break: the bootloader sees a P12 release one check late",
+                  BOARD_RULE, {"release_seen_late": "true"},
+                  expect_fail={"safeboot-window1", "safeboot-window2", "ota-broken-recover"}))
+    for wire in ("wire_safeboot", "wire_reset", "wire_bootloader", "wire_photodiode"):
+        c.append(Case(f"{wire}-disconnected", f"the rig's {wire[5:]} wire is disconnected", RIG,
+                      {wire: "disconnected"}))
     c.append(Case("led_period-+15", "safe-boot blinks 15 % slower (within the 30 % tolerance)", BOARD_LED,
                   {"led_period_percent": "15"}, retries=1))
     c.append(Case("led_period-+60", "safe-boot blinks 60 % slower (beyond tolerance)", BOARD_LED,
@@ -194,7 +202,7 @@ class Sim:
 
 
 def default_value(name):
-    return {"led_stuck": "none", "port_gone_ms": "300"}.get(name, "0")
+    return "none" if name == "led_stuck" or name.startswith("wire_") else {"port_gone_ms": "300"}.get(name, "0")
 
 
 def write_rig(path, socket, images, current, timing):
