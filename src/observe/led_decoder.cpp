@@ -96,6 +96,11 @@ std::string LedTimeout::describe() const {
                   ms(current.on_mean), current.periods);
     s += b;
   }
+  // One sensor cannot tell a dark LED from a photodiode that does not see it (a cut wire, a comparator off
+  // its threshold): the report says so, and where to look.
+  if (current.pattern == LedPattern::dark)
+    s += " (to the photodiode alone a dark LED and a photodiode that does not see it look the same: "
+         "`bootrig doctor` checks the photodiode against the heartbeat)";
   return s;
 }
 

@@ -161,9 +161,9 @@ void BootStrategy::require_reset_happened() {
   auto a = s_.repl().exec_raw("print('_bx' in globals())", Deadline::after(s_.timing().prompt_timeout * 2));
   // Unverified code on a line that may be noisy: only an exact "True" counts, anything else changes nothing.
   if (a && !a->exception && a->output == "True\n")
-    throw RigError("a RESET pulse did not reset the board: no ROM reset line came, and the interpreter kept "
-                   "bootrig's REPL helper; is RESET wired to EN, and lines.reset's polarity right? "
-                   "(`bootrig doctor` checks it)");
+    throw RigWiringError(
+        "a RESET pulse did not reset the board: no ROM reset line came, and the interpreter kept bootrig's REPL "
+        "helper; is RESET wired to EN, and lines.reset's polarity right? (`bootrig doctor` checks it)");
 }
 
 void BootStrategy::plant_sentinel() {

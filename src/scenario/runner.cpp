@@ -307,6 +307,14 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
       a.message = e.what();
       a.evidence = s.evidence();
       end = {AttemptEnd::interrupted, e.what(), release_and_describe(target, s)};
+    } catch (const RigWiringError& e) {
+      // The rig's, and every later check would repeat it (a cut RESET wire: 11 ERRORs of 30 s each in the
+      // fault matrix): one ERROR, no retry, and the run stops. The board was never changed, so no restore.
+      a.outcome = Outcome::error;
+      a.message = e.what();
+      a.evidence = s.evidence();
+      a.stops_run = true;
+      end = {AttemptEnd::stopped, e.what(), release_and_describe(target, s)};
     } catch (const std::exception& e) {
       // Rig trouble (RigError) and anything unforeseen: the rig could not do its job.
       a.outcome = Outcome::error;

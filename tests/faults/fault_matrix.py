@@ -118,9 +118,14 @@ def full_cases():
     c.append(Case("release_seen_late", "rule break: the bootloader sees a P12 release one check late",
                   BOARD_RULE, {"release_seen_late": "true"},
                   expect_fail={"safeboot-window1", "safeboot-window2", "ota-broken-recover"}))
-    for wire in ("wire_safeboot", "wire_reset", "wire_bootloader", "wire_photodiode"):
+    for wire in ("wire_safeboot", "wire_reset", "wire_bootloader"):
         c.append(Case(f"{wire}-disconnected", f"the rig's {wire[5:]} wire is disconnected", RIG,
                       {wire: "disconnected"}))
+    # To one photodiode a cut wire and an LED stuck off are the same observation: the LED's claims FAIL (with
+    # a message naming both causes), as for led_stuck-off. doctor names the photodiode first.
+    c.append(Case("wire_photodiode-disconnected",
+                  "the photodiode's wire is cut (to one sensor the same as an LED stuck off)", BOARD_LED,
+                  {"wire_photodiode": "disconnected"}, expect_fail=set(LED_CLAIMS)))
     c.append(Case("led_period-+15", "safe-boot blinks 15 % slower (within the 30 % tolerance)", BOARD_LED,
                   {"led_period_percent": "15"}, retries=1))
     c.append(Case("led_period-+60", "safe-boot blinks 60 % slower (beyond tolerance)", BOARD_LED,

@@ -283,6 +283,29 @@ TEST_F(RunnerScripted, ALostBoardEndsTheRunWithTheRestNotRunAndNoRestore) {
   EXPECT_EQ(broken.restored, 0);
 }
 
+// A wire every check needs that does not carry bootrig's level (a RESET that never resets the board): one
+// ERROR, no retry, and the run stops, instead of one ERROR per check (11 of 30 s each in the fault matrix).
+TEST_F(RunnerScripted, AWiringFaultEveryCheckNeedsIsOneErrorAndTheRunStops) {
+  ScriptedScenario cut("cut", [](Session&) { throw RigWiringError("a RESET pulse did not reset the board"); });
+  ScriptedScenario next("next", [](Session&) {});
+  RunOptions o;
+  o.retries = 2;
+  RunSummary run = execute({&cut, &next}, o);
+  ASSERT_EQ(run.scenarios.size(), 2u);
+  EXPECT_EQ(run.scenarios[0].outcome, Outcome::error);
+  EXPECT_EQ(run.scenarios[0].attempts.size(), 1u) << "no retry: the wire is the same next time";
+  EXPECT_EQ(cut.restored, 0);
+  EXPECT_EQ(run.scenarios[1].outcome, Outcome::not_run);
+  EXPECT_EQ(run.scenarios[1].reason, "not run: the run stopped after cut: a RESET pulse did not reset the board");
+  EXPECT_EQ(run.exit_code, 2);
+
+  // A plain rig error (a wire only some checks need) stays that check's ERROR; the run goes on.
+  ScriptedScenario local("local", [](Session&) { throw RigError("P12 does not reach the module"); });
+  RunSummary run2 = execute({&local, &next});
+  EXPECT_EQ(run2.scenarios[0].outcome, Outcome::error);
+  EXPECT_EQ(run2.scenarios[1].outcome, Outcome::pass);
+}
+
 TEST_F(RunnerScripted, AMeasurementOutsideItsLimitsTurnsAPassIntoAFailNamingIt) {
   ScriptedScenario sc("measures", [](Session& s) {
     s.measure({"heartbeat.on_ms", 41, "ms", 28.0, 52.0});

@@ -21,6 +21,14 @@ class RigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A wire every check depends on does not carry bootrig's level to the module (RESET never resets it, P12
+// reads high released so every reset safe-boots): each later check would only repeat this ERROR, so a run
+// stops after it.
+class RigWiringError : public RigError {
+ public:
+  using RigError::RigError;
+};
+
 // A bench command reached the board but did not get what it asked for (no such file on the board, a copy that
 // did not verify): one line, exit code 1, as a failed check.
 class CommandFailed : public std::runtime_error {

@@ -29,8 +29,12 @@ void BootCheck::start_known(Session& s, Board& board, BootStrategy& boot) {
   // P12's wire, by the board's own reading of it: a stuck or inverted one makes every reset a safe boot, so
   // no check can trust its resets; a cut one only fails the checks that hold P12, which would otherwise blame
   // the firmware for a board that never saw the request (in the fault matrix a cut wire made them FAIL).
-  if (auto f = boot.p12_wiring_fault(); f && (holds_p12_ || f->every_reset_safe_boots))
-    throw RigError(f->what + "; " + f->hint + " (`bootrig doctor` checks it)");
+  if (auto f = boot.p12_wiring_fault(); f && (holds_p12_ || f->every_reset_safe_boots)) {
+    const std::string what = f->what + "; " + f->hint + " (`bootrig doctor` checks it)";
+    // A P12 that reads high released spoils every check's resets; a cut one only the checks that hold it.
+    if (f->every_reset_safe_boots) throw RigWiringError(what);
+    throw RigError(what);
+  }
   bool flag = board.clear_safeboot_flag();
   board.clear_evidence();
   s.note(std::string("starting state: REPL reached, ") +
