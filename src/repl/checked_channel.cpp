@@ -248,7 +248,12 @@ std::optional<std::string> CheckedChannel::round_trip(const std::string& code, s
     // else: either way the board ran nothing of ours.
     // Only the exact name of one of its functions means the helper is gone: a garbled call names another.
     // The board could not even take the call: not the line's doing, and the same next time.
-    if (r->exception->type == "MemoryError") heap_full_ = "MemoryError: " + r->exception->message;
+    // A MemoryError once may be the line's: the call line is sent unchecked, and a garbled argument asks
+    // for anything (the fault matrix's 1 % garbage: "allocating 1014107025 bytes", more than the module's
+    // RAM). Two in a row is the heap.
+    if (r->exception->type == "MemoryError" && ++memory_errors_ >= 2)
+      heap_full_ = "MemoryError: " + r->exception->message;
+    if (r->exception->type != "MemoryError") memory_errors_ = 0;
     if (r->exception->type == "NameError") {
       for (const char* fn : {"'_bx'", "'_ba'", "'_bg'"})
         if (r->error_text.find(fn) != std::string::npos) installed_ = false;
@@ -259,6 +264,7 @@ std::optional<std::string> CheckedChannel::round_trip(const std::string& code, s
     if (r->exception->type != "MemoryError") ++stats_.garbled;
     return std::nullopt;
   }
+  memory_errors_ = 0;
   return r->output;
 }
 

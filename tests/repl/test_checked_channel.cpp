@@ -283,6 +283,28 @@ TEST(ChannelHeap, AFullHeapFailsAtOnceAndSaysSoNotTheLine) {
   EXPECT_LE(ch.stats().round_trips - trips_before, 2u) << "no retries for a full heap: " << ch.stats().describe();
 }
 
+// The call line is sent unchecked, so a garbled argument can ask the helper for any allocation: at 1 %
+// garbage the fault matrix saw "MemoryError: memory allocation failed, allocating 1014107025 bytes", which
+// was taken for a full heap and ended the check in an ERROR. One MemoryError is repeated; two in a row are
+// the heap (above).
+TEST(ChannelHeap, OneMemoryErrorIsRepeatedNotTakenForAFullHeap) {
+  SimRig rig;
+  ASSERT_TRUE(rig.wait_banner());
+  ReplClient repl(rig.uart());
+  CheckedChannel ch(repl);
+  ASSERT_TRUE(ch.run("_r = 1", milliseconds(0), channel_soon()).ok());
+  // The helper's entry point raises once, as a garbled size would make it.
+  auto w = repl.exec_raw(
+      "_bxo = _bx\n_bm = [1]\ndef _bx(*a):\n if _bm:\n  _bm.pop()\n"
+      "  raise MemoryError('memory allocation failed, allocating 1014107025 bytes')\n return _bxo(*a)\n",
+      channel_soon());
+  ASSERT_TRUE(w && !w->exception);
+  auto a = ch.run("_r = 'through'", milliseconds(0), channel_soon());
+  ASSERT_TRUE(a.ok()) << a.error().what;
+  EXPECT_EQ(a->value, "through");
+  EXPECT_GE(a->retries, 1);
+}
+
 TEST(ChannelDigest, IsTheSha256Prefix) {
   EXPECT_EQ(channel_digest("abc"), "ba7816bf");
   EXPECT_EQ(channel_digest(""), "e3b0c442");

@@ -97,6 +97,7 @@ class CheckedChannel {
   bool installer_names_gone_ = false;
   // The board answered a round trip with MemoryError (its heap is full): the exception, for the failure.
   std::string heap_full_;
+  int memory_errors_ = 0;  // round trips in a row that raised MemoryError
   std::uint64_t seq_;
   std::size_t piece_bytes_;
   std::size_t chunk_bytes_;
