@@ -338,9 +338,23 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
   }
   rx_.clear();
   send("\r", deadline);
-  // The line's end echoed first: a prompt before it cannot be the one that ends this line's output.
-  std::string echo = "\r\n";
-  auto echoed = wait_for(echo, deadline);
+  // A lost Enter leaves the board waiting with the line typed, and nothing comes back: it is sent again.
+  // Before, the wait ran to the deadline and the caller's Ctrl-C cleared the line unrun, so a command a
+  // check had to see run (sys.exit() at 1 % dropped bytes in the fault matrix) never ran and was judged the
+  // board's FAIL. Any byte back means the board took the Enter. The wait is a second beyond the line time,
+  // not the typing's 300 ms: an Enter sent twice runs an empty line after the command, harmless but left
+  // for the next exchange to read past, so a slow host must not cause it.
+  for (int sent = 1; rx_.empty(); ++sent) {
+    if (fill(Deadline::after(2 * line_time + milliseconds(1000)).min(deadline))) break;
+    if (sent >= options_.echo_attempts || deadline.expired()) {
+      mode_ = ReplMode::unknown;
+      return failure(ReplFault::timeout, "the REPL did not echo the line's end");
+    }
+    send("\r", deadline);
+  }
+  // The line's end echoed first: a prompt before it cannot be the one that ends this line's output. Its
+  // "\r" may be the byte the line lost: the "\n" ends it.
+  auto echoed = wait_for("\n", deadline);
   if (!echoed) {
     mode_ = ReplMode::unknown;
     return failure(ReplFault::timeout, "the REPL did not echo the line's end");

@@ -313,7 +313,9 @@ def rows_of(run, asked):
                 flashed.append(f"{f['image']} {f['version']} by {f['method']}")
         rows.append({"scenario": name, "outcome": s["outcome"], "attempts": len(atts),
                      "cause": cause_of(s["outcome"] if s["outcome"] != "FLAKY" else "PASS", msg),
-                     "message": " ".join(msg.split()), "flashed": flashed})
+                     "message": " ".join(msg.split()), "flashed": flashed,
+                     # A FAIL the retry rode out is still a verdict bootrig gave (a FLAKY hides it).
+                     "failed_attempt": next((a["message"] for a in atts if a["outcome"] == "FAIL"), None)})
         if s["outcome"] == "FLAKY":
             first_bad = next((a for a in atts if a["outcome"] != "PASS"), None)
             rows[-1]["cause"] = "retried: " + cause_of(first_bad["outcome"], first_bad["message"])
@@ -391,6 +393,10 @@ def judge_case(r):
             if row["outcome"] == "FAIL":
                 row["right"] = "FALSE FAIL"
                 problems.append(f"{case.name}: {row['scenario']} FAIL under a {case.kind} fault: {row['message']}")
+            elif row.get("failed_attempt"):
+                row["right"] = "FALSE FAIL (retried)"
+                problems.append(f"{case.name}: {row['scenario']} FAILed an attempt under a {case.kind} fault "
+                                f"(the retry passed): {' '.join(row['failed_attempt'].split())}")
     elif case.kind in (BOARD_RULE, BOARD_LED):
         for row in r["rows"]:
             n, o = row["scenario"], row["outcome"]
@@ -425,8 +431,9 @@ def targets(results, reduced):
     bad = []
     for r in results:
         for row in r["rows"]:
-            if row.get("right") == "FALSE FAIL":
-                bad.append(f"{r['case'].name}/{row['scenario']}")
+            if row.get("right", "").startswith("FALSE FAIL"):
+                bad.append(f"{r['case'].name}/{row['scenario']}" +
+                           (" (an attempt; the retry passed)" if row["outcome"] != "FAIL" else ""))
         for row in r["after_rows"]:
             if row["outcome"] == "FAIL":
                 bad.append(f"{r['case'].name}/{row['scenario']} (run after the fault)")
@@ -445,7 +452,7 @@ def targets(results, reduced):
     # 3. At 1 %, none FAILs and most PASS.
     high = [r for r in by_kind(LINE) if any(float(v) >= 0.01 for v in r["case"].faults.values())]
     rows = [(r["case"].name, row) for r in high for row in r["rows"]]
-    fails = [x for x in rows if x[1]["outcome"] == "FAIL"]
+    fails = [x for x in rows if x[1]["outcome"] == "FAIL" or x[1].get("failed_attempt")]
     passes = [x for x in rows if x[1]["outcome"] == "PASS"]
     add("at 1 % noise none FAILs and most PASS",
         f"{len(fails)} FAIL, {len(passes)} of {len(rows)} PASS" if rows else "not measured",

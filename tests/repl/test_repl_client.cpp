@@ -173,6 +173,20 @@ TEST(ReplFriendly, AGarbledEchoIsClearedAndTypedAgain) {
   EXPECT_TRUE(fake.script_done());
 }
 
+// An Enter the line lost leaves the board waiting with the line typed and nothing comes back: it is sent
+// again, not left to the deadline (after which a Ctrl-C cleared the line unrun: in the fault matrix
+// sys.exit() at 1 % dropped bytes never ran, and the check blamed the board).
+TEST(ReplFriendly, ALostEnterIsSentAgain) {
+  FakeSerial fake;
+  ReplClient repl(fake, fast());
+  to_prompt(fake, repl);
+  fake.expect("print(1+1)").reply("print(1+1)").expect("\r").expect("\r").reply("\r\n2\r\n>>> ");
+  auto r = repl.exec_friendly("print(1+1)", Deadline::after(seconds(5)));
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->output, "2\n");
+  EXPECT_TRUE(fake.script_done());
+}
+
 // A line whose echo never comes back intact was never run: a fault of its own (not_sent), which the
 // scenarios report as the line's ERROR, never as the board's FAIL.
 TEST(ReplFriendly, AnEchoGarbledEveryTimeIsNotSentAndNothingRan) {
