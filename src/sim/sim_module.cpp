@@ -537,6 +537,13 @@ struct SimModule::Impl final : SimWires, std::enable_shared_from_this<Impl> {
   std::deque<LedChange> history;
   std::map<int, std::function<void(LedColour, TimePoint)>> watchers;
   std::map<int, std::function<void(bool, TimePoint)>> photodiode_watchers;
+  // What the photodiode reads now, through its wire (m held): in-process input and the socket alike.
+  bool photodiode_lit_locked() const {
+    const std::string& pd = wires.wire_photodiode;
+    if (pd == "disconnected") return false;
+    if (pd == "stuck") return true;
+    return (colour != 0) != (pd == "inverted");
+  }
   int next_watch = 1;
 };
 
@@ -592,10 +599,7 @@ class SimLedInput final : public DigitalInput {
   }
   Level get() override {
     std::lock_guard lk(impl_->m);
-    const std::string& pd = impl_->wires.wire_photodiode;
-    if (pd == "disconnected") return Level::inactive;
-    if (pd == "stuck") return Level::active;
-    return level_of((impl_->colour != 0) != (pd == "inverted"));
+    return level_of(impl_->photodiode_lit_locked());
   }
   std::optional<LineEvent> wait_event(Deadline deadline) override {
     for (;;) {
@@ -733,10 +737,7 @@ int SimModule::watch_photodiode(std::function<void(bool lit, TimePoint)> fn) {
 
 bool SimModule::photodiode_lit() const {
   std::lock_guard lk(impl_->m);
-  const std::string& pd = impl_->wires.wire_photodiode;
-  if (pd == "disconnected") return false;
-  if (pd == "stuck") return true;
-  return (impl_->colour != 0) != (pd == "inverted");
+  return impl_->photodiode_lit_locked();
 }
 
 void SimModule::unwatch_led(int id) {
