@@ -36,6 +36,10 @@ SAFE_BOOT = {"safeboot-window1", "safeboot-window2", "safeboot-factory", "safebo
 # ota-broken-recover undoes a broken update through window 2 and claims its fast blink.
 LED_WINDOWS = {"safeboot-window1", "safeboot-window2", "safeboot-factory", "ota-broken-recover"}
 LED_CLAIMS = LED_WINDOWS | {"normal-boot"}
+# The scenarios whose arrangement is the previous image in the factory slot and current in an OTA slot
+# (src/scenario/scenarios kWithPrevious, ota-broken-recover's images): the matrix's module starts with
+# another build there, so bootrig cable-flashes the previous image, which needs P2.
+PREVIOUS_IMAGE = {"safeboot-window2", "safeboot-factory", "safeboot-not-persistent", "ota-broken-recover"}
 
 # Half the firmware's timings, as tests/support/scenario_rig.hpp half_speed_sim_rig_toml() has them: the
 # simulated firmware's own ([sim] timing) and what the rig expects ([timing]) kept as separate sources.
@@ -66,6 +70,9 @@ class Case:
     scenarios: Optional[list] = None            # None: --all
     expect_fail: set = field(default_factory=set)  # exactly these FAIL (rule breaks, board faults)
     may_skip: set = field(default_factory=set)     # these may SKIP instead (their precondition is the rule)
+    # A cut wire: exactly these are the rig's ERROR (a check that needs the wire never PASSes without it);
+    # with stops_run, the first scenario's ERROR stops the run.
+    expect_error: set = field(default_factory=set)
     stops_run: bool = False                     # a board that never boots: one FAIL, the run stops
     current: str = "current"                    # which image the rig names as current
     retries: int = 0
@@ -118,9 +125,14 @@ def full_cases():
     c.append(Case("release_seen_late", "rule break: the bootloader sees a P12 release one check late",
                   BOARD_RULE, {"release_seen_late": "true"},
                   expect_fail={"safeboot-window1", "safeboot-window2", "ota-broken-recover"}))
-    for wire in ("wire_safeboot", "wire_reset", "wire_bootloader"):
-        c.append(Case(f"{wire}-disconnected", f"the rig's {wire[5:]} wire is disconnected", RIG,
-                      {wire: "disconnected"}))
+    # Which checks need which wire: P12 every safe boot; RESET every check (the first one stops the run);
+    # P2 (the ROM's download mode) a cable flash, which here only the previous image needs.
+    c.append(Case("wire_safeboot-disconnected", "the rig's safeboot wire is disconnected", RIG,
+                  {"wire_safeboot": "disconnected"}, expect_error=set(SAFE_BOOT)))
+    c.append(Case("wire_reset-disconnected", "the rig's reset wire is disconnected", RIG,
+                  {"wire_reset": "disconnected"}, expect_error={SCENARIOS[0]}, stops_run=True))
+    c.append(Case("wire_bootloader-disconnected", "the rig's bootloader wire is disconnected", RIG,
+                  {"wire_bootloader": "disconnected"}, expect_error=set(PREVIOUS_IMAGE)))
     # To one photodiode a cut wire and an LED stuck off are the same observation: the LED's claims FAIL (with
     # a message naming both causes), as for led_stuck-off. doctor names the photodiode first.
     c.append(Case("wire_photodiode-disconnected",
@@ -154,6 +166,9 @@ def reduced_cases():
         Case("brownout-ota", "brown-out after 30000 bytes of an OTA update", POWER,
              trigger=(r"flashing current .* by OTA", {"brownout_after_bytes": "30000"}),
              scenarios=["safeboot-window2"], retries=1),
+        Case("wire_safeboot-disconnected", "the rig's safeboot wire is disconnected, 2 scenarios", RIG,
+             {"wire_safeboot": "disconnected"}, scenarios=["safeboot-window1", "hard-reset-pin"],
+             expect_error={"safeboot-window1"}),
     ]
 
 
@@ -387,7 +402,22 @@ def judge_case(r):
     fails = {row["scenario"] for row in r["rows"] if row["outcome"] == "FAIL"}
     for row in r["rows"]:
         row["right"] = "yes"
-    if case.kind in (LINE, RIG, POWER, NONE, BUILD, BOARD_TIMING) or (case.kind == BOARD_LED and not case.expect_fail
+    if case.expect_error:
+        # A cut wire: the checks that need it are the rig's ERROR, the others PASS (or, when the first
+        # ERROR stops the run, did not run).
+        for row in r["rows"]:
+            n, o = row["scenario"], row["outcome"]
+            if n in case.expect_error:
+                if o != "ERROR" or not row["cause"].startswith("rig"):
+                    row["right"] = "MISSED ERROR" if o != "FAIL" else "FALSE FAIL"
+                    problems.append(f"{case.name}: {n} is {o} ({row['cause']}), expected the rig's ERROR")
+            elif o != "PASS" and not (case.stops_run and o == "NOT RUN"):
+                row["right"] = "FALSE FAIL" if o == "FAIL" else "no"
+                problems.append(f"{case.name}: {n} is {o}, but it does not need the cut wire: {row['message']}")
+            elif case.stops_run and o == "PASS":
+                row["right"] = "no"
+                problems.append(f"{case.name}: {n} ran after the rig's ERROR that should have stopped the run")
+    elif case.kind in (LINE, RIG, POWER, NONE, BUILD, BOARD_TIMING) or (case.kind == BOARD_LED and not case.expect_fail
                                                                      and case.name.startswith("led_period")):
         for row in r["rows"]:
             if row["outcome"] == "FAIL":
@@ -492,6 +522,12 @@ def targets(results, reduced):
     add("LED faults and boards that never boot get the right verdicts",
         f"{len(others) - len({p.split(':')[0] for p in wrong})} of {len(others)} cases right" if others
         else "not measured", (not wrong) if others else None, "; ".join(wrong))
+    # 8. A cut wire is the rig's ERROR on exactly the checks that need it.
+    wires = [r for r in results if r["case"].expect_error]
+    wrong = [p for r in wires for p in r["problems"]]
+    add("a cut wire is the rig's ERROR on exactly the checks that need it, never a FAIL or a PASS",
+        f"{len(wires) - len({p.split(':')[0] for p in wrong})} of {len(wires)} wires exact" if wires
+        else "not measured", (not wrong) if wires else None, "; ".join(wrong))
     if reduced:
         for t in out:
             if t["ok"] is False and t["measured"] == "not measured":
