@@ -169,10 +169,7 @@ std::string abandon(ReplClient& repl, const StdinUpload& plan, bool board_waits)
 // How long the error channel's \x04 may take after the output's: a traceback's worth of line time plus the
 // board's slack. A \x04 with none after it was a garbled byte.
 Duration end_confirm_wait(const ReplClient& repl, const StdinUpload& plan) {
-  const double secs = 1024.0 * 10.0 / std::max(repl.baud(), 1200u);
-  return std::min<Duration>(plan.step_timeout,
-                            std::chrono::duration_cast<Duration>(std::chrono::duration<double>(secs)) +
-                                plan.ack_slack);
+  return std::min<Duration>(plan.step_timeout, repl.line_time(1024) + plan.ack_slack);
 }
 
 std::string upload_rate(std::size_t failed, std::size_t frames) {
@@ -288,11 +285,6 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
   // sink, its loop), so that the first frames' size (4 KiB, a third of a second at 115200) does not stretch
   // the wait for the small frames a noisy line brings. Unset until a frame is acknowledged.
   std::optional<Duration> slowest;
-  const unsigned baud = std::max(repl.baud(), 1200u);
-  auto line_time = [&](std::size_t bytes) {
-    return std::chrono::duration_cast<Duration>(
-        std::chrono::duration<double>(static_cast<double>(bytes) * 10.0 / baud));
-  };
   auto where = [&] {
     return "block " + std::to_string(rep.blocks + 1) + " at byte " + std::to_string(pos) + ": ";
   };
@@ -372,14 +364,14 @@ Result<UploadReport, UploadFailure> upload_through_stdin(ReplClient& repl, std::
     std::string frame = upload_frame(pos, piece);
     std::string out = frame + std::string(8 + (failed ? frame.size() / 32 : 0), '0');
     reach = std::max(reach, pos + piece.size());
-    const TimePoint board_has_it = now() + line_time(out.size());
+    const TimePoint board_has_it = now() + repl.line_time(out.size());
     repl.send_stdin(out, Deadline::after(plan.step_timeout));
     rep.wire_bytes += out.size();
     ++frames;
     // The line time both ways plus what the board took at most so far: a lost frame is found out in about
     // the time a good one takes, not at a fixed long timeout (the step time-out bounds it).
-    Duration wait =
-        2 * line_time(out.size() + 64) + std::max<Duration>(plan.ack_slack, 4 * slowest.value_or(Duration{}));
+    Duration wait = 2 * repl.line_time(out.size() + 64) +
+                    std::max<Duration>(plan.ack_slack, 4 * slowest.value_or(Duration{}));
     if (!slowest) wait = std::max<Duration>(wait, seconds(2));  // the board not yet heard
     Deadline d = Deadline::after(std::min<Duration>(wait, plan.step_timeout));
     Heard h = listen(d, board_has_it);

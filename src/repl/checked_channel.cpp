@@ -233,9 +233,7 @@ std::optional<std::string> CheckedChannel::round_trip(const std::string& code, s
   stats_.bytes_sent += code.size();
   // The line time of what crosses, twice over, plus the board's own time: a lost byte is found out in about
   // the time a good exchange takes, not at a fixed long timeout.
-  unsigned baud = std::max(repl_.baud(), 1200u);
-  auto line = std::chrono::duration_cast<Duration>(
-      std::chrono::duration<double>(static_cast<double>(code.size() + expect_bytes + 64) * 10.0 / baud));
+  auto line = repl_.line_time(code.size() + expect_bytes + 64);
   Deadline d = Deadline::after(2 * line + options_.slack + work).min(deadline);
   auto r = repl_.exec_raw(code, d);
   if (!r) {

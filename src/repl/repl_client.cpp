@@ -321,11 +321,10 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
   // Typed without Enter first: the line editor echoes what it received, so the line runs only once its echo
   // came back exactly. A byte garbled on the way in (the line would run as something else) is caught here,
   // the line cleared with Ctrl-C and typed again.
-  const auto line_time = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
-      static_cast<double>(line.size() * 2 + 16) * 10.0 / std::max(baud(), 1200u)));
+  const Duration echo_time = line_time(line.size() * 2 + 16);
   for (int typed = 1;; ++typed) {
     send(line, deadline);
-    if (wait_for(line, Deadline::after(2 * line_time + milliseconds(300)).min(deadline))) break;
+    if (wait_for(line, Deadline::after(2 * echo_time + milliseconds(300)).min(deadline))) break;
     if (typed >= options_.echo_attempts || deadline.expired()) {
       send("\x03", deadline);
       mode_ = ReplMode::unknown;
@@ -333,7 +332,7 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
                                               std::to_string(typed) + " tries); the line was not run");
     }
     send("\x03", deadline);  // clears the line at the friendly prompt: nothing runs
-    wait_for_tail(kPrompt, Deadline::after(2 * line_time + milliseconds(300)).min(deadline));
+    wait_for_tail(kPrompt, Deadline::after(2 * echo_time + milliseconds(300)).min(deadline));
     rx_.clear();
   }
   rx_.clear();
@@ -345,7 +344,7 @@ ReplResult<ExecResult> ReplClient::exec_friendly(std::string_view code, Deadline
   // not the typing's 300 ms: an Enter sent twice runs an empty line after the command, harmless but left
   // for the next exchange to read past, so a slow host must not cause it.
   for (int sent = 1; rx_.empty(); ++sent) {
-    if (fill(Deadline::after(2 * line_time + milliseconds(1000)).min(deadline))) break;
+    if (fill(Deadline::after(2 * echo_time + milliseconds(1000)).min(deadline))) break;
     if (sent >= options_.echo_attempts || deadline.expired()) {
       mode_ = ReplMode::unknown;
       return failure(ReplFault::timeout, "the REPL did not echo the line's end");

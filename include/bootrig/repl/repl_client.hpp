@@ -1,6 +1,7 @@
 // The MicroPython REPL client: prompt, friendly and raw execution, raw-paste, soft reset, file writes.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -183,6 +184,12 @@ class ReplClient {
 
   ReplMode mode() const { return mode_; }
   unsigned baud() const { return link_.baud(); }
+  // How long `bytes` take on the wire (8N1: ten bits a byte; an unknown or absurd rate counts as 1200 baud,
+  // so that a wait derived from it is never zero).
+  Duration line_time(std::size_t bytes) const {
+    return std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double>(static_cast<double>(bytes) * 10.0 / std::max(baud(), 1200u)));
+  }
   RawPasteSupport raw_paste() const { return raw_paste_; }
   const ReplOptions& options() const { return options_; }
   // Everything received and not consumed by the last exchange, plus what was seen last.
