@@ -118,9 +118,11 @@ inline void inject_faults(Target& target, const std::function<void(SimFaults&)>&
 }
 
 // Runs one scenario on a fresh simulated target. `inject` may change the module's faults once it is up
-// (the rule break then hits the check itself, not the preparation).
+// (the rule break then hits the check itself, not the preparation). `shown`, when given, sees the progress
+// a user would.
 inline ScenarioResult run_one(const std::string& name, RigConfig rig = half_speed_sim_rig(),
-                              const std::function<void(SimFaults&)>& inject = nullptr) {
+                              const std::function<void(SimFaults&)>& inject = nullptr,
+                              Progress* shown = nullptr) {
   auto target = Target::open(rig);
   if (inject) {
     // Faults go in once the first boot is done, so that they hit the check, not the preparation.
@@ -128,11 +130,11 @@ inline ScenarioResult run_one(const std::string& name, RigConfig rig = half_spee
     inject_faults(*target, inject);
   }
   RunFolder folder(fresh_run_dir(name));
-  auto progress = make_silent_progress();
+  auto silent = make_silent_progress();
   Scenario* sc = find_scenario(name);
   RunOptions options;
   options.allow_destructive = true;  // named, as on the command line
-  RunSummary run = run_scenarios(*target, {sc}, options, folder, *progress);
+  RunSummary run = run_scenarios(*target, {sc}, options, folder, shown ? *shown : *silent);
   // Every run a test makes leaves files the real readers accept.
   if (auto c = check_run_folder(folder.path()); c.exit_code != 0) ADD_FAILURE() << c.out;
   std::filesystem::remove_all(folder.path());

@@ -149,6 +149,23 @@ TEST_F(OtaBroken, TheBootloaderRollsBackAnImageThatFailsVerification) {
   EXPECT_TRUE(message) << outcome_text(r);
 }
 
+// The update's progress is said at each tenth, as a flash's is: a line per acknowledged frame (19 on a clean
+// line, over a thousand at 1 % noise, where frames shrink) flooded the console and the log.
+TEST_F(OtaBroken, TheUpdatesProgressIsSaidAtEachTenthNotEachFrame) {
+  std::vector<std::string> lines;
+  auto shown = make_line_progress([&](const std::string& l) { lines.push_back(l); });
+  ScenarioResult r = run_one("ota-rollback-invalid", testing::half_speed_sim_rig(), nullptr, shown.get());
+  ASSERT_EQ(r.outcome, Outcome::pass) << outcome_text(r);
+  auto said = std::count_if(lines.begin(), lines.end(),
+                            [](const std::string& l) { return l.find("pycom.ota_write(): ") != std::string::npos; });
+  EXPECT_GE(said, 2);   // it is said at all, more than once
+  EXPECT_LE(said, 11);  // 0 % to 100 %
+  EXPECT_NE(std::find_if(lines.begin(), lines.end(),
+                         [](const std::string& l) { return l.find("pycom.ota_write(): 74 of 74 KiB (100 %)") !=
+                                                             std::string::npos; }),
+            lines.end());
+}
+
 // A reset while the update is written (here a brown-out in the middle of it; at 0.1 % line noise a control
 // byte did it in the fault matrix) takes the update begun with ota_start() with it: the scenario begins the
 // update again instead of ending in an ERROR of its own command ("name 'pycom' is not defined").
