@@ -667,6 +667,74 @@ def write_markdown(path, results, tgts, meta):
         f.write("\n".join(L))
 
 
+SUMMARY_BEGIN = "<!-- fault matrix summary: begin (written by tests/faults/fault_matrix.py --summary; do not edit) -->"
+SUMMARY_END = "<!-- fault matrix summary: end -->"
+
+
+def summary_cell(row):
+    """One scenario's verdict under one fault, with what it blamed, in a few words."""
+    o = row["outcome"]
+    cause = row["cause"].replace("retried: ", "").replace("(", "").replace(")", "")  # "board (rule)": board rule
+    if o == "NOT RUN":
+        text = "not run"
+    elif o == "FLAKY":
+        text = f"PASS on retry (first: {cause})"
+    elif o in ("FAIL", "ERROR"):
+        text = f"{o}: {cause}"
+    else:
+        text = o
+    right = row.get("right", "yes")
+    return text if right == "yes" else f"{text} **{right}**"
+
+
+def summary_file_text(path):
+    """The file the summary goes into, refused (before a matrix of half an hour runs) when it has no place."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        sys.exit(f"fault_matrix: --summary {path}: {e.strerror}; name the prose file the summary goes into "
+                 "(docs/reliability.md)")
+    if SUMMARY_BEGIN not in text or SUMMARY_END not in text:
+        sys.exit(f"fault_matrix: {path} has no summary markers; put these two lines where the summary goes:\n"
+                 f"{SUMMARY_BEGIN}\n{SUMMARY_END}")
+    return text
+
+
+def write_summary(path, results, tgts, meta):
+    """The matrix's outcome per fault and scenario, with its cause, between the markers in `path` (the rest of
+    the file is prose written by hand)."""
+    text = summary_file_text(path)
+    L = [SUMMARY_BEGIN, "",
+         f"{meta['date']}, bootrig `{meta['version']}`, {len(results)} cases in {meta['total'] / 60:.0f} min on "
+         f"{meta['cpus']} cores; every case's messages in docs/fault-matrix.md.", "",
+         "| target | measured | result |", "|---|---|---|"]
+    for t in tgts:
+        res = "PASS" if t["ok"] else ("MISS" if t["ok"] is False else "not measured")
+        L.append(f"| {md_cell(t['name'])} | {md_cell(t['measured'])} | {res} |")
+    L += ["", "Per fault (rows) and scenario (columns): bootrig's verdict and what it blamed; a verdict the "
+          "matrix judges wrong for the fault is marked in bold; the last column is the run after the fault "
+          "was cleared, on the same board.", ""]
+    asked = []
+    for r in results:
+        for row in r["rows"]:
+            if row["scenario"] not in asked:
+                asked.append(row["scenario"])
+    L.append("| fault | kind | " + " | ".join(asked) + " | run after |")
+    L.append("|---" * (len(asked) + 3) + "|")
+    for r in results:
+        by = {row["scenario"]: row for row in r["rows"]}
+        cells = [summary_cell(by[n]) if n in by else "" for n in asked]
+        after = f"{sum(1 for x in r['after_rows'] if x['outcome'] == 'PASS')}/{len(r['after_rows'])} PASS"
+        L.append(f"| {r['case'].name} | {r['case'].kind} | " + " | ".join(md_cell(c) for c in cells) +
+                 f" | {after} |")
+    L += ["", SUMMARY_END]
+    head, rest = text.split(SUMMARY_BEGIN, 1)
+    tail = rest.split(SUMMARY_END, 1)[1]
+    with open(path, "w") as f:
+        f.write(head + "\n".join(L) + tail)
+
+
 def report_case(r):
     counts = {}
     for row in r["rows"]:
@@ -687,6 +755,8 @@ def main():
     ap.add_argument("--case", action="append", help="run only this case (repeatable)")
     ap.add_argument("--work", help="keep the runs here (default: a temporary folder, removed when all pass)")
     ap.add_argument("--write", help="write the report here (the full matrix: docs/fault-matrix.md)")
+    ap.add_argument("--summary", help="write the per-fault, per-scenario summary between the markers in this "
+                    "file (the full matrix: docs/reliability.md)")
     ap.add_argument("--jobs", type=int, default=1, help="cases run side by side (each its own simulator)")
     ap.add_argument("--stopped", metavar="NOTE",
                     help="with --rejudge: write the report of a run stopped before its end, saying NOTE")
@@ -701,6 +771,8 @@ def main():
         if not cases:
             sys.exit("fault_matrix: no such case; the cases are: " +
                      ", ".join(c.name for c in (reduced_cases() if args.reduced else full_cases())))
+    if args.summary:
+        summary_file_text(args.summary)
     keep = bool(args.work)
     work = os.path.abspath(args.work) if args.work else tempfile.mkdtemp(prefix="bootrig-matrix-")
     global work_root
@@ -753,8 +825,8 @@ def main():
                      if os.path.exists(os.path.join(work, c.name, "rig.toml"))]
             ended = [os.path.getmtime(os.path.join(dp, n)) for dp, _, names in os.walk(work) for n in names
                      if n == "results.json"]
-            meta = {"command": "python3 tests/faults/fault_matrix.py --jobs %d --write docs/fault-matrix.md"
-                    "    # stopped before its end, then reported with --rejudge --stopped" % args.jobs,
+            meta = {"command": "python3 tests/faults/fault_matrix.py --jobs %d --write docs/fault-matrix.md "
+                    "--summary docs/reliability.md    # stopped before its end, then reported with --rejudge --stopped" % args.jobs,
                     "date": datetime.date.today().isoformat(), "version": version,
                     "total": (max(ended) - min(began)) if began and ended else 0, "cpus": os.cpu_count(),
                     "load_start": "not recorded", "load_end": "not recorded", "jobs": args.jobs,
@@ -764,7 +836,8 @@ def main():
                   "(--stopped NOTE writes one that says so)")
             return 0 if all(t["ok"] is not False for t in tgts) else 1
     else:
-        cmd = "python3 tests/faults/fault_matrix.py --jobs %d --write docs/fault-matrix.md" % args.jobs
+        cmd = ("python3 tests/faults/fault_matrix.py --jobs %d --write docs/fault-matrix.md "
+               "--summary docs/reliability.md" % args.jobs)
         meta = {"command": cmd + "    # after building build/dev (docs/testing.md); about "
                 f"{total / 60:.0f} min", "date": datetime.date.today().isoformat(), "version": version,
                 "total": total, "cpus": os.cpu_count(), "load_start": load_start,
@@ -774,6 +847,9 @@ def main():
     if args.write:
         write_markdown(args.write, results, tgts, meta)
         print(f"wrote {args.write}")
+    if args.summary:
+        write_summary(args.summary, results, tgts, meta)
+        print(f"wrote the summary in {args.summary}")
     ok = all(t["ok"] is not False for t in tgts)
     if ok and not keep:
         subprocess.run(["rm", "-rf", work])
