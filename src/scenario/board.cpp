@@ -189,6 +189,9 @@ void Board::install_evidence(const std::string& main_extra) {
 }
 
 void Board::restore_scripts() {
+  // Nothing of ours to put back (the check stopped before its evidence went on): writing the defaults here
+  // would replace the user's own scripts.
+  if (!installed_) return;
   write_file("/flash/boot.py", saved_boot_.value_or(kDefaultBootPy));
   write_file("/flash/main.py", saved_main_.value_or(kDefaultMainPy));
   clear_evidence();

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <regex>
 
 #include "bootrig/core/errors.hpp"
@@ -276,6 +277,7 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
                        Attempt& a) {
   TimePoint start = now();
   AttemptEnd end;
+  std::optional<std::string> wiring_fault;  // a RigWiringError: the run stops after the restore
   try {
     Session s(target, dir, progress, a);
     try {
@@ -309,12 +311,13 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
       end = {AttemptEnd::interrupted, e.what(), release_and_describe(target, s)};
     } catch (const RigWiringError& e) {
       // The rig's, and every later check would repeat it (a cut RESET wire: 11 ERRORs of 30 s each in the
-      // fault matrix): one ERROR, no retry, and the run stops. The board was never changed, so no restore.
+      // fault matrix): one ERROR, no retry, and the run stops once this check is restored (its evidence
+      // scripts, or recover-stuck-main's stuck main.py, may be on the board: the REPL still answers).
       a.outcome = Outcome::error;
       a.message = e.what();
       a.evidence = s.evidence();
       a.stops_run = true;
-      end = {AttemptEnd::stopped, e.what(), release_and_describe(target, s)};
+      wiring_fault = e.what();
     } catch (const std::exception& e) {
       // Rig trouble (RigError) and anything unforeseen: the rig could not do its job.
       a.outcome = Outcome::error;
@@ -342,6 +345,8 @@ AttemptEnd run_attempt(Target& target, Scenario& sc, const std::filesystem::path
         s.note(std::string("restore failed: ") + e.what());
       }
     }
+    if (wiring_fault && end.how == AttemptEnd::done)
+      end = {AttemptEnd::stopped, *wiring_fault, release_and_describe(target, s)};
   } catch (const Interrupted& e) {
     // Setting up or tearing down the attempt's observers: no step to name.
     target.release_lines();

@@ -294,7 +294,7 @@ TEST_F(RunnerScripted, AWiringFaultEveryCheckNeedsIsOneErrorAndTheRunStops) {
   ASSERT_EQ(run.scenarios.size(), 2u);
   EXPECT_EQ(run.scenarios[0].outcome, Outcome::error);
   EXPECT_EQ(run.scenarios[0].attempts.size(), 1u) << "no retry: the wire is the same next time";
-  EXPECT_EQ(cut.restored, 0);
+  EXPECT_EQ(cut.restored, 1) << "the check may have changed the board's scripts before its reset did nothing";
   EXPECT_EQ(run.scenarios[1].outcome, Outcome::not_run);
   EXPECT_EQ(run.scenarios[1].reason, "not run: the run stopped after cut: a RESET pulse did not reset the board");
   EXPECT_EQ(run.exit_code, 2);

@@ -88,6 +88,7 @@ inline std::string half_speed_sim_rig_toml() {
 #include <filesystem>
 #include <functional>
 
+#include "bootrig/repl/repl_client.hpp"
 #include "bootrig/scenario/runner.hpp"
 #include "bootrig/sim/sim_module.hpp"
 #include "bootrig/target/target.hpp"
@@ -117,9 +118,23 @@ inline void inject_faults(Target& target, const std::function<void(SimFaults&)>&
   target.sim()->set_faults(f);
 }
 
+// Runs one scenario on an open target, whose board lives on for the test to look at. `shown`, when given,
+// sees the progress a user would.
+inline ScenarioResult run_on(Target& target, const std::string& name, Progress* shown = nullptr) {
+  RunFolder folder(fresh_run_dir(name));
+  auto silent = make_silent_progress();
+  Scenario* sc = find_scenario(name);
+  RunOptions options;
+  options.allow_destructive = true;  // named, as on the command line
+  RunSummary run = run_scenarios(target, {sc}, options, folder, shown ? *shown : *silent);
+  // Every run a test makes leaves files the real readers accept.
+  if (auto c = check_run_folder(folder.path()); c.exit_code != 0) ADD_FAILURE() << c.out;
+  std::filesystem::remove_all(folder.path());
+  return run.scenarios.at(0);
+}
+
 // Runs one scenario on a fresh simulated target. `inject` may change the module's faults once it is up
-// (the rule break then hits the check itself, not the preparation). `shown`, when given, sees the progress
-// a user would.
+// (the rule break then hits the check itself, not the preparation).
 inline ScenarioResult run_one(const std::string& name, RigConfig rig = half_speed_sim_rig(),
                               const std::function<void(SimFaults&)>& inject = nullptr,
                               Progress* shown = nullptr) {
@@ -129,16 +144,29 @@ inline ScenarioResult run_one(const std::string& name, RigConfig rig = half_spee
     wait_until_booted(*target);
     inject_faults(*target, inject);
   }
-  RunFolder folder(fresh_run_dir(name));
-  auto silent = make_silent_progress();
-  Scenario* sc = find_scenario(name);
-  RunOptions options;
-  options.allow_destructive = true;  // named, as on the command line
-  RunSummary run = run_scenarios(*target, {sc}, options, folder, shown ? *shown : *silent);
-  // Every run a test makes leaves files the real readers accept.
-  if (auto c = check_run_folder(folder.path()); c.exit_code != 0) ADD_FAILURE() << c.out;
-  std::filesystem::remove_all(folder.path());
-  return run.scenarios.at(0);
+  return run_on(*target, name, shown);
+}
+
+// A file on the module's /flash as the board reads it through its REPL; "<none>" when there is none.
+inline std::string board_file(Target& target, const std::string& path) {
+  ReplClient repl(target.serial());
+  if (!repl.get_prompt(Deadline::after(seconds(30)))) ADD_FAILURE() << "no prompt to read " << path;
+  auto r = repl.exec_raw("try:\n print(open('" + path +
+                             "').read(), end='')\nexcept OSError:\n print('<none>', end='')\n",
+                         Deadline::after(seconds(10)));
+  if (!r || r->exception) {
+    ADD_FAILURE() << "could not read " << path;
+    return {};
+  }
+  return r->output;
+}
+
+// Writes a file on the module's /flash through its REPL, as a user's own script would be there.
+inline void put_board_file(Target& target, const std::string& path, const std::string& text) {
+  ReplClient repl(target.serial());
+  if (!repl.get_prompt(Deadline::after(seconds(30)))) ADD_FAILURE() << "no prompt to write " << path;
+  auto r = repl.write_file(path, text, Deadline::after(seconds(10)));
+  if (!r) ADD_FAILURE() << "could not write " << path << ": " << r.error().describe();
 }
 
 inline std::string outcome_text(const ScenarioResult& r) {

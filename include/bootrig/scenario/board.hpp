@@ -81,7 +81,8 @@ class Board {
   void install_evidence(const std::string& main_extra = "");
   // Empties the evidence log so the next boot's entries are its own.
   void clear_evidence();
-  // Puts back what install_evidence() found (or the firmware's defaults), and removes the evidence.
+  // Puts back what install_evidence() found (or the firmware's defaults), and removes the evidence; nothing
+  // when install_evidence() never ran.
   void restore_scripts();
   // Defines a name in the interpreter (cleared by any reset) and sets the RTC (a peripheral: kept by a
   // soft reset, cleared by a hard one).

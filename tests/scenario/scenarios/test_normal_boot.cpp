@@ -41,5 +41,20 @@ TEST(NormalBoot, ACutResetWireIsARigErrorNotAFail) {
       << outcome_text(r);
 }
 
+// The cut RESET wire stops the run, but after the check's restore: the evidence scripts it put on before its
+// reset did nothing give way to the user's own again (the REPL still answers). Before, the board was left
+// with bootrig's scripts, or recover-stuck-main's stuck main.py.
+TEST(NormalBoot, ACutResetWireStillLeavesTheUsersScripts) {
+  auto target = Target::open(testing::half_speed_sim_rig());
+  testing::wait_until_booted(*target);
+  testing::put_board_file(*target, "/flash/boot.py", "# the user's boot.py\n");
+  testing::put_board_file(*target, "/flash/main.py", "# the user's main.py\n");
+  testing::inject_faults(*target, [](SimFaults& f) { f.wire_reset = "disconnected"; });
+  ScenarioResult r = testing::run_on(*target, "normal-boot");
+  ASSERT_EQ(r.outcome, Outcome::error) << outcome_text(r);
+  EXPECT_EQ(testing::board_file(*target, "/flash/boot.py"), "# the user's boot.py\n");
+  EXPECT_EQ(testing::board_file(*target, "/flash/main.py"), "# the user's main.py\n");
+}
+
 }  // namespace
 }  // namespace bootrig

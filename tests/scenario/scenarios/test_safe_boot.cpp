@@ -294,6 +294,20 @@ TEST(SafeBootWiring, ACutInvertedOrStuckP12WireIsARigErrorNamingTheWire) {
   }
 }
 
+// A check stopped before its evidence went on (here by a cut P12 wire) has nothing of the user's to put back:
+// the board keeps its own boot.py and main.py (the restore used to write the firmware's defaults over them).
+TEST(SafeBootWiring, ACheckStoppedBeforeItsEvidenceLeavesTheUsersScripts) {
+  auto target = Target::open(testing::half_speed_sim_rig());
+  testing::wait_until_booted(*target);
+  testing::put_board_file(*target, "/flash/boot.py", "# the user's boot.py\n");
+  testing::put_board_file(*target, "/flash/main.py", "# the user's main.py\n");
+  testing::inject_faults(*target, [](SimFaults& f) { f.wire_safeboot = "disconnected"; });
+  ScenarioResult r = testing::run_on(*target, "safeboot-window1");
+  ASSERT_EQ(r.outcome, Outcome::error) << testing::outcome_text(r);
+  EXPECT_EQ(testing::board_file(*target, "/flash/boot.py"), "# the user's boot.py\n");
+  EXPECT_EQ(testing::board_file(*target, "/flash/main.py"), "# the user's main.py\n");
+}
+
 TEST(SafeBootWiring, TheBoardsReadingOfP12IsNotedWhenTheWireIsGood) {
   ScenarioResult r = testing::run_one("safeboot-window1");
   ASSERT_EQ(r.outcome, Outcome::pass) << testing::outcome_text(r);
