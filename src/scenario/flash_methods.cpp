@@ -35,12 +35,17 @@ bool FlashMethods::cable_available() const {
   return s_.bootloader() != nullptr;
 }
 
-void FlashMethods::progress(const RigImage& image, const char* how, std::size_t done, std::size_t total) {
+std::optional<std::string> tenth_progress(int& last_tenth, std::size_t done, std::size_t total) {
   int tenth = total ? static_cast<int>(done * 10 / total) : 10;
-  if (tenth == last_tenth_) return;
-  last_tenth_ = tenth;
-  s_.waiting(std::string("writing ") + image.name + " by " + how + ": " + std::to_string(done / 1024) + " of " +
-             std::to_string(total / 1024) + " KiB (" + std::to_string(tenth * 10) + " %)");
+  if (tenth == last_tenth) return std::nullopt;
+  last_tenth = tenth;
+  return std::to_string(done / 1024) + " of " + std::to_string(total / 1024) + " KiB (" +
+         std::to_string(tenth * 10) + " %)";
+}
+
+void FlashMethods::progress(const RigImage& image, const char* how, std::size_t done, std::size_t total) {
+  if (auto said = tenth_progress(last_tenth_, done, total))
+    s_.waiting(std::string("writing ") + image.name + " by " + how + ": " + *said);
 }
 
 void FlashMethods::ota(const RigImage& image) {

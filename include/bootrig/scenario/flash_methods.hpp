@@ -1,11 +1,20 @@
 // How a session puts an image on the board: OTA over its REPL, or by cable through download mode.
 #pragma once
 
+#include <cstddef>
+#include <optional>
+#include <string>
+
 #include "bootrig/flash/ensure.hpp"
 
 namespace bootrig {
 
 class Session;
+
+// A transfer's progress said at each tenth, not at each frame (a noisy line makes the frames small: a line
+// each put a thousand lines of one update in the log): "37 of 74 KiB (50 %)" when `done` reaches a tenth
+// other than `last_tenth`, which it updates; nothing otherwise.
+std::optional<std::string> tenth_progress(int& last_tenth, std::size_t done, std::size_t total);
 
 // Each method flashes through the session's own wires (so the timeline shows every pin change and byte),
 // shows progress, and throws RigError saying what failed and what state the board is left in.

@@ -2,7 +2,6 @@
 // and undone through safe-boot window 2; and an update that fails the bootloader's verification, which the
 // bootloader undoes by itself.
 #include <sstream>
-#include <utility>
 
 #include "bootrig/core/errors.hpp"
 #include "bootrig/firmware/image_builder.hpp"
@@ -266,14 +265,9 @@ class OtaRollbackInvalid : public BootCheck {
       OtaOptions opt;
       opt.boot_timeout = s.timing().boot_timeout;
       opt.channel = &s.channel();
-      // Said at each tenth, as a flash's progress is: a noisy line makes the frames small, and a line per
-      // acknowledged frame put a thousand lines of one update in the log.
       int last_tenth = -1;
       opt.progress = [&](std::size_t done, std::size_t total) {
-        int tenth = total ? static_cast<int>(done * 10 / total) : 10;
-        if (tenth == std::exchange(last_tenth, tenth)) return;
-        s.waiting("pycom.ota_write(): " + std::to_string(done / 1024) + " of " + std::to_string(total / 1024) +
-                  " KiB (" + std::to_string(tenth * 10) + " %)");
+        if (auto said = tenth_progress(last_tenth, done, total)) s.waiting("pycom.ota_write(): " + *said);
       };
       // A brown-out or a control byte made by line noise can reset the board mid-write: the update begun
       // with ota_start() is gone with the interpreter. It is begun again, a few times.
