@@ -544,9 +544,10 @@ KNOWN_GAPS = [
     "**This run's build.** bootrig is the build of 0ade33d, with the three mends of what the run before it "
     "found at 1 % noise: a lost Enter is sent again, the ROM flasher asks four times whether the ROM still "
     "answers, one MemoryError is repeated (two in a row are a full heap). Here every scenario at 1 % noise "
-    "PASSed at its first attempt. Two later commits change no verdict: a refactor of the line-time "
-    "arithmetic, and ota-rollback-invalid's progress said at each tenth (its update put 1193 progress lines "
-    "in drop_rate-0.01's log). The exact judging of cut wires (the checks that need the wire are the rig's "
+    "PASSed at its first attempt. Later commits change no verdict: a refactor of the line-time "
+    "arithmetic; ota-rollback-invalid's progress said at each tenth (its update put 1193 progress lines in "
+    "drop_rate-0.01's log); and the user's scripts kept when the rig stops a check (a cut RESET wire now "
+    "restores them before the run stops; a cut P12 wire no longer writes the firmware's defaults over them). The exact judging of cut wires (the checks that need the wire are the rig's "
     "ERROR, the others PASS) came after the run and was applied to it with --rejudge.",
     "**1 % dropped bytes is slow.** Each cable write of the 74 KiB previous image took about 700 s (692.9 s "
     "in safeboot-window2; ota-broken-recover's reinstating write as long again): its blocks shrink to 64 "
@@ -578,6 +579,16 @@ KNOWN_GAPS = [
     "a cable write ended by probes the line lost; and the matrix did not judge the two OTA scenarios, nor a "
     "FAIL that a retry rode out.",
 ]
+
+
+def target_result(t):
+    return "PASS" if t["ok"] else ("MISS" if t["ok"] is False else "not measured")
+
+
+def targets_table(tgts):
+    """The targets as markdown table lines (the report and the summary show the same)."""
+    return ["| target | measured | result |", "|---|---|---|"] + [
+        f"| {md_cell(t['name'])} | {md_cell(t['measured'])} | {target_result(t)} |" for t in tgts]
 
 
 def md_cell(text):
@@ -615,11 +626,7 @@ def write_markdown(path, results, tgts, meta):
     L.append("")
     L.append("## Targets")
     L.append("")
-    L.append("| target | measured | result |")
-    L.append("|---|---|---|")
-    for t in tgts:
-        res = "PASS" if t["ok"] else ("MISS" if t["ok"] is False else "not measured")
-        L.append(f"| {md_cell(t['name'])} | {md_cell(t['measured'])} | {res} |")
+    L += targets_table(tgts)
     L.append("")
     for t in tgts:
         if t["ok"] is False and t["detail"]:
@@ -707,11 +714,7 @@ def write_summary(path, results, tgts, meta):
     text = summary_file_text(path)
     L = [SUMMARY_BEGIN, "",
          f"{meta['date']}, bootrig `{meta['version']}`, {len(results)} cases in {meta['total'] / 60:.0f} min on "
-         f"{meta['cpus']} cores; every case's messages in docs/fault-matrix.md.", "",
-         "| target | measured | result |", "|---|---|---|"]
-    for t in tgts:
-        res = "PASS" if t["ok"] else ("MISS" if t["ok"] is False else "not measured")
-        L.append(f"| {md_cell(t['name'])} | {md_cell(t['measured'])} | {res} |")
+         f"{meta['cpus']} cores; every case's messages in docs/fault-matrix.md.", ""] + targets_table(tgts)
     L += ["", "Per fault (rows) and scenario (columns): bootrig's verdict and what it blamed; a verdict the "
           "matrix judges wrong for the fault is marked in bold; the last column is the run after the fault "
           "was cleared, on the same board.", ""]
@@ -807,7 +810,7 @@ def main():
     total = time.monotonic() - started
     tgts = targets(results, args.reduced or bool(args.case))
     for t in tgts:
-        res = "PASS" if t["ok"] else ("MISS" if t["ok"] is False else "----")
+        res = target_result(t).replace("not measured", "----")
         print(f"{res} {t['name']}: {t['measured']}" + (f" [{t['detail']}]" if t["ok"] is False and t["detail"]
                                                         else ""))
     print(f"fault matrix: {len(results)} cases in {total:.0f} s; runs in {work}")
